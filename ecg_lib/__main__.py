@@ -1,0 +1,3 @@
+from ecg_lib.cli import main
+
+raise SystemExit(main())
