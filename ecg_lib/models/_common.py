@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-__all__ = ["ALEXNET_LRN", "ModelSpec", "check_input", "lrn"]
+__all__ = [
+    "ALEXNET_LRN",
+    "ModelSpec",
+    "SpatialOp",
+    "check_input",
+    "init_weights",
+    "lrn",
+    "output_size",
+    "valid_size_range",
+]
 
 
 @dataclass(frozen=True)
@@ -77,3 +87,77 @@ def lrn(size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0) 
     if size <= 0 or size % 2 == 0:
         raise ValueError(f"LRN size must be a positive odd number of maps (got {size}).")
     return nn.LocalResponseNorm(size=size, alpha=alpha * size, beta=beta, k=k)
+
+
+@dataclass(frozen=True)
+class SpatialOp:
+    """The size arithmetic of one conv or pooling layer (square kernels), as PyTorch computes it."""
+
+    kernel: int
+    stride: int = 1
+    padding: int = 0
+    ceil_mode: bool = False
+    dilation: int = 1
+
+    def out(self, size: int) -> int:
+        """Output side length for an input side ``size``; 0 or less means the layer cannot run."""
+        span = size + 2 * self.padding - self.dilation * (self.kernel - 1) - 1
+        if span < 0 and not self.ceil_mode:
+            return 0
+        if not self.ceil_mode:
+            return span // self.stride + 1
+        n = math.ceil(span / self.stride) + 1
+        # PyTorch (like Caffe) drops a last window that would start in the right padding.
+        if (n - 1) * self.stride >= size + self.padding:
+            n -= 1
+        return n if span > -self.stride else 0
+
+
+def output_size(size: int, ops: Sequence[SpatialOp]) -> int:
+    """Side length after ``ops``; 0 if some layer would get a map smaller than it can process."""
+    for op in ops:
+        size = op.out(size)
+        if size < 1:
+            return 0
+    return size
+
+
+def valid_size_range(
+    ops: Sequence[SpatialOp], final: int | None = None, limit: int = 4096
+) -> tuple[int, int | None]:
+    """Smallest (and, when a fully connected head fixes the final map to ``final`` pixels, largest)
+    input side for which ``ops`` run. Output size is non-decreasing in input size, so the valid
+    sizes form one interval."""
+    sizes = [(n, output_size(n, ops)) for n in range(1, limit + 1)]
+    ok = [n for n, out in sizes if (out >= 1 if final is None else out == final)]
+    if not ok:
+        raise ValueError(f"No input side up to {limit} gives a valid output for these layers.")
+    return ok[0], (None if final is None else ok[-1])
+
+
+def init_weights(model: nn.Module, scheme: str = "kaiming", std: float = 0.01) -> None:
+    """Initialise conv/linear/BN layers in place.
+
+    ``"kaiming"``: He et al. (2015) normal init (fan-out, ReLU gain) for convolutions, because it keeps
+    activations from shrinking or exploding in deep ReLU stacks; N(0, ``std``) for linear layers; zero
+    biases; BN weight 1, bias 0. ``"paper"``: N(0, ``std``) for every conv/linear weight, zero biases
+    (the 2012-2014 papers' Gaussian init). ``"default"``: leave PyTorch's own init.
+    """
+    if scheme == "default":
+        return
+    if scheme not in ("kaiming", "paper"):
+        raise ValueError(f"Unknown init scheme {scheme!r}; use 'kaiming', 'paper' or 'default'.")
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            if scheme == "kaiming":
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            else:
+                nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
