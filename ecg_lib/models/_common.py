@@ -60,15 +60,15 @@ def check_input(
     if x.shape[1] != channels:
         raise ValueError(f"{valid}; got {x.shape[1]} channels (input shape {tuple(x.shape)}).")
     h, w = x.shape[-2:]
+    if max_size is not None and not (min_size <= min(h, w) and max(h, w) <= max_size):
+        raise ValueError(
+            f"{valid}; got {h}x{w}. Its fully connected head is sized for the paper's input, so resize or "
+            f"crop to a side between {min_size} and {max_size} (e.g. {min_size}x{min_size})."
+        )
     if min(h, w) < min_size:
         raise ValueError(
             f"{valid}; got {h}x{w}, which is too small: the feature maps would vanish before the "
             f"classifier. Resize or pad the input to at least {min_size}x{min_size}."
-        )
-    if max_size is not None and max(h, w) > max_size:
-        raise ValueError(
-            f"{valid}; got {h}x{w}. Its fully connected head is sized for the paper's input, so crop or "
-            f"resize to between {min_size}x{min_size} and {max_size}x{max_size}."
         )
 
 
