@@ -141,23 +141,23 @@ def init_weights(model: nn.Module, scheme: str = "kaiming", std: float = 0.01) -
     ``"kaiming"``: He et al. (2015) normal init (fan-out, ReLU gain) for convolutions, because it keeps
     activations from shrinking or exploding in deep ReLU stacks; N(0, ``std``) for linear layers; zero
     biases; BN weight 1, bias 0. ``"paper"``: N(0, ``std``) for every conv/linear weight, zero biases
-    (the 2012-2014 papers' Gaussian init). ``"default"``: leave PyTorch's own init.
+    (the 2012-2014 papers' Gaussian init). ``"glorot"``: Glorot & Bengio (2010) uniform init for
+    conv/linear weights, zero biases. ``"default"``: leave PyTorch's own init.
     """
     if scheme == "default":
         return
-    if scheme not in ("kaiming", "paper"):
-        raise ValueError(f"Unknown init scheme {scheme!r}; use 'kaiming', 'paper' or 'default'.")
+    if scheme not in ("kaiming", "paper", "glorot"):
+        raise ValueError(f"Unknown init scheme {scheme!r}; use 'kaiming', 'paper', 'glorot' or 'default'.")
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            if scheme == "kaiming":
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            if scheme == "glorot":
+                nn.init.xavier_uniform_(m.weight)
+            elif scheme == "kaiming" and isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             else:
                 nn.init.normal_(m.weight, 0.0, std)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, std)
-            nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
