@@ -128,6 +128,15 @@ def test_v1_versus_torchvision_v15_differs_only_by_the_stride_position(depth: in
     assert {50: 4.09, 101: 7.80, 152: 11.51}[depth] == round(tv / 1e9, 2)
 
 
+def test_option_a_on_imagenet_drops_only_the_projections() -> None:
+    # ResNet-34 of Table 2 uses option A; its three projections (option B) hold 1x1 conv + BN weights.
+    projections = sum(c_in * c_out + 2 * c_out for c_in, c_out in ((64, 128), (128, 256), (256, 512)))
+    with torch.device("meta"):
+        model = R.resnet34(shortcut="A")
+    assert count_params(model) == TORCHVISION_PARAMS[34] - projections == 21_623_848
+    assert sum(isinstance(b.shortcut, R.ZeroPadShortcut) for b in model.blocks) == 3
+
+
 def test_v1_bottleneck_strides_its_first_1x1() -> None:
     with torch.device("meta"):
         block = R.resnet50().blocks[3]  # conv3_1
@@ -302,6 +311,7 @@ def test_drop_identity_block_skips_it() -> None:
     before = model(x)
     lesioned = R.drop_block(model, 4).eval()
     assert isinstance(lesioned.blocks[4], R.Bypass) and lesioned.blocks[4].original.name == "stage2.2"
+    assert (lesioned.blocks[4].name, lesioned.blocks[4].stage) == ("stage2.2", 2)
     assert torch.allclose(lesioned(x), _forward_skipping(model, x, 4), atol=1e-6)
     assert not torch.allclose(lesioned(x), before)
     assert torch.equal(model(x), before)  # the original is untouched

@@ -118,9 +118,18 @@ class _Block(nn.Module):
     residual_branch: nn.Sequential
     shortcut: nn.Module | None
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int, shortcut: Shortcut | None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int,
+        shortcut: Shortcut | None,
+        residual_branch: nn.Sequential,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+        # Registered before the shortcut, so parameters come in torchvision's order.
+        self.residual_branch = residual_branch
         self.shortcut = _make_shortcut(in_channels, out_channels, stride, shortcut)
         self.relu = nn.ReLU(inplace=True)
 
@@ -143,12 +152,12 @@ class BasicBlock(_Block):
     """Two 3x3 convolutions (Fig. 5 left); the first one carries the stride."""
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, shortcut: Shortcut | None = "B"):
-        super().__init__(in_channels, out_channels, stride, shortcut)
-        self.residual_branch = nn.Sequential(
+        branch = nn.Sequential(
             *_conv_bn(in_channels, out_channels, 3, stride),
             nn.ReLU(inplace=True),
             *_conv_bn(out_channels, out_channels, 3),
         )
+        super().__init__(in_channels, out_channels, stride, shortcut, branch)
 
 
 class Bottleneck(_Block):
@@ -167,15 +176,15 @@ class Bottleneck(_Block):
                 f"stride_on must be '1x1' (the paper) or '3x3' (torchvision), got {stride_on!r}."
             )
         out_channels = width * BOTTLENECK_EXPANSION
-        super().__init__(in_channels, out_channels, stride, shortcut)
         s1, s3 = (stride, 1) if stride_on == "1x1" else (1, stride)
-        self.residual_branch = nn.Sequential(
+        branch = nn.Sequential(
             *_conv_bn(in_channels, width, 1, s1),
             nn.ReLU(inplace=True),
             *_conv_bn(width, width, 3, s3),
             nn.ReLU(inplace=True),
             *_conv_bn(width, out_channels, 1),
         )
+        super().__init__(in_channels, out_channels, stride, shortcut, branch)
 
 
 class Bypass(nn.Module):
@@ -191,6 +200,7 @@ class Bypass(nn.Module):
         # Kept outside the module tree so that the bypassed copy has no dead parameters.
         self.__dict__["original"] = block
         self.in_channels, self.out_channels, self.stride = block.in_channels, block.out_channels, block.stride
+        self.name, self.stage = block.name, block.stage
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.shortcut(x))  # what the block computes when F(x) = 0
@@ -246,6 +256,7 @@ def resnet_imagenet(
     num_classes: int = 1000,
     *,
     stride_on: Literal["1x1", "3x3"] = "1x1",
+    shortcut: Shortcut = "B",
     in_channels: int = 3,
     init: str = "kaiming",
 ) -> ResNet:
@@ -261,6 +272,8 @@ def resnet_imagenet(
 
     Differences from the paper: none in the architecture. ``stride_on="3x3"`` is *not* the paper:
     it builds torchvision's "ResNet V1.5" bottleneck for comparison (same parameters, more MACs).
+    ``shortcut="A"`` gives the zero-padding shortcuts of the paper's Table 2 ResNet-18/34 (Table 3
+    compares the options; option B is what the deeper nets and torchvision use).
     """
     if depth not in IMAGENET_CONFIGS:
         raise ValueError(f"ImageNet ResNet depth must be one of {sorted(IMAGENET_CONFIGS)}, got {depth!r}.")
@@ -276,9 +289,9 @@ def resnet_imagenet(
         for pos in range(size):
             stride = 2 if stage > 0 and pos == 0 else 1
             if kind == "basic":
-                block: _Block = BasicBlock(ch, width, stride, "B")
+                block: _Block = BasicBlock(ch, width, stride, shortcut)
             else:
-                block = Bottleneck(ch, width, stride, "B", stride_on=stride_on)
+                block = Bottleneck(ch, width, stride, shortcut, stride_on=stride_on)
             blocks.append(block)
             ch = block.out_channels
     # Table 1 calls the stages conv2_x .. conv5_x (conv1 is the stem).
