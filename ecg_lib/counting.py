@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -55,8 +56,7 @@ class LayerStats:
     macs: int
 
 
-@dataclass(frozen=True)
-class ReceptiveField:
+class ReceptiveField(NamedTuple):
     """Receptive field of one output unit of a conv/pool chain, in input pixels.
 
     ``size``: side of the input window that can influence one output unit. ``jump``: distance in input
