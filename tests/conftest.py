@@ -1,0 +1,28 @@
+"""Shared fixtures. The book fixtures live in book_fixtures.py and are imported here so that every test
+module (the browser test, the chapter tests) shares one session-scoped book build.
+
+Data: when ``ECG_DATA_DIR`` is unset and the offline copy ``<repo>/../shared/data`` exists (as on the
+development machines and in CI's clone), tests read CIFAR-10 from there. The decoded copy goes to the
+user's cache folder (``~/.cache/ecg_lib`` unless ``ECG_CACHE_DIR`` says otherwise), which persists
+across runs, so only the first session pays for decoding the JPEGs.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from book_fixtures import book_build, executed_notebook  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+if not os.environ.get("ECG_DATA_DIR") and SHARED_DATA.is_dir():
+    os.environ["ECG_DATA_DIR"] = str(SHARED_DATA)
+
+
+@pytest.fixture(scope="session")
+def cifar10():
+    """The whole of CIFAR-10 (a :class:`ecg_lib.data.CIFAR10Data`), loaded once per test session."""
+    from ecg_lib.data import load_cifar10
+
+    return load_cifar10()

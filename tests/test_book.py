@@ -1,0 +1,200 @@
+"""The book: one warning-free build (every notebook executed once), then every page in a real browser.
+
+The browser is Debian's Chromium (``apt-get install -y chromium``), driven by Playwright; Playwright's
+own browser download is never used. The site is served on 127.0.0.1 and every request to any other
+host is aborted and counted, so a page that needs the internet fails here. A full-page screenshot of
+each page goes to ``artifacts/screenshots/`` (CI keeps that folder as an artefact).
+
+Run alone with ``python -m pytest -m book``; ``python -m pytest -m "not book"`` skips it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from book_fixtures import ARTIFACTS, BookBuild, notebook_pages, toc_files
+
+pytestmark = pytest.mark.book
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags for a headless, quiet browser that contacts nothing by itself (toolchain notes).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SCREENSHOTS = ARTIFACTS / "screenshots"
+PAGES = [*toc_files(), "genindex", "search"]
+
+
+def test_book_builds_warning_free(book_build: BookBuild) -> None:
+    tail = book_build.log[-8000:]
+    assert book_build.returncode == 0, f"scripts/build_book.sh failed:\n{tail}"
+    assert "WARNING" not in book_build.log, f"the build log has warnings:\n{tail}"
+    assert (book_build.html / "index.html").exists()
+
+
+def test_each_notebook_executes_once(book_build: BookBuild) -> None:
+    """The build runs every notebook page once; the browser and chapter tests reuse its outputs."""
+    for page in notebook_pages():
+        runs = re.findall(rf"{re.escape(page)}\.md: Executed notebook in", book_build.log)
+        assert len(runs) == 1, f"{page}: executed {len(runs)} times in this build"
+        assert (book_build.executed / f"{page}.ipynb").exists()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site(book_build: BookBuild) -> Iterator[str]:
+    """_build/html served on 127.0.0.1 by a thread; yields the base URL."""
+    if book_build.returncode != 0:
+        pytest.fail("the book build failed (see test_book_builds_warning_free); no site to check")
+    handler = functools.partial(_QuietHandler, directory=str(book_build.html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's Chromium (apt-get install -y chromium). Do not "
+                    "use `playwright install`; `python -m pytest -m 'not book'` skips the book tests.")
+    from playwright.sync_api import sync_playwright  # imported here: only the book tests need it
+
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    SCREENSHOTS.mkdir(parents=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class PageReport:
+    blocked: list[str] = field(default_factory=list)  # requests to any host but the site's
+    failed: list[str] = field(default_factory=list)  # local responses >= 400, failed loads
+    console_errors: list[str] = field(default_factory=list)
+
+
+# Runs in the page: waits for MathJax and the widget embedder, then reports what rendered.
+_VIEWS_JS = """
+const VIEWS = 'script[type="application/vnd.jupyter.widget-view+json"]';
+// The embedder draws each view into a div.widget-subarea that it inserts just before the view's script.
+const renderedViews = () => [...document.querySelectorAll(VIEWS)].filter(s => {
+  const area = s.previousElementSibling;
+  return area && area.classList.contains('widget-subarea') && area.querySelector('.jupyter-widgets');
+}).length;
+"""
+_INSPECT = """
+async () => {
+""" + _VIEWS_JS + """
+  const math = [...document.querySelectorAll('div.math, span.math')];
+  if (math.length && window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  await Promise.all([...document.images].map(img => img.complete ? null :
+      new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
+  return {
+    math: math.length,
+    mathRendered: math.filter(el => el.querySelector('mjx-container')).length,
+    mathErrors: document.querySelectorAll('mjx-merror').length,
+    images: [...document.images].map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth})),
+    widgetViews: document.querySelectorAll(VIEWS).length,
+    widgetsRendered: renderedViews(),
+    text: document.body.innerText,
+  };
+}
+"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_offline(page: str, site: str, browser: object) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    report = PageReport()
+    origin = urlsplit(site).netloc
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+
+    def route(r: object) -> None:
+        if urlsplit(r.request.url).netloc == origin:
+            r.continue_()
+        else:
+            report.blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    tab = context.new_page()
+    tab.on("console", lambda msg: msg.type == "error" and report.console_errors.append(msg.text))
+    tab.on("pageerror", lambda exc: report.console_errors.append(f"uncaught: {exc}"))
+    tab.on("requestfailed", lambda req: urlsplit(req.url).netloc == origin
+           and report.failed.append(f"{req.url}: {req.failure}"))
+    tab.on("response", lambda resp: resp.status >= 400
+           and report.failed.append(f"{resp.url}: HTTP {resp.status}"))
+    try:
+        response = tab.goto(f"{site}/{page}.html", wait_until="load")
+        assert response is not None and response.ok, f"{page}.html: HTTP {response and response.status}"
+        info = tab.evaluate(_INSPECT)
+        if info["widgetViews"]:
+            # The embedder renders on window `load`, asynchronously; wait until each view has its DOM.
+            all_rendered = f"() => {{ {_VIEWS_JS} return renderedViews() === {info['widgetViews']}; }}"
+            try:
+                tab.wait_for_function(all_rendered, timeout=15_000)
+            except PlaywrightTimeout:
+                pass  # reported below with the counts
+            info = tab.evaluate(_INSPECT)
+        tab.wait_for_timeout(300)  # let late console messages arrive before judging the page
+        tab.screenshot(path=str(SCREENSHOTS / f"{page.replace('/', '__')}.png"), full_page=True)
+    finally:
+        context.close()
+
+    assert not report.blocked, f"{page}: requests left the site (blocked): {report.blocked}"
+    assert not report.failed, f"{page}: failed requests: {report.failed}"
+    assert not report.console_errors, f"{page}: console errors: {report.console_errors}"
+    assert "Traceback" not in info["text"], f"{page}: the page shows a traceback"
+    broken = [img["src"] for img in info["images"] if img["width"] == 0]
+    assert not broken, f"{page}: images that did not load: {broken}"
+    unrendered = info["math"] - info["mathRendered"]
+    assert unrendered == 0, f"{page}: {unrendered} of {info['math']} math elements not rendered by MathJax"
+    assert info["mathErrors"] == 0, f"{page}: MathJax reported {info['mathErrors']} errors (mjx-merror)"
+    if info["widgetViews"]:
+        assert info["widgetsRendered"] == info["widgetViews"], (
+            f"{page}: {info['widgetViews']} widget views, {info['widgetsRendered']} rendered"
+        )
+
+
+def test_committed_book_exercises_math_and_figures(site: str, browser: object) -> None:
+    """The browser test must be able to fail: the intro page has math and a figure computed at build time."""
+    context = browser.new_context()
+    tab = context.new_page()
+    try:
+        tab.goto(f"{site}/book/intro.html", wait_until="load")
+        info = tab.evaluate(_INSPECT)
+    finally:
+        context.close()
+    assert info["math"] >= 2 and info["mathRendered"] == info["math"]
+    assert any("_images/" in img["src"] and img["width"] > 0 for img in info["images"])

@@ -1,0 +1,103 @@
+"""Notebook pages: each MyST source (.md) and its Colab copy (.ipynb) hold the same cells, the copy has no
+outputs, and every chapter follows the book's template (hidden Colab setup cell, run_info, closing table).
+
+`jupytext --sync` and `--diff` are not trusted for this (the first copies whichever file is newer, the
+second exits 0 on differences); the cells are compared here instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+from book_fixtures import ROOT, is_notebook_page, notebook_pages, toc_files
+
+CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("*.md") if not p.name.startswith("_"))
+# Every notebook page: the chapters, plus prose pages that execute code (the introduction's figure).
+NOTEBOOK_PAGES = sorted({*CHAPTERS, *(ROOT / f"{f}.md" for f in notebook_pages())})
+REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def _cells(path: Path) -> list[tuple[str, str, list[str]]]:
+    nb = jupytext.read(path)
+    return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+@pytest.mark.parametrize("md", NOTEBOOK_PAGES, ids=_id)
+def test_paired_ipynb_holds_the_same_cells(md: Path) -> None:
+    ipynb = md.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{_id(ipynb)} is missing: run `jupytext --to ipynb {_id(md)}`"
+    md_cells, nb_cells = _cells(md), _cells(ipynb)
+    assert len(md_cells) == len(nb_cells), (
+        f"{_id(md)} has {len(md_cells)} cells, {_id(ipynb)} {len(nb_cells)}: "
+        f"regenerate the notebook with `jupytext --to ipynb {_id(md)}`"
+    )
+    for i, (a, b) in enumerate(zip(md_cells, nb_cells, strict=True)):
+        assert a == b, f"cell {i} differs between {_id(md)} and {_id(ipynb)}:\n{a}\n---\n{b}"
+
+
+@pytest.mark.parametrize("md", NOTEBOOK_PAGES, ids=_id)
+def test_ipynb_has_no_outputs(md: Path) -> None:
+    nb = json.loads(md.with_suffix(".ipynb").read_text())
+    dirty = [i for i, c in enumerate(nb["cells"])
+             if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"cells {dirty} of {_id(md.with_suffix('.ipynb'))} carry outputs or execution counts"
+
+
+@pytest.mark.parametrize("md", [*NOTEBOOK_PAGES, ROOT / "notebooks" / "_template.md"], ids=_id)
+def test_first_code_cell_is_the_hidden_colab_setup(md: Path) -> None:
+    source = md.with_suffix(".ipynb") if md.with_suffix(".ipynb").exists() else md  # the template has no copy
+    code = [c for c in jupytext.read(source).cells if c.cell_type == "code"]
+    assert code, f"{_id(md)} has no code cell"
+    setup = code[0]
+    assert "remove-cell" in setup.metadata.get("tags", []), "the setup cell must be tagged remove-cell"
+    assert '"google.colab" in sys.modules' in setup.source, "the setup cell must act only in Colab"
+    urls = re.findall(r"git\+(https://\S+?)[\"']", setup.source)
+    assert urls == [REPO_URL], f"the setup cell must install from _config.yml's repository.url ({REPO_URL})"
+
+
+@pytest.mark.parametrize("md", NOTEBOOK_PAGES, ids=_id)
+def test_timeout_is_left_to_the_build(md: Path) -> None:
+    # scripts/build_book.sh sets the per-cell timeout by profile (4 minutes in quick, none in full);
+    # a timeout fixed in the front matter would apply to both.
+    meta = jupytext.read(md).metadata
+    assert "execution_timeout" not in meta.get("mystnb", {}), f"{_id(md)}: drop mystnb.execution_timeout"
+
+
+@pytest.mark.parametrize("md", [*CHAPTERS, ROOT / "notebooks" / "_template.md"], ids=_id)
+def test_chapter_follows_the_template(md: Path) -> None:
+    nb = jupytext.read(md)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    head = "\n".join(code[1:4])  # "near the top": within the three cells after the setup cell
+    assert re.search(r"\brun_info\(", head), f"{_id(md)} must print run_info() near its top"
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("#")]
+    assert any(re.search(r"paper vs\.? this book", h, re.I) for h in headings), (
+        f"{_id(md)} must end with a 'Paper vs. this book' table under a heading of that name"
+    )
+
+
+def test_chapters_are_in_the_toc() -> None:
+    listed = set(toc_files())
+    missing = [_id(md) for md in CHAPTERS if f"notebooks/{md.stem}" not in listed]
+    assert not missing, f"add these chapters to _toc.yml: {missing}"
+
+
+def test_toc_pages_exist() -> None:
+    for page in toc_files():
+        assert (ROOT / f"{page}.md").exists(), f"_toc.yml lists {page}, but {page}.md does not exist"
+
+
+def test_notebook_detection() -> None:
+    # The pairing tests above are only as good as the page discovery: the intro draws a figure.
+    assert is_notebook_page(ROOT / "book" / "intro.md")
+    assert not is_notebook_page(ROOT / "book" / "running.md")
+    assert ROOT / "book" / "intro.md" in NOTEBOOK_PAGES
