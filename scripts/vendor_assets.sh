@@ -12,11 +12,16 @@
 #                                  and the icon fonts it resolves next to itself. The AMD variant is not
 #                                  used: it needs require.js and calls the MathJax 2 API.
 # The MathJax-2-to-3 shim the embedder needs is our own code: assets/widgets-mathjax-shim.js (committed).
-# Needs: npm (apt-get install -y npm, or any Node.js >= 18) and access to the npm registry.
+#
+# The packages come from the npm registry as its published tarballs, checked against the registry's
+# sha512 integrity values pinned below; no Node.js or npm is needed. Set NPM_CONFIG_REGISTRY to use a
+# registry mirror.
 set -euo pipefail
 
 MATHJAX_VERSION=3.2.2
+MATHJAX_SHA512=Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==
 HTML_MANAGER_VERSION=1.0.15   # the embedder release for ipywidgets 8.1 (widget protocol 2)
+HTML_MANAGER_SHA512=5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dest="$root/assets/vendor"
@@ -29,20 +34,39 @@ if [[ "${1:-}" != "--force" && -f "$stamp" && "$(cat "$stamp")" == "$want" \
     exit 0
 fi
 
-if ! command -v npm >/dev/null 2>&1; then
-    echo "vendor_assets: error: npm not found. Install Node.js/npm (Debian: apt-get install -y npm)," >&2
-    echo "  then rerun scripts/vendor_assets.sh; the book's math and widgets need these files offline." >&2
-    exit 1
-fi
-
+registry="${NPM_CONFIG_REGISTRY:-${npm_config_registry:-https://registry.npmjs.org/}}"
+registry="${registry%/}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "vendor_assets: fetching $want from $(npm config get registry)"
-# `npm pack` downloads the published tarballs only: no dependency tree, no node_modules.
-(cd "$tmp" && npm pack --silent "mathjax@$MATHJAX_VERSION" "@jupyter-widgets/html-manager@$HTML_MANAGER_VERSION" >/dev/null)
+echo "vendor_assets: fetching $want from $registry"
+
+fetch() {  # fetch URL FILE SHA512: download a tarball and check it against the registry's integrity value
+    python3 - "$@" <<'PY'
+import base64
+import hashlib
+import sys
+import urllib.request
+
+url, path, expected = sys.argv[1:]
+try:
+    with urllib.request.urlopen(url, timeout=120) as response:
+        data = response.read()
+except OSError as exc:
+    sys.exit(f"vendor_assets: error: cannot download {url} ({exc}). The npm registry must be reachable "
+             "(or set NPM_CONFIG_REGISTRY to a mirror); the book's math and widgets need these files.")
+digest = base64.b64encode(hashlib.sha512(data).digest()).decode()
+if digest != expected:
+    sys.exit(f"vendor_assets: error: {url} does not match its pinned sha512 integrity; refusing to use it.")
+with open(path, "wb") as f:
+    f.write(data)
+PY
+}
+fetch "$registry/mathjax/-/mathjax-$MATHJAX_VERSION.tgz" "$tmp/mathjax.tgz" "$MATHJAX_SHA512"
+fetch "$registry/@jupyter-widgets/html-manager/-/html-manager-$HTML_MANAGER_VERSION.tgz" "$tmp/hm.tgz" \
+    "$HTML_MANAGER_SHA512"
 mkdir -p "$tmp/mj" "$tmp/hm" "$tmp/out/mathjax" "$tmp/out/html-manager"
-tar -xzf "$tmp/mathjax-$MATHJAX_VERSION.tgz" -C "$tmp/mj"
-tar -xzf "$tmp/jupyter-widgets-html-manager-$HTML_MANAGER_VERSION.tgz" -C "$tmp/hm"
+tar -xzf "$tmp/mathjax.tgz" -C "$tmp/mj"
+tar -xzf "$tmp/hm.tgz" -C "$tmp/hm"
 
 # MathJax finds its fonts and extensions relative to the bundle's own URL, so keep the es5 layout.
 es5="$tmp/mj/package/es5"
