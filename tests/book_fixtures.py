@@ -49,7 +49,10 @@ def toc_files() -> list[str]:
 
 
 def is_notebook_page(md: Path) -> bool:
-    """A MyST-Markdown notebook (executed by the build) rather than a plain page."""
+    """A MyST-Markdown notebook (executed by the build) rather than a plain page; False if missing
+    (tests/test_pairing.py::test_toc_pages_exist reports pages that _toc.yml lists but do not exist)."""
+    if not md.exists():
+        return False
     text = md.read_text()
     return text.startswith("---") and "kernelspec:" in text.split("\n---", 1)[0]
 
