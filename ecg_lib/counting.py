@@ -329,7 +329,8 @@ def _square(value: int | tuple[int, ...], what: str, layer: nn.Module) -> int:
 def _leaves(layers: nn.Module | Iterable[nn.Module]) -> Iterator[nn.Module]:
     items = [layers] if isinstance(layers, nn.Module) else list(layers)
     for item in items:
-        children = list(item.children())
+        # _modules, unlike children(), keeps a layer that a Sequential repeats (the same module twice)
+        children = [m for m in item._modules.values() if m is not None]
         if children and not isinstance(item, nn.Sequential):
             raise ValueError(
                 f"receptive_field needs a plain chain of layers; {type(item).__name__} has branches or "
