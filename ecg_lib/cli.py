@@ -114,12 +114,115 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_summary)
 
 
+def _per_class(total: int | None, what: str) -> int | None:
+    """``--subset 10000`` -> 1000 per class (subsets are class-balanced)."""
+    if total is None:
+        return None
+    if total < 10 or total % 10:
+        raise ValueError(f"{what} must be a positive multiple of 10 (class-balanced), got {total}.")
+    return total // 10
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from ecg_lib import distributed
+    from ecg_lib.data import DataError, load_cifar10
+    from ecg_lib.models import get_model, model_spec
+    from ecg_lib.train import NonFiniteLossError, TrainConfig, fit
+
+    try:
+        spec = model_spec(args.model)
+        if spec.input_size[1:] != (32, 32):
+            raise ValueError(f"{args.model} takes {spec.input_size[1]}x{spec.input_size[2]} images; `train` "
+                             "uses CIFAR-10 (32x32): pick a CIFAR model, e.g. resnet20 or alexnet_cifar.")
+        config = TrainConfig(
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+            momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
+            warmup_epochs=args.warmup_epochs,
+            milestones=tuple(float(m) for m in args.milestones.split(",")) if args.milestones else (),
+            seed=args.seed, precision=args.precision, channels_last=not args.no_channels_last,
+            compile=args.compile, augment=not args.no_augment,
+            normalize=None if args.normalize == "none" else args.normalize,
+            max_time_s=args.max_time, device=args.device, quiet=args.quiet,
+        )  # fmt: skip
+        n_train, n_test = _per_class(args.subset, "--subset"), _per_class(args.test_subset, "--test-subset")
+        options = _parse_options(args.option)
+        data = load_cifar10(args.data)
+        if n_train is not None or n_test is not None:
+            data = data.subset(n_train, n_test, seed=args.seed)
+        torch.manual_seed(args.seed)  # the same initial weights on every rank and in every rerun
+        model = get_model(args.model, **options)
+    except (KeyError, ValueError, TypeError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    checkpoint = args.checkpoint or args.resume
+    try:
+        history = fit(model, data, config, checkpoint=checkpoint, resume=args.resume)
+    except NonFiniteLossError as exc:
+        if args.out and distributed.current().is_main:
+            exc.history.save(args.out)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        world = distributed.current()
+        distributed.cleanup()
+    if world.is_main:
+        if args.out:
+            history.info["command"] = "python -m ecg_lib " + " ".join(sys.argv[1:])
+            history.save(args.out)
+        print(f"{args.model}: {history.summary()}")
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a CIFAR model on CIFAR-10 (also under torchrun for DistributedDataParallel)"
+    )
+    p.add_argument("model", help="registered CIFAR model, e.g. resnet20, alexnet_cifar (see `models`)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--subset", type=int, default=None, metavar="N",
+                   help="train on N images, N/10 per class (default: all 50,000)")
+    p.add_argument("--test-subset", type=int, default=None, metavar="N",
+                   help="evaluate on N test images, N/10 per class (default: all 10,000)")
+    p.add_argument("--batch-size", type=int, default=128, help="global batch (split over torchrun processes)")
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--optimizer", default="sgd", choices=("sgd", "adam", "adamw"))
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--schedule", default="warmup_cosine",
+                   choices=("constant", "step", "warmup_cosine", "warmup_linear"))
+    p.add_argument("--warmup-epochs", type=float, default=None)
+    p.add_argument("--milestones", default="", help="epochs where `--schedule step` divides lr by 10: 91,136")
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
+    p.add_argument("--no-channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--no-augment", action="store_true", help="no random crop and flip")
+    p.add_argument("--normalize", default="channel", choices=("channel", "mean_image", "none"))
+    p.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
+                   help="stop after the epoch in which training time reaches this budget")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=None, help="CIFAR-10 location (default: $ECG_DATA_DIR, cache, download)")
+    p.add_argument("--checkpoint", default=None, metavar="PATH", help="write a checkpoint after every epoch")
+    p.add_argument("--resume", default=None, metavar="PATH", help="continue from this checkpoint")
+    p.add_argument("--out", default=None, metavar="PATH", help="write the History as JSON")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="model builder option, repeatable, e.g. --option activation=tanh")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ecg_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     # one _add_<command>(sub) per sub-command
     _add_models(sub)
     _add_summary(sub)
+    _add_train(sub)
     return parser
 
 
