@@ -97,7 +97,7 @@ class AlexNet(nn.Module):
     Input is 227x227, not the 224x224 printed in the paper: an unpadded 11x11 stride-4 convolution
     gives the paper's 55x55 first-layer maps only for 227-230 pixels ((227 - 11) / 4 + 1 = 55), while
     224 gives 54 and a 5x5 map before FC6, which the paper's 6x6x256 -> 4096 layer cannot take. The
-    Caffe reference model uses 227 crops for the same reason.
+    Caffe reference model (``bvlc_alexnet``) also crops 227x227.
 
     Differences from the paper: none in the architecture. The two GPUs are expressed as grouped
     convolutions (``groups=2``) in conv2, conv4 and conv5, which is the same connectivity in one
@@ -144,7 +144,9 @@ class AlexNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.min_input_size, "alexnet", max_size=self.max_input_size)
-        x = self.features(x)  # N x 3 x 227 x 227 -> N x 96 x 27 x 27 -> 256 x 13 x 13 -> N x 256 x 6 x 6
+        # N x 3 x 227 x 227 -> N x 96 x 55 x 55 -> (pool) N x 96 x 27 x 27 -> N x 256 x 27 x 27
+        # -> (pool) N x 256 x 13 x 13 -> N x 384 x 13 x 13 (x2) -> N x 256 x 13 x 13 -> (pool) N x 256 x 6 x 6
+        x = self.features(x)
         x = torch.flatten(x, 1)  # N x 9216
         return self.classifier(x)  # N x 4096 -> N x 4096 -> N x num_classes
 
