@@ -766,7 +766,7 @@ def run_info(data: Any = None, **extra: Any) -> dict[str, Any]:
     ``fit_time_s`` sums every :func:`fit` of this process, ``elapsed_s`` counts from the import of
     this module. Print it with :func:`format_run_info`.
     """
-    device = pick_device(os.environ.get("ECG_DEVICE"))
+    device = pick_device()
     info: dict[str, Any] = {
         "profile": current_profile(),
         "device": f"{device.type}: {_device_name(device)}",
