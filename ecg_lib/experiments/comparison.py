@@ -1,0 +1,547 @@
+"""The comparison chapter: the five ImageNet networks side by side, and a CIFAR-10 race of their
+CIFAR-sized versions under one training budget.
+
+* :func:`landmarks` measures each ImageNet network of the papers from the library (depth, parameters,
+  multiply-adds, receptive field of its last convolution) and pairs it with the paper's top-5 error.
+* :func:`race` trains the CIFAR-sized network of each family with one recipe and one budget: the same
+  wall-clock time per network in the quick profile (a CPU), the same number of epochs on the whole of
+  CIFAR-10 in the full profile (a GPU). ``race_seed0``, ``race_seed1`` and ``race_seed2`` are separate
+  experiments so that each seed is archived on its own (a time-limited GPU session keeps what finished);
+  the chapter runs ``race_seed0`` live and :func:`race_summary` pools the archived seeds.
+
+Depth and receptive field are measured on the network's computation itself (:func:`trace`), not read
+from a list of layers, so Inception branches and residual shortcuts count the way the papers count them.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
+
+from ecg_lib import papers
+from ecg_lib.counting import count_macs, count_params, layer_table
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.models import get_model, model_spec
+from ecg_lib.train import (
+    History,
+    NonFiniteLossError,
+    TrainConfig,
+    current_profile,
+    evaluate,
+    fit,
+    pick_device,
+    run_info,
+)
+
+__all__ = [
+    "EXPERIMENTS",
+    "PAPER_CIFAR",
+    "RACE_MODELS",
+    "CifarFigure",
+    "Landmark",
+    "RaceRow",
+    "RaceSettings",
+    "Trace",
+    "conv_macs",
+    "landmarks",
+    "measure_throughput",
+    "plan_budget",
+    "plot_race",
+    "race",
+    "race_curve",
+    "race_settings",
+    "race_summary",
+    "trace",
+]
+
+# ----------------------------------------------------------------------------------------------------------
+# Tracing depth and receptive field through the computation
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What :func:`trace` measured. ``depth``: weight layers (conv and linear) on the longest path from
+    input to output. ``receptive_field``: side, in input pixels, of the window seen by one unit of the
+    last convolution (the widest branch where branches run side by side); ``jump``: that layer's stride
+    in input pixels. ``input_size``: the (C, H, W) it was measured at."""
+
+    depth: int
+    receptive_field: int
+    jump: int
+    input_size: tuple[int, int, int]
+    conv_kernels: dict[int, int] = field(default_factory=dict)  # kernel side -> convolutions called
+    activations: dict[str, int] = field(default_factory=dict)  # "relu", "tanh", ... -> calls
+    linear_layers: int = 0  # fully connected layers called
+    global_pool: bool = False  # an adaptive (global) pool before the classifier
+    shortcut_adds: int = 0  # additions that join two paths from the input (residual shortcuts)
+    concats: int = 0  # concatenations that join paths (Inception modules)
+
+
+_ACTIVATIONS = ("relu", "relu_", "tanh", "tanh_", "sigmoid", "gelu", "silu", "leaky_relu", "elu")
+_ADDS = ("add", "add_", "__add__", "__iadd__", "__radd__")
+
+
+@dataclass
+class _Node:
+    depth: int
+    rf: int | None  # None once a global pool or a linear layer has mixed all positions
+    jump: int
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name, default)
+
+
+def _side(value: Any, what: str) -> int:
+    """One side of a square kernel/stride/padding given as an int or a pair."""
+    if isinstance(value, int):
+        return value
+    values = set(value)
+    if len(values) != 1:
+        raise ValueError(f"trace() handles square windows only; got {what}={tuple(value)}.")
+    return int(values.pop())
+
+
+class _Tracer(TorchFunctionMode):
+    """Follows every torch function the model calls and keeps, per tensor, the longest weight-layer path
+    behind it and its receptive field. Ops with several inputs (``+`` of a shortcut, ``cat`` of Inception
+    branches) take the longest path and the widest field among them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: dict[int, _Node] = {}
+        self.keep: list[Tensor] = []  # keeps traced tensors alive so their ids are never reused
+        self.conv_fields: list[tuple[int, int]] = []
+        self.kernels: Counter[int] = Counter()
+        self.activations: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()
+
+    def mark(self, t: Tensor, node: _Node) -> None:
+        self.nodes[id(t)] = node
+        self.keep.append(t)
+
+    def _inputs(self, obj: Any) -> list[_Node]:
+        if isinstance(obj, Tensor):
+            node = self.nodes.get(id(obj))
+            return [node] if node is not None else []
+        if isinstance(obj, list | tuple):
+            return [n for item in obj for n in self._inputs(item)]
+        if isinstance(obj, dict):
+            return [n for item in obj.values() for n in self._inputs(item)]
+        return []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        first = args[0] if args else None
+        if name in ("conv2d", "linear", "max_pool2d", "avg_pool2d"):
+            parents = self._inputs(first)  # the weights and biases are not on the data path
+        else:
+            parents = self._inputs((args, kwargs))
+        if not parents:
+            return out
+        if name in _ACTIVATIONS:
+            self.activations[name.rstrip("_")] += 1
+        elif name in _ADDS and len(parents) > 1:
+            self.counts["shortcut_adds"] += 1
+        elif name == "cat" and len(parents) > 1:
+            self.counts["concats"] += 1
+        depth = max(p.depth for p in parents)
+        fields = [p for p in parents if p.rf is not None]
+        widest = max(fields, key=lambda p: p.rf) if fields else None
+        rf, jump = (widest.rf, widest.jump) if widest is not None else (None, 1)
+        if name == "conv2d":
+            weight = _arg(args, kwargs, 1, "weight", None)
+            k = _side(tuple(weight.shape[-2:]), "kernel_size")
+            s = _side(_arg(args, kwargs, 3, "stride", 1), "stride")
+            d = _side(_arg(args, kwargs, 5, "dilation", 1), "dilation")
+            depth += 1
+            self.kernels[k] += 1
+            if rf is not None:
+                rf, jump = rf + d * (k - 1) * jump, jump * s
+                self.conv_fields.append((rf, jump))
+        elif name in ("max_pool2d", "avg_pool2d"):
+            k = _side(_arg(args, kwargs, 1, "kernel_size", 1), "kernel_size")
+            s = _arg(args, kwargs, 2, "stride", None)
+            s = k if s is None or s == [] or s == () else _side(s, "stride")
+            d = _side(_arg(args, kwargs, 4, "dilation", 1), "dilation") if name == "max_pool2d" else 1
+            if rf is not None:
+                rf, jump = rf + d * (k - 1) * jump, jump * s
+        elif name == "linear":
+            depth, rf = depth + 1, None
+            self.counts["linear"] += 1
+        elif name.startswith("adaptive_"):
+            rf = None  # a global (or coarse adaptive) pool: every position mixes
+            self.counts["global_pool"] += 1
+        for t in out if isinstance(out, tuple | list) else (out,):
+            if isinstance(t, Tensor):
+                self.mark(t, _Node(depth, rf, jump))
+        return out
+
+
+def trace(model: nn.Module, input_size: Sequence[int]) -> Trace:
+    """Depth and last-convolution receptive field of ``model`` for one input of ``input_size``.
+
+    Runs one forward pass in eval mode on the model's device. Build the model on the meta device
+    (``with torch.device("meta"):``) and the pass computes shapes only, instantly even for ResNet-152.
+    """
+    c, h, w = (int(v) for v in input_size)
+    if h != w:
+        raise ValueError(f"trace() needs a square input; got {h}x{w}.")
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("meta")
+    was_training = model.training
+    model.eval()
+    tracer = _Tracer()
+    x = torch.zeros(1, c, h, w, device=device)
+    try:
+        with torch.no_grad(), tracer:
+            tracer.mark(x, _Node(0, 1, 1))
+            out = model(x)
+    finally:
+        model.train(was_training)
+    final = tracer.nodes.get(id(out))
+    if final is None or not tracer.conv_fields:
+        raise ValueError(f"{type(model).__name__}: no convolution on the path from input to output.")
+    rf, jump = max(tracer.conv_fields)
+    return Trace(
+        depth=final.depth, receptive_field=rf, jump=jump, input_size=(c, h, w),
+        conv_kernels=dict(sorted(tracer.kernels.items())), activations=dict(tracer.activations),
+        linear_layers=tracer.counts["linear"], global_pool=tracer.counts["global_pool"] > 0,
+        shortcut_adds=tracer.counts["shortcut_adds"], concats=tracer.counts["concats"],
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The five ImageNet networks
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """One ImageNet network: the paper's facts next to what the library measures on its model."""
+
+    name: str
+    model: str  # registry name of the ImageNet model measured
+    paper: str  # citation key
+    year: int  # the ILSVRC it entered, else the paper's year
+    paper_depth: int | None  # depth as the paper states it, for its ImageNet network (None: no such net)
+    depth: int  # measured: weight layers on the longest path
+    params: int
+    macs: int  # at ``input_size``
+    input_size: tuple[int, int, int]
+    receptive_field: int  # of the last convolution, in input pixels
+    single_model: papers.TopFive | None  # the paper's best single network (top-5 error)
+    entry: papers.TopFive | None  # the team's ILSVRC entry (an ensemble)
+
+
+# NIN's paper has no ImageNet network; the library's `nin` is the authors' later Caffe Model Zoo model.
+_LANDMARK_MODELS = {"NIN": "nin"}
+
+
+def landmarks() -> list[Landmark]:
+    """The networks of :data:`ecg_lib.papers.NETWORKS`, each measured at its native ImageNet input
+    (224 x 224; 227 x 227 for AlexNet, whose conv1 arithmetic needs 227 although the paper says 224)."""
+    rows = []
+    for net in papers.NETWORKS:
+        name = _LANDMARK_MODELS.get(net.name, net.model)
+        spec = model_spec(name)
+        with torch.device("meta"):
+            model = get_model(name)
+        t = trace(model, spec.input_size)
+        rows.append(Landmark(
+            name=net.name, model=name, paper=net.paper,
+            year=net.ilsvrc_year or papers.PAPERS[net.paper].year,
+            paper_depth=net.depth if name == net.model else None,
+            depth=t.depth, params=count_params(model), macs=count_macs(model, spec.input_size),
+            input_size=spec.input_size, receptive_field=t.receptive_field,
+            single_model=net.single_model, entry=net.entry,
+        ))  # fmt: skip
+    return rows
+
+
+def conv_macs(name: str) -> int:
+    """Multiply-adds of the convolutions alone of registry model ``name`` at its native input (papers
+    sometimes quote these without the fully connected layers)."""
+    with torch.device("meta"):
+        model = get_model(name)
+    return sum(r.macs for r in layer_table(model, model_spec(name).input_size) if r.kind == "Conv2d")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The CIFAR-10 race
+
+#: The CIFAR-sized network of each family, registry defaults (see `python -m ecg_lib models`).
+RACE_MODELS: tuple[str, ...] = ("alexnet_cifar", "vgg_cifar", "nin_cifar", "googlenet_cifar", "resnet20")
+
+
+@dataclass(frozen=True)
+class CifarFigure:
+    """A CIFAR-10 test error a paper reports for (the closest relative of) a race network."""
+
+    error: float
+    source: str
+    note: str = ""
+
+
+PAPER_CIFAR: dict[str, CifarFigure] = {
+    "alexnet_cifar": CifarFigure(
+        0.13, "Krizhevsky et al. 2012, Sec. 3.3",
+        "a four-layer CNN without response normalization (11% with it); the paper gives no layer sizes",
+    ),
+    "nin_cifar": CifarFigure(
+        0.0881, "Lin et al. 2014, Table 1", "NIN + dropout + augmentation (10.41% without augmentation)"
+    ),
+    "resnet20": CifarFigure(0.0875, "He et al. 2016, Table 6", "164 epochs (64k iterations) of SGD"),
+}  # fmt: skip
+# VGG and GoogLeNet report no CIFAR-10 result: their rows say so instead of quoting one.
+
+
+@dataclass(frozen=True)
+class RaceSettings:
+    """One profile's race: the data, the shared recipe, and the budget per network.
+
+    ``seconds_per_net`` set (quick profile): every network trains for that long; a network gets as many
+    epochs over the ``n_train_per_class`` subset as fit in the time (at least ``min_epochs``, at most
+    ``max_epochs``), and one too slow for ``min_epochs`` over the whole subset trains on a smaller, nested
+    part of it. ``seconds_per_net`` None (full profile): every network trains ``max_epochs`` epochs.
+    ``None`` sizes mean the whole split.
+    """
+
+    n_train_per_class: int | None
+    n_test_per_class: int | None
+    seconds_per_net: float | None
+    min_epochs: int
+    max_epochs: int
+    config: TrainConfig
+
+
+def _recipe(epochs: int, batch_size: int, seed: int) -> TrainConfig:
+    # One recipe for all five: SGD with Nesterov momentum, short warmup, cosine decay, crop-and-flip
+    # augmentation, the usual CIFAR weight decay. None of the papers used it; the point is that every
+    # network gets the same one. lr 0.05 rather than 0.1: four of the five nets have no batch norm.
+    return TrainConfig(
+        epochs=epochs, batch_size=batch_size, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4,
+        schedule="warmup_cosine", seed=seed, quiet=True,
+    )  # fmt: skip
+
+
+def race_settings(profile: str | None = None, seed: int = 0) -> RaceSettings:
+    """The quick and the full race, side by side (``profile`` None: the current profile)."""
+    profile = profile or current_profile()
+    if profile not in ("quick", "full"):
+        raise ValueError(f"profile must be 'quick' or 'full' (got {profile!r}).")
+    if profile == "full":  # a GPU: the whole of CIFAR-10, 30 epochs each
+        return RaceSettings(None, None, None, 30, 30, _recipe(30, 128, seed))
+    # A 2-core CPU: 24 s per network on up to 5,000 training images; 500 test images, scored once at
+    # the end (scoring costs a third of a training pass per image, and GoogLeNet's is not cheap).
+    return RaceSettings(500, 50, 24.0, 1, 20, _recipe(20, 64, seed))
+
+
+def plan_budget(images_per_s: float, seconds: float, n_per_class: int, min_epochs: int, max_epochs: int,
+                classes: int = 10) -> tuple[int, int]:  # fmt: skip
+    """``(images per class, epochs)`` for a network that trains ``images_per_s`` for ``seconds``.
+
+    The network sees ``images_per_s * seconds`` images. If that covers ``min_epochs`` passes over the
+    ``n_per_class`` subset, it takes the whole subset for as many epochs as fit (up to ``max_epochs``);
+    otherwise it gets ``min_epochs`` passes over the largest class-balanced part that fits (at least one
+    image per class).
+    """
+    if images_per_s <= 0 or seconds <= 0:
+        raise ValueError(f"images_per_s and seconds must be positive (got {images_per_s}, {seconds}).")
+    if not 1 <= min_epochs <= max_epochs:
+        raise ValueError(f"need 1 <= min_epochs <= max_epochs (got {min_epochs}, {max_epochs}).")
+    images = images_per_s * seconds
+    full = n_per_class * classes
+    if images >= min_epochs * full:
+        return n_per_class, max(min_epochs, min(max_epochs, int(images // full)))
+    return max(1, int(images // (min_epochs * classes))), min_epochs
+
+
+def measure_throughput(name: str, batch_size: int = 32, device: torch.device | str | None = None,
+                       steps: int = 1) -> float:  # fmt: skip
+    """Training images per second of a fresh ``name`` model: one untimed step, then ``steps`` timed
+    SGD steps on a batch of random 32 x 32 images (the model is thrown away). Small defaults: on a CPU
+    one GoogLeNet step on 32 images takes seconds, and this only has to plan a budget."""
+    device = pick_device(device)
+    model = get_model(name).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    x = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch_size,), device=device)
+    elapsed = 0.0
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if i:  # the first step pays for memory allocation and kernel selection
+            elapsed += time.perf_counter() - t0
+    return steps * batch_size / elapsed
+
+
+def race(
+    data: Any = None,
+    profile: str | None = None,
+    *,
+    seed: int = 0,
+    models: Sequence[str] = RACE_MODELS,
+    settings: RaceSettings | None = None,
+) -> ExperimentResult:
+    """Train each of ``models`` on CIFAR-10 with the profile's :class:`RaceSettings` (or ``settings``).
+
+    ``data`` is a :class:`~ecg_lib.data.CIFAR10Data` (None: :func:`~ecg_lib.data.load_cifar10`). Returns
+    one History per network and, in ``metrics["nets"]``, per network: parameters, MACs, images per class
+    and epochs trained, images seen, training seconds, final test error, how the run ended. A network
+    whose loss becomes NaN is recorded as ``"non_finite"`` with no test error; the race goes on.
+    """
+    profile = profile or current_profile()
+    settings = settings or race_settings(profile, seed)
+    if data is None:
+        from ecg_lib.data import load_cifar10
+
+        data = load_cifar10()
+    if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
+        data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
+    n_per_class = data.n_train // 10
+    histories: dict[str, History] = {}
+    nets: dict[str, dict[str, Any]] = {}
+    for name in models:
+        cfg = settings.config
+        train = data
+        per_class, epochs, ips = n_per_class, settings.max_epochs, None
+        if settings.seconds_per_net is not None:
+            ips = measure_throughput(name, min(32, cfg.batch_size), cfg.device)
+            per_class, epochs = plan_budget(ips, settings.seconds_per_net, n_per_class,
+                                            settings.min_epochs, settings.max_epochs)  # fmt: skip
+            if per_class < n_per_class:
+                train = data.subset(per_class, None, seed=seed)  # nested in the subset above
+            # stop at the budget even if the machine slows down after the throughput was measured
+            cfg = cfg.replace(epochs=epochs, max_time_s=settings.seconds_per_net, eval_every=epochs)
+        else:
+            cfg = cfg.replace(epochs=epochs)
+        torch.manual_seed(seed)  # the same initial weights in every rerun
+        model = get_model(name)
+        try:
+            history = fit(model, train, cfg)
+        except NonFiniteLossError as exc:
+            history = exc.history
+        error = history.final_test_error
+        if error is None and history.stopped == "time_budget":
+            # stopped before the scheduled last epoch, whose evaluation it skipped: score it now
+            _, error = evaluate(model, data.test_x, data.test_y, normalizer=history.normalizer,
+                                precision=cfg.precision)  # fmt: skip
+            history.extra["final_test_error"] = error
+        histories[name] = history
+        nets[name] = {
+            "params": count_params(model),
+            "macs": count_macs(model, model_spec(name).input_size),
+            "train_per_class": per_class,
+            "epochs": history.epochs_done,
+            "images_seen": history.epochs_done * per_class * 10,
+            "train_time_s": history.train_time_s[-1] if history.train_time_s else 0.0,
+            "test_error": error,
+            "stopped": history.stopped,
+            "measured_images_per_s": ips,
+        }
+        del model
+    metrics = {
+        "seed": seed,
+        "models": list(models),
+        "n_train": data.n_train,
+        "n_test": data.n_test,
+        "seconds_per_net": settings.seconds_per_net,
+        "nets": nets,
+    }
+    return ExperimentResult(f"race_seed{seed}", profile, histories, metrics, run_info(data, profile=profile))
+
+
+EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
+    f"race_seed{s}": partial(race, seed=s) for s in (0, 1, 2)
+}
+
+
+def race_curve(history: History, points: int = 40) -> tuple[list[float], list[float]]:
+    """``(seconds, training error %)`` of one race network: the per-step training error, averaged over
+    about ``len(steps) / points`` steps, against training time (steps spread evenly over their epoch,
+    whose end times the History records)."""
+    spe = max(1, history.steps_per_epoch)
+    times = []
+    for i in range(len(history.train_error)):
+        epoch, within = divmod(i, spe)
+        if epoch >= len(history.train_time_s):
+            break
+        start = history.train_time_s[epoch - 1] if epoch else 0.0
+        times.append(start + (within + 1) / spe * (history.train_time_s[epoch] - start))
+    errors = history.train_error[: len(times)]
+    window = max(1, len(times) // points)
+    xs = [times[min(i + window, len(times)) - 1] for i in range(0, len(times), window)]
+    ys = [100 * statistics.fmean(errors[i : i + window]) for i in range(0, len(times), window)]
+    return xs, ys
+
+
+def plot_race(result: ExperimentResult, ax: Any) -> None:
+    """The race as a plot: each network's training error against its training seconds (see
+    :func:`race_curve`), one line per network; the time axis is the budget they shared."""
+    for name, h in result.histories.items():
+        xs, ys = race_curve(h)
+        if xs:
+            ax.plot(xs, ys, marker="o" if len(xs) < 4 else None, markersize=4, label=name)
+    ax.axhline(90, color="grey", lw=0.8, ls=":")  # chance: one class in ten
+    ax.set_xlabel("training time (s)")
+    ax.set_ylabel("training error (%)")
+    ax.legend(fontsize=8)
+
+
+@dataclass(frozen=True)
+class RaceRow:
+    """One network over the seeds of one profile: mean and spread (sample standard deviation; 0 for a
+    single seed) of the test error; parameters, MACs, epochs and training time of the first seed."""
+
+    model: str
+    params: int
+    macs: int
+    epochs: int
+    train_per_class: int
+    train_time_s: float
+    seeds: int
+    error_mean: float | None
+    error_std: float | None
+    errors: tuple[float, ...]
+
+
+def race_summary(results: Sequence[ExperimentResult]) -> list[RaceRow]:
+    """Pool :func:`race` results of several seeds (one profile) into one row per network."""
+    if not results:
+        raise ValueError("race_summary needs at least one race result.")
+    profiles = {r.profile for r in results}
+    if len(profiles) > 1:
+        raise ValueError(f"race_summary pools one profile at a time; got {sorted(profiles)}.")
+    rows = []
+    for name in results[0].metrics["models"]:
+        runs = [r.metrics["nets"][name] for r in results if name in r.metrics["nets"]]
+        errors = tuple(x["test_error"] for x in runs if x["test_error"] is not None)
+        finite = [e for e in errors if math.isfinite(e)]
+        first = runs[0]
+        rows.append(RaceRow(
+            model=name, params=first["params"], macs=first["macs"], epochs=first["epochs"],
+            train_per_class=first["train_per_class"], train_time_s=first["train_time_s"], seeds=len(runs),
+            error_mean=statistics.fmean(finite) if finite else None,
+            error_std=statistics.stdev(finite) if len(finite) > 1 else (0.0 if finite else None),
+            errors=errors,
+        ))  # fmt: skip
+    return rows

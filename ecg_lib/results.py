@@ -1,0 +1,339 @@
+"""The results archive: full-profile experiment results, produced once on a GPU, shown in every build.
+
+``python -m ecg_lib reproduce CHAPTER --profile full`` writes each experiment's
+:class:`~ecg_lib.experiments.ExperimentResult` (its Histories, metrics and ``run_info`` with device,
+precision, torch version, data source, date and wall time) to ``results/<chapter>/<experiment>.json``.
+Those files are small and committed; a book built later on a CPU shows them next to its own
+quick-profile numbers with :func:`show_with_archive` and :func:`add_full_profile_column`.
+
+Only full-profile results belong in the repository's ``results/``: quick-profile runs of ``reproduce``
+go to ``_build/results-quick/`` (not committed) unless ``--out`` says otherwise. ``$ECG_RESULTS_DIR``
+replaces ``results/`` everywhere (tests point it at a temporary folder).
+
+Every archive is checked on load against the schema of :class:`~ecg_lib.train.History` and
+:class:`~ecg_lib.experiments.ExperimentResult`; a malformed file raises :class:`ArchiveError` naming
+the file and the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ecg_lib.experiments import ExperimentResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "ENV_VAR",
+    "NO_ARCHIVE",
+    "REQUIRED_RUN_INFO",
+    "ArchiveError",
+    "add_full_profile_column",
+    "archive_label",
+    "archive_path",
+    "find_archive",
+    "full_profile_value",
+    "list_archives",
+    "load_archive",
+    "plot_histories",
+    "quick_results_dir",
+    "repository_results_dir",
+    "results_dir",
+    "save_archive",
+    "show_with_archive",
+    "validate_history",
+    "validate_result",
+]
+
+ENV_VAR = "ECG_RESULTS_DIR"
+_REPO = Path(__file__).resolve().parents[1]
+NO_ARCHIVE = (
+    "No full-profile archive exists for this experiment yet "
+    "(run `python -m ecg_lib reproduce {chapter} --profile full` on a GPU)."
+)
+# What an archive must say about how it was produced (the issue's list; `reproduce` adds date and time).
+REQUIRED_RUN_INFO = ("profile", "device", "precision", "torch", "date", "wall_time_s")
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+class ArchiveError(ValueError):
+    """An archive file that is missing, not JSON, or not an ExperimentResult with valid Histories."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Where archives live
+
+
+def repository_results_dir() -> Path:
+    """``results/`` of the repository this library was installed from (editable install or checkout)."""
+    return _REPO / "results"
+
+
+def results_dir() -> Path:
+    """The archive root: ``$ECG_RESULTS_DIR`` if set, else the repository's ``results/``."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    return Path(env).expanduser() if env else repository_results_dir()
+
+
+def quick_results_dir() -> Path:
+    """Where quick-profile runs of ``reproduce`` go by default: under ``_build/``, never committed."""
+    return _REPO / "_build" / "results-quick"
+
+
+def _check_name(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(f"{what} must be a plain file name (letters, digits, _ . -), got {value!r}.")
+    return value
+
+
+def archive_path(chapter: str, experiment: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root>/<chapter>/<experiment>.json`` (root: :func:`results_dir`)."""
+    base = Path(root) if root is not None else results_dir()
+    return base / _check_name(chapter, "chapter") / f"{_check_name(experiment, 'experiment')}.json"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Validation
+
+
+def _fail(where: str, message: str) -> ArchiveError:
+    return ArchiveError(
+        f"{where}: {message}. Archives are written by `python -m ecg_lib reproduce`, never by hand: "
+        "delete the file and rerun that command."
+    )
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _numbers(d: Mapping[str, Any], key: str, where: str, *, optional_items: bool = False) -> list:
+    values = d[key]
+    if not isinstance(values, list):
+        raise _fail(where, f"'{key}' must be a list, got {type(values).__name__}")
+    for i, v in enumerate(values):
+        if not (_is_number(v) or (optional_items and v is None)):
+            kind = "a number or null" if optional_items else "a number"
+            raise _fail(where, f"'{key}'[{i}] must be {kind}, got {v!r}")
+    return values
+
+
+_STEP_KEYS = ("train_loss", "train_error", "lr")
+_EPOCH_KEYS = ("epoch_train_loss", "epoch_train_error", "test_loss", "test_error", "train_time_s",
+               "wall_time_s", "images_per_s")  # fmt: skip
+
+
+def _history_fields() -> tuple[str, ...]:
+    from ecg_lib.train import History
+
+    return tuple(f.name for f in dataclasses.fields(History))
+
+
+def validate_history(d: Any, where: str = "history") -> None:
+    """Check that ``d`` is :meth:`History.to_dict` output: every field present with its type, per-step
+    lists of one length, per-epoch lists of one length, errors in [0, 1], times never decreasing."""
+    if not isinstance(d, dict):
+        raise _fail(where, f"a History must be a JSON object, got {type(d).__name__}")
+    missing = [k for k in _history_fields() if k not in d]
+    if missing:
+        raise _fail(where, f"History fields missing: {', '.join(missing)}")
+    for key in ("config", "info", "extra"):
+        if not isinstance(d[key], dict):
+            raise _fail(where, f"'{key}' must be an object, got {type(d[key]).__name__}")
+    if not isinstance(d["stopped"], str):
+        raise _fail(where, f"'stopped' must be a string, got {d['stopped']!r}")
+    if not isinstance(d["steps_per_epoch"], int) or d["steps_per_epoch"] < 0:
+        raise _fail(where, f"'steps_per_epoch' must be a non-negative integer, got {d['steps_per_epoch']!r}")
+    if d["normalizer"] is not None and not isinstance(d["normalizer"], dict):
+        raise _fail(where, "'normalizer' must be an object or null")
+    steps = {k: len(_numbers(d, k, where)) for k in _STEP_KEYS}
+    if len(set(steps.values())) > 1:
+        raise _fail(where, f"per-step lists differ in length: {steps}")
+    epochs = {k: len(_numbers(d, k, where, optional_items=k.startswith("test_"))) for k in _EPOCH_KEYS}
+    if len(set(epochs.values())) > 1:
+        raise _fail(where, f"per-epoch lists differ in length: {epochs}")
+    for key in ("train_error", "epoch_train_error", "test_error"):
+        for i, v in enumerate(d[key]):
+            if v is not None and math.isfinite(v) and not 0.0 <= v <= 1.0:
+                raise _fail(where, f"'{key}'[{i}] = {v} is not an error fraction in [0, 1]")
+    for key in ("train_time_s", "wall_time_s"):
+        times = d[key]
+        if any(b < a for a, b in itertools.pairwise(times)):
+            raise _fail(where, f"'{key}' must be cumulative (never decreasing)")
+
+
+def validate_result(d: Any, where: str = "result", *, archive: bool = True) -> None:
+    """Check that ``d`` is :meth:`ExperimentResult.to_dict` output whose Histories validate. With
+    ``archive`` (the default), ``run_info`` must also name :data:`REQUIRED_RUN_INFO` and, when the
+    result holds Histories, the data they were trained on."""
+    if not isinstance(d, dict):
+        raise _fail(where, f"an ExperimentResult must be a JSON object, got {type(d).__name__}")
+    for key, kind in (("name", str), ("profile", str), ("histories", dict), ("metrics", dict),
+                      ("run_info", dict)):  # fmt: skip
+        if key not in d:
+            raise _fail(where, f"'{key}' is missing")
+        if not isinstance(d[key], kind):
+            raise _fail(where, f"'{key}' must be a {kind.__name__}, got {type(d[key]).__name__}")
+    if d["profile"] not in ("quick", "full"):
+        raise _fail(where, f"'profile' must be 'quick' or 'full', got {d['profile']!r}")
+    for label, history in d["histories"].items():
+        validate_history(history, f"{where}: histories[{label!r}]")
+    if archive:
+        info = d["run_info"]
+        missing = [k for k in REQUIRED_RUN_INFO if k not in info]
+        if d["histories"] and "data" not in info:
+            missing.append("data")
+        if missing:
+            raise _fail(where, f"run_info lacks {', '.join(missing)}")
+        if info["profile"] != d["profile"]:
+            raise _fail(where, f"run_info says profile {info['profile']!r}, the result {d['profile']!r}")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Saving and loading
+
+
+def save_archive(result: ExperimentResult, chapter: str, experiment: str | None = None,
+                 root: str | os.PathLike | None = None) -> Path:  # fmt: skip
+    """Validate ``result`` and write it atomically to :func:`archive_path` (experiment: ``result.name``)."""
+    path = archive_path(chapter, experiment or result.name, root)
+    validate_result(result.to_dict(), str(path))
+    return result.save(path)
+
+
+def load_archive(path: str | os.PathLike) -> ExperimentResult:
+    """Read and validate one archive file; any problem raises :class:`ArchiveError`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ArchiveError(f"{path}: no such archive.") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(str(path), f"not valid JSON ({exc})") from None
+    validate_result(data, str(path))
+    return ExperimentResult.from_dict(data)
+
+
+def find_archive(
+    chapter: str, experiment: str, root: str | os.PathLike | None = None
+) -> ExperimentResult | None:
+    """The archived result of ``experiment``, or None when there is none (a malformed one raises)."""
+    path = archive_path(chapter, experiment, root)
+    return load_archive(path) if path.is_file() else None
+
+
+def list_archives(chapter: str | None = None, root: str | os.PathLike | None = None) -> list[Path]:
+    """Archive files under ``root`` (default :func:`results_dir`), of one chapter or all, sorted."""
+    base = Path(root) if root is not None else results_dir()
+    pattern = f"{_check_name(chapter, 'chapter')}/*.json" if chapter else "*/*.json"
+    return sorted(base.glob(pattern)) if base.is_dir() else []
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Showing archives in a chapter
+
+
+def archive_label(result: ExperimentResult) -> str:
+    """``"full profile · NVIDIA H100 80GB HBM3 · bf16 · 2025-11-28"``: how and when an archive was made."""
+    info = result.run_info
+    device = str(info.get("device", "unknown device")).split(": ", 1)[-1]
+    date = str(info.get("date", "undated"))[:10]
+    return f"{result.profile} profile · {device} · {info.get('precision', '?')} · {date}"
+
+
+def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error") -> None:
+    """One curve per History of ``result``: ``metric`` in percent against epochs (the default plot
+    style of :func:`show_with_archive`). ``metric`` is a per-epoch History field."""
+    for label, h in result.histories.items():
+        values = getattr(h, metric)
+        points = [(i + 1, 100 * v) for i, v in enumerate(values) if v is not None]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker="o" if len(points) < 15 else None, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
+    if result.histories:
+        ax.legend(fontsize=8)
+
+
+def show_with_archive(
+    live: ExperimentResult,
+    chapter: str,
+    experiment: str,
+    plot: Callable[[ExperimentResult, Axes], None] = plot_histories,
+    *,
+    root: str | os.PathLike | None = None,
+    figsize: tuple[float, float] = (11.0, 4.0),
+) -> ExperimentResult | None:
+    """Plot ``live`` (this run) and, beside it in the same style, the archived result of ``experiment``
+    (its key in the chapter's ``EXPERIMENTS``), each titled with its profile, device and date;
+    ``plot(result, ax)`` draws one result. Without an archive, plots ``live`` alone and prints
+    :data:`NO_ARCHIVE`.
+
+    Returns the archived result (None if there is none) so the chapter can quote its numbers.
+    """
+    import matplotlib.pyplot as plt
+
+    archived = find_archive(chapter, experiment, root)
+    panels = [(live, "this run")] + ([(archived, "archived")] if archived is not None else [])
+    size = figsize if archived is not None else (figsize[0] / 2 + 0.5, figsize[1])
+    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False, sharey=True)
+    for ax, (result, what) in zip(axes[0], panels, strict=True):
+        plot(result, ax)
+        ax.set_title(f"{what}: {archive_label(result)}", fontsize=9)
+    fig.tight_layout()
+    plt.show()
+    if archived is None:
+        print(NO_ARCHIVE.format(chapter=chapter))
+    else:
+        info = archived.run_info
+        print(f"Archived {archived.name!r}: {archive_label(archived)}; data: {info.get('data', '?')}; "
+              f"wall time {float(info['wall_time_s']) / 60:.1f} min; torch {info['torch']}.")  # fmt: skip
+    return archived
+
+
+def full_profile_value(chapter: str, experiment: str, get: Callable[[ExperimentResult], Any],
+                       fmt: str = "{}", root: str | os.PathLike | None = None) -> str:  # fmt: skip
+    """``fmt.format(get(archive))`` for the archived ``experiment``, or "—" when there is no archive or
+    ``get`` finds nothing in it (returns None or raises KeyError)."""
+    archived = find_archive(chapter, experiment, root)
+    if archived is None:
+        return "—"
+    try:
+        value = get(archived)
+    except KeyError:
+        return "—"
+    return "—" if value is None else fmt.format(value)
+
+
+def add_full_profile_column(table: str, values: Sequence[str | None], header: str = "full profile") -> str:
+    """Append a column to a Markdown table: ``header``, then one value per body row (None -> "—").
+
+    ``table`` is the chapter's "Paper vs. this book" table as Markdown (header line, separator line,
+    body rows); ``values`` must have one entry per body row.
+    """
+    lines = [line for line in table.strip().splitlines() if line.strip()]
+    if len(lines) < 2 or not re.match(r"^\|?\s*:?-{3,}", lines[1]):
+        raise ValueError("add_full_profile_column expects a Markdown table: header, |---| line, rows.")
+    body = lines[2:]
+    if len(values) != len(body):
+        raise ValueError(f"the table has {len(body)} rows but {len(values)} full-profile values were given.")
+
+    def extend(line: str, cell: str) -> str:
+        line = line.rstrip()
+        return (line if line.endswith("|") else line + " |") + f" {cell} |"
+
+    out = [extend(lines[0], header), extend(lines[1], "---")]
+    out += [extend(line, "—" if v is None else str(v)) for line, v in zip(body, values, strict=True)]
+    return "\n".join(out)

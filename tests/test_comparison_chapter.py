@@ -1,0 +1,155 @@
+"""The arithmetic the comparison chapter prints, checked against the library (no training)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ecg_lib import papers
+from ecg_lib.counting import count_macs, count_params, receptive_field
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import comparison as C
+from ecg_lib.models import get_model, model_spec
+
+
+def _meta(name: str) -> nn.Module:
+    with torch.device("meta"):
+        return get_model(name)
+
+
+@pytest.fixture(scope="module")
+def landmarks() -> dict[str, C.Landmark]:
+    return {lm.name: lm for lm in C.landmarks()}
+
+
+def test_landmarks_are_the_papers_networks_measured(landmarks: dict[str, C.Landmark]) -> None:
+    assert list(landmarks) == [n.name for n in papers.NETWORKS]
+    expected = {  # name: (params, MACs at the native input, receptive field of the last conv, depth)
+        "AlexNet": (60_965_224, 724_406_816, 163, 8),
+        "NIN": (7_595_176, 1_100_188_800, 195, 12),
+        "VGG-16": (138_357_544, 15_470_264_320, 196, 16),
+        "VGG-19": (143_667_240, 19_632_062_464, 252, 19),
+        "GoogLeNet": (6_998_552, 1_582_671_872, 715, 22),
+        "ResNet-152": (60_192_808, 11_282_415_616, 1507, 152),
+    }
+    for name, lm in landmarks.items():
+        assert (lm.params, lm.macs, lm.receptive_field, lm.depth) == expected[name], name
+        model = _meta(lm.model)
+        assert lm.params == count_params(model)
+        assert lm.macs == count_macs(model, model_spec(lm.model).input_size)
+    # depth measured on the computation equals the depth each paper states for its ImageNet network
+    for lm in landmarks.values():
+        if lm.paper_depth is not None:
+            assert lm.depth == lm.paper_depth, lm.name
+    assert landmarks["NIN"].paper_depth is None and landmarks["NIN"].single_model is None
+    assert landmarks["AlexNet"].input_size == (3, 227, 227)
+
+
+def test_trace_agrees_with_the_chain_formula_on_single_path_networks() -> None:
+    # AlexNet and VGG are one chain of convs and pools: counting.receptive_field over the feature layers
+    # up to the last conv must give what trace() finds by following the computation.
+    for name, expected in (("alexnet", 163), ("vgg_d", 196), ("vgg_e", 252), ("alexnet_cifar", 35)):
+        model = _meta(name)
+        spatial = nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d
+        layers = [m for m in model.features.modules() if isinstance(m, spatial)]
+        last_conv = max(i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d))
+        chain = receptive_field(layers[: last_conv + 1]).size
+        assert chain == expected == C.trace(model, model_spec(name).input_size).receptive_field, name
+
+
+def test_trace_takes_the_longest_branch_and_counts_joins() -> None:
+    class Branches(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(3, 4, 1)
+            self.b = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 5, padding=2))
+            self.c = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = torch.relu(torch.cat([self.a(x), self.b(x)], 1))
+            y = self.c(y) + self.c(y)  # a join of two traced paths
+            return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+    t = C.trace(Branches(), (3, 16, 16))
+    # longest path: b (2 convs) -> c -> fc = 4 weight layers; field 1 + 2 + 4 = 7, then c's 3x3: 9
+    assert (t.depth, t.receptive_field, t.jump) == (4, 9, 2)
+    assert t.conv_kernels == {1: 1, 3: 3, 5: 1}
+    assert (t.concats, t.shortcut_adds, t.linear_layers, t.global_pool) == (1, 1, 1, True)
+    assert t.activations == {"relu": 1}
+
+
+def test_what_carried_forward_is_visible_in_the_models() -> None:
+    traces = {n: C.trace(_meta(n), model_spec(n).input_size) for n in ("alexnet", "nin", "vgg_d", "googlenet",
+                                                                       "resnet152")}  # fmt: skip
+    assert traces["alexnet"].conv_kernels == {3: 3, 5: 1, 11: 1} and traces["alexnet"].linear_layers == 3
+    assert traces["vgg_d"].conv_kernels == {3: 13}
+    nin = traces["nin"]
+    assert nin.conv_kernels[1] == 8 and nin.global_pool and nin.linear_layers == 0
+    # GoogLeNet: 4 one-by-one convs per Inception module (9 of them) plus conv2's reduction
+    assert traces["googlenet"].conv_kernels[1] == 37 and traces["googlenet"].concats == 9
+    # ResNet-152: 50 bottleneck blocks, each two 1x1 convs around a 3x3, plus 4 projection shortcuts
+    assert traces["resnet152"].conv_kernels == {1: 104, 3: 50, 7: 1}
+    assert traces["resnet152"].shortcut_adds == 50
+    assert all(set(t.activations) == {"relu"} for t in traces.values())
+
+
+def test_resnet152_is_cheaper_than_vgg(landmarks: dict[str, C.Landmark]) -> None:
+    # He et al. 2016, Sec. 3.3/4.1: 11.3 billion FLOPs (multiply-adds) for ResNet-152 against 15.3 and
+    # 19.6 billion for VGG-16 and VGG-19.
+    assert round(landmarks["ResNet-152"].macs / 1e9, 1) == 11.3
+    assert landmarks["ResNet-152"].macs < landmarks["VGG-16"].macs < landmarks["VGG-19"].macs
+    assert round(landmarks["VGG-19"].macs / 1e9, 1) == 19.6
+    assert round(C.conv_macs("vgg_d") / 1e9, 2) == 15.35  # the paper's 15.3: convolutions only
+
+
+def test_plan_budget() -> None:
+    # 100 images/s for 24 s = 2,400 images: over a 500-image subset, 4 epochs
+    assert C.plan_budget(100, 24, 50, 2, 20) == (50, 4)
+    # too slow for 2 passes over 5,000 images: 2 passes over the largest part that fits
+    assert C.plan_budget(100, 24, 500, 2, 20) == (120, 2)
+    assert C.plan_budget(1e6, 24, 500, 2, 20) == (500, 20)  # capped at max_epochs
+    assert C.plan_budget(0.1, 10, 500, 2, 20) == (1, 2)  # at least one image per class
+    with pytest.raises(ValueError, match="positive"):
+        C.plan_budget(0, 24, 500, 2, 20)
+
+
+def test_race_settings() -> None:
+    quick, full = C.race_settings("quick"), C.race_settings("full", seed=2)
+    assert (quick.n_train_per_class, quick.n_test_per_class, quick.seconds_per_net) == (500, 50, 24.0)
+    assert (full.n_train_per_class, full.seconds_per_net, full.max_epochs) == (None, None, 30)
+    assert full.config.epochs == 30
+    assert full.config.seed == 2
+    # one recipe for every network of a profile
+    assert quick.config.replace(epochs=30, batch_size=128) == full.config.replace(seed=0)
+    assert list(C.EXPERIMENTS) == ["race_seed0", "race_seed1", "race_seed2"]
+    assert [C.EXPERIMENTS[k].keywords["seed"] for k in C.EXPERIMENTS] == [0, 1, 2]
+    with pytest.raises(ValueError, match="quick' or 'full"):
+        C.race_settings("medium")
+
+
+def test_race_summary_pools_seeds() -> None:
+    def result(seed: int, errors: dict[str, float | None]) -> ExperimentResult:
+        nets = {m: {"params": 1, "macs": 2, "epochs": 30, "train_per_class": 5000, "train_time_s": 9.0,
+                    "test_error": e} for m, e in errors.items()}  # fmt: skip
+        return ExperimentResult(f"race_seed{seed}", "full", metrics={"models": list(errors), "nets": nets})
+
+    rows = C.race_summary([result(0, {"a": 0.10, "b": None}), result(1, {"a": 0.12, "b": 0.2}),
+                           result(2, {"a": 0.14, "b": 0.3})])  # fmt: skip
+    a, b = rows
+    assert (a.model, a.seeds, a.errors) == ("a", 3, (0.10, 0.12, 0.14))
+    assert a.error_mean == pytest.approx(0.12) and a.error_std == pytest.approx(0.02)
+    assert b.errors == (0.2, 0.3) and b.error_mean == pytest.approx(0.25)  # a diverged seed has no error
+    with pytest.raises(ValueError, match="one profile at a time"):
+        C.race_summary([result(0, {"a": 0.1}), ExperimentResult("race_seed1", "quick", metrics={})])
+
+
+def test_race_models_and_paper_figures() -> None:
+    assert C.RACE_MODELS == ("alexnet_cifar", "vgg_cifar", "nin_cifar", "googlenet_cifar", "resnet20")
+    assert {m: model_spec(m).family for m in C.RACE_MODELS} == {
+        "alexnet_cifar": "alexnet", "vgg_cifar": "vgg", "nin_cifar": "nin", "googlenet_cifar": "googlenet",
+        "resnet20": "resnet",
+    }  # fmt: skip
+    assert {m: f.error for m, f in C.PAPER_CIFAR.items()} == {"alexnet_cifar": 0.13, "nin_cifar": 0.0881,
+                                                              "resnet20": 0.0875}  # fmt: skip

@@ -1,0 +1,231 @@
+"""The results archive (ecg_lib.results) and `python -m ecg_lib reproduce`.
+
+The archive these tests show and validate is made by a real quick run: a two-network race of the
+comparison chapter on a few CIFAR-10 images, run through the CLI into a temporary results folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import partial
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from ecg_lib import results
+from ecg_lib.cli import main
+from ecg_lib.experiments import ExperimentResult, comparison
+from ecg_lib.train import TrainConfig
+
+TINY_MODELS = ("alexnet_cifar", "resnet20")
+# 20 images per class, 3 s per network: exercises the quick race's throughput measurement, budget plan,
+# time-budget stop and final scoring, in seconds.
+TINY = comparison.RaceSettings(
+    n_train_per_class=20, n_test_per_class=10, seconds_per_net=3.0, min_epochs=1, max_epochs=3,
+    config=TrainConfig(epochs=3, batch_size=50, lr=0.05, nesterov=True, schedule="warmup_cosine", quiet=True),
+)  # fmt: skip
+TINY_RACE = partial(comparison.race, models=TINY_MODELS, settings=TINY)
+
+
+@pytest.fixture(scope="module")
+def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Runs ``reproduce comparison --experiments tiny`` into a temporary root and returns the root."""
+    root = tmp_path_factory.mktemp("results")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(comparison.EXPERIMENTS, "tiny", TINY_RACE)
+        rc = main(["reproduce", "comparison", "--experiments", "tiny", "--out", str(root)])
+    assert rc == 0
+    return root
+
+
+def test_reproduce_writes_a_valid_archive(tiny_archive: Path) -> None:
+    path = tiny_archive / "comparison" / "tiny.json"
+    assert results.list_archives(root=tiny_archive) == [path]
+    archived = results.load_archive(path)
+    assert archived.profile == "quick" and archived.run_info["profile"] == "quick"
+    assert set(archived.histories) == set(TINY_MODELS)
+    for key in (*results.REQUIRED_RUN_INFO, "data", "command"):
+        assert key in archived.run_info, key
+    assert "subset 20/class train, 10/class test" in archived.run_info["data"]
+    assert archived.run_info["command"].startswith("python -m ecg_lib reproduce comparison --profile quick")
+    for name in TINY_MODELS:
+        net = archived.metrics["nets"][name]
+        assert 1 <= net["epochs"] <= 3 and net["train_per_class"] <= 20
+        assert net["images_seen"] == net["epochs"] * net["train_per_class"] * 10
+        assert 0.0 <= net["test_error"] <= 1.0
+        assert archived.histories[name].epochs_done == net["epochs"]
+    assert archived.metrics["nets"]["resnet20"]["params"] == 269_722
+    assert archived.metrics["nets"]["alexnet_cifar"]["macs"] == 12_298_240
+    # the file is exactly the ExperimentResult JSON: it round-trips
+    assert ExperimentResult.from_dict(json.loads(path.read_text())).to_dict() == archived.to_dict()
+
+
+def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.setenv(results.ENV_VAR, str(tiny_archive))
+    live = results.load_archive(tiny_archive / "comparison" / "tiny.json")  # stands in for the live run
+    plt.close("all")
+    archived = results.show_with_archive(live, "comparison", "tiny", plot=comparison.plot_race)
+    assert archived is not None and archived.to_dict() == live.to_dict()
+    fig = plt.gcf()
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 2 and titles[0].startswith("this run") and titles[1].startswith("archived")
+    device = archived.run_info["device"].split(": ", 1)[-1]
+    assert device in titles[1] and archived.run_info["date"][:10] in titles[1]
+    # the two panels are drawn alike: one line per network, same axis labels
+    left, right = fig.axes
+    def curves(ax: plt.Axes) -> list[str]:
+        return [line.get_label() for line in ax.lines if not line.get_label().startswith("_")]
+
+    assert curves(left) == curves(right) == list(TINY_MODELS)
+    assert left.get_xlabel() == right.get_xlabel()
+    out = capsys.readouterr().out
+    assert "Archived 'race_seed0'" in out and "No full-profile archive" not in out
+    plt.close("all")
+
+    def resnet20_error(r: ExperimentResult) -> float:
+        return r.metrics["nets"]["resnet20"]["test_error"]
+
+    value = results.full_profile_value("comparison", "tiny", resnet20_error, "{:.1%}")
+    assert value == f"{archived.metrics['nets']['resnet20']['test_error']:.1%}"
+    assert results.full_profile_value("comparison", "tiny", lambda r: r.metrics["nets"]["vgg_cifar"]) == "—"
+
+
+def test_without_an_archive_the_chapter_says_so(tiny_archive: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.setenv(results.ENV_VAR, str(tmp_path))
+    live = results.load_archive(tiny_archive / "comparison" / "tiny.json")
+    plt.close("all")
+    assert results.show_with_archive(live, "comparison", "tiny") is None
+    assert len(plt.gcf().axes) == 1
+    plt.close("all")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == (
+        "No full-profile archive exists for this experiment yet "
+        "(run `python -m ecg_lib reproduce comparison --profile full` on a GPU)."
+    )
+    assert results.full_profile_value("comparison", "tiny", lambda r: 1) == "—"
+
+
+def _drop(key: str):
+    def edit(d: dict) -> None:
+        del d["histories"]["resnet20"][key]
+
+    return edit
+
+
+def _set(*path_and_value):
+    *path, value = path_and_value
+
+    def edit(d: dict) -> None:
+        target = d
+        for k in path[:-1]:
+            target = target[k]
+        target[path[-1]] = value
+
+    return edit
+
+
+MALFORMED = {
+    "history field missing": (_drop("test_error"), "History fields missing: test_error"),
+    "error above 1": (_set("histories", "resnet20", "epoch_train_error", 0, 1.5), "not an error fraction"),
+    "per-epoch lengths differ": (_set("histories", "resnet20", "train_time_s", []), "per-epoch lists differ"),
+    "text where a number goes": (_set("histories", "resnet20", "lr", 0, "0.1"), r"'lr'\[0\] must be a number"),
+    "no date": (lambda d: d["run_info"].pop("date"), "run_info lacks date"),
+    "unknown profile": (_set("profile", "medium"), "'profile' must be 'quick' or 'full'"),
+    "history not an object": (_set("histories", "resnet20", [1, 2]), "a History must be a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+def test_malformed_archives_raise_a_clear_error(case: str, tiny_archive: Path, tmp_path: Path) -> None:
+    edit, message = MALFORMED[case]
+    d = json.loads((tiny_archive / "comparison" / "tiny.json").read_text())
+    edit(d)
+    bad = tmp_path / "comparison" / "tiny.json"
+    bad.parent.mkdir()
+    bad.write_text(json.dumps(d))
+    with pytest.raises(results.ArchiveError, match=message) as info:
+        results.load_archive(bad)
+    assert str(bad) in str(info.value) and "reproduce" in str(info.value)
+    with pytest.raises(results.ArchiveError):
+        results.find_archive("comparison", "tiny", root=tmp_path)
+
+
+def test_not_json_is_an_archive_error(tmp_path: Path) -> None:
+    bad = tmp_path / "x.json"
+    bad.write_text('{"name": ')
+    with pytest.raises(results.ArchiveError, match="not valid JSON"):
+        results.load_archive(bad)
+    with pytest.raises(results.ArchiveError, match="no such archive"):
+        results.load_archive(tmp_path / "missing.json")
+
+
+def test_committed_archives_are_full_profile_and_valid() -> None:
+    # results/ holds full-profile archives only, each written by `reproduce` (see results/README.md)
+    for path in results.list_archives(root=results.repository_results_dir()):
+        archived = results.load_archive(path)
+        assert archived.profile == "full", f"{path}: quick-profile results do not belong in results/"
+        assert archived.run_info["command"].startswith(f"python -m ecg_lib reproduce {path.parent.name} ")
+
+
+def test_reproduce_keeps_quick_results_out_of_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["reproduce", "comparison", "--out", str(results.repository_results_dir())])
+    assert rc == 2
+    assert "full-profile archives only" in capsys.readouterr().err
+
+
+def test_reproduce_errors_name_what_exists(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "no_such_chapter"]) == 2
+    assert "known chapters:" in capsys.readouterr().err
+    assert main(["reproduce", "comparison", "--experiments", "race_seed0,nope"]) == 2
+    assert "has no experiment 'nope'; it has: race_seed0, race_seed1, race_seed2" in capsys.readouterr().err
+
+
+def test_reproduce_time_budget_and_skip_existing(tiny_archive: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    before = os.environ.get("ECG_PROFILE")
+    assert main(["reproduce", "comparison", "--time-budget", "0", "--out", str(tiny_archive)]) == 0
+    out = capsys.readouterr().out
+    assert "not started: race_seed0, race_seed1, race_seed2" in out
+    assert "0 written, 0 failed, 3 not started" in out
+    path = tiny_archive / "comparison" / "tiny.json"
+    stamp = path.stat().st_mtime_ns
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(comparison.EXPERIMENTS, "tiny", TINY_RACE)
+        rc = main(["reproduce", "comparison", "--experiments", "tiny", "--skip-existing",
+                   "--out", str(tiny_archive)])  # fmt: skip
+    assert rc == 0 and path.stat().st_mtime_ns == stamp
+    assert "archive exists, skipped" in capsys.readouterr().out
+    assert os.environ.get("ECG_PROFILE") == before  # reproduce puts the caller's profile back
+
+
+def test_archive_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(results.ENV_VAR, raising=False)
+    repo = Path(__file__).resolve().parents[1]
+    assert results.results_dir() == repo / "results"
+    assert results.quick_results_dir() == repo / "_build" / "results-quick"
+    monkeypatch.setenv(results.ENV_VAR, str(tmp_path))
+    assert results.archive_path("resnet", "depth") == tmp_path / "resnet" / "depth.json"
+    with pytest.raises(ValueError, match="plain file name"):
+        results.archive_path("../etc", "x")
+
+
+def test_full_profile_column() -> None:
+    table = "| claim | paper | this book |\n|---|---|---|\n| a | 1% | 2% |\n| b | 3% | 4% |"
+    assert results.add_full_profile_column(table, ["5%", None]) == (
+        "| claim | paper | this book | full profile |\n"
+        "|---|---|---| --- |\n"
+        "| a | 1% | 2% | 5% |\n"
+        "| b | 3% | 4% | — |"
+    )
+    with pytest.raises(ValueError, match="2 rows but 1 full-profile values"):
+        results.add_full_profile_column(table, ["5%"])
+    with pytest.raises(ValueError, match="expects a Markdown table"):
+        results.add_full_profile_column("no table here", [])
