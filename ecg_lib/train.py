@@ -86,7 +86,10 @@ class TrainConfig:
     ``precision``: ``"auto"`` (see :func:`pick_precision`), ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA
     only). ``normalize``: ``"channel"``, ``"mean_image"`` (AlexNet) or ``None``. ``max_time_s`` stops after
     the epoch in which the training time (evaluation excluded) reaches the budget. ``eval_every``: evaluate
-    on the test set every that many epochs (and after the last one); 0 never.
+    on the test set every that many epochs (and after the last one); 0 never. ``aux_weight``: for a model
+    that returns ``(logits, *auxiliary logits)`` in training mode (GoogLeNet with ``aux_logits=True``),
+    the weight of each auxiliary loss added to the main one (Szegedy et al. 2015, Sec. 5: 0.3); the
+    recorded training loss and error stay the main classifier's.
     """
 
     epochs: int = 10
@@ -102,6 +105,7 @@ class TrainConfig:
     milestones: tuple[float, ...] = ()
     gamma: float = 0.1
     label_smoothing: float = 0.0
+    aux_weight: float | None = None
     seed: int = 0
     precision: str = "auto"
     channels_last: bool = True
@@ -131,6 +135,8 @@ class TrainConfig:
             problems.append(f"precision must be one of {PRECISIONS} (got {self.precision!r})")
         if self.normalize not in (*Normalizer.MODES, None):
             problems.append(f"normalize must be one of {Normalizer.MODES} or None (got {self.normalize!r})")
+        if self.aux_weight is not None and not self.aux_weight >= 0:
+            problems.append(f"aux_weight must be None or non-negative (got {self.aux_weight})")
         if list(self.milestones) != sorted(self.milestones):
             problems.append(f"milestones must be increasing (got {self.milestones})")
         if self.schedule == "step" and not self.milestones:
@@ -663,8 +669,20 @@ def fit(
                     group["lr"] = lrs[i]
                 with _autocast(device, precision):
                     logits = train_model(xb)
+                aux: tuple[Tensor, ...] = ()
+                if isinstance(logits, tuple):  # (main, *auxiliary) logits, e.g. GoogLeNet in training
+                    logits, aux = logits[0], tuple(logits[1:])
+                    if cfg.aux_weight is None:
+                        raise ValueError(
+                            f"The model returned {len(aux)} auxiliary outputs besides its logits: set "
+                            "TrainConfig(aux_weight=...) (GoogLeNet: 0.3), or build it without auxiliary "
+                            "heads."
+                        )
                 loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
-                losses[i] = loss.detach()
+                losses[i] = loss.detach()  # the main classifier's loss: curves stay comparable
+                for a in aux:
+                    aux_loss = F.cross_entropy(a.float(), yb, label_smoothing=cfg.label_smoothing)
+                    loss = loss + cfg.aux_weight * aux_loss
                 errors[i] = (logits.detach().argmax(1) != yb).float().mean()
                 if sync_every == 1:
                     _guard(losses, errors, i, i + 1, epoch, spe, lrs, history, device)

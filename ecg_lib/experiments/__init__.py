@@ -16,6 +16,7 @@ from typing import Any
 
 # Chapter name -> module name. Explicit, so `reproduce` lists exactly what exists.
 CHAPTERS: dict[str, str] = {}
+CHAPTERS["googlenet"] = "ecg_lib.experiments.googlenet"
 CHAPTERS["comparison"] = "ecg_lib.experiments.comparison"
 
 

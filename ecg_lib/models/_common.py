@@ -135,11 +135,14 @@ def valid_size_range(
     return ok[0], (None if final is None else ok[-1])
 
 
-def init_weights(model: nn.Module, scheme: str = "kaiming", std: float = 0.01) -> None:
+def init_weights(
+    model: nn.Module, scheme: str = "kaiming", std: float = 0.01, *, mode: str = "fan_out"
+) -> None:
     """Initialise conv/linear/BN layers in place.
 
-    ``"kaiming"``: He et al. (2015) normal init (fan-out, ReLU gain) for convolutions, because it keeps
-    activations from shrinking or exploding in deep ReLU stacks; N(0, ``std``) for linear layers; zero
+    ``"kaiming"``: He et al. (2015) normal init (``mode`` fan-out or fan-in, ReLU gain) for convolutions,
+    because it keeps activations from shrinking or exploding in deep ReLU stacks (fan-in preserves the
+    forward signal, fan-out the gradients); N(0, ``std``) for linear layers; zero
     biases; BN weight 1, bias 0. ``"paper"``: N(0, ``std``) for every conv/linear weight, zero biases
     (the 2012-2014 papers' Gaussian init). ``"glorot"``: Glorot & Bengio (2010) uniform init for
     conv/linear weights, zero biases. ``"default"``: leave PyTorch's own init.
@@ -153,7 +156,7 @@ def init_weights(model: nn.Module, scheme: str = "kaiming", std: float = 0.01) -
             if scheme == "glorot":
                 nn.init.xavier_uniform_(m.weight)
             elif scheme == "kaiming" and isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.kaiming_normal_(m.weight, mode=mode, nonlinearity="relu")
             else:
                 nn.init.normal_(m.weight, 0.0, std)
             if m.bias is not None:

@@ -199,8 +199,11 @@ class GoogLeNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(ch, num_classes)
         # The paper (trained with DistBelief) does not state its initialization. Without batch norm a
-        # 22-layer ReLU net needs a variance-preserving start to train from scratch: He et al. (2015).
-        init_weights(self, init)
+        # 22-layer ReLU net needs a variance-preserving start to train from scratch: He et al. (2015),
+        # in fan-in mode. Fan-out would scale each branch's signal by about C_in / C_branch_out (> 1 in
+        # every branch, e.g. 192 / 16 for 3a's 5x5 reduction), which compounds to a ~200x larger output
+        # after nine modules and an immediately diverging loss.
+        init_weights(self, init, mode="fan_in")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         aux = self.aux1 is not None and self.training

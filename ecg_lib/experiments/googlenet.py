@@ -1,0 +1,703 @@
+"""The GoogLeNet chapter: the cost of Inception modules with and without their 1x1 reductions, the
+network's totals against the paper's Table 1, and CIFAR-10 training of the CIFAR-sized GoogLeNet.
+
+Every count here comes from modules built by :mod:`ecg_lib.models.googlenet` and counted by
+:mod:`ecg_lib.counting` on the meta device (shapes only, so counting is instant and allocates nothing).
+Units as in the paper: Table 1's ``params`` column counts weights without biases in units of 1024
+(conv2: 64 x 64 + 9 x 64 x 192 = 114,688 = 112 x 1024), its ``ops`` column multiply-adds (MACs) in
+millions. :class:`Cost` keeps weights, parameters (weights and biases) and MACs apart.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from ecg_lib.counting import count_macs, count_params
+from ecg_lib.data import CIFAR10Data, load_cifar10
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.models import get_model, model_spec
+from ecg_lib.models import googlenet as G
+from ecg_lib.train import TrainConfig, by_profile, current_profile, fit, run_info
+
+__all__ = [
+    "BRANCHES",
+    "EXPERIMENTS",
+    "FULL",
+    "PAPER_AUX_WEIGHT",
+    "PAPER_BUDGET_MACS",
+    "PAPER_PARAM_RATIO",
+    "PAPER_TABLE1",
+    "QUICK",
+    "BranchSaving",
+    "CifarSettings",
+    "Cost",
+    "ModuleSaving",
+    "NetworkFacts",
+    "Table1Line",
+    "branch_savings",
+    "break_even_width",
+    "cifar_experiment",
+    "cifar_settings",
+    "counts_experiment",
+    "draw_inception",
+    "inception_cost",
+    "inception_explorer",
+    "inception_inputs",
+    "markdown_table",
+    "module_cost",
+    "naive_stack",
+    "network_facts",
+    "reduction_sweep",
+    "separable_conv1_cost",
+    "table1_comparison",
+]
+
+# Table 1 of Szegedy et al. (2015): (params in K = 1024 weights, ops in M multiply-adds) per layer.
+PAPER_TABLE1: dict[str, tuple[float, float]] = {
+    "conv1": (2.7, 34), "conv2": (112, 360),
+    "3a": (159, 128), "3b": (380, 304),
+    "4a": (364, 73), "4b": (437, 88), "4c": (463, 100), "4d": (580, 119), "4e": (840, 170),
+    "5a": (1072, 54), "5b": (1388, 71),
+    "linear": (1000, 1),
+}  # fmt: skip
+# Sec. 1: "a computational budget of 1.5 billion multiply-adds at inference time".
+PAPER_BUDGET_MACS = 1.5e9
+# Sec. 1: GoogLeNet "uses 12x fewer parameters than the winning architecture of Krizhevsky et al".
+PAPER_PARAM_RATIO = 12
+# Sec. 5: the auxiliary classifiers' losses are added to the total loss with weight 0.3.
+PAPER_AUX_WEIGHT = G.AUX_LOSS_WEIGHT
+
+BRANCHES: tuple[str, ...] = ("1x1", "3x3", "5x5", "pool")
+_BRANCH_ATTR = {"1x1": "branch1", "3x3": "branch3", "5x5": "branch5", "pool": "branch_pool"}
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Weights (no biases), parameters (weights + biases) and MACs of one image through a module."""
+
+    weights: int
+    params: int
+    macs: int
+
+    @property
+    def params_k(self) -> float:
+        """Weights in Table 1's unit, K = 1024 weights."""
+        return self.weights / 1024
+
+    @property
+    def ops_m(self) -> float:
+        """MACs in Table 1's unit, millions."""
+        return self.macs / 1e6
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.weights + other.weights, self.params + other.params, self.macs + other.macs)
+
+
+ZERO = Cost(0, 0, 0)
+
+
+def _weights(module: nn.Module) -> int:
+    # Conv and linear weights have 2+ dimensions; biases have one.
+    return sum(p.numel() for p in module.parameters() if p.dim() > 1)
+
+
+def module_cost(module: nn.Module, input_size: Sequence[int]) -> Cost:
+    """:class:`Cost` of ``module`` for one input of ``input_size`` = (C, H, W)."""
+    return Cost(_weights(module), count_params(module), count_macs(module, input_size))
+
+
+def _meta(build, *args, **kwargs) -> nn.Module:
+    with torch.device("meta"):
+        return build(*args, **kwargs)
+
+
+def _row(name: str) -> G.InceptionRow:
+    for row in G.TABLE1:
+        if row.name == name:
+            return row
+    raise ValueError(f"No Inception row {name!r} in Table 1; rows are {', '.join(r.name for r in G.TABLE1)}.")
+
+
+def inception_inputs(model: G.GoogLeNet | None = None, input_side: int = 224) -> dict[str, tuple[int, int]]:
+    """``{row name: (input channels, map side)}`` of every Inception module, measured by running
+    ``model`` (default: the ImageNet GoogLeNet) on a meta-device image of side ``input_side``."""
+    if model is None:
+        return dict(_imagenet_inputs(input_side))
+    seen: dict[str, tuple[int, int]] = {}
+    hooks = [
+        m.register_forward_pre_hook(lambda _m, args, n=name: seen.__setitem__(n, tuple(args[0].shape[1:3])))
+        for name, m in model.inception.items()
+    ]
+    try:
+        with torch.no_grad():
+            device = next(model.parameters()).device  # meta for the default model: shapes only
+            model.eval()(torch.zeros(1, model.in_channels, input_side, input_side, device=device))
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+@functools.lru_cache(maxsize=4)
+def _imagenet_inputs(input_side: int) -> tuple[tuple[str, tuple[int, int]], ...]:
+    # Building the network is the slow part; the sizes never change, so measure them once.
+    return tuple(inception_inputs(_meta(G.googlenet), input_side).items())
+
+
+def inception_cost(
+    row: G.InceptionRow | str,
+    in_channels: int | None = None,
+    side: int | None = None,
+    *,
+    reduce: bool = True,
+    pool_proj: bool | None = None,
+) -> Cost:
+    """Cost of one Inception module built from ``row`` (a :class:`InceptionRow` or a Table 1 name).
+
+    ``in_channels`` and ``side`` default to the module's place in the ImageNet GoogLeNet (a name is
+    needed then). ``reduce=False`` drops the 1x1 reductions before the 3x3 and 5x5 convolutions
+    (Fig. 2a); ``pool_proj`` keeps or drops the pool branch's 1x1 projection (default: as ``reduce``).
+    """
+    row = _row(row) if isinstance(row, str) else row
+    if in_channels is None or side is None:
+        c, s = inception_inputs()[row.name]
+        in_channels = c if in_channels is None else in_channels
+        side = s if side is None else side
+    module = _meta(G.Inception, in_channels, row, reduce=reduce, pool_proj=pool_proj)
+    return module_cost(module, (in_channels, side, side))
+
+
+def _branch_costs(module: G.Inception, side: int) -> dict[str, Cost]:
+    size = (module.in_channels, side, side)
+    return {b: module_cost(getattr(module, _BRANCH_ATTR[b]), size) for b in BRANCHES}
+
+
+@dataclass(frozen=True)
+class BranchSaving:
+    """One branch of a module with (``reduced``) and without (``naive``) its 1x1 reduction."""
+
+    branch: str
+    reduced: Cost
+    naive: Cost
+
+    @property
+    def weight_ratio(self) -> float:
+        return self.naive.weights / self.reduced.weights if self.reduced.weights else float("nan")
+
+    @property
+    def mac_ratio(self) -> float:
+        return self.naive.macs / self.reduced.macs if self.reduced.macs else float("nan")
+
+
+@dataclass(frozen=True)
+class ModuleSaving:
+    """A module as in the paper (Fig. 2b) against the naive module (Fig. 2a) on the same input.
+
+    ``naive``: no reductions and no pool projection, so its output is wider (``naive_out``).
+    ``naive_proj``: no reductions but with the pool projection, so the same output width as the paper's.
+    """
+
+    row: G.InceptionRow
+    in_channels: int
+    side: int
+    reduced: Cost
+    naive: Cost
+    naive_proj: Cost
+    reduced_out: int
+    naive_out: int
+    branches: list[BranchSaving] = field(default_factory=list)
+
+    def ratio(self, what: str = "macs", proj: bool = False) -> float:
+        """Naive cost over the paper's cost, for ``what`` in weights, params, macs."""
+        naive = self.naive_proj if proj else self.naive
+        return getattr(naive, what) / getattr(self.reduced, what)
+
+
+def branch_savings(
+    row: G.InceptionRow | str, in_channels: int | None = None, side: int | None = None
+) -> ModuleSaving:
+    """The module of ``row`` with and without its reductions, in total and branch by branch."""
+    row = _row(row) if isinstance(row, str) else row
+    if in_channels is None or side is None:
+        in_channels, side = inception_inputs()[row.name]
+    size = (in_channels, side, side)
+    reduced = _meta(G.Inception, in_channels, row)
+    naive = _meta(G.Inception, in_channels, row, reduce=False)
+    naive_proj = _meta(G.Inception, in_channels, row, reduce=False, pool_proj=True)
+    rb, nb = _branch_costs(reduced, side), _branch_costs(naive_proj, side)
+    return ModuleSaving(
+        row=row,
+        in_channels=in_channels,
+        side=side,
+        reduced=module_cost(reduced, size),
+        naive=module_cost(naive, size),
+        naive_proj=module_cost(naive_proj, size),
+        reduced_out=reduced.out_channels,
+        naive_out=naive.out_channels,
+        branches=[BranchSaving(b, rb[b], nb[b]) for b in BRANCHES],
+    )
+
+
+def reduction_sweep(
+    row: G.InceptionRow | str,
+    branch: str,
+    widths: Iterable[int],
+    in_channels: int | None = None,
+    side: int | None = None,
+) -> list[Cost]:
+    """Cost of the module when the reduction of ``branch`` (``"3x3"`` or ``"5x5"``) has each of
+    ``widths`` channels, the rest of the row unchanged."""
+    field_name = {"3x3": "n3x3red", "5x5": "n5x5red"}.get(branch)
+    if field_name is None:
+        raise ValueError(f"branch must be '3x3' or '5x5' (the branches with a reduction), got {branch!r}.")
+    row = _row(row) if isinstance(row, str) else row
+    if in_channels is None or side is None:
+        in_channels, side = inception_inputs()[row.name]
+    return [inception_cost(replace(row, **{field_name: w}), in_channels, side) for w in widths]
+
+
+def break_even_width(row: G.InceptionRow | str, branch: str, in_channels: int | None = None) -> float:
+    """Reduction width at which the reduced ``branch`` has as many weights as the unreduced one.
+
+    With C input channels, k x k kernels and n outputs, the reduced branch has r (C + k^2 n) weights
+    (plus r + n biases), the naive one k^2 C n: a reduction saves weights (and MACs, which are weights
+    times the map area) while r < k^2 C n / (C + k^2 n).
+    """
+    row = _row(row) if isinstance(row, str) else row
+    if in_channels is None:
+        in_channels = inception_inputs()[row.name][0]
+    k, n = {"3x3": (3, row.n3x3), "5x5": (5, row.n5x5)}[branch]
+    return k * k * in_channels * n / (in_channels + k * k * n)
+
+
+@dataclass(frozen=True)
+class Table1Line:
+    """One layer of Table 1: our count from the built module next to the paper's two columns."""
+
+    name: str
+    in_channels: int
+    side: int  # output map side of the layer at 224 x 224
+    ours: Cost
+    naive: Cost | None  # Inception rows only: the same module without reductions (pool proj kept)
+    paper_params_k: float
+    paper_ops_m: float
+
+    @property
+    def params_diff(self) -> float:
+        """Paper's params entry relative to ours, minus 1 (negative: the paper's is lower)."""
+        return self.paper_params_k / self.ours.params_k - 1
+
+    @property
+    def ops_diff(self) -> float:
+        return self.paper_ops_m / self.ours.ops_m - 1
+
+    @property
+    def paper_self_consistency(self) -> float:
+        """The paper's ops entry over what its own params entry implies (params x map area), minus 1.
+        Zero when the two columns agree with each other, whatever the channel counts say."""
+        return self.paper_ops_m * 1e6 / (self.paper_params_k * 1024 * self.side**2) - 1
+
+    @property
+    def params_agree(self) -> bool:
+        return _agrees(self.ours.params_k, self.paper_params_k)
+
+    @property
+    def ops_agree(self) -> bool:
+        return _agrees(self.ours.ops_m, self.paper_ops_m)
+
+    @property
+    def note(self) -> str:
+        p, o, s = self.params_diff, self.ops_diff, self.paper_self_consistency
+        if self.params_agree and self.ops_agree:
+            return "agrees (rounded)"
+        if self.ops_agree:
+            return f"params entry {p:+.1%}; ops entry agrees, so the two columns disagree"
+        if abs(s) <= 0.02:
+            return f"both entries {p:+.1%} / {o:+.1%}: consistent with each other, not with the channels"
+        return f"params entry {p:+.1%}, ops entry {o:+.1%}"
+
+
+def _agrees(ours: float, paper: float) -> bool:
+    # Table 1 prints whole units (K, M) and truncates as often as it rounds (3a's 159.5K is printed as
+    # 159, 4a's 73.6M as 73, the classifier's 1.02M as 1): within one unit or 1% counts as agreement.
+    return abs(ours - paper) < 1 or abs(paper / ours - 1) <= 0.01
+
+
+def table1_comparison() -> list[Table1Line]:
+    """Every layer with weights in Table 1 (stem convs, nine Inception rows, linear), counted on the
+    ImageNet GoogLeNet, next to the paper's params and ops entries."""
+    model = _meta(G.googlenet)
+    convs = [m for m in model.stem.modules() if isinstance(m, nn.Conv2d)]
+    conv1, conv2a, conv2b = convs
+    lines = [
+        Table1Line("conv1", 3, 112, module_cost(conv1, (3, 224, 224)), None, *PAPER_TABLE1["conv1"]),
+        # Table 1's "convolution 3x3/1" row covers the 1x1 reduction (64) and the 3x3 (192).
+        Table1Line(
+            "conv2",
+            64,
+            56,
+            module_cost(nn.Sequential(conv2a, conv2b), (64, 56, 56)),
+            None,
+            *PAPER_TABLE1["conv2"],
+        ),
+    ]
+    for name, (c, s) in inception_inputs(model).items():
+        row = _row(name)
+        lines.append(
+            Table1Line(
+                name,
+                c,
+                s,
+                inception_cost(row, c, s),
+                inception_cost(row, c, s, reduce=False, pool_proj=True),
+                *PAPER_TABLE1[name],
+            )
+        )
+    # The classifier reads the 1024 x 1 x 1 output of the average pool.
+    head = nn.Sequential(nn.Flatten(), model.fc)
+    linear = module_cost(head, (1024, 1, 1))
+    lines.append(Table1Line("linear", 1024, 1, linear, None, *PAPER_TABLE1["linear"]))
+    return lines
+
+
+def separable_conv1_cost(multiplier: int = 8) -> Cost:
+    """Cost at 224 x 224 of conv1 as a depthwise-separable 7x7/2 convolution: 3 x ``multiplier``
+    depthwise 7x7 filters, then a 1x1 convolution to 64 channels. Ioffe & Szegedy (2015) use this
+    first layer (depth multiplier 8) in their Inception variant; Chollet (2017) states that Inception
+    V1 used one too. It reproduces Table 1's conv1 entries, which a full 7x7x3x64 convolution does not.
+    """
+    sep = _meta(
+        nn.Sequential,
+        nn.Conv2d(3, 3 * multiplier, 7, stride=2, padding=3, groups=3),
+        nn.Conv2d(3 * multiplier, 64, 1),
+    )
+    return module_cost(sep, (3, 224, 224))
+
+
+def naive_stack(pool_proj: bool) -> list[tuple[str, int, int, Cost]]:
+    """The nine Inception modules all built without reductions, each fed by the previous one, on the
+    ImageNet map sizes: ``(name, in_channels, out_channels, cost)``. Without the pool projection the
+    pool branch passes every input channel on, so the width grows from module to module (Sec. 4)."""
+    sides = {name: s for name, (_, s) in inception_inputs().items()}
+    out, ch = [], G.STEM_CHANNELS[-1]
+    for row in G.TABLE1:
+        module = _meta(G.Inception, ch, row, reduce=False, pool_proj=pool_proj)
+        s = sides[row.name]
+        out.append((row.name, ch, module.out_channels, module_cost(module, (ch, s, s))))
+        ch = module.out_channels
+    return out
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    """Whole-network numbers of the ImageNet GoogLeNet, measured on the built models."""
+
+    depth: int  # weight layers on the longest input-output path
+    depth_with_pools: int
+    params: int
+    weights: int
+    macs: int
+    aux_params: tuple[int, int]  # each auxiliary classifier's parameters
+    aux_macs: tuple[int, int]
+    alexnet_params: int
+    alexnet_macs: int
+
+    @property
+    def params_with_aux(self) -> int:
+        return self.params + sum(self.aux_params)
+
+    @property
+    def alexnet_ratio(self) -> float:
+        """AlexNet's parameters over GoogLeNet's (the paper's "12x")."""
+        return self.alexnet_params / self.params
+
+    @property
+    def params_for_paper_ratio(self) -> float:
+        """How many parameters GoogLeNet would need for AlexNet / GoogLeNet to be the paper's 12."""
+        return self.alexnet_params / PAPER_PARAM_RATIO
+
+
+def _path_depth(module: nn.Module, kinds: tuple[type, ...]) -> int:
+    """Layers of ``kinds`` on the longest path through ``module``: an Inception module counts its
+    deepest branch, any other container the sum of its children."""
+    if isinstance(module, kinds):
+        return 1
+    if isinstance(module, G.Inception):
+        return max(_path_depth(getattr(module, a), kinds) for a in _BRANCH_ATTR.values())
+    return sum(_path_depth(m, kinds) for m in module.children())
+
+
+def network_facts() -> NetworkFacts:
+    """Depth, parameters, MACs and auxiliary heads of GoogLeNet (224 x 224), and AlexNet's totals."""
+    model = _meta(G.googlenet)
+    with_aux = _meta(G.googlenet, aux_logits=True)
+    alexnet = _meta(get_model, "alexnet")
+    main_path = [model.stem, *model.inception.values(), model.fc]
+    weight_layers = (nn.Conv2d, nn.Linear)
+    depth = sum(_path_depth(m, weight_layers) for m in main_path)
+    # Pools on the main path: the stem's two, the two between stages and the final average pool. An
+    # Inception module's pool branch is parallel to its convolutions, so it adds no depth.
+    pools = sum(isinstance(m, nn.MaxPool2d) for m in model.stem) + 3
+    inputs = inception_inputs(model)
+    aux_params, aux_macs = [], []
+    for head, at in ((with_aux.aux1, "4a"), (with_aux.aux2, "4d")):
+        c, s = inputs[at]
+        after = model.inception[at].out_channels
+        aux_params.append(count_params(head))
+        aux_macs.append(count_macs(head, (after, s, s)))
+    del c
+    return NetworkFacts(
+        depth=depth,
+        depth_with_pools=depth + pools,
+        params=count_params(model),
+        weights=_weights(model),
+        macs=count_macs(model, (3, 224, 224)),
+        aux_params=(aux_params[0], aux_params[1]),
+        aux_macs=(aux_macs[0], aux_macs[1]),
+        alexnet_params=count_params(alexnet),
+        alexnet_macs=count_macs(alexnet, model_spec("alexnet").input_size),
+    )
+
+
+def draw_inception(
+    row: G.InceptionRow | str, in_channels: int | None = None, side: int | None = None, ax=None
+):
+    """Draw the module of ``row`` as in the paper's Fig. 2b, with its channel counts; returns the axes.
+
+    The 1x1 reductions and the pool projection are shaded, so the drawing shows which convolutions
+    exist only to cut the width that the expensive 3x3 and 5x5 convolutions read.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    row = _row(row) if isinstance(row, str) else row
+    if in_channels is None or side is None:
+        in_channels, side = inception_inputs()[row.name]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8.5, 4.2))
+    reduce_color, conv_color, other_color = "#fde7a9", "#b9d7f0", "#e6e6e6"
+    w, h = 1.9, 0.62
+
+    def box(x: float, y: float, text: str, color: str) -> None:
+        ax.add_patch(
+            FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03", fc=color, ec="0.3")
+        )
+        ax.text(x, y, text, ha="center", va="center", fontsize=9)
+
+    def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
+        ax.annotate("", (x1, y1 - h / 2), (x0, y0 + h / 2), arrowprops={"arrowstyle": "->", "color": "0.3"})
+
+    xs = [0.0, 2.3, 4.6, 6.9]
+    y_in, y1, y2, y_out = 0.0, 1.3, 2.6, 3.9
+    mid = sum(xs) / 4
+    box(mid, y_in, f"input  {in_channels} x {side} x {side}", other_color)
+    columns = [
+        [(f"1x1 conv, {row.n1x1}", conv_color)],
+        [(f"1x1 conv, {row.n3x3red}", reduce_color), (f"3x3 conv, {row.n3x3}", conv_color)],
+        [(f"1x1 conv, {row.n5x5red}", reduce_color), (f"5x5 conv, {row.n5x5}", conv_color)],
+        [("3x3 max pool", other_color), (f"1x1 conv, {row.pool_proj}", reduce_color)],
+    ]
+    for x, layers in zip(xs, columns, strict=True):
+        ys = [y1, y2][: len(layers)]
+        # Arrows leave the input and reach the concatenation spread out, so none crosses a box.
+        spread = mid + 0.3 * (x - mid)
+        prev = (spread, y_in)
+        for y, (text, color) in zip(ys, layers, strict=True):
+            box(x, y, text, color)
+            arrow(*prev, x, y)
+            prev = (x, y)
+        arrow(*prev, spread, y_out)
+    box(mid, y_out, f"concatenate  {row.out_channels} x {side} x {side}", other_color)
+    ax.set_xlim(xs[0] - 1.2, xs[-1] + 1.2)
+    ax.set_ylim(y_in - 0.6, y_out + 0.6)
+    ax.set_axis_off()
+    ax.set_title(f"Inception ({row.name}); shaded yellow: 1x1 reductions and pool projection", fontsize=10)
+    return ax
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A Markdown table (the chapter displays it with ``IPython.display.Markdown``)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+_SLIDER_FIELDS = ("n1x1", "n3x3red", "n3x3", "n5x5red", "n5x5", "pool_proj")
+
+
+def _explorer_html(row: G.InceptionRow, in_channels: int, side: int) -> str:
+    reduced = inception_cost(row, in_channels, side)
+    naive = inception_cost(row, in_channels, side, reduce=False, pool_proj=True)
+    cells = [
+        ("with 1x1 reductions (Fig. 2b)", reduced),
+        ("without them, pool projection kept", naive),
+    ]
+    body = "".join(
+        f"<tr><td>{label}</td><td style='text-align:right'>{c.weights:,}</td>"
+        f"<td style='text-align:right'>{c.macs:,}</td></tr>"
+        for label, c in cells
+    )
+    where = f"module, input {in_channels} x {side} x {side}, output {row.out_channels} channels"
+    return (
+        f"<table><tr><th>{where}</th><th>weights</th><th>multiply-adds</th></tr>{body}</table>"
+        f"<p>Without the reductions the module needs {naive.macs / reduced.macs:.1f}x the multiply-adds.</p>"
+    )
+
+
+def inception_explorer(row: G.InceptionRow | str = "3a", *, return_parts: bool = False):
+    """Sliders for a module's input (channels, map side) and the six filter counts of a Table 1 row;
+    a table below gives weights and multiply-adds with and without the 1x1 reductions, counted on the
+    module built from the sliders' values. Returns the widget box (and, with ``return_parts``, the
+    sliders by field name and the output widget, for tests)."""
+    import ipywidgets as widgets
+
+    row = _row(row) if isinstance(row, str) else row
+    in_channels, side = inception_inputs()[row.name]
+    style, layout = {"description_width": "150px"}, widgets.Layout(width="460px")
+    labels = {
+        "n1x1": "#1x1",
+        "n3x3red": "#3x3 reduce",
+        "n3x3": "#3x3",
+        "n5x5red": "#5x5 reduce",
+        "n5x5": "#5x5",
+        "pool_proj": "pool proj",
+    }
+    sliders = {
+        "in_channels": widgets.IntSlider(in_channels, 8, 1024, 8, description="input channels", style=style,
+                                         layout=layout),
+        "side": widgets.IntSlider(side, 1, 56, 1, description="map side", style=style, layout=layout),
+    }  # fmt: skip
+    for f in _SLIDER_FIELDS:
+        sliders[f] = widgets.IntSlider(
+            getattr(row, f), 1, 512, 1, description=labels[f], style=style, layout=layout
+        )
+    out = widgets.HTML()
+
+    def update(_change: object = None) -> None:
+        custom = replace(row, name="custom", **{f: sliders[f].value for f in _SLIDER_FIELDS})
+        out.value = _explorer_html(custom, sliders["in_channels"].value, sliders["side"].value)
+
+    for s in sliders.values():
+        s.observe(update, "value")
+    update()
+    box = widgets.VBox([*sliders.values(), out])
+    return (box, sliders, out) if return_parts else box
+
+
+# --------------------------------------------------------------------------------------------------------
+# Experiments: the counts (no training) and CIFAR-10 training of the CIFAR-sized GoogLeNet
+
+
+def counts_experiment(profile: str | None = None) -> ExperimentResult:
+    """The chapter's arithmetic as one result (identical in both profiles): inception (3a) with and
+    without reductions, every Table 1 row, the naive stacks and the whole-network facts."""
+    s3a = branch_savings("3a")
+    facts = network_facts()
+    metrics: dict[str, Any] = {
+        "inception_3a": {
+            "reduced": asdict(s3a.reduced),
+            "naive": asdict(s3a.naive),
+            "naive_proj": asdict(s3a.naive_proj),
+            "mac_ratio": s3a.ratio("macs"),
+            "mac_ratio_proj": s3a.ratio("macs", proj=True),
+            "branches": {
+                b.branch: {"reduced": asdict(b.reduced), "naive": asdict(b.naive)} for b in s3a.branches
+            },
+        },
+        "table1": [
+            {
+                "name": line.name,
+                "ours": asdict(line.ours),
+                "naive": None if line.naive is None else asdict(line.naive),
+                "paper_params_k": line.paper_params_k,
+                "paper_ops_m": line.paper_ops_m,
+                "note": line.note,
+            }
+            for line in table1_comparison()
+        ],
+        "naive_stack_macs": {
+            "no_pool_proj": sum(c.macs for *_, c in naive_stack(False)),
+            "pool_proj": sum(c.macs for *_, c in naive_stack(True)),
+        },
+        "network": {**asdict(facts), "alexnet_ratio": facts.alexnet_ratio},
+    }
+    return ExperimentResult("counts", profile or current_profile(), metrics=metrics, run_info=run_info())
+
+
+@dataclass(frozen=True)
+class CifarSettings:
+    """One profile's CIFAR-10 run of ``googlenet_cifar``.
+
+    ``variants``: ``"aux"`` trains with the two auxiliary classifiers, their losses weighted by 0.3 (the
+    paper's recipe, Sec. 5); ``"no_aux"`` without them. Both are evaluated on the main classifier only.
+    """
+
+    width: float
+    n_train_per_class: int | None  # None: all 5,000 per class
+    n_test_per_class: int | None  # None: all 1,000 per class
+    epochs: int
+    lr: float
+    batch_size: int = 128
+    weight_decay: float = 5e-4
+    variants: tuple[str, ...] = ("aux",)
+    seed: int = 0
+
+
+# Quick: a quarter of the widths (24.8M instead of 392M multiply-adds per image) and a class-balanced
+# subset, so that the whole chapter runs in 4 minutes on 2 CPU cores. Full: the CIFAR-sized network at
+# full width on all of CIFAR-10, with and without the auxiliary classifiers.
+QUICK = CifarSettings(width=0.25, n_train_per_class=400, n_test_per_class=200, epochs=4, lr=0.05)
+FULL = CifarSettings(width=1.0, n_train_per_class=None, n_test_per_class=None, epochs=60, lr=0.05,
+                     variants=("aux", "no_aux"))  # fmt: skip
+
+
+def cifar_settings(profile: str | None = None) -> CifarSettings:
+    """The settings of ``profile`` (default: the current one, via :func:`ecg_lib.train.by_profile`)."""
+    if profile is None:
+        return by_profile(quick=QUICK, full=FULL)
+    if profile not in ("quick", "full"):
+        raise ValueError(f"profile must be 'quick' or 'full' (got {profile!r}).")
+    return QUICK if profile == "quick" else FULL
+
+
+def cifar_experiment(data: CIFAR10Data | None = None, profile: str | None = None) -> ExperimentResult:
+    """Train ``googlenet_cifar`` on CIFAR-10 with the profile's settings; test error of every variant.
+
+    The paper trains GoogLeNet with asynchronous SGD, momentum 0.9 and a learning rate cut by 4% every 8
+    epochs on ImageNet; here it is synchronous SGD with momentum 0.9, weight decay and the library's
+    warmup-cosine schedule, which reaches a usable network in the few epochs a CPU can afford.
+    """
+    profile = profile or current_profile()
+    s = cifar_settings(profile)
+    data = data if data is not None else load_cifar10()
+    if s.n_train_per_class is not None or s.n_test_per_class is not None:
+        data = data.subset(s.n_train_per_class, s.n_test_per_class, seed=s.seed)
+    histories = {}
+    for variant in s.variants:
+        if variant not in ("aux", "no_aux"):
+            raise ValueError(f"unknown variant {variant!r}: use 'aux' or 'no_aux'.")
+        aux = variant == "aux"
+        torch.manual_seed(s.seed)
+        model = get_model("googlenet_cifar", width=s.width, aux_logits=aux)
+        cfg = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay,
+                          aux_weight=PAPER_AUX_WEIGHT if aux else None, seed=s.seed, quiet=True)  # fmt: skip
+        histories[variant] = fit(model, data, cfg)
+    inference = _meta(get_model, "googlenet_cifar", width=s.width)
+    metrics = {
+        "settings": asdict(s),
+        "test_error": {v: h.final_test_error for v, h in histories.items()},
+        "params": count_params(inference),
+        "macs": count_macs(inference, (3, 32, 32)),
+        "n_train": data.n_train,
+        "n_test": data.n_test,
+    }
+    return ExperimentResult("train", profile, histories=histories, metrics=metrics, run_info=run_info(data))
+
+
+EXPERIMENTS = {"counts": counts_experiment, "train": cifar_experiment}

@@ -1,0 +1,214 @@
+"""The numbers the GoogLeNet chapter prints, asserted against the library (no training).
+
+Expected values are worked out by hand from the paper's Table 1 channel counts: a k x k convolution from
+C to n channels has k*k*C*n weights and, on an S x S map, k*k*C*n*S*S multiply-adds.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ecg_lib.data import CIFAR10Data
+from ecg_lib.experiments import CHAPTERS
+from ecg_lib.experiments import googlenet as E
+from ecg_lib.models import googlenet as G
+from ecg_lib.train import TrainConfig, fit
+
+ROW_3A = G.TABLE1[0]
+
+
+def test_chapter_is_registered() -> None:
+    assert CHAPTERS["googlenet"] == "ecg_lib.experiments.googlenet"
+    assert set(E.EXPERIMENTS) == {"counts", "train"}
+
+
+def test_inception_inputs_are_table1_sizes() -> None:
+    assert E.inception_inputs() == {
+        "3a": (192, 28), "3b": (256, 28), "4a": (480, 14), "4b": (512, 14), "4c": (512, 14),
+        "4d": (512, 14), "4e": (528, 14), "5a": (832, 7), "5b": (832, 7),
+    }  # fmt: skip
+    # The CIFAR net at width 0.25: 16x16 maps for Inception 3, 8x8 for 4, 4x4 for 5.
+    cifar = E.inception_inputs(G.googlenet_cifar(width=0.25), input_side=32)
+    assert cifar["3a"] == (48, 16) and cifar["4a"] == (120, 8) and cifar["5b"] == (208, 4)
+
+
+def test_inception_3a_with_and_without_reductions() -> None:
+    s = E.branch_savings("3a")
+    assert (s.in_channels, s.side) == (192, 28)
+    weights = 192 * 64 + 192 * 96 + 9 * 96 * 128 + 192 * 16 + 25 * 16 * 32 + 192 * 32
+    assert s.reduced == E.Cost(weights, weights + 64 + 96 + 128 + 16 + 32 + 32, weights * 28 * 28)
+    assert s.reduced == E.Cost(163_328, 163_696, 128_049_152)
+    naive = 192 * (64 + 9 * 128 + 25 * 32)  # Fig. 2a: no reductions, no pool projection
+    assert s.naive == E.Cost(naive, naive + 64 + 128 + 32, naive * 784)
+    assert s.naive == E.Cost(387_072, 387_296, 303_464_448)
+    proj = naive + 192 * 32
+    assert s.naive_proj == E.Cost(proj, proj + 64 + 128 + 32 + 32, proj * 784)
+    assert (s.reduced_out, s.naive_out) == (256, 64 + 128 + 32 + 192)
+    # The ratios the chapter states to one decimal place.
+    assert s.ratio("macs") == pytest.approx(303_464_448 / 128_049_152) and round(s.ratio("macs"), 1) == 2.4
+    assert round(s.ratio("macs", proj=True), 1) == 2.4 and round(s.ratio("params"), 1) == 2.4
+    assert round(s.ratio("params", proj=True), 1) == 2.4
+
+
+def test_inception_3a_per_branch() -> None:
+    by = {b.branch: b for b in E.branch_savings("3a").branches}
+    assert by["5x5"].naive.weights == 25 * 192 * 32 == 153_600
+    assert by["5x5"].reduced.weights == 192 * 16 + 25 * 16 * 32 == 15_872
+    assert by["5x5"].naive.macs == 120_422_400 and by["5x5"].reduced.macs == 12_443_648
+    assert round(by["5x5"].mac_ratio, 1) == 9.7  # the largest saving
+    assert by["3x3"].naive.weights == 9 * 192 * 128 and by["3x3"].reduced.weights == 192 * 96 + 9 * 96 * 128
+    assert round(by["3x3"].mac_ratio, 1) == 1.7
+    assert by["1x1"].mac_ratio == by["pool"].mac_ratio == 1.0
+    assert max(by.values(), key=lambda b: b.mac_ratio).branch == "5x5"
+
+
+def test_break_even_widths() -> None:
+    # r (C + k^2 n) = k^2 C n: 3a's 5x5 branch saves weights only while its reduction is below 154.8.
+    assert E.break_even_width("3a", "5x5") == pytest.approx(25 * 192 * 32 / (192 + 25 * 32)) == pytest.approx(
+        154.84, abs=0.01
+    )
+    assert E.break_even_width("3a", "3x3") == pytest.approx(9 * 192 * 128 / (192 + 9 * 128))
+    widths = [150, 155, 165]
+    five = E.reduction_sweep("3a", "5x5", widths)
+    naive_5x5 = E.branch_savings("3a").branches[2].naive.weights
+    others = E.branch_savings("3a").reduced.weights - E.branch_savings("3a").branches[2].reduced.weights
+    assert [c.weights - others < naive_5x5 for c in five] == [True, False, False]
+    with pytest.raises(ValueError, match="'3x3' or '5x5'"):
+        E.reduction_sweep("3a", "1x1", [8])
+
+
+def test_every_row_against_table1() -> None:
+    lines = {line.name: line for line in E.table1_comparison()}
+    assert list(lines) == ["conv1", "conv2", *[r.name for r in G.TABLE1], "linear"]
+    assert lines["conv2"].ours.weights == 64 * 64 + 9 * 64 * 192 == 112 * 1024  # the column's unit is 1024
+    assert lines["linear"].ours == E.Cost(1_024_000, 1_025_000, 1_024_000)
+    assert lines["conv1"].ours == E.Cost(9408, 9472, 9408 * 112 * 112)
+    # Rows where the table agrees with its own channel counts, within one printed unit or 1%:
+    agree = {n for n, line in lines.items() if line.note == "agrees (rounded)"}
+    assert agree == {"conv2", "3a", "3b", "4a", "4b", "4e", "linear"}
+    # 4c: params entry 463K against 497.5K, while the ops entry (100M) is right.
+    assert lines["4c"].ours.params_k == 497.5 and lines["4c"].params_diff == pytest.approx(463 / 497.5 - 1)
+    assert abs(lines["4c"].ops_diff) < 0.01 and lines["4c"].paper_self_consistency > 0.07
+    # 5a: both entries ~5% high, consistent with each other.
+    assert lines["5a"].params_diff == pytest.approx(1072 / 1018 - 1) and lines["5a"].ops_diff > 0.05
+    assert abs(lines["5a"].paper_self_consistency) < 0.01
+    assert lines["4d"].ours.params_k == 590.5 and lines["5b"].ours.params_k == 1409
+    # conv1: 2.7K / 34M are a third of 7x7x3x64's 9.2K / 118M.
+    assert lines["conv1"].params_diff < -0.7 and lines["conv1"].ops_diff < -0.7
+    for name in ("3a", "4a", "5b"):  # every reduced module is cheaper than the same without reductions
+        assert lines[name].naive is not None and lines[name].naive.macs > lines[name].ours.macs
+    assert sum(E.PAPER_TABLE1[n][1] for n in lines) == 1502  # the ops column's total, in millions
+
+
+def test_separable_conv1_reproduces_table1() -> None:
+    sep = E.separable_conv1_cost()
+    assert sep.weights == 7 * 7 * 3 * 8 + 24 * 64 == 2712
+    assert sep.macs == 2712 * 112 * 112 and round(sep.ops_m) == 34  # Table 1: 34M
+    assert round(sep.weights / 1000, 1) == 2.7  # Table 1: 2.7K
+
+
+def test_naive_stacks() -> None:
+    widths = [(name, c_in, c_out) for name, c_in, c_out, _ in E.naive_stack(pool_proj=False)]
+    assert widths[0] == ("3a", 192, 416) and widths[-1] == ("5b", 4048, 4944)
+    grow = E.naive_stack(pool_proj=False)
+    keep = E.naive_stack(pool_proj=True)
+    assert [c_out for _, _, c_out, _ in keep] == [r.out_channels for r in G.TABLE1]
+    assert sum(c.macs for *_, c in grow) == 12_085_441_536
+    assert sum(c.macs for *_, c in keep) == 3_947_847_680
+    # The nine modules as built, from the table's channel counts alone.
+    reduced, c_in = 0, 192
+    for row in G.TABLE1:
+        side = {"3": 28, "4": 14, "5": 7}[row.name[0]]
+        weights = c_in * (row.n1x1 + row.n3x3red + row.n5x5red + row.pool_proj)
+        weights += 9 * row.n3x3red * row.n3x3 + 25 * row.n5x5red * row.n5x5
+        reduced += weights * side * side
+        c_in = row.out_channels
+    assert reduced == sum(line.ours.macs for line in E.table1_comparison() if line.naive is not None)
+    assert reduced == 1_103_972_352 and round(sum(c.macs for *_, c in keep) / reduced, 1) == 3.6
+    assert round(sum(c.macs for *_, c in grow) / reduced, 1) == 10.9
+
+
+def test_network_facts() -> None:
+    f = E.network_facts()
+    assert (f.depth, f.depth_with_pools) == (22, 27)  # Sec. 5
+    assert (f.params, f.weights, f.macs) == (6_998_552, 6_990_272, 1_582_671_872)
+    assert f.aux_params == (3_188_840, 3_190_888)
+    assert f.params_with_aux == 13_378_280
+    assert f.alexnet_params == 60_965_224
+    assert round(f.alexnet_ratio, 1) == 8.7  # not the paper's 12
+    assert round(f.params_for_paper_ratio / 1e6, 2) == 5.08
+    assert round(f.alexnet_params / f.params_with_aux, 1) == 4.6
+    assert round(f.macs / f.alexnet_macs, 1) == 2.2
+
+
+def test_explorer_recomputes() -> None:
+    pytest.importorskip("ipywidgets")
+    _box, sliders, out = E.inception_explorer("3a", return_parts=True)
+    assert "163,328" in out.value and "387,072" not in out.value  # with reductions; pool projection kept
+    assert f"{E.inception_cost(ROW_3A, reduce=False, pool_proj=True).weights:,}" in out.value
+    sliders["n5x5red"].value = 32
+    assert f"{163_328 + 192 * 16 + 25 * 16 * 32:,}" in out.value
+
+
+def test_markdown_table() -> None:
+    assert E.markdown_table(["a", "b"], [[1, "x"]]) == "| a | b |\n|---|---|\n| 1 | x |"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Library fixes the chapter depends on
+
+
+def test_googlenet_init_keeps_the_signal() -> None:
+    # He et al. (2015) in fan-in mode: the output of every module has about the same spread at init.
+    torch.manual_seed(0)
+    model = G.googlenet_cifar(width=0.25).eval()
+    rms = {}
+    for name, module in model.inception.items():
+        module.register_forward_hook(lambda m, i, o, n=name: rms.__setitem__(n, float(o.std())))
+    with torch.no_grad():
+        logits = model(torch.randn(8, 3, 32, 32))
+    assert 0.5 < rms["5b"] / rms["3a"] < 2.0  # fan-out init: about 200
+    assert float(logits.std()) < 3.0
+
+
+class _TwoHeads(nn.Module):
+    """Returns (main, aux) logits in training mode, like GoogLeNet with aux_logits=True."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 8), nn.ReLU())
+        self.main, self.aux = nn.Linear(8, 10), nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor):
+        h = self.body(x)
+        return (self.main(h), self.aux(h)) if self.training else self.main(h)
+
+
+def _tiny_data() -> CIFAR10Data:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=g)
+    y = torch.arange(40) % 10
+    return CIFAR10Data(x, y, x[:20], y[:20], source="random")
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3])
+def test_fit_adds_weighted_auxiliary_losses(weight: float) -> None:
+    torch.manual_seed(0)
+    model = _TwoHeads()
+    before = model.aux.weight.detach().clone()
+    cfg = TrainConfig(epochs=1, batch_size=20, lr=0.1, weight_decay=0.0, aux_weight=weight, quiet=True,
+                      device="cpu", precision="fp32", augment=False)  # fmt: skip
+    history = fit(model, _tiny_data(), cfg)
+    moved = float((model.aux.weight.detach() - before).abs().max())
+    assert (moved > 0) == (weight > 0)  # the auxiliary head learns only from its weighted loss
+    assert history.epochs_done == 1 and history.test_error[-1] is not None
+
+
+def test_fit_asks_for_aux_weight() -> None:
+    cfg = TrainConfig(epochs=1, batch_size=20, quiet=True, device="cpu", precision="fp32")
+    with pytest.raises(ValueError, match="aux_weight"):
+        fit(_TwoHeads(), _tiny_data(), cfg)
+    with pytest.raises(ValueError, match="aux_weight must be"):
+        TrainConfig(aux_weight=-1.0)
