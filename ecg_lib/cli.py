@@ -237,7 +237,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     # Experiments read the profile from the environment (by_profile); set it before any of them runs,
     # and put it back afterwards (main() may be called in-process, e.g. by the tests).
+    from ecg_lib.train import current_profile
+
     saved_profile = os.environ.get("ECG_PROFILE")
+    try:
+        args.profile = args.profile or current_profile()
+    except ValueError as exc:  # a bad $ECG_PROFILE
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     os.environ["ECG_PROFILE"] = args.profile
     try:
         return _reproduce(args)
@@ -343,8 +350,9 @@ def _reproduce(args: argparse.Namespace) -> int:
 def _add_reproduce(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="run a chapter's experiments without Jupyter, archive the results")
     p.add_argument("chapter", help="chapter name, e.g. alexnet, resnet, comparison")
-    p.add_argument("--profile", default="quick", choices=("quick", "full"),
-                   help="quick: CPU-sized subsets; full: whole CIFAR-10, paper-like schedules (a GPU)")
+    p.add_argument("--profile", default=None, choices=("quick", "full"),
+                   help="quick: CPU-sized subsets; full: whole CIFAR-10, paper-like schedules (a GPU); "
+                        "default: $ECG_PROFILE, else full on a CUDA GPU and quick otherwise")
     p.add_argument("--experiments", default="", metavar="A,B", help="only these experiments (default: all)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="archive root (default: results/ for full, _build/results-quick/ for quick)")

@@ -29,6 +29,8 @@ TINY = comparison.RaceSettings(
     n_train_per_class=20, n_test_per_class=10, seconds_per_net=3.0, min_epochs=1, max_epochs=3,
     config=TrainConfig(epochs=3, batch_size=50, lr=0.05, nesterov=True, schedule="warmup_cosine", quiet=True),
 )  # fmt: skip
+# the profile is explicit: on a GPU machine the default would be the full one
+QUICK = ("reproduce", "comparison", "--profile", "quick")
 TINY_RACE = partial(comparison.race, models=TINY_MODELS, settings=TINY)
 
 
@@ -38,7 +40,7 @@ def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("results")
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(comparison.EXPERIMENTS, "tiny", TINY_RACE)
-        rc = main(["reproduce", "comparison", "--experiments", "tiny", "--out", str(root)])
+        rc = main([*QUICK, "--experiments", "tiny", "--out", str(root)])
     assert rc == 0
     return root
 
@@ -136,7 +138,7 @@ MALFORMED = {
     "history field missing": (_drop("test_error"), "History fields missing: test_error"),
     "error above 1": (_set("histories", "resnet20", "epoch_train_error", 0, 1.5), "not an error fraction"),
     "per-epoch lengths differ": (_set("histories", "resnet20", "train_time_s", []), "per-epoch lists differ"),
-    "text where a number goes": (_set("histories", "resnet20", "lr", 0, "0.1"), r"'lr'\[0\] must be a number"),
+    "text for a number": (_set("histories", "resnet20", "lr", 0, "0.1"), r"'lr'\[0\] must be a number"),
     "no date": (lambda d: d["run_info"].pop("date"), "run_info lacks date"),
     "unknown profile": (_set("profile", "medium"), "'profile' must be 'quick' or 'full'"),
     "history not an object": (_set("histories", "resnet20", [1, 2]), "a History must be a JSON object"),
@@ -176,7 +178,7 @@ def test_committed_archives_are_full_profile_and_valid() -> None:
 
 
 def test_reproduce_keeps_quick_results_out_of_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["reproduce", "comparison", "--out", str(results.repository_results_dir())])
+    rc = main([*QUICK, "--out", str(results.repository_results_dir())])
     assert rc == 2
     assert "full-profile archives only" in capsys.readouterr().err
 
@@ -191,7 +193,7 @@ def test_reproduce_errors_name_what_exists(capsys: pytest.CaptureFixture[str]) -
 def test_reproduce_time_budget_and_skip_existing(tiny_archive: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     before = os.environ.get("ECG_PROFILE")
-    assert main(["reproduce", "comparison", "--time-budget", "0", "--out", str(tiny_archive)]) == 0
+    assert main([*QUICK, "--time-budget", "0", "--out", str(tiny_archive)]) == 0
     out = capsys.readouterr().out
     assert "not started: race_seed0, race_seed1, race_seed2" in out
     assert "0 written, 0 failed, 3 not started" in out
@@ -199,8 +201,7 @@ def test_reproduce_time_budget_and_skip_existing(tiny_archive: Path,
     stamp = path.stat().st_mtime_ns
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(comparison.EXPERIMENTS, "tiny", TINY_RACE)
-        rc = main(["reproduce", "comparison", "--experiments", "tiny", "--skip-existing",
-                   "--out", str(tiny_archive)])  # fmt: skip
+        rc = main([*QUICK, "--experiments", "tiny", "--skip-existing", "--out", str(tiny_archive)])
     assert rc == 0 and path.stat().st_mtime_ns == stamp
     assert "archive exists, skipped" in capsys.readouterr().out
     assert os.environ.get("ECG_PROFILE") == before  # reproduce puts the caller's profile back
