@@ -248,8 +248,10 @@ def archive_label(result: ExperimentResult) -> str:
     """``"full profile · NVIDIA H100 80GB HBM3 · bf16 · 2025-11-28"``: how and when an archive was made."""
     info = result.run_info
     device = str(info.get("device", "unknown device")).split(": ", 1)[-1]
-    date = str(info.get("date", "undated"))[:10]
-    return f"{result.profile} profile · {device} · {info.get('precision', '?')} · {date}"
+    parts = [f"{result.profile} profile", device, str(info.get("precision", "?"))]
+    if "date" in info:  # archives have one; a live result is from now
+        parts.append(str(info["date"])[:10])
+    return " · ".join(parts)
 
 
 def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error") -> None:

@@ -44,6 +44,10 @@ def test_landmarks_are_the_papers_networks_measured(landmarks: dict[str, C.Landm
             assert lm.depth == lm.paper_depth, lm.name
     assert landmarks["NIN"].paper_depth is None and landmarks["NIN"].single_model is None
     assert landmarks["AlexNet"].input_size == (3, 227, 227)
+    # global average pooling empties the classifier: from most of AlexNet's and VGG's parameters to none
+    shares = {name: round(100 * lm.fc_share, 1) for name, lm in landmarks.items()}
+    assert shares == {"AlexNet": 96.2, "NIN": 0.0, "VGG-16": 89.4, "VGG-19": 86.1, "GoogLeNet": 14.6,
+                      "ResNet-152": 3.4}  # fmt: skip
 
 
 def test_trace_agrees_with_the_chain_formula_on_single_path_networks() -> None:
@@ -153,3 +157,14 @@ def test_race_models_and_paper_figures() -> None:
     }  # fmt: skip
     assert {m: f.error for m, f in C.PAPER_CIFAR.items()} == {"alexnet_cifar": 0.13, "nin_cifar": 0.0881,
                                                               "resnet20": 0.0875}  # fmt: skip
+
+
+def test_race_models_are_counted_like_the_registry() -> None:
+    facts = {r.name: r for r in C.race_models()}
+    assert {n: (r.family, r.depth, r.params, r.macs, r.receptive_field) for n, r in facts.items()} == {
+        "alexnet_cifar": ("alexnet", 4, 89_578, 12_298_240, 35),
+        "vgg_cifar": ("vgg", 11, 611_434, 9_913_600, 134),
+        "nin_cifar": ("nin", 9, 966_986, 222_486_528, 27),
+        "googlenet_cifar": ("googlenet", 22, 5_976_122, 391_620_608, 181),
+        "resnet20": ("resnet", 20, 269_722, 40_551_040, 81),
+    }

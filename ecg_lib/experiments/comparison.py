@@ -50,6 +50,7 @@ __all__ = [
     "RACE_MODELS",
     "CifarFigure",
     "Landmark",
+    "RaceModel",
     "RaceRow",
     "RaceSettings",
     "Trace",
@@ -60,6 +61,7 @@ __all__ = [
     "plot_race",
     "race",
     "race_curve",
+    "race_models",
     "race_settings",
     "race_summary",
     "trace",
@@ -246,6 +248,13 @@ class Landmark:
     receptive_field: int  # of the last convolution, in input pixels
     single_model: papers.TopFive | None  # the paper's best single network (top-5 error)
     entry: papers.TopFive | None  # the team's ILSVRC entry (an ensemble)
+    fc_params: int  # parameters of the fully connected layers
+    trace: Trace  # kernels, activations, joins, head: what carried forward (see the chapter)
+
+    @property
+    def fc_share(self) -> float:
+        """Fraction of the parameters in fully connected layers."""
+        return self.fc_params / self.params
 
 
 # NIN's paper has no ImageNet network; the library's `nin` is the authors' later Caffe Model Zoo model.
@@ -269,6 +278,7 @@ def landmarks() -> list[Landmark]:
             depth=t.depth, params=count_params(model), macs=count_macs(model, spec.input_size),
             input_size=spec.input_size, receptive_field=t.receptive_field,
             single_model=net.single_model, entry=net.entry,
+            fc_params=sum(count_params(m) for m in model.modules() if isinstance(m, nn.Linear)), trace=t,
         ))  # fmt: skip
     return rows
 
@@ -286,6 +296,32 @@ def conv_macs(name: str) -> int:
 
 #: The CIFAR-sized network of each family, registry defaults (see `python -m ecg_lib models`).
 RACE_MODELS: tuple[str, ...] = ("alexnet_cifar", "vgg_cifar", "nin_cifar", "googlenet_cifar", "resnet20")
+
+
+@dataclass(frozen=True)
+class RaceModel:
+    """A race network as the library builds it: family, measured depth, size, cost per 32 x 32 image,
+    receptive field of its last convolution."""
+
+    name: str
+    family: str
+    depth: int
+    params: int
+    macs: int
+    receptive_field: int
+
+
+def race_models(models: Sequence[str] = RACE_MODELS) -> list[RaceModel]:
+    """:class:`RaceModel` facts of each race network (counted on the meta device, no weights)."""
+    rows = []
+    for name in models:
+        spec = model_spec(name)
+        with torch.device("meta"):
+            model = get_model(name)
+        t = trace(model, spec.input_size)
+        macs = count_macs(model, spec.input_size)
+        rows.append(RaceModel(name, spec.family, t.depth, count_params(model), macs, t.receptive_field))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -372,26 +408,28 @@ def plan_budget(images_per_s: float, seconds: float, n_per_class: int, min_epoch
 
 
 def measure_throughput(name: str, batch_size: int = 32, device: torch.device | str | None = None,
-                       steps: int = 1) -> float:  # fmt: skip
-    """Training images per second of a fresh ``name`` model: one untimed step, then ``steps`` timed
-    SGD steps on a batch of random 32 x 32 images (the model is thrown away). Small defaults: on a CPU
-    one GoogLeNet step on 32 images takes seconds, and this only has to plan a budget."""
+                       min_seconds: float = 1.0, max_steps: int = 8) -> float:  # fmt: skip
+    """Training images per second of a fresh ``name`` model on batches of random 32 x 32 images: one
+    untimed step, then timed SGD steps until ``min_seconds`` have passed or ``max_steps`` were taken
+    (the model is thrown away). On a CPU one GoogLeNet step already takes seconds; a small network
+    needs several steps for a stable figure."""
     device = pick_device(device)
     model = get_model(name).to(device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
     x = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch_size,), device=device)
-    elapsed = 0.0
-    for i in range(steps + 1):
+    elapsed, steps = 0.0, 0
+    while steps <= max_steps and (steps <= 1 or elapsed < min_seconds):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(model(x), y).backward()
         opt.step()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        if i:  # the first step pays for memory allocation and kernel selection
+        if steps:  # the first step pays for memory allocation and kernel selection
             elapsed += time.perf_counter() - t0
-    return steps * batch_size / elapsed
+        steps += 1
+    return (steps - 1) * batch_size / elapsed
 
 
 def race(
@@ -425,7 +463,7 @@ def race(
         train = data
         per_class, epochs, ips = n_per_class, settings.max_epochs, None
         if settings.seconds_per_net is not None:
-            ips = measure_throughput(name, min(32, cfg.batch_size), cfg.device)
+            ips = measure_throughput(name, cfg.batch_size, cfg.device)  # the batch it will train with
             per_class, epochs = plan_budget(ips, settings.seconds_per_net, n_per_class,
                                             settings.min_epochs, settings.max_epochs)  # fmt: skip
             if per_class < n_per_class:
