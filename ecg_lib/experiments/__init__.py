@@ -18,6 +18,7 @@ from typing import Any
 CHAPTERS: dict[str, str] = {}
 CHAPTERS["googlenet"] = "ecg_lib.experiments.googlenet"
 CHAPTERS["comparison"] = "ecg_lib.experiments.comparison"
+CHAPTERS["resnet"] = "ecg_lib.experiments.resnet"
 
 
 @dataclass

@@ -1,0 +1,549 @@
+"""The ResNet chapter: the degradation problem and residual learning on CIFAR-10 (He et al., 2016,
+Figure 6), gradient norms of plain and residual nets, the lesion study of Veit et al. (2016), and the
+arithmetic of the bottleneck block and of the paper's Tables 1 and 6.
+
+Counts come from modules built by :mod:`ecg_lib.models.resnet` and counted by :mod:`ecg_lib.counting`
+on the meta device. Training goes through :func:`ecg_lib.train.fit`; every setting is declared for both
+profiles with :func:`ecg_lib.train.by_profile`:
+
+* quick (a 2-core CPU, about 4 minutes for the whole chapter): a class-balanced subset, a few hundred
+  optimisation steps, a short linear warmup and cosine decay; enough to see plain-56 train worse than
+  plain-20 and the shortcuts remove most of that gap, not enough to see ResNet-56 overtake ResNet-20;
+* full (a GPU): all of CIFAR-10 and the paper's schedule (Sec. 4.2: batch 128, learning rate 0.1 divided
+  by 10 at 32k and 48k iterations, 64k iterations, weight decay 1e-4, momentum 0.9), for the depths of
+  Figure 6.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ecg_lib.counting import count_macs, count_params
+from ecg_lib.data import CIFAR10Data, Normalizer
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.models import get_model
+from ecg_lib.models import resnet as R
+from ecg_lib.train import TrainConfig, by_profile, current_profile, fit, run_info
+
+__all__ = [
+    "EXPERIMENTS",
+    "PAPER_TABLE1_GMACS",
+    "PAPER_TABLE6",
+    "PAPER_VGG_GMACS",
+    "BlockCost",
+    "CifarRow",
+    "DepthRun",
+    "DepthSettings",
+    "ImageNetRow",
+    "LayerGrad",
+    "Lesion",
+    "bottleneck_comparison",
+    "depth_data",
+    "depth_experiment",
+    "depth_settings",
+    "gradient_norms",
+    "grads_of",
+    "initial_model",
+    "lesion_study",
+    "lesions_of",
+    "plot_grad_norms",
+    "plot_lesions",
+    "plot_training_error",
+    "table1_rows",
+    "table6_rows",
+    "tables_experiment",
+    "training_curve",
+    "vgg_macs",
+]
+
+# Table 1, last row: "FLOPs" of the ImageNet nets, in units of 10^9 multiply-adds (MACs).
+PAPER_TABLE1_GMACS: dict[int, float] = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}
+
+# VGG-16/19 in the same unit, as the ResNet paper quotes them (Sec. 3.3 and 4.1) to compare complexity.
+PAPER_VGG_GMACS: dict[int, float] = {16: 15.3, 19: 19.6}
+
+# Table 6: (parameters in millions, CIFAR-10 test error) of the residual nets. The 110-layer figure is
+# the best of 5 runs (their mean is 6.61 +- 0.16%); the others are single runs.
+PAPER_TABLE6: dict[int, tuple[float, float]] = {
+    20: (0.27, 0.0875),
+    32: (0.46, 0.0751),
+    44: (0.66, 0.0717),
+    56: (0.85, 0.0697),
+    110: (1.7, 0.0643),
+    1202: (19.4, 0.0793),
+}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Counting: the bottleneck block and Tables 1 and 6
+
+
+def _meta(build, *args: Any, **kwargs: Any) -> nn.Module:
+    with torch.device("meta"):
+        return build(*args, **kwargs)
+
+
+def _conv_weights(module: nn.Module) -> int:
+    return sum(m.weight.numel() for m in module.modules() if isinstance(m, nn.Conv2d))
+
+
+@dataclass(frozen=True)
+class BlockCost:
+    """One building block: its layers in words, convolution weights, all parameters (with batch norm)
+    and MACs of one image at ``side`` x ``side``."""
+
+    label: str
+    layers: str
+    in_channels: int
+    weights: int
+    params: int
+    macs: int
+    side: int
+
+
+def _block_cost(label: str, layers: str, block: nn.Module, in_channels: int, side: int) -> BlockCost:
+    return BlockCost(
+        label, layers, in_channels, _conv_weights(block), count_params(block),
+        count_macs(block, (in_channels, side, side)), side,
+    )  # fmt: skip
+
+
+def bottleneck_comparison(side: int = 56) -> list[BlockCost]:
+    """The three blocks of the bottleneck argument (He et al., 2016, Sec. 4.1 and Fig. 5), built as
+    modules and counted at the conv2_x map size (56 x 56 by default):
+
+    * the bottleneck on a 256-channel input: 1x1 to 64, 3x3 at 64, 1x1 back to 256;
+    * two 3x3 layers at 64 channels (the basic block of ResNet-34's conv2_x, Fig. 5 left);
+    * two 3x3 layers at 256 channels (a basic block as wide as the bottleneck's input and output).
+    """
+    return [
+        _block_cost("bottleneck, 256-d", "1x1, 64 / 3x3, 64 / 1x1, 256",
+                    _meta(R.Bottleneck, 256, 64, 1, "B"), 256, side),
+        _block_cost("two 3x3, 64-d", "3x3, 64 / 3x3, 64", _meta(R.BasicBlock, 64, 64, 1, "B"), 64, side),
+        _block_cost("two 3x3, 256-d", "3x3, 256 / 3x3, 256",
+                    _meta(R.BasicBlock, 256, 256, 1, "B"), 256, side),
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ImageNetRow:
+    """One column of Table 1: our parameter and MAC counts at 224 x 224 against the paper's FLOPs.
+
+    ``macs`` is the paper's network (stride 2 in the bottleneck's first 1x1); ``macs_v15`` moves the
+    stride to the 3x3, as torchvision's ResNets do (the figure most model zoos quote)."""
+
+    depth: int
+    block: str
+    params: int
+    macs: int
+    macs_v15: int
+    paper_gmacs: float
+
+    @property
+    def rel_diff(self) -> float:
+        """Our MACs relative to the paper's rounded figure (e.g. 0.015 is 1.5% above)."""
+        return self.macs / (self.paper_gmacs * 1e9) - 1
+
+
+def table1_rows() -> list[ImageNetRow]:
+    """Parameters and MACs of the five ImageNet ResNets of Table 1, counted on the meta device."""
+    rows = []
+    for depth, (kind, _sizes) in R.IMAGENET_CONFIGS.items():
+        model = _meta(R.resnet_imagenet, depth, init="default")
+        macs = count_macs(model, (3, 224, 224))
+        # Only a bottleneck has a 1x1 before its 3x3 to put the stride on; basic blocks are the same.
+        v15 = count_macs(_meta(R.resnet_imagenet, depth, stride_on="3x3", init="default"), (3, 224, 224)) \
+            if kind == "bottleneck" else macs  # fmt: skip
+        rows.append(ImageNetRow(depth, kind, count_params(model), macs, v15, PAPER_TABLE1_GMACS[depth]))
+    return rows
+
+
+def vgg_macs() -> dict[int, int]:
+    """MACs of one 224 x 224 image through VGG-16 and VGG-19 (configurations D and E), counted."""
+    return {16: count_macs(_meta(get_model, "vgg_d"), (3, 224, 224)),
+            19: count_macs(_meta(get_model, "vgg_e"), (3, 224, 224))}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CifarRow:
+    """A CIFAR-10 ResNet of Table 6: our parameter count beside the paper's figures."""
+
+    depth: int
+    blocks: int
+    params: int
+    paper_params_m: float
+    paper_error: float
+
+
+def table6_rows() -> list[CifarRow]:
+    """Exact parameter counts for every depth of Table 6, from the registry's nets."""
+    rows = []
+    for depth in R.CIFAR_DEPTHS:
+        # Counting needs shapes only: PyTorch's default init is much faster than He init on the meta device.
+        model = _meta(R.resnet_cifar, depth, init="default")
+        params_m, error = PAPER_TABLE6[depth]
+        rows.append(CifarRow(depth, len(model.blocks), count_params(model), params_m, error))
+    return rows
+
+
+def tables_experiment(profile: str | None = None) -> ExperimentResult:
+    """The chapter's arithmetic (no training): the bottleneck comparison and Tables 1 and 6."""
+    return ExperimentResult(
+        name="resnet.tables",
+        profile=profile or current_profile(),
+        metrics={
+            "bottleneck": [vars(b) for b in bottleneck_comparison()],
+            "table1": [vars(r) for r in table1_rows()],
+            "table6": [vars(r) for r in table6_rows()],
+            "vgg_macs": vgg_macs(),
+        },
+        run_info=run_info(),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Training plain and residual nets of two or more depths
+
+
+@dataclass(frozen=True)
+class DepthSettings:
+    """What one profile trains: the nets, the data, the schedule and the size of the probes."""
+
+    nets: tuple[str, ...]
+    n_train_per_class: int | None  # None: all 5,000
+    n_test_per_class: int | None  # None: all 1,000
+    config: TrainConfig
+    warmup_only: tuple[str, ...] | None = None  # nets that get the warmup; None: every net
+    lesion_nets: tuple[str, ...] = ("resnet56", "plain56")
+    grad_batch: int = 256  # training images for the gradient-norm probe
+    seed: int = 0
+
+    @property
+    def plain(self) -> tuple[str, ...]:
+        return tuple(n for n in self.nets if n.startswith("plain"))
+
+    @property
+    def residual(self) -> tuple[str, ...]:
+        return tuple(n for n in self.nets if n.startswith("resnet"))
+
+    def config_for(self, name: str) -> TrainConfig:
+        if self.warmup_only is None or name in self.warmup_only:
+            return self.config
+        return self.config.replace(warmup_epochs=0.0, warmup_factor=None)
+
+    def describe(self) -> str:
+        c = self.config
+        n = "all" if self.n_train_per_class is None else f"{10 * self.n_train_per_class:,}"
+        m = "all" if self.n_test_per_class is None else f"{10 * self.n_test_per_class:,}"
+        warm = f"{c.warmup:g} epoch(s) of warmup"
+        if self.warmup_only is not None:
+            warm += f" for {', '.join(self.warmup_only)} only"
+        return (f"{n} training / {m} test images, {c.epochs} epochs of batch {c.batch_size}, lr {c.lr:g} "
+                f"({c.schedule}, {warm}), momentum {c.momentum:g}, weight decay {c.weight_decay:g}, "
+                f"seed {self.seed}")  # fmt: skip
+
+
+def depth_settings(profile: str | None = None) -> DepthSettings:
+    """The settings of ``profile`` (``None``: the current one, see :func:`ecg_lib.train.current_profile`)."""
+    if profile is None:
+        return by_profile(quick=_quick_settings(), full=_full_settings())
+    if profile not in ("quick", "full"):
+        raise ValueError(f"profile must be 'quick' or 'full' (got {profile!r}).")
+    return _quick_settings() if profile == "quick" else _full_settings()
+
+
+def _full_settings() -> DepthSettings:
+    # Sec. 4.2 on all 50k training images: 391 steps per epoch, so 32k, 48k and 64k iterations are
+    # epochs 81.8, 122.8 and 163.7. The paper warms up only its 110-layer net, at lr 0.01 for about
+    # 400 iterations (one epoch here).
+    spe = math.ceil(50_000 / 128)
+    config = TrainConfig(
+        epochs=round(64_000 / spe), batch_size=128, lr=0.1, momentum=0.9, weight_decay=1e-4,
+        schedule="step", milestones=(32_000 / spe, 48_000 / spe), warmup_epochs=1.0, warmup_factor=0.1,
+        quiet=True,
+    )  # fmt: skip
+    return DepthSettings(
+        nets=("plain20", "plain32", "plain44", "plain56",
+              "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"),
+        n_train_per_class=None, n_test_per_class=None, config=config, warmup_only=("resnet110",),
+    )  # fmt: skip
+
+
+def _quick_settings() -> DepthSettings:
+    # Measured on a 2-core CPU: the four nets train in about 2.5 minutes together.
+    config = TrainConfig(
+        epochs=3, batch_size=64, lr=0.1, momentum=0.9, weight_decay=1e-4, schedule="warmup_cosine",
+        warmup_epochs=0.5, quiet=True, eval_every=3,
+    )  # fmt: skip
+    return DepthSettings(
+        nets=("plain20", "plain56", "resnet20", "resnet56"),
+        n_train_per_class=200, n_test_per_class=50, config=config, grad_batch=128,
+    )
+
+
+@dataclass(frozen=True)
+class LayerGrad:
+    """The gradient of the loss with respect to one convolution's weights."""
+
+    index: int  # 0-based, in forward order (0 is the stem's convolution)
+    name: str
+    norm: float  # Frobenius norm of dL/dW
+    rel: float  # norm / ||W||: the relative size of the update this gradient asks for
+
+
+def gradient_norms(model: nn.Module, x: Tensor, y: Tensor) -> list[LayerGrad]:
+    """Per-convolution gradient norms of the cross-entropy on one batch (``x`` normalised, float).
+
+    The model runs in training mode (batch statistics, as when it is trained) on a deep copy, so the
+    model's weights, gradients and batch-norm running statistics are left as they were."""
+    probe = copy.deepcopy(model).train()
+    probe.zero_grad(set_to_none=True)
+    F.cross_entropy(probe(x), y).backward()
+    convs = [(n, m) for n, m in probe.named_modules()
+             if isinstance(m, nn.Conv2d) and m.weight.grad is not None]  # fmt: skip
+    return [
+        LayerGrad(i, n, float(m.weight.grad.norm()), float(m.weight.grad.norm() / m.weight.detach().norm()))
+        for i, (n, m) in enumerate(convs)
+    ]
+
+
+def initial_model(name: str, seed: int = 0) -> R.ResNet:
+    """The CIFAR net ``name`` (e.g. ``"plain56"``) with the weights it starts training from.
+
+    Plain and residual nets of one depth have the same parameters in the same order, so with one seed
+    they start from identical weights."""
+    torch.manual_seed(seed)
+    model = get_model(name)
+    if not isinstance(model, R.ResNet):
+        raise ValueError(f"{name!r} is not a CIFAR ResNet or plain net; pick e.g. resnet56 or plain56.")
+    return model
+
+
+def depth_data(data: CIFAR10Data, settings: DepthSettings) -> CIFAR10Data:
+    """The images ``settings`` trains and tests on: a class-balanced subset, or all of ``data``."""
+    if settings.n_train_per_class is None and settings.n_test_per_class is None:
+        return data
+    return data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=settings.seed)
+
+
+class DepthRun:
+    """Plain and residual nets trained under one schedule (He et al., 2016, Fig. 6), one call per group.
+
+    ``run = DepthRun(data)`` fixes the profile's settings, the training subset, the normaliser and a
+    fixed batch of training images for gradient probes; ``run.train("plain20", "plain56")`` trains nets
+    and can be called again for more. Nets of equal depth start from identical weights (same seed, same
+    parameter shapes and order), so plain-56 and ResNet-56 differ only by their shortcuts. Each net's
+    per-convolution gradient norms are measured on the probe batch before and after training.
+    ``run.result`` collects histories and metrics; ``run.models`` holds the trained nets (on the CPU).
+    """
+
+    def __init__(self, data: CIFAR10Data | None = None, profile: str | None = None) -> None:
+        if data is None:
+            from ecg_lib.data import load_cifar10
+
+            data = load_cifar10()
+        self.profile = profile or current_profile()
+        self.settings = depth_settings(self.profile)
+        self.data = depth_data(data, self.settings)
+        self.normalizer = Normalizer.from_images(self.data.train_x, self.settings.config.normalize)
+        gen = torch.Generator().manual_seed(self.settings.seed)
+        idx = torch.randperm(self.data.train_y.numel(), generator=gen)[: self.settings.grad_batch]
+        self.probe_x, self.probe_y = self.normalizer(self.data.train_x[idx]), self.data.train_y[idx]
+        self.models: dict[str, R.ResNet] = {}
+        self.result = ExperimentResult(
+            name="resnet.depth", profile=self.profile,
+            metrics={"settings": self.settings.describe(), "grad_norms": {}},
+        )  # fmt: skip
+
+    def train(self, *names: str) -> DepthRun:
+        """Train each of ``names`` (e.g. ``"plain56"``) and record it; returns ``self``."""
+        if not names:
+            raise ValueError(f"Name the nets to train, e.g. run.train{self.settings.plain}.")
+        for name in names:
+            model = initial_model(name, self.settings.seed)
+            at_init = gradient_norms(model, self.probe_x, self.probe_y)
+            history = fit(model, self.data, self.settings.config_for(name))
+            model.cpu().to(memory_format=torch.contiguous_format).eval()
+            trained = gradient_norms(model, self.probe_x, self.probe_y)
+            self.result.metrics["grad_norms"][name] = {
+                "init": [vars(g) for g in at_init], "trained": [vars(g) for g in trained],
+            }  # fmt: skip
+            self.result.histories[name] = history
+            self.models[name] = model
+        hs = self.result.histories
+        self.result.metrics.update(
+            final_train_error={n: h.epoch_train_error[-1] for n, h in hs.items()},
+            final_test_error={n: h.final_test_error for n, h in hs.items()},
+            train_time_s={n: round(h.train_time_s[-1], 1) for n, h in hs.items()},
+        )
+        self.result.run_info = run_info(self.data)
+        return self
+
+    def lesions(self) -> dict[str, list[Lesion]]:
+        """:func:`lesion_study` of the settings' lesion nets (those trained) on the run's test images;
+        also stored in ``result.metrics["lesions"]``."""
+        x = self.normalizer(self.data.test_x)
+        out = {name: lesion_study(self.models[name], x, self.data.test_y)
+               for name in self.settings.lesion_nets if name in self.models}  # fmt: skip
+        self.result.metrics["lesions"] = {k: [vars(les) for les in v] for k, v in out.items()}
+        return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The lesion study
+
+
+@dataclass(frozen=True)
+class Lesion:
+    """Test error with one block removed (``block == -1``: nothing removed, the intact net)."""
+
+    block: int
+    name: str
+    downsampling: bool
+    error: float
+
+
+def _without(model: R.ResNet, index: int) -> R.ResNet:
+    # A plain downsampling block cannot become an identity; option A is the parameter-free stand-in.
+    return R.drop_block(model, index, allow_downsampling=True)
+
+
+def _head(model: R.ResNet, h: Tensor) -> Tensor:
+    return model.fc(torch.flatten(model.pool(h), 1))
+
+
+@torch.no_grad()
+def lesion_study(model: R.ResNet, x: Tensor, y: Tensor, *, batch_size: int = 250) -> list[Lesion]:
+    """Test error of ``model`` with each single block deleted in turn (Veit et al., 2016, Sec. 4.1).
+
+    A deleted residual block keeps its shortcut (:func:`ecg_lib.models.resnet.drop_block`); a deleted
+    plain block becomes the identity, and a plain block that changes the shape becomes the
+    parameter-free option A shortcut (nothing else fits in its place). ``x`` is normalised. The blocks
+    before a deleted one compute what they computed before, so their outputs are computed once and each
+    lesioned net runs only from the deleted block on: half the cost on average. The first entry is the
+    intact network.
+    """
+    model = model.eval()
+    n = len(model.blocks)
+    lesioned = [_without(model, i) for i in range(n)]
+    wrong = torch.zeros(n + 1, dtype=torch.float64)
+    for start in range(0, x.shape[0], batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        h = model.stem(xb)
+        inputs = []
+        for block in model.blocks:
+            inputs.append(h)
+            h = block(h)
+        wrong[0] += (_head(model, h).argmax(1) != yb).sum()
+        for i, net in enumerate(lesioned):
+            wrong[i + 1] += (_head(net, net.blocks[i:](inputs[i])).argmax(1) != yb).sum()
+    errors = (wrong / y.numel()).tolist()
+    out = [Lesion(-1, "none", False, errors[0])]
+    out += [Lesion(i, b.name, b.downsamples, errors[i + 1]) for i, b in enumerate(model.blocks)]
+    return out
+
+
+def depth_experiment(data: CIFAR10Data | None = None, profile: str | None = None) -> ExperimentResult:
+    """Everything the chapter trains, in one result: every net of :class:`DepthRun` and the lesions."""
+    t0 = time.perf_counter()
+    run = DepthRun(data, profile)
+    run.train(*run.settings.nets)
+    run.lesions()
+    run.result.metrics["seconds"] = round(time.perf_counter() - t0, 1)
+    return run.result
+
+
+EXPERIMENTS = {"tables": tables_experiment, "depth": depth_experiment}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Plots (matplotlib is imported by the callers' notebooks; the functions draw on an Axes they are given)
+
+
+def _style(name: str) -> dict[str, Any]:
+    depth = int("".join(c for c in name if c.isdigit()))
+    colors = {20: "tab:blue", 32: "tab:green", 44: "tab:purple", 56: "tab:red", 110: "black"}
+    return {"color": colors.get(depth, "tab:gray"), "linestyle": "--" if name.startswith("plain") else "-",
+            "label": f"{'plain' if name.startswith('plain') else 'ResNet'}-{depth}"}  # fmt: skip
+
+
+def training_curve(history: Any, points: int = 60) -> tuple[list[float], list[float]]:
+    """(iterations, training error) of one run: per-epoch means for long runs; for short runs the
+    per-step errors averaged over about ``points`` equal windows, so a few epochs still draw a curve."""
+    spe = history.steps_per_epoch
+    if history.epochs_done >= points // 2:
+        return [spe * (i + 1) for i in range(history.epochs_done)], list(history.epoch_train_error)
+    err = torch.tensor(history.train_error)
+    w = max(1, err.numel() // points)
+    k = err.numel() // w
+    means = err[: k * w].view(k, w).mean(1)
+    return [w * (i + 1) for i in range(k)], means.tolist()
+
+
+def plot_training_error(result: ExperimentResult, ax: Any, names: Sequence[str] | None = None) -> Any:
+    """Training error (%) against iterations, plain nets dashed and residual nets solid (as Fig. 6)."""
+    for name in names or list(result.histories):
+        x, y = training_curve(result.histories[name])
+        ax.plot(x, [100 * v for v in y], **_style(name))
+    ax.set_xlabel("iteration (optimisation steps)")
+    ax.set_ylabel("training error (%)")
+    ax.axhline(90, color="0.7", linewidth=0.8, zorder=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def grads_of(result: ExperimentResult, name: str, when: str = "init") -> list[LayerGrad]:
+    """The gradient probe of ``name`` in ``result`` (live or archived) at ``"init"`` or ``"trained"``."""
+    if when not in ("init", "trained"):
+        raise ValueError(f"when must be 'init' or 'trained' (got {when!r}).")
+    return [LayerGrad(**g) for g in result.metrics["grad_norms"][name][when]]
+
+
+def lesions_of(result: ExperimentResult) -> dict[str, list[Lesion]]:
+    """The lesion study stored in ``result`` (live or archived); empty before :meth:`DepthRun.lesions`."""
+    return {k: [Lesion(**les) for les in v] for k, v in result.metrics.get("lesions", {}).items()}
+
+
+def plot_grad_norms(result: ExperimentResult, ax: Any, names: Sequence[str], when: str) -> Any:
+    """Gradient norm of every convolution's weights (log scale) against its depth in the net."""
+    for name in names:
+        g = grads_of(result, name, when)
+        ax.plot([v.index + 1 for v in g], [v.norm for v in g], marker=".", **_style(name))
+    ax.set_yscale("log")
+    ax.set_xlabel("convolution (1 = nearest the input)")
+    ax.set_ylabel("gradient norm ‖∂L/∂W‖")
+    ax.set_title("at initialisation" if when == "init" else "after training", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return ax
+
+
+def plot_lesions(result: ExperimentResult, ax: Any) -> Any:
+    """Test error (%) after deleting each single block; downsampling blocks ringed, intact nets dotted."""
+    for name, les in lesions_of(result).items():
+        style = _style(name)
+        blocks = les[1:]
+        xs, ys = [b.block + 1 for b in blocks], [100 * b.error for b in blocks]
+        ax.plot(xs, ys, marker="o", markersize=3, **style)
+        ax.axhline(100 * les[0].error, color=style["color"], linestyle=":", linewidth=1)
+        down = [b for b in blocks if b.downsampling]
+        ax.scatter([b.block + 1 for b in down], [100 * b.error for b in down], s=90, facecolors="none",
+                   edgecolors=style["color"], zorder=3)  # fmt: skip
+    ax.axhline(90, color="0.6", linewidth=0.8)
+    ax.text(1, 91.5, "chance (90%)", fontsize=8, color="0.4")
+    ax.set_xlabel("deleted block (ringed: a downsampling block; dotted: the intact net)")
+    ax.set_ylabel("test error (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax

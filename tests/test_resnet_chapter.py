@@ -1,0 +1,211 @@
+"""The arithmetic the ResNet chapter prints, checked against the library and against hand counts; the
+chapter's training settings; the lesion study's shortcut (running only from the deleted block on)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ecg_lib.experiments import CHAPTERS, chapter_module
+from ecg_lib.experiments import resnet as E
+from ecg_lib.models import resnet as R
+from ecg_lib.papers import CIFAR_RESNET_1202
+from ecg_lib.train import lr_at
+
+# ---------------------------------------------------------------------------------------------
+# The bottleneck block (Sec. 4.1, Fig. 5)
+
+
+def test_bottleneck_against_two_3x3_layers() -> None:
+    bott, basic64, basic256 = E.bottleneck_comparison()
+    # Weights by hand: 1x1 256->64, 3x3 64->64, 1x1 64->256; two 3x3 at 64; two 3x3 at 256.
+    assert bott.weights == 256 * 64 + 9 * 64 * 64 + 64 * 256 == 69_632
+    assert basic64.weights == 2 * 9 * 64 * 64 == 73_728
+    assert basic256.weights == 2 * 9 * 256 * 256 == 1_179_648
+    # With batch norm (scale and shift per channel): 64 + 64 + 256 channels; 64 + 64; 256 + 256.
+    assert bott.params == 69_632 + 2 * (64 + 64 + 256)
+    assert basic64.params == 73_728 + 2 * 128 and basic256.params == 1_179_648 + 2 * 512
+    # At 56 x 56 every weight is used once per output position (stride 1, "same" padding).
+    assert [b.macs for b in (bott, basic64, basic256)] == [w * 56 * 56 for w in (69_632, 73_728, 1_179_648)]
+    assert bott.macs == 218_365_952
+    # The bottleneck costs a little less than the 64-d basic block, and 1/16.9 of the 256-d one.
+    assert basic64.weights / bott.weights == pytest.approx(1.0588, abs=1e-4)
+    assert basic256.weights / bott.weights == pytest.approx(16.941, abs=1e-3)
+
+
+def test_bottleneck_cost_scales_with_the_map() -> None:
+    small = E.bottleneck_comparison(side=14)
+    assert [b.macs for b in small] == [b.weights * 14 * 14 for b in small]
+
+
+# ---------------------------------------------------------------------------------------------
+# Table 1 (ImageNet) and Table 6 (CIFAR-10)
+
+TORCHVISION_PARAMS = {18: 11_689_512, 34: 21_797_672, 50: 25_557_032, 101: 44_549_160, 152: 60_192_808}
+
+
+@pytest.fixture(scope="module")
+def table1() -> dict[int, E.ImageNetRow]:
+    return {r.depth: r for r in E.table1_rows()}
+
+
+def test_table1_rows(table1: dict[int, E.ImageNetRow]) -> None:
+    rows = table1
+    assert sorted(rows) == [18, 34, 50, 101, 152]
+    assert {d: r.params for d, r in rows.items()} == TORCHVISION_PARAMS
+    assert {d: r.macs for d, r in rows.items()} == {
+        18: 1_814_073_344, 34: 3_663_761_408, 50: 3_857_973_248, 101: 7_570_194_432, 152: 11_282_415_616,
+    }  # fmt: skip
+    # Every count rounds to the paper's figure within 2% (34 layers: 3.66 printed as 3.6).
+    assert all(abs(r.rel_diff) < 0.02 for r in rows.values())
+    assert [round(r.macs / 1e9, 1) for r in rows.values()] == [1.8, 3.7, 3.9, 7.6, 11.3]
+    # Basic blocks have no 1x1 to move the stride to; for the bottleneck nets the 3x3 stride (the
+    # torchvision variant) adds the same 231,211,008 MACs at every depth.
+    assert rows[18].macs_v15 == rows[18].macs and rows[34].macs_v15 == rows[34].macs
+    extra = {d: rows[d].macs_v15 - rows[d].macs for d in (50, 101, 152)}
+    assert extra == dict.fromkeys((50, 101, 152), 231_211_008)
+    assert round(rows[50].macs_v15 / 1e9, 2) == 4.09
+
+
+def test_table1_against_torchvision_metadata(table1: dict[int, E.ImageNetRow]) -> None:
+    # torchvision documents its ResNet-50 as 4.089 "GFLOPS": the stride-on-3x3 variant, not the paper's.
+    tv = pytest.importorskip("torchvision.models")
+    row = table1[50]
+    assert tv.ResNet50_Weights.IMAGENET1K_V1.meta["_ops"] == round(row.macs_v15 / 1e9, 3) == 4.089
+
+
+def test_vgg_comparison_quoted_by_the_resnet_paper(table1: dict[int, E.ImageNetRow]) -> None:
+    vgg = E.vgg_macs()
+    assert vgg == {16: 15_470_264_320, 19: 19_632_062_464}
+    assert round(vgg[19] / 1e9, 1) == E.PAPER_VGG_GMACS[19]
+    assert vgg[16] / 1e9 == pytest.approx(E.PAPER_VGG_GMACS[16], rel=0.015)
+    rows = table1
+    # Sec. 3.3: the 34-layer net has "18%" of VGG-19's FLOPs; counted, it is 18.7%.
+    assert round(100 * rows[34].macs / vgg[19], 1) == 18.7
+    assert rows[152].macs < vgg[16] < vgg[19]
+
+
+def test_table6_rows() -> None:
+    rows = {r.depth: r for r in E.table6_rows()}
+    assert sorted(rows) == list(R.CIFAR_DEPTHS)
+    assert {d: r.params for d, r in rows.items()} == {
+        20: 269_722, 32: 464_154, 44: 658_586, 56: 853_018, 110: 1_727_962, 1202: 19_421_274,
+    }  # fmt: skip
+    for d, r in rows.items():
+        assert round(r.params / 1e6, 1 if d >= 110 else 2) == r.paper_params_m == E.PAPER_TABLE6[d][0]
+        assert r.blocks == 3 * (d - 2) // 6
+    # The paper's errors: best at 110 layers, worse again at 1202.
+    errors = {d: r.paper_error for d, r in rows.items()}
+    assert min(errors, key=errors.get) == 110 and errors[1202] > errors[110]
+    assert errors == {20: 0.0875, 32: 0.0751, 44: 0.0717, 56: 0.0697, 110: 0.0643, 1202: 0.0793}
+
+
+def test_table6_agrees_with_the_papers_module() -> None:
+    for rec in CIFAR_RESNET_1202:
+        assert E.PAPER_TABLE6[rec.depth] == (rec.params, rec.error)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training settings and the probes (no training here)
+
+
+def test_quick_settings() -> None:
+    s = E.depth_settings("quick")
+    assert s.nets == ("plain20", "plain56", "resnet20", "resnet56")
+    assert s.plain == ("plain20", "plain56") and s.residual == ("resnet20", "resnet56")
+    assert all(s.config_for(n) == s.config for n in s.nets)  # one schedule for all four
+    assert s.config.weight_decay == 1e-4 and s.config.momentum == 0.9  # Sec. 4.2
+    assert s.lesion_nets == ("resnet56", "plain56")
+
+
+def test_full_settings_follow_section_4_2() -> None:
+    s = E.depth_settings("full")
+    assert s.n_train_per_class is None and s.n_test_per_class is None
+    assert s.nets == ("plain20", "plain32", "plain44", "plain56",
+                      "resnet20", "resnet32", "resnet44", "resnet56", "resnet110")  # fmt: skip
+    c = s.config_for("resnet56")
+    spe = math.ceil(50_000 / c.batch_size)
+    assert (c.batch_size, spe, c.epochs) == (128, 391, 164)
+    assert spe * c.epochs == pytest.approx(64_000, rel=0.002)
+    assert [round(m * spe) for m in c.milestones] == [32_000, 48_000]
+    assert lr_at(0, spe, c) == pytest.approx(0.1)  # no warmup for the nets up to 56 layers
+    assert lr_at(40_000, spe, c) == pytest.approx(0.01) and lr_at(50_000, spe, c) == pytest.approx(0.001)
+    warm = s.config_for("resnet110")  # 0.01 for about 400 iterations, then 0.1
+    assert lr_at(0, spe, warm) == pytest.approx(0.01) and lr_at(390, spe, warm) == pytest.approx(0.01)
+    assert lr_at(391, spe, warm) == pytest.approx(0.1)
+    assert s.config_for("resnet56").warmup == 0
+
+
+def test_unknown_profile() -> None:
+    with pytest.raises(ValueError, match="'quick' or 'full'"):
+        E.depth_settings("medium")
+
+
+def test_plain_and_residual_nets_start_from_the_same_weights() -> None:
+    plain, res = E.initial_model("plain20"), E.initial_model("resnet20")
+    a, b = plain.state_dict(), res.state_dict()
+    assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
+    other_seed = E.initial_model("plain20", seed=1).state_dict()
+    assert not torch.equal(a["stem.0.weight"], other_seed["stem.0.weight"])
+    with pytest.raises(ValueError, match="plain56"):
+        E.initial_model("alexnet_cifar")
+
+
+def test_gradient_norms_one_per_conv_and_model_untouched() -> None:
+    torch.manual_seed(0)
+    model = E.initial_model("resnet20")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    grads = E.gradient_norms(model, x, y)
+    assert len(grads) == 1 + 18  # the stem and two per block; option A shortcuts have no conv
+    assert [g.index for g in grads] == list(range(19)) and grads[0].name == "stem.0"
+    assert all(g.norm > 0 and math.isfinite(g.norm) for g in grads)
+    weights = [m.weight for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert all(g.rel == pytest.approx(g.norm / float(w.detach().norm()), rel=1e-5)
+               for g, w in zip(grads, weights, strict=True))  # fmt: skip
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # BN running statistics too
+    assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("residual", [True, False], ids=["resnet14", "plain14"])
+def test_lesion_study_matches_whole_lesioned_nets(residual: bool) -> None:
+    # Small and fast: 14 layers (2 blocks per stage) on 8 x 8 inputs; the nets take any input side.
+    torch.manual_seed(0)
+    model = R.resnet_cifar(14, residual=residual)
+    with torch.no_grad():  # forward passes in training mode give BN running statistics of their own
+        for _ in range(3):
+            model(torch.randn(16, 3, 8, 8))
+    model.eval()
+    x, y = torch.randn(24, 3, 8, 8), torch.randint(0, 10, (24,))
+    lesions = E.lesion_study(model, x, y, batch_size=10)  # batches of 10, 10, 4
+    assert len(lesions) == 1 + 6 and lesions[0].block == -1
+    assert [les.block for les in lesions[1:] if les.downsampling] == [2, 4]  # first block of stages 2, 3
+    assert [les.name for les in lesions[1:]] == ["stage1.1", "stage1.2", "stage2.1", "stage2.2",
+                                                 "stage3.1", "stage3.2"]  # fmt: skip
+    with torch.no_grad():
+        assert lesions[0].error == pytest.approx(float((model(x).argmax(1) != y).float().mean()))
+        changed = 0
+        for les in lesions[1:]:
+            whole = R.drop_block(model, les.block, allow_downsampling=True).eval()
+            out = whole(x)
+            assert les.error == pytest.approx(float((out.argmax(1) != y).float().mean())), les
+            changed += not torch.allclose(out, model(x))
+    assert changed == 6  # every deletion changes the output: the comparison above is not vacuous
+
+
+def test_chapter_is_registered() -> None:
+    assert CHAPTERS["resnet"] == "ecg_lib.experiments.resnet"
+    module = chapter_module("resnet")
+    assert set(module.EXPERIMENTS) == {"tables", "depth"}
+
+
+def test_rows_are_json_clean(table1: dict[int, E.ImageNetRow]) -> None:
+    # tables_experiment() archives these rows as JSON through vars().
+    import json
+
+    assert json.loads(json.dumps(vars(table1[50])))["macs"] == 3_857_973_248
+    assert json.loads(json.dumps(vars(E.bottleneck_comparison()[0])))["weights"] == 69_632
