@@ -248,6 +248,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     os.environ["ECG_PROFILE"] = args.profile
     try:
         return _reproduce(args)
+    except KeyboardInterrupt:  # Ctrl-C, or scripts/gpu_run.sh's time limit
+        print("reproduce: interrupted; the experiment that was running is not archived, finished ones are.",
+              file=sys.stderr)  # fmt: skip
+        return 130
     finally:
         if saved_profile is None:
             os.environ.pop("ECG_PROFILE", None)
