@@ -16,6 +16,8 @@ from typing import Any
 
 # Chapter name -> module name. Explicit, so `reproduce` lists exactly what exists.
 CHAPTERS: dict[str, str] = {}
+CHAPTERS["vgg"] = "ecg_lib.experiments.vgg"
+CHAPTERS["nin"] = "ecg_lib.experiments.nin"
 CHAPTERS["googlenet"] = "ecg_lib.experiments.googlenet"
 CHAPTERS["comparison"] = "ecg_lib.experiments.comparison"
 CHAPTERS["resnet"] = "ecg_lib.experiments.resnet"

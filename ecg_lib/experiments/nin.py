@@ -1,0 +1,320 @@
+"""The Network-in-Network chapter: the mlpconv layer as a per-patch MLP (and why it is a convolution
+followed by 1x1 convolutions), 1x1 convolutions as cross-channel mixing, global average pooling
+against other heads, CIFAR-10 training of NIN with a GAP and with an FC head, and class maps.
+
+The networks are :class:`ecg_lib.models.nin.NetworkInNetwork` built from the authors' CIFAR-10 block
+table :data:`~ecg_lib.models.nin.NIN_CIFAR`; the quick profile scales its channel counts with
+:func:`nin_blocks` (the same layers, fewer maps), because the full network needs about 0.22 G
+multiply-accumulates per image, too many to train in minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ecg_lib.counting import count_macs, count_params
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.models import nin as N
+
+__all__ = [
+    "EXPERIMENTS",
+    "PAPER_CIFAR10",
+    "HeadFacts",
+    "HeadSettings",
+    "MlpconvCheck",
+    "build_nin",
+    "class_maps",
+    "cross_channel_mix",
+    "head_facts",
+    "head_settings",
+    "mlpconv_as_mlp",
+    "mlpconv_check",
+    "nin_blocks",
+    "train_heads",
+]
+
+# Lin et al. (2014), CIFAR-10 test error (fractions). Table 1: NIN + dropout, and with translation and
+# horizontal flipping augmentation; Table 5 (Sec. 4.6): the same mlpconv layers under different heads.
+PAPER_CIFAR10: dict[str, float] = {
+    "nin": 0.1041,  # Table 1, NIN + Dropout; also Table 5, global average pooling
+    "nin_augmented": 0.0881,  # Table 1, NIN + Dropout + Augmentation
+    "fc": 0.1159,  # Table 5, mlpconv + fully connected
+    "fc_dropout": 0.1088,  # Table 5, mlpconv + fully connected + dropout
+}
+
+
+def nin_blocks(width: float = 1.0, blocks: tuple[N.MlpConv, ...] = N.NIN_CIFAR) -> tuple[N.MlpConv, ...]:
+    """The block table with every channel count multiplied by ``width`` (the class-map layer keeps one map
+    per class). ``width=1`` returns the authors' table unchanged."""
+    if not width > 0:
+        raise ValueError(f"width must be positive (got {width!r}).")
+
+    def scale(c: int) -> int:
+        return c if c == N.CLASSES else max(1, round(c * width))
+
+    return tuple(replace(b, channels=scale(b.channels), cccp=tuple(scale(c) for c in b.cccp)) for b in blocks)
+
+
+def build_nin(width: float = 1.0, head: str = "gap", num_classes: int = 10, **options: Any) -> nn.Module:
+    """The CIFAR-10 NIN (``width=1`` and ``head="gap"``: exactly the registry's ``nin_cifar``) or a
+    narrower one, with the GAP head or the FC head of the paper's Sec. 4.6."""
+    if width == 1.0:
+        return N.nin_cifar(num_classes, head=head, **options)
+    name = f"nin_cifar(width={width:g})"
+    return N.NetworkInNetwork(nin_blocks(width), num_classes, name=name, head=head, image_size=32, **options)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# mlpconv = a per-patch MLP = a k x k convolution followed by 1x1 convolutions
+
+
+def mlpconv_as_mlp(block: nn.Sequential) -> nn.Sequential:
+    """The micro network of an mlpconv block written as an ordinary MLP on flattened patches.
+
+    ``block`` is one ``mlpconv`` block of a :class:`~ecg_lib.models.nin.NetworkInNetwork` (a k x k
+    convolution, then 1x1 convolutions, each with a ReLU). The first linear layer takes a patch of
+    ``C_in * k * k`` numbers (in :func:`torch.nn.functional.unfold`'s order, which is the conv weight's
+    own layout), the others map one pixel's channels to the next layer's; weights are copied, not shared.
+    """
+    layers: list[nn.Module] = []
+    for m in block:
+        if isinstance(m, nn.Conv2d):
+            lin = nn.Linear(m.weight[0].numel(), m.out_channels, bias=m.bias is not None)
+            with torch.no_grad():
+                lin.weight.copy_(m.weight.reshape(m.out_channels, -1))
+                if m.bias is not None:
+                    lin.bias.copy_(m.bias)
+            layers.append(lin.to(m.weight.dtype))
+        elif isinstance(m, nn.ReLU):
+            layers.append(nn.ReLU())
+        else:
+            raise ValueError(f"an mlpconv block holds convolutions and ReLUs only, not {type(m).__name__}.")
+    return nn.Sequential(*layers)
+
+
+@dataclass(frozen=True)
+class MlpconvCheck:
+    """The same block applied two ways: as convolutions, and as an MLP slid over every unfolded patch."""
+
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    patches: int  # patches per image = output positions
+    patch_size: int  # numbers per patch = C_in * k * k
+    max_abs_diff: float
+    max_abs_output: float
+    dtype: str
+
+
+def mlpconv_check(
+    block: nn.Sequential | None = None, input_shape: tuple[int, int, int, int] = (2, 3, 32, 32), seed: int = 0
+) -> MlpconvCheck:
+    """Apply ``block`` (default: the first mlpconv of a freshly initialised ``nin_cifar``: 5x5 conv with 192
+    maps, then 1x1 convs with 160 and 96) to a random input, once as convolutions and once as
+    :func:`mlpconv_as_mlp` on the ``unfold`` patches, in float64, and report the largest difference."""
+    gen = torch.Generator().manual_seed(seed)
+    if block is None:
+        torch.manual_seed(seed)
+        block = N.nin_cifar().features.mlpconv1
+    block = block.double()
+    conv = next(m for m in block if isinstance(m, nn.Conv2d))
+    k, stride, pad = conv.kernel_size, conv.stride, conv.padding
+    x = torch.randn(*input_shape, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        as_conv = block(x)
+        patches = F.unfold(x, k, padding=pad, stride=stride)  # N x (C_in k k) x L
+        n, size, count = patches.shape
+        per_patch = mlpconv_as_mlp(block)(patches.transpose(1, 2).reshape(n * count, size))  # (N L) x C_out
+        h, w = as_conv.shape[-2:]
+        as_mlp = per_patch.reshape(n, count, -1).transpose(1, 2).reshape(n, -1, h, w)
+    return MlpconvCheck(
+        input_shape=tuple(x.shape),
+        output_shape=tuple(as_conv.shape),
+        patches=count,
+        patch_size=size,
+        max_abs_diff=float((as_conv - as_mlp).abs().max()),
+        max_abs_output=float(as_conv.abs().max()),
+        dtype=str(x.dtype).removeprefix("torch."),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A 1x1 convolution mixes channels
+
+
+def cross_channel_mix(
+    block: nn.Sequential, x: Tensor, out_map: int = 0, layer: str = "cccp1"
+) -> dict[str, Any]:
+    """What one 1x1 layer of an mlpconv block computes for output map ``out_map``: the weighted sum of its
+    input maps plus a bias, pixel by pixel, before the ReLU.
+
+    ``x``: a normalised batch for the block's input. Returns the input maps (``inputs``, C x H x W of the
+    first image), the weights (C), the bias, the layer's own output map (``output``) and the same map
+    recomputed as ``sum_c w_c * input_c + b`` (``recomputed``)."""
+    conv = getattr(block, layer)
+    names = list(dict(block.named_children()))
+    before = nn.Sequential(*[getattr(block, n) for n in names[: names.index(layer)]])
+    with torch.no_grad():
+        inputs = before(x)[0]
+        output = conv(inputs.unsqueeze(0))[0, out_map]
+        weights = conv.weight[out_map, :, 0, 0]
+        bias = conv.bias[out_map] if conv.bias is not None else torch.zeros(())
+        recomputed = torch.einsum("c,chw->hw", weights, inputs) + bias
+    return {"inputs": inputs, "weights": weights, "bias": float(bias.detach()), "output": output,
+            "recomputed": recomputed}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Heads: global average pooling, a fixed average pooling, a fully connected layer
+
+
+@dataclass(frozen=True)
+class HeadFacts:
+    """One head on top of the last mlpconv block (``maps`` class maps of ``side`` x ``side``)."""
+
+    name: str
+    params: int
+    output_shape: dict[int, tuple[int, ...] | str]  # input side -> output shape per image (or why none)
+
+
+def head_facts(width: float = 1.0, sides: tuple[int, ...] = (32, 64)) -> list[HeadFacts]:
+    """Parameters and output shapes of three heads of the CIFAR-10 NIN, at several input sides.
+
+    ``gap``: global average pooling (the paper). ``avgpool 8x8``: the released Caffe model's fixed
+    8x8 average pooling, the same as GAP at 32x32 but a grid of scores on larger inputs. ``fc``: a fully
+    connected layer from the flattened class maps (Sec. 4.6)."""
+    out = []
+    for head in ("gap", "avgpool 8x8", "fc"):
+        with torch.device("meta"):
+            model = build_nin(width, "fc" if head == "fc" else "gap")
+            if head == "avgpool 8x8":
+                model.head = nn.Sequential(nn.AvgPool2d(8), nn.Flatten())
+        shapes: dict[int, tuple[int, ...] | str] = {}
+        for side in sides:
+            try:
+                with torch.no_grad():
+                    y = model.eval()(torch.zeros(1, 3, side, side, device="meta"))
+                shapes[side] = tuple(y.shape[1:])
+            except ValueError as exc:
+                shapes[side] = f"rejected: {str(exc).split(';')[0]}"
+        out.append(HeadFacts(head, count_params(model.head), shapes))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Training: GAP head against FC head (the GAP run is also the chapter's nin_cifar result)
+
+
+@dataclass(frozen=True)
+class HeadSettings:
+    """The training budget shared by both heads in :func:`train_heads`."""
+
+    width: float
+    n_train_per_class: int | None  # None: all 5,000
+    n_test_per_class: int | None  # None: all 1,000
+    epochs: int
+    batch_size: int
+    lr: float
+    augment: bool
+    heads: tuple[str, ...] = ("gap", "fc")
+    weight_decay: float = 1e-4
+    augmented_run: bool = False  # also train the GAP network with crops and flips (Table 1's 8.81%)
+
+
+def _resolve(profile: str | None) -> str:
+    from ecg_lib.train import current_profile
+
+    profile = current_profile() if profile is None else profile
+    if profile not in ("quick", "full"):
+        raise ValueError(f"profile must be 'quick', 'full' or None (the current one), got {profile!r}.")
+    return profile
+
+
+def head_settings(profile: str | None = None) -> HeadSettings:
+    """Quick: a quarter-width NIN on a class-balanced subset, a few epochs on 2 CPU cores. Full: the
+    authors' network on all of CIFAR-10 without augmentation (the 10.41% setting), on a GPU."""
+    quick = HeadSettings(width=0.25, n_train_per_class=400, n_test_per_class=200, epochs=6, batch_size=64,
+                         lr=0.05, augment=False)  # fmt: skip
+    full = HeadSettings(width=1.0, n_train_per_class=None, n_test_per_class=None, epochs=120, batch_size=128,
+                        lr=0.05, augment=False, augmented_run=True)  # fmt: skip
+    return full if _resolve(profile) == "full" else quick
+
+
+def train_heads(
+    data: Any = None,
+    profile: str | None = None,
+    *,
+    settings: HeadSettings | None = None,
+    keep: dict[str, nn.Module] | None = None,
+) -> ExperimentResult:
+    """Train the NIN with each head of ``settings.heads`` with the same budget and seed.
+
+    ``data``: a :class:`~ecg_lib.data.CIFAR10Data` (loaded when None); the settings' subset is taken
+    from it. ``keep``: a dict that receives the trained models (eval mode) and, under ``"normalizer"``,
+    the input normalisation they were trained with. Metrics per head: final test error, last-epoch
+    training error, parameters, MACs per image, training seconds; with ``settings.augmented_run`` also
+    for ``"gap_augmented"``, the GAP network trained with random crops and flips.
+    """
+    from ecg_lib.data import load_cifar10
+    from ecg_lib.train import TrainConfig, fit, run_info
+
+    profile = _resolve(profile)
+    s = settings if settings is not None else head_settings(profile)
+    if data is None:
+        data = load_cifar10()
+    if s.n_train_per_class is not None or s.n_test_per_class is not None:
+        data = data.subset(s.n_train_per_class, s.n_test_per_class)
+    result = ExperimentResult(name="nin.train_heads", profile=profile)
+    result.metrics["settings"] = {**s.__dict__, "heads": list(s.heads)}
+    runs = [(head, head, s.augment) for head in s.heads]
+    if s.augmented_run:
+        runs.append(("gap_augmented", "gap", True))
+    for label, head, augment in runs:
+        torch.manual_seed(0)  # the same mlpconv initialisation under both heads
+        model = build_nin(s.width, head)
+        cfg = TrainConfig(
+            epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay, augment=augment,
+            quiet=True, schedule="warmup_cosine" if profile == "quick" else "step",
+            milestones=() if profile == "quick" else (0.5 * s.epochs, 0.75 * s.epochs),
+            warmup_epochs=None if profile == "quick" else 2,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        history = fit(model, data, cfg)
+        result.histories[label] = history
+        result.metrics[label] = {
+            "test_error": history.final_test_error,
+            "train_error": history.epoch_train_error[-1],
+            "params": count_params(model),
+            "head_params": count_params(model.head),
+            "macs": count_macs(model, (3, 32, 32)),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        if keep is not None:
+            keep[label] = model.eval()
+            keep["normalizer"] = history.normalizer
+    result.run_info = run_info(data)
+    return result
+
+
+@torch.no_grad()
+def class_maps(model: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
+    """The last mlpconv block's maps (N x classes x H x W, one per class) of a GAP network for the
+    normalised batch ``x``, and the class scores (their spatial means, which is all GAP does)."""
+    if getattr(model, "head_kind", "gap") != "gap":
+        raise ValueError("class maps need the GAP head: with an FC head the maps are not per-class scores.")
+    was = model.training
+    model.eval()
+    try:
+        maps = model.features(x)
+        scores = model(x)
+    finally:
+        model.train(was)
+    return maps, scores
+
+
+EXPERIMENTS = {"train_heads": train_heads}

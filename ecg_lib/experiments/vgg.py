@@ -1,0 +1,378 @@
+"""The VGG chapter: receptive fields and costs of stacked small filters, the configurations of Table 1
+counted against Table 2, the 1x1 convolutions of configuration C, and CIFAR-10 training of a shallow
+and a deep configuration (and of A against A-LRN) with one training budget.
+
+Every count comes from modules built by :mod:`ecg_lib.models.vgg` (or small conv stacks built here)
+and counted by :mod:`ecg_lib.counting` on the meta device, so nothing here allocates real weights
+except the trainings. Units: ``weights`` are conv/linear weights without biases (the paper's "27C²"
+counts only those), ``params`` include biases, MACs are multiply-accumulates per image.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ecg_lib.counting import count_macs, count_params, layer_table, receptive_field
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.models import get_model
+from ecg_lib.models import vgg as V
+
+__all__ = [
+    "EARLIER_FIRST_LAYERS",
+    "EXPERIMENTS",
+    "PAPER_LRN_FINDING",
+    "PAPER_STACK_EXTRA",
+    "PAPER_TABLE3",
+    "PAPER_VGG19_MACS",
+    "STACK_PAIRS",
+    "ConfigRow",
+    "DepthSettings",
+    "LayerTrace",
+    "StackStats",
+    "config_table",
+    "conv_stack",
+    "depth_settings",
+    "footprint",
+    "layer_trace",
+    "stack_stats",
+    "stack_table",
+    "train_configs",
+]
+
+# Sec. 2.3: three 3x3 layers have 27C² weights, "a single 7x7 conv. layer would require 7²C² = 49C²
+# parameters, i.e. 81% more".
+PAPER_STACK_EXTRA = 0.81
+# Table 3 (single test scale, training scale S = 256 for C, D, E): top-1 and top-5 validation error, %.
+PAPER_TABLE3: dict[str, tuple[float, float]] = {
+    "A": (29.6, 10.4), "A-LRN": (29.7, 10.5), "B": (28.7, 9.9),
+    "C": (28.1, 9.4), "D": (27.0, 8.8), "E": (27.3, 9.0),
+}  # fmt: skip
+# Sec. 4.1: "the local response normalisation (A-LRN network) does not improve on the model A without
+# any normalisation layers".
+PAPER_LRN_FINDING = "A-LRN does not improve on A (Table 3: 10.5% vs 10.4% top-5)"
+# He et al. (2016), Sec. 3.3: VGG-19 has "19.6 billion FLOPs", which they count as multiply-adds.
+PAPER_VGG19_MACS = 19.6e9
+# Sec. 2.3: the first layers VGG moved away from, as (kernel, stride).
+EARLIER_FIRST_LAYERS: dict[str, tuple[int, int]] = {
+    "AlexNet conv1": (11, 4),  # Krizhevsky et al. (2012)
+    "ZFNet / OverFeat conv1": (7, 2),  # Zeiler & Fergus (2014); Sermanet et al. (2014), accurate model
+}
+
+
+def _weights(module: nn.Module) -> int:
+    # conv and linear weights have 2+ dimensions, biases one
+    return sum(p.numel() for p in module.parameters() if p.dim() > 1)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Stacks of small filters (Sec. 2.3)
+
+
+def conv_stack(kernel: int, layers: int, channels: int, *, in_channels: int | None = None) -> nn.Sequential:
+    """``layers`` convolutions of ``kernel`` x ``kernel``, stride 1, "same" padding, each followed by a ReLU:
+    the VGG way of building a larger receptive field (``in_channels`` defaults to ``channels``)."""
+    if kernel < 1 or kernel % 2 == 0:
+        raise ValueError(
+            f"kernel must be a positive odd size, so that padding keeps the map size (got {kernel})."
+        )
+    if layers < 1 or channels < 1:
+        raise ValueError(f"layers and channels must be positive (got {layers}, {channels}).")
+    mods: list[nn.Module] = []
+    c_in = channels if in_channels is None else in_channels
+    for _ in range(layers):
+        mods += [nn.Conv2d(c_in, channels, kernel, padding=kernel // 2), nn.ReLU(inplace=True)]
+        c_in = channels
+    return nn.Sequential(*mods)
+
+
+@dataclass(frozen=True)
+class StackStats:
+    """One conv stack: receptive field (input pixels on a side), weights (no biases), parameters (with
+    biases), MACs for one ``side`` x ``side`` input, and its number of ReLUs (non-linearities)."""
+
+    kernel: int
+    layers: int
+    channels: int
+    side: int
+    receptive_field: int
+    weights: int
+    params: int
+    macs: int
+    relus: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.layers} x {self.kernel}x{self.kernel}"
+
+    @property
+    def weights_per_c2(self) -> float:
+        """Weights in units of C² (27 for three 3x3 layers, 49 for one 7x7 layer)."""
+        return self.weights / self.channels**2
+
+
+def stack_stats(kernel: int, layers: int, channels: int, side: int = 56) -> StackStats:
+    """:class:`StackStats` of :func:`conv_stack` (counted on the meta device). The default ``side`` = 56
+    is where VGG's 256-channel layers work on a 224x224 input."""
+    with torch.device("meta"):
+        stack = conv_stack(kernel, layers, channels)
+    return StackStats(
+        kernel=kernel,
+        layers=layers,
+        channels=channels,
+        side=side,
+        receptive_field=receptive_field(stack).size,
+        weights=_weights(stack),
+        params=count_params(stack),
+        macs=count_macs(stack, (channels, side, side)),
+        relus=sum(isinstance(m, nn.ReLU) for m in stack.modules()),
+    )
+
+
+STACK_PAIRS: tuple[tuple[int, int], ...] = ((3, 2), (5, 1), (3, 3), (7, 1), (3, 5), (11, 1))
+
+
+def stack_table(
+    channels: int = 256, side: int = 56, pairs: Sequence[tuple[int, int]] = STACK_PAIRS
+) -> list[StackStats]:
+    """:func:`stack_stats` for each (kernel, layers) pair: by default stacks of 3x3 layers, each next to
+    the single layer with the same receptive field (5, 7 and 11 pixels)."""
+    return [stack_stats(kernel, layers, channels, side) for kernel, layers in pairs]
+
+
+def footprint(layers: Sequence[tuple[int, int]], side: int) -> torch.Tensor:
+    """Which input pixels one output unit sees, and through how many paths.
+
+    ``layers`` are (kernel, stride) pairs of a one-channel chain with "same" padding (k // 2). All
+    weights are set to 1 and there is no non-linearity, so the gradient of the centre output unit with
+    respect to the input counts, for every input pixel, the paths that connect it to that unit: zero
+    outside the receptive field, positive inside. Returns a ``side`` x ``side`` float64 map.
+    """
+    mods = []
+    for k, s in layers:
+        conv = nn.Conv2d(1, 1, k, stride=s, padding=k // 2, bias=False).double()
+        nn.init.ones_(conv.weight)
+        mods.append(conv)
+    chain = nn.Sequential(*mods)
+    x = torch.zeros(1, 1, side, side, dtype=torch.float64, requires_grad=True)
+    out = chain(x)
+    h, w = out.shape[-2:]
+    out[0, 0, h // 2, w // 2].backward()
+    return x.grad[0, 0].detach()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Table 1 configurations, counted (Table 2)
+
+
+@dataclass(frozen=True)
+class ConfigRow:
+    """One column of Table 1 as built: weight layers, parameters (ours and Table 2's, in millions),
+    MACs per 224x224 image, parameters and MACs of the three FC layers, and the receptive field of the
+    last conv layer's units."""
+
+    config: str
+    weight_layers: int
+    conv3: int
+    conv1: int
+    params: int
+    paper_params_m: int
+    macs: int
+    fc_params: int
+    fc_macs: int
+    receptive_field: int
+
+    @property
+    def fc_share(self) -> float:
+        """Share of the parameters in FC6-FC8."""
+        return self.fc_params / self.params
+
+    @property
+    def fc_mac_share(self) -> float:
+        """Share of the multiply-accumulates in FC6-FC8 (one per weight and image)."""
+        return self.fc_macs / self.macs
+
+    @property
+    def params_m(self) -> float:
+        return self.params / 1e6
+
+
+def config_table(image_size: int = 224) -> list[ConfigRow]:
+    """Every configuration of Table 1 at ImageNet size, built from :data:`ecg_lib.models.vgg.CONFIGS`."""
+    return list(_config_rows(image_size))
+
+
+@functools.lru_cache(maxsize=2)
+def _config_rows(image_size: int) -> tuple[ConfigRow, ...]:
+    # building six 133-144 M parameter models takes seconds even on the meta device: count them once
+    rows = []
+    for config, layers in V.CONFIGS.items():
+        with torch.device("meta"):
+            model = V.vgg(config)
+        convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+        fcs = [m for m in model.classifier if isinstance(m, nn.Linear)]
+        rows.append(
+            ConfigRow(
+                config=config,
+                weight_layers=len(convs) + len(fcs),
+                conv3=sum(layer.startswith("conv3") for layer in layers),
+                conv1=sum(layer.startswith("conv1") for layer in layers),
+                params=count_params(model),
+                paper_params_m=V.TABLE2_PARAMS_MILLIONS[config],
+                macs=count_macs(model, (3, image_size, image_size)),
+                fc_params=count_params(model.classifier),
+                fc_macs=sum(fc.in_features * fc.out_features for fc in fcs),
+                receptive_field=receptive_field(model.features).size,
+            )
+        )
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
+class LayerTrace:
+    """One layer of a configuration's feature extractor: output shape (C, H, W), the receptive field of
+    its units, and how many weight layers (and so ReLUs) lie between the input and it."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    receptive_field: int
+    depth: int
+
+
+def layer_trace(config: str, image_size: int = 224) -> list[LayerTrace]:
+    """Conv and pooling layers of a Table 1 column in order, with shape, receptive field and depth."""
+    with torch.device("meta"):
+        model = V.vgg(config)
+    shapes = {r.name: r.output_shape for r in layer_table(model.features, (3, image_size, image_size))}
+    out, chain, depth = [], [], 0
+    for name, m in model.features.named_children():
+        chain.append(m)
+        if isinstance(m, nn.Conv2d | nn.MaxPool2d):
+            depth += isinstance(m, nn.Conv2d)
+            kind = f"conv{m.kernel_size[0]}" if isinstance(m, nn.Conv2d) else "maxpool"
+            out.append(LayerTrace(name, kind, shapes[name], receptive_field(chain).size, depth))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Training: a shallow and a deep configuration, and A against A-LRN, with one budget
+
+
+@dataclass(frozen=True)
+class DepthSettings:
+    """The training budget shared by every configuration in :func:`train_configs`.
+
+    ``batch_norm``, ``init`` and ``dropout`` are passed to :class:`~ecg_lib.models.vgg.VGG`. The CIFAR
+    network's FC layers are 128 (quick) or 512 (full) units wide instead of 4096, which changes what
+    trains. Trial runs of VGG-A on 2,000 images for 3 epochs: with the paper's N(0, 0.01) FC
+    initialisation and dropout 0.5 it stayed at chance (90% test error) without BN (lr 0.01) and with
+    BN (lr 0.05); Glorot + BN + dropout 0.5 reached 79% at lr 0.01 (chance at lr 0.05 over 4 epochs);
+    Glorot + BN without dropout at lr 0.05 reached 70%.
+    """
+
+    configs: tuple[str, ...]
+    width: float  # channel multiplier of vgg_cifar (0.25: 16 ... 128 channels)
+    n_train_per_class: int | None  # None: all 5,000
+    n_test_per_class: int | None  # None: all 1,000
+    epochs: int
+    batch_size: int
+    lr: float
+    batch_norm: bool
+    init: str
+    dropout: float
+    seeds: tuple[int, ...] = (0,)
+
+    def model_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`~ecg_lib.models.vgg.vgg_cifar` for these settings."""
+        return {"width": self.width, "batch_norm": self.batch_norm, "init": self.init,
+                "dropout": self.dropout}  # fmt: skip
+
+
+def _resolve(profile: str | None) -> str:
+    from ecg_lib.train import current_profile
+
+    profile = current_profile() if profile is None else profile
+    if profile not in ("quick", "full"):
+        raise ValueError(f"profile must be 'quick', 'full' or None (the current one), got {profile!r}.")
+    return profile
+
+
+def depth_settings(profile: str | None = None) -> DepthSettings:
+    """Quick: a shallow (A), its LRN twin (A-LRN) and a deep configuration (D), narrow, on a
+    class-balanced subset for a few epochs on 2 CPU cores. Full: all six configurations at full width
+    on the whole CIFAR-10 training set, with Sec. 3.1's SGD (momentum 0.9, weight decay 5e-4, dropout
+    0.5 in FC6/FC7) and a step schedule, on a GPU. Both use batch normalisation (see
+    :class:`DepthSettings`)."""
+    quick = DepthSettings(configs=("A", "A-LRN", "D"), width=0.25, n_train_per_class=200,
+                          n_test_per_class=100, epochs=4, batch_size=64, lr=0.05, batch_norm=True,
+                          init="glorot", dropout=0.0)  # fmt: skip
+    full = DepthSettings(configs=tuple(V.CONFIGS), width=1.0, n_train_per_class=None,
+                         n_test_per_class=None, epochs=60, batch_size=128, lr=0.05, batch_norm=True,
+                         init="glorot", dropout=0.5)  # fmt: skip
+    return full if _resolve(profile) == "full" else quick
+
+
+def train_configs(
+    data: Any = None,
+    profile: str | None = None,
+    *,
+    settings: DepthSettings | None = None,
+    keep: dict[str, nn.Module] | None = None,
+) -> ExperimentResult:
+    """Train ``vgg_cifar`` in each configuration of ``settings.configs`` with the same budget.
+
+    ``data``: a :class:`~ecg_lib.data.CIFAR10Data` (loaded with :func:`~ecg_lib.data.load_cifar10` when
+    None); the settings' subset is taken from it. ``keep``: a dict that receives the trained models.
+    Metrics per configuration: final test error, last-epoch training error, parameters, MACs per
+    32x32 image, weight layers and training seconds.
+    """
+    from ecg_lib.data import load_cifar10
+    from ecg_lib.train import TrainConfig, fit, run_info
+
+    profile = _resolve(profile)
+    s = settings if settings is not None else depth_settings(profile)
+    if data is None:
+        data = load_cifar10()
+    if s.n_train_per_class is not None or s.n_test_per_class is not None:
+        data = data.subset(s.n_train_per_class, s.n_test_per_class)
+    result = ExperimentResult(name="vgg.train_configs", profile=profile)
+    result.metrics["settings"] = {**s.__dict__, "configs": list(s.configs), "seeds": list(s.seeds)}
+    milestones = (0.5 * s.epochs, 0.75 * s.epochs)
+    for config in s.configs:
+        for seed in s.seeds:
+            torch.manual_seed(seed)  # same initial weights for a configuration in every rerun
+            model = get_model("vgg_cifar", config=config, **s.model_options())
+            cfg = TrainConfig(
+                epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, seed=seed, quiet=True,
+                schedule="warmup_cosine" if profile == "quick" else "step",
+                milestones=() if profile == "quick" else milestones,
+                warmup_epochs=None if profile == "quick" else 1,
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            history = fit(model, data, cfg)
+            label = config if len(s.seeds) == 1 else f"{config}/seed{seed}"
+            result.histories[label] = history
+            with torch.device("meta"):
+                counted = get_model("vgg_cifar", config=config, **s.model_options())
+            result.metrics[label] = {
+                "test_error": history.final_test_error,
+                "train_error": history.epoch_train_error[-1],
+                "params": count_params(counted),
+                "macs": count_macs(counted, (3, 32, 32)),
+                "weight_layers": sum(isinstance(m, nn.Conv2d | nn.Linear) for m in counted.modules()),
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+            if keep is not None:
+                keep[label] = model.eval()
+    result.run_info = run_info(data)
+    return result
+
+
+EXPERIMENTS = {"train_configs": train_configs}

@@ -1,0 +1,94 @@
+"""The numbers the Network-in-Network chapter prints, asserted against the library (no training here)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ecg_lib.counting import count_macs, count_params
+from ecg_lib.experiments import CHAPTERS, chapter_module
+from ecg_lib.experiments import nin as X
+from ecg_lib.models import nin as N
+from ecg_lib.papers import network
+
+
+def test_mlpconv_equals_an_mlp_slid_over_unfolded_patches() -> None:
+    check = X.mlpconv_check()
+    assert check.output_shape == (2, 96, 32, 32)  # nin_cifar's mlpconv1: 5x5 -> 192, 1x1 -> 160, 1x1 -> 96
+    assert (check.patches, check.patch_size) == (32 * 32, 3 * 5 * 5)
+    assert check.max_abs_output > 0.1  # a real, non-trivial output ...
+    assert check.max_abs_diff < 1e-12  # ... reproduced to float64 rounding
+
+
+def test_mlpconv_check_on_a_strided_block_with_other_sizes() -> None:
+    torch.manual_seed(1)
+    block = N.nin().features.mlpconv1  # ImageNet NIN: 11x11 stride 4, then two 1x1 layers of 96
+    check = X.mlpconv_check(block, input_shape=(1, 3, 67, 67))
+    assert check.output_shape == (1, 96, 15, 15) and check.patch_size == 3 * 11 * 11
+    assert check.max_abs_diff < 1e-12
+
+
+def test_mlp_copy_rejects_other_layers() -> None:
+    with pytest.raises(ValueError, match="convolutions and ReLUs"):
+        X.mlpconv_as_mlp(nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2)))
+
+
+def test_a_1x1_output_map_is_a_weighted_sum_of_input_maps() -> None:
+    torch.manual_seed(0)
+    model = X.build_nin(0.25)
+    mix = X.cross_channel_mix(model.features.mlpconv1, torch.randn(1, 3, 32, 32), out_map=3)
+    assert mix["inputs"].shape == (48, 32, 32) and mix["weights"].shape == (48,)
+    torch.testing.assert_close(mix["recomputed"], mix["output"], atol=1e-5, rtol=1e-5)
+
+
+def test_head_parameters_and_shapes() -> None:
+    heads = {h.name: h for h in X.head_facts()}
+    assert heads["gap"].params == heads["avgpool 8x8"].params == 0
+    assert heads["fc"].params == 10 * 8 * 8 * 10 + 10 == 6410  # 10 maps of 8x8 -> 10 scores
+    assert heads["gap"].output_shape == {32: (10,), 64: (10,)}  # one score per class at any size
+    assert heads["avgpool 8x8"].output_shape == {32: (10,), 64: (40,)}  # a 2x2 grid of scores at 64x64
+    assert heads["fc"].output_shape[32] == (10,)
+    assert str(heads["fc"].output_shape[64]).startswith("rejected")  # the FC layer fixes the input size
+
+
+def test_nin_counts() -> None:
+    assert X.nin_blocks(1.0) == N.NIN_CIFAR
+    assert [b.cccp[-1] for b in X.nin_blocks(0.25)] == [24, 48, N.CLASSES]
+    gap, fc = X.build_nin(1.0), X.build_nin(1.0, "fc")
+    assert count_params(gap) == 966_986  # the authors' CIFAR-10 model: 0.97 M parameters
+    assert count_params(fc) == 966_986 + 6410
+    by_hand = (  # (in x out x k x k) x output positions, layer by layer
+        (3 * 192 * 25 + 192 * 160 + 160 * 96) * 32 * 32
+        + (96 * 192 * 25 + 192 * 192 + 192 * 192) * 16 * 16
+        + (192 * 192 * 9 + 192 * 192 + 192 * 10) * 8 * 8
+    )
+    assert count_macs(gap, (3, 32, 32)) == by_hand == 222_486_528
+    assert count_params(X.build_nin(0.25)) == 63_770
+    assert count_params(X.build_nin(0.25, "fc")) == 63_770 + 6410
+
+
+def test_class_maps_average_to_the_scores() -> None:
+    torch.manual_seed(0)
+    model = X.build_nin(0.25)
+    maps, scores = X.class_maps(model, torch.randn(3, 3, 32, 32))
+    assert maps.shape == (3, 10, 8, 8)
+    torch.testing.assert_close(maps.mean((2, 3)), scores)
+    assert model.training  # mode restored
+    with pytest.raises(ValueError, match="GAP head"):
+        X.class_maps(X.build_nin(0.25, "fc"), torch.randn(1, 3, 32, 32))
+
+
+def test_settings_and_paper_figures() -> None:
+    quick, full = X.head_settings("quick"), X.head_settings("full")
+    assert quick.heads == full.heads == ("gap", "fc")
+    assert full.width == 1.0 and full.n_train_per_class is None and not full.augment  # the 10.41% setting
+    assert X.PAPER_CIFAR10["nin"] < X.PAPER_CIFAR10["fc_dropout"] < X.PAPER_CIFAR10["fc"]
+    assert "10.41%" in network("nin_cifar").note and "8.81%" in network("nin_cifar").note
+    with pytest.raises(ValueError, match="profile"):
+        X.head_settings("slow")
+
+
+def test_chapter_is_registered() -> None:
+    assert CHAPTERS["nin"] == "ecg_lib.experiments.nin"
+    assert chapter_module("nin").EXPERIMENTS == {"train_heads": X.train_heads}

@@ -1,0 +1,143 @@
+"""The numbers the VGG chapter prints, asserted against the library (no training here)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ecg_lib.counting import count_macs, count_params, receptive_field
+from ecg_lib.experiments import CHAPTERS, chapter_module
+from ecg_lib.experiments import vgg as X
+from ecg_lib.models import vgg as V
+
+
+@pytest.mark.parametrize("channels", [64, 256, 512])
+def test_three_3x3_layers_have_27c2_weights_and_one_7x7_has_49c2(channels: int) -> None:
+    three, one = X.stack_stats(3, 3, channels), X.stack_stats(7, 1, channels)
+    assert three.weights == 27 * channels**2 and three.weights_per_c2 == 27
+    assert one.weights == 49 * channels**2 and one.weights_per_c2 == 49
+    assert three.params == three.weights + 3 * channels  # one bias per output map per layer
+    assert one.params == one.weights + channels
+
+
+def test_the_81_percent_and_the_45_percent_saving() -> None:
+    three, one = X.stack_stats(3, 3, 256), X.stack_stats(7, 1, 256)
+    extra = one.weights / three.weights - 1  # how much more the 7x7 layer needs
+    saving = 1 - three.weights / one.weights  # how much the stack saves
+    assert extra == pytest.approx(22 / 27) and round(100 * extra) == round(100 * X.PAPER_STACK_EXTRA) == 81
+    assert saving == pytest.approx(22 / 49) and round(100 * saving) == 45
+    # the two statements are not the same number: "81% more" is not "81% fewer"
+    assert saving < X.PAPER_STACK_EXTRA
+    # MACs scale exactly like weights here (same map size, stride 1)
+    assert one.macs / three.macs == pytest.approx(49 / 27)
+    assert three.macs == 27 * 256**2 * 56 * 56
+
+
+def test_stacks_add_nonlinearities_and_grow_the_receptive_field() -> None:
+    sizes = {(k, n): X.stack_stats(k, n, 8, side=16) for k, n in X.STACK_PAIRS}
+    assert [(s.label, s.receptive_field, s.relus) for s in sizes.values()] == [
+        ("2 x 3x3", 5, 2), ("1 x 5x5", 5, 1), ("3 x 3x3", 7, 3), ("1 x 7x7", 7, 1),
+        ("5 x 3x3", 11, 5), ("1 x 11x11", 11, 1),
+    ]  # fmt: skip
+    two, five = X.stack_stats(3, 2, 256), X.stack_stats(5, 1, 256)
+    assert (two.weights, five.weights) == (18 * 256**2, 25 * 256**2)
+    assert [s.kernel for s in X.stack_table(channels=8, side=16)] == [3, 5, 3, 7, 3, 11]
+
+
+def test_conv_stack_rejects_even_kernels() -> None:
+    with pytest.raises(ValueError, match="odd"):
+        X.conv_stack(4, 2, 8)
+    with pytest.raises(ValueError, match="positive"):
+        X.conv_stack(3, 0, 8)
+
+
+@pytest.mark.parametrize(
+    "layers, size, centre",
+    [([(3, 1)], 3, 1), ([(3, 1)] * 2, 5, 9), ([(3, 1)] * 3, 7, 49), ([(7, 1)], 7, 1), ([(11, 4)], 11, 1)],
+)
+def test_footprint_covers_exactly_the_receptive_field(layers, size: int, centre: int) -> None:
+    fp = X.footprint(layers, 31)
+    rows, cols = torch.nonzero(fp, as_tuple=True)
+    assert int(rows.max() - rows.min() + 1) == int(cols.max() - cols.min() + 1) == size
+    assert int((fp > 0).sum()) == size * size
+    chain = [nn.Conv2d(1, 1, k, stride=s, padding=k // 2) for k, s in layers]
+    assert receptive_field(chain).size == size
+    # paths into the centre pixel: 7 x 7 = 49 for three 3x3 layers (1 for a corner pixel)
+    assert fp.max() == centre and fp[rows.min(), cols.min()] == 1
+
+
+TABLE2_EXACT = {  # our counts; torchvision's vgg11/13/16/19 have the same for A, B, D, E
+    "A": 132_863_336, "A-LRN": 132_863_336, "B": 133_047_848,
+    "C": 133_638_952, "D": 138_357_544, "E": 143_667_240,
+}  # fmt: skip
+
+
+def test_config_table_matches_table2_and_table1() -> None:
+    rows = {r.config: r for r in X.config_table()}
+    assert list(rows) == ["A", "A-LRN", "B", "C", "D", "E"]
+    for config, row in rows.items():
+        assert row.params == TABLE2_EXACT[config]
+        assert round(row.params_m) == V.TABLE2_PARAMS_MILLIONS[config] == row.paper_params_m
+    assert {c: r.weight_layers for c, r in rows.items()} == {"A": 11, "A-LRN": 11, "B": 13, "C": 16, "D": 16,
+                                                              "E": 19}  # fmt: skip
+    assert (rows["C"].conv3, rows["C"].conv1) == (10, 3)
+    assert {c: r.receptive_field for c, r in rows.items()} == {"A": 150, "A-LRN": 150, "B": 156, "C": 156,
+                                                                "D": 212, "E": 268}  # fmt: skip
+
+
+def test_macs_and_where_the_parameters_sit() -> None:
+    rows = {r.config: r for r in X.config_table()}
+    assert rows["A"].macs == 7_609_090_048
+    assert rows["D"].macs == 15_470_264_320  # torchvision lists VGG-16 at 15.47 "GFLOPS"
+    assert rows["E"].macs == 19_632_062_464
+    assert rows["E"].macs == pytest.approx(X.PAPER_VGG19_MACS, rel=0.002)  # He et al.: 19.6 billion
+    # the three FC layers hold 86-93% of every configuration's parameters; FC6 alone 102.8 M
+    assert all(0.86 < r.fc_share < 0.94 for r in rows.values())
+    assert rows["A"].fc_params == (25088 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
+    assert rows["A"].fc_share == pytest.approx(0.9306, abs=1e-4)
+    assert rows["E"].fc_share == pytest.approx(0.8606, abs=1e-4)
+    # ... but do under 2% of the multiply-accumulates: one MAC per FC weight and image
+    assert rows["A"].fc_macs == 25088 * 4096 + 4096 * 4096 + 4096 * 1000 == 123_633_664
+    assert all(r.fc_mac_share < 0.02 for r in rows.values())
+
+
+def test_the_1x1_layers_of_c_keep_receptive_field_and_shape_but_add_depth() -> None:
+    b, c = X.layer_trace("B"), X.layer_trace("C")
+    ones = [i for i, t in enumerate(c) if t.kind == "conv1"]
+    assert [c[i].name for i in ones] == ["conv3_3", "conv4_3", "conv5_3"]
+    for i in ones:
+        before, after = c[i - 1], c[i]
+        assert after.receptive_field == before.receptive_field
+        assert after.output_shape == before.output_shape
+        assert after.depth == before.depth + 1
+    assert [t.receptive_field for t in c if t.kind != "conv1"] == [t.receptive_field for t in b]
+    assert [t.output_shape for t in c if t.kind != "conv1"] == [t.output_shape for t in b]
+    assert (b[-1].depth, c[-1].depth) == (10, 13)
+    assert [c[i].receptive_field for i in ones] == [32, 68, 140]
+
+
+def test_the_trained_cifar_configurations_count_as_printed() -> None:
+    s = X.depth_settings("quick")
+    assert s.configs == ("A", "A-LRN", "D")  # a shallow one, its LRN twin, a deep one
+    counts, macs = {}, {}
+    for config in s.configs:
+        with torch.device("meta"):
+            model = V.vgg_cifar(config=config, **s.model_options())
+        counts[config], macs[config] = count_params(model), count_macs(model, (3, 32, 32))
+    # LRN has no parameters; BN adds 2 per channel (A: 688 channels -> 1,376) to the 611,434 weights/biases
+    assert counts["A"] == counts["A-LRN"] == 611_434 + 2 * 688 == 612_810
+    assert counts["D"] == 957_210
+    assert macs["A"] == macs["A-LRN"] == 9_913_600 and macs["D"] == 19_940_608  # D: about twice A's compute
+    full = X.depth_settings("full")
+    assert full.configs == tuple(V.CONFIGS) and full.n_train_per_class is None and full.width == 1.0
+    assert full.dropout == 0.5  # the paper's dropout in FC6 and FC7 (Sec. 3.1)
+    with pytest.raises(ValueError, match="profile"):
+        X.depth_settings("fast")
+
+
+def test_chapter_is_registered() -> None:
+    assert CHAPTERS["vgg"] == "ecg_lib.experiments.vgg"
+    assert chapter_module("vgg").EXPERIMENTS == {"train_configs": X.train_configs}
+    assert set(X.PAPER_TABLE3) == set(V.CONFIGS)
+    assert X.PAPER_TABLE3["A-LRN"][1] > X.PAPER_TABLE3["A"][1]  # LRN did not help in the paper
