@@ -291,13 +291,28 @@ def show_with_archive(
     panels = [(live, "this run")] + ([(archived, "archived")] if archived is not None else [])
     size = figsize if archived is not None else (figsize[0] / 2 + 0.5, figsize[1])
     fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False, sharey=True)
+    stale = None
     for ax, (result, what) in zip(axes[0], panels, strict=True):
-        plot(result, ax)
+        if result is live:
+            plot(result, ax)
+        else:
+            try:
+                plot(result, ax)
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+                # an archive from an older version of the experiment: say so instead of failing the build
+                stale = exc
+                ax.cla()
+                ax.text(0.5, 0.5, "archive does not fit this plot:\nrerun `reproduce`", ha="center",
+                        va="center", transform=ax.transAxes)  # fmt: skip
         ax.set_title(f"{what}: {archive_label(result)}", fontsize=9)
     fig.tight_layout()
     plt.show()
     if archived is None:
         print(NO_ARCHIVE.format(chapter=chapter))
+    elif stale is not None:
+        print(f"The archive of {experiment!r} does not match this chapter's plot ({type(stale).__name__}: "
+              f"{stale}); it was made by an older version of the experiment. Rerun `python -m ecg_lib "
+              f"reproduce {chapter} --profile full --experiments {experiment}` on a GPU.")  # fmt: skip
     else:
         info = archived.run_info
         print(f"Archived {archived.name!r}: {archive_label(archived)}; data: {info.get('data', '?')}; "
@@ -308,13 +323,14 @@ def show_with_archive(
 def full_profile_value(chapter: str, experiment: str, get: Callable[[ExperimentResult], Any],
                        fmt: str = "{}", root: str | os.PathLike | None = None) -> str:  # fmt: skip
     """``fmt.format(get(archive))`` for the archived ``experiment``, or "—" when there is no archive or
-    ``get`` finds nothing in it (returns None or raises KeyError)."""
+    ``get`` finds nothing in it: returns None, or raises KeyError/IndexError/TypeError/AttributeError (an
+    archive from an older version of the experiment lacks what the chapter asks for)."""
     archived = find_archive(chapter, experiment, root)
     if archived is None:
         return "—"
     try:
         value = get(archived)
-    except KeyError:
+    except (KeyError, IndexError, TypeError, AttributeError):
         return "—"
     return "—" if value is None else fmt.format(value)
 

@@ -121,7 +121,7 @@ def test_plan_budget() -> None:
 
 def test_race_settings() -> None:
     quick, full = C.race_settings("quick"), C.race_settings("full", seed=2)
-    assert (quick.n_train_per_class, quick.n_test_per_class, quick.seconds_per_net) == (500, 50, 24.0)
+    assert (quick.n_train_per_class, quick.n_test_per_class, quick.seconds_per_net) == (500, 50, 20.0)
     assert (full.n_train_per_class, full.seconds_per_net, full.max_epochs) == (None, None, 30)
     assert full.config.epochs == 30
     assert full.config.seed == 2

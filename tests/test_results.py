@@ -96,6 +96,27 @@ def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, monkeypatch: pyt
     value = results.full_profile_value("comparison", "tiny", resnet20_error, "{:.1%}")
     assert value == f"{archived.metrics['nets']['resnet20']['test_error']:.1%}"
     assert results.full_profile_value("comparison", "tiny", lambda r: r.metrics["nets"]["vgg_cifar"]) == "—"
+    beyond = results.full_profile_value("comparison", "tiny", lambda r: r.histories["resnet20"].lr[10**6])
+    assert beyond == "—"
+
+
+def test_an_archive_that_no_longer_fits_the_plot_is_reported(
+    tiny_archive: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(results.ENV_VAR, str(tiny_archive))
+    live = results.load_archive(tiny_archive / "comparison" / "tiny.json")
+    live.metrics["new_figure"] = [1.0]  # the experiment grew a metric its archive does not have
+
+    def plot(result: ExperimentResult, ax: plt.Axes) -> None:
+        ax.plot(result.metrics["new_figure"])
+
+    plt.close("all")
+    assert results.show_with_archive(live, "comparison", "tiny", plot=plot) is not None
+    left, right = plt.gcf().axes
+    assert len(left.lines) == 1 and not right.lines and "rerun `reproduce`" in right.texts[0].get_text()
+    plt.close("all")
+    out = capsys.readouterr().out
+    assert "KeyError" in out and "--experiments tiny" in out
 
 
 def test_without_an_archive_the_chapter_says_so(tiny_archive: Path, tmp_path: Path,

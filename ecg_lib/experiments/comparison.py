@@ -329,19 +329,20 @@ class CifarFigure:
     """A CIFAR-10 test error a paper reports for (the closest relative of) a race network."""
 
     error: float
-    source: str
+    paper: str  # citation key
+    source: str  # table or section
     note: str = ""
 
 
 PAPER_CIFAR: dict[str, CifarFigure] = {
     "alexnet_cifar": CifarFigure(
-        0.13, "Krizhevsky et al. 2012, Sec. 3.3",
+        0.13, "krizhevsky2012imagenet", "Sec. 3.3",
         "a four-layer CNN without response normalization (11% with it); the paper gives no layer sizes",
     ),
     "nin_cifar": CifarFigure(
-        0.0881, "Lin et al. 2014, Table 1", "NIN + dropout + augmentation (10.41% without augmentation)"
+        0.0881, "lin2014network", "Table 1", "NIN + dropout + augmentation (10.41% without augmentation)"
     ),
-    "resnet20": CifarFigure(0.0875, "He et al. 2016, Table 6", "164 epochs (64k iterations) of SGD"),
+    "resnet20": CifarFigure(0.0875, "he2016deep", "Table 6", "164 epochs (64k iterations) of SGD"),
 }  # fmt: skip
 # VGG and GoogLeNet report no CIFAR-10 result: their rows say so instead of quoting one.
 
@@ -382,9 +383,9 @@ def race_settings(profile: str | None = None, seed: int = 0) -> RaceSettings:
         raise ValueError(f"profile must be 'quick' or 'full' (got {profile!r}).")
     if profile == "full":  # a GPU: the whole of CIFAR-10, 30 epochs each
         return RaceSettings(None, None, None, 30, 30, _recipe(30, 128, seed))
-    # A 2-core CPU: 24 s per network on up to 5,000 training images; 500 test images, scored once at
+    # A 2-core CPU: 20 s per network on up to 5,000 training images; 500 test images, scored once at
     # the end (scoring costs a third of a training pass per image, and GoogLeNet's is not cheap).
-    return RaceSettings(500, 50, 24.0, 1, 20, _recipe(20, 64, seed))
+    return RaceSettings(500, 50, 20.0, 1, 20, _recipe(20, 64, seed))
 
 
 def plan_budget(images_per_s: float, seconds: float, n_per_class: int, min_epochs: int, max_epochs: int,
