@@ -6,6 +6,8 @@ C to n channels has k*k*C*n weights and, on an S x S map, k*k*C*n*S*S multiply-a
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -141,6 +143,8 @@ def test_network_facts() -> None:
     assert round(f.params_for_paper_ratio / 1e6, 2) == 5.08
     assert round(f.alexnet_params / f.params_with_aux, 1) == 4.6
     assert round(f.macs / f.alexnet_macs, 1) == 2.2
+    # AlexNet's FC6-FC8: 9216 x 4096, 4096 x 4096, 4096 x 1000, with biases.
+    assert f.alexnet_fc_params == 9216 * 4096 + 4096 * 4096 + 4096 * 1000 + 4096 + 4096 + 1000 == 58_631_144
 
 
 def test_explorer_recomputes() -> None:
@@ -150,6 +154,23 @@ def test_explorer_recomputes() -> None:
     assert f"{E.inception_cost(ROW_3A, reduce=False, pool_proj=True).weights:,}" in out.value
     sliders["n5x5red"].value = 32
     assert f"{163_328 + 192 * 16 + 25 * 16 * 32:,}" in out.value
+
+
+def test_counts_experiment_is_archivable() -> None:
+    result = E.counts_experiment("quick")
+    d = json.loads(json.dumps(result.to_dict()))  # JSON-able, as `reproduce` writes it
+    assert d["metrics"]["inception_3a"]["reduced"]["macs"] == 128_049_152
+    assert round(d["metrics"]["inception_3a"]["mac_ratio"], 1) == 2.4
+    assert d["metrics"]["network"]["params"] == 6_998_552
+    assert [line["name"] for line in d["metrics"]["table1"]][2:11] == [r.name for r in G.TABLE1]
+
+
+def test_cifar_settings() -> None:
+    assert E.cifar_settings("quick") is E.QUICK and E.cifar_settings("full") is E.FULL
+    assert E.QUICK.width == 0.25 and E.QUICK.variants == ("aux",)
+    assert E.FULL.n_train_per_class is None and set(E.FULL.variants) == {"aux", "no_aux"}
+    with pytest.raises(ValueError, match="'quick' or 'full'"):
+        E.cifar_settings("fast")
 
 
 def test_markdown_table() -> None:
@@ -171,6 +192,14 @@ def test_googlenet_init_keeps_the_signal() -> None:
         logits = model(torch.randn(8, 3, 32, 32))
     assert 0.5 < rms["5b"] / rms["3a"] < 2.0  # fan-out init: about 200
     assert float(logits.std()) < 3.0
+
+
+def test_init_signal_growth() -> None:
+    fan_in, fan_out = E.init_signal_growth("fan_in"), E.init_signal_growth("fan_out")
+    assert list(fan_in) == [r.name for r in G.TABLE1] and fan_in["3a"] == fan_out["3a"] == 1.0
+    assert max(fan_in.values()) < 2 and fan_out["5b"] > 100
+    with pytest.raises(ValueError, match="fan_in"):
+        E.init_signal_growth("uniform")
 
 
 class _TwoHeads(nn.Module):
