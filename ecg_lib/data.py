@@ -51,6 +51,7 @@ __all__ = [
     "load_cifar10",
     "mean_image",
     "random_crop_flip",
+    "validate",
 ]
 
 CIFAR10_CLASSES: tuple[str, ...] = (
@@ -497,11 +498,16 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
     except DataError as exc:
         raise DataError(f"{exc}\n{_how_to(cache_for_msg, search)}") from exc.__cause__
     decode_s = time.perf_counter() - t0
+    note = f" (decoded in {decode_s:.1f} s"
     if cache_file is not None:
-        _write_cache(cache_file, data, {"source": data.source, "decode_s": decode_s})
-        note = f" (decoded in {decode_s:.1f} s, cached in {cache_file.parent})"
-        data = replace(data, source=data.source + note)
-    return data
+        try:
+            _write_cache(cache_file, data, {"source": data.source, "decode_s": decode_s})
+            note += f", cached in {cache_file.parent}"
+        except OSError as exc:  # a read-only or full cache folder costs speed next time, not this load
+            print(f"ecg_lib: could not write the CIFAR-10 cache in {cache_file.parent} ({exc}); set "
+                  "ECG_CACHE_DIR to a writable folder to skip decoding next time.",
+                  file=sys.stderr)  # fmt: skip
+    return replace(data, source=data.source + note + ")")
 
 
 Arrays = dict[str, np.ndarray]  # train_x, train_y, test_x, test_y; x as N x 3 x 32 x 32 uint8
