@@ -16,6 +16,7 @@ from typing import Any
 
 # Chapter name -> module name. Explicit, so `reproduce` lists exactly what exists.
 CHAPTERS: dict[str, str] = {}
+CHAPTERS["alexnet"] = "ecg_lib.experiments.alexnet"
 CHAPTERS["vgg"] = "ecg_lib.experiments.vgg"
 CHAPTERS["nin"] = "ecg_lib.experiments.nin"
 CHAPTERS["googlenet"] = "ecg_lib.experiments.googlenet"

@@ -1,0 +1,154 @@
+"""The arithmetic the AlexNet chapter prints, pinned against the library (no training)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ecg_lib.experiments import alexnet as X
+from ecg_lib.models import get_model
+from ecg_lib.models._common import lrn
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[X.TowerRow]:
+    return X.tower_rows()
+
+
+def test_tower_rows_match_figure_2(rows: list[X.TowerRow]) -> None:
+    # Figure 2's kernel shapes: conv2 5x5x48, conv3 3x3x256, conv4 and conv5 3x3x192 (per GPU half).
+    assert [(r.layer, r.kernels, r.kernel) for r in rows] == [
+        ("conv1", 96, "11x11x3"), ("conv2", 256, "5x5x48"), ("conv3", 384, "3x3x256"),
+        ("conv4", 384, "3x3x192"), ("conv5", 256, "3x3x192"), ("fc6", 4096, "9216"),
+        ("fc7", 4096, "4096"), ("fc8", 1000, "4096"),
+    ]  # fmt: skip
+    assert [r.layer for r in rows if r.crosses] == ["conv3", "fc6", "fc7", "fc8"]
+    assert [r.layer for r in rows if r.sees == "own tower"] == ["conv2", "conv4", "conv5"]
+
+
+def test_split_saves_half_of_the_grouped_layers(rows: list[X.TowerRow]) -> None:
+    for r in rows:
+        if r.sees == "own tower":
+            # two groups: each kernel reads half the maps, so weights and MACs halve; biases do not
+            assert r.params_single - r.params_split == (r.params_single - r.kernels) // 2
+            assert r.macs_single == 2 * r.macs_split
+        else:
+            assert (r.params_single, r.macs_single) == (r.params_split, r.macs_split)
+
+
+def test_architecture_summary_numbers(rows: list[X.TowerRow]) -> None:
+    s = X.architecture_summary(rows)
+    with torch.device("meta"):
+        assert s["params_split"] == 60_965_224 == sum(p.numel() for p in get_model("alexnet").parameters())
+    assert s["params_single"] == 62_378_344
+    assert s["params_saved"] == 1_413_120
+    assert s["macs_split"] == 724_406_816
+    assert s["macs_single"] == 1_135_256_096
+    assert s["macs_saved_frac"] == pytest.approx(0.3619, abs=1e-4)
+    assert s["fc6_params"] == 9216 * 4096 + 4096
+    assert s["fc6_frac"] == pytest.approx(0.6193, abs=1e-4)
+    assert s["fc_params_frac"] == pytest.approx(0.9617, abs=1e-4)
+    # Sec. 3.5 lists 253,440-186,624-64,896-64,896-43,264-4096-4096-1000; all but the first agree.
+    paper = X.PAPER_CLAIMS["neurons_per_layer"]["value"]
+    assert s["neurons_per_layer"][1:] == paper[1:]
+    assert s["neurons_per_layer"][0] == 55 * 55 * 96 == 290_400 != paper[0]
+    assert s["neurons"] == 659_272
+    assert X.PAPER_CLAIMS["input_dims"]["value"] == 224 * 224 * 3
+
+
+def test_lrn_formula_matches_torch_with_alpha_times_n() -> None:
+    torch.manual_seed(0)
+    a = torch.randn(2, 12, 5, 5, dtype=torch.float64) * 40  # activities where the normalisation bites
+    ours = X.lrn_formula(a)
+    assert torch.allclose(lrn().double()(a), ours, rtol=1e-10, atol=1e-12)
+    # torch.nn.LocalResponseNorm divides alpha by n: passing the paper's alpha unchanged is a different layer
+    naive = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0).double()(a)
+    assert (naive - ours).abs().max() > 1.0
+    # at the ends the window is clipped: map 0 sums maps 0..2 only
+    expect0 = a[:, 0] / (2 + 1e-4 * (a[:, :3] ** 2).sum(1)) ** 0.75
+    assert torch.allclose(ours[:, 0], expect0)
+
+
+@pytest.mark.parametrize("beta", [0.75, 0.5])
+def test_channel_lrn_is_the_library_lrn(beta: float) -> None:
+    torch.manual_seed(1)
+    a = torch.relu(torch.randn(3, 7, 4, 4, dtype=torch.float64) * 80)
+    fast = X.ChannelLRN(5, 1e-4, beta, 2.0)(a)
+    assert torch.allclose(fast, lrn(5, 1e-4, beta, 2.0).double()(a), rtol=1e-10, atol=1e-12)
+    assert torch.allclose(fast, X.lrn_formula(a, beta=beta), rtol=1e-10, atol=1e-12)
+    # the gradient too: the experiments train through it
+    a.requires_grad_(True)
+    g_fast = torch.autograd.grad(X.ChannelLRN(5, 1e-4, beta)(a).pow(2).sum(), a)[0]
+    g_ref = torch.autograd.grad(lrn(5, 1e-4, beta).double()(a).pow(2).sum(), a)[0]
+    assert torch.allclose(g_fast, g_ref, rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match="odd"):
+        X.ChannelLRN(4)
+
+
+def test_lrn_gain_is_a_constant_for_small_activities() -> None:
+    g = X.lrn_gain(torch.tensor([1e-3, 1.0, math.sqrt(2 / 5e-4), 1000.0]))
+    assert g[0] == pytest.approx(2**-0.75)  # 0.5946: a plain rescaling
+    assert g[1] == pytest.approx(2**-0.75, rel=1e-3)
+    assert g[2] == pytest.approx(4**-0.75)  # at sqrt(k / (alpha n)) = 63 the denominator has doubled
+    assert g[3] < 0.01
+
+
+def test_pooling_coverage_of_alexnet_pool1() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(2, 4, 55, 55)
+    over, plain = X.pooling_coverage(x, 3, 2), X.pooling_coverage(x, 2, 2)
+    assert over["out"] == plain["out"] == 27  # same output size, so the paper could swap one for the other
+    assert over["covered"] == 1.0
+    assert plain["covered"] == pytest.approx(54 * 54 / 55**2)  # the last row and column are never read
+    assert over["windows_per_input"] == pytest.approx(27 * 27 * 9 / 55**2)
+    assert plain["winners"] == pytest.approx(27 * 27 / 55**2)  # disjoint windows: one winner each
+    assert over["winners"] < plain["winners"]  # overlapping windows often share their maximum
+
+
+def test_dropout_demo() -> None:
+    d = X.dropout_demo(samples=500)
+    assert d["zeroed"] == pytest.approx(0.5, abs=0.005)
+    assert d["mean_vs_eval_rel_error"] < 0.05  # the test-time network is the average of the thinned ones
+    assert d["two_passes_rel_difference"] > 0.3  # while any two training passes differ a lot
+
+
+def test_recipes_build_the_networks_they_describe() -> None:
+    paper = X.build_cifar_net("tanh", recipe="paper", seed=0)
+    assert isinstance(paper, X.RawPixels) and paper.scale == 255.0
+    net = X.cifar_net_of(paper)
+    assert net.activation == "tanh"
+    w = torch.cat([m.weight.flatten() for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)])
+    assert w.std().item() == pytest.approx(0.01, rel=0.05)  # N(0, 0.01)
+    assert all(m.bias.abs().max() == 0 for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear))
+    modern = X.build_cifar_net("relu", recipe="modern", lrn=True, seed=0)
+    assert not isinstance(modern, X.RawPixels)
+    norms = [m for m in modern.modules() if isinstance(m, X.ChannelLRN)]
+    assert len(norms) == 2 and not any(isinstance(m, nn.LocalResponseNorm) for m in modern.modules())
+    assert sum(p.numel() for p in modern.parameters()) == 89_578
+    # same seed, same initial weights: every learning rate of a race starts from one network
+    again = X.build_cifar_net("tanh", recipe="paper", seed=0)
+    pairs = zip(paper.state_dict().values(), again.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+    with pytest.raises(TypeError, match="AlexNetCifar"):
+        X.cifar_net_of(nn.Linear(2, 2))
+
+
+def test_profiles_keep_the_paper_target_in_full() -> None:
+    full, quick = X.activation_settings("full"), X.activation_settings("quick")
+    assert full.target == X.PAPER_CLAIMS["relu_speedup"]["target"] == 0.25
+    assert full.n_train_per_class is None
+    assert quick.target >= full.target
+    for s in (full, quick):
+        assert set(s.lrs) == set(X.RECIPES)
+        assert all(len(rates) >= 3 for per_act in s.lrs.values() for rates in per_act.values())
+    assert X.lrn_settings("full").n_train_per_class is None
+
+
+def test_chapter_is_registered() -> None:
+    from ecg_lib.experiments import CHAPTERS, chapter_module
+
+    assert CHAPTERS["alexnet"] == "ecg_lib.experiments.alexnet"
+    assert chapter_module("alexnet").EXPERIMENTS.keys() == {"architecture", "relu_vs_tanh", "lrn"}
