@@ -72,11 +72,14 @@ def test_break_even_widths() -> None:
         154.84, abs=0.01
     )
     assert E.break_even_width("3a", "3x3") == pytest.approx(9 * 192 * 128 / (192 + 9 * 128))
-    widths = [150, 155, 165]
-    five = E.reduction_sweep("3a", "5x5", widths)
+    five = E.reduction_sweep("3a", "5x5", [16, 150, 155, 165])
+    assert five[0] == E.branch_savings("3a").branches[2].reduced  # the paper's width
+    assert [c.weights for c in five] == [r * (192 + 25 * 32) for r in (16, 150, 155, 165)]
     naive_5x5 = E.branch_savings("3a").branches[2].naive.weights
-    others = E.branch_savings("3a").reduced.weights - E.branch_savings("3a").branches[2].reduced.weights
-    assert [c.weights - others < naive_5x5 for c in five] == [True, False, False]
+    assert [c.weights < naive_5x5 for c in five] == [True, True, False, False]
+    three = E.reduction_sweep("3a", "3x3", [96, 164, 165])
+    assert three[0].macs == (192 * 96 + 9 * 96 * 128) * 784
+    assert [c.weights < 9 * 192 * 128 for c in three] == [True, True, False]
     with pytest.raises(ValueError, match="'3x3' or '5x5'"):
         E.reduction_sweep("3a", "1x1", [8])
 
@@ -241,3 +244,32 @@ def test_fit_asks_for_aux_weight() -> None:
         fit(_TwoHeads(), _tiny_data(), cfg)
     with pytest.raises(ValueError, match="aux_weight must be"):
         TrainConfig(aux_weight=-1.0)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The built chapter (one shared book build; see tests/book_fixtures.py)
+
+
+def _printed(nb) -> str:
+    """Everything the executed notebook printed or displayed as text/Markdown."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            data = out.get("data", {})
+            parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.mark.book
+def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
+    text = _printed(executed_notebook("googlenet"))
+    assert "(3a) needs 2.4x the multiply-adds (2.4x with the pool projection kept)" in text
+    assert "| with reductions (Fig. 2b) | 163,328 | 163,696 | 128,049,152 | 256 |" in text
+    assert "| 5x5 | 15,872 | 153,600 | 12,443,648 | 120,422,400 | 9.7× |" in text
+    assert "| 3x3 | 129,024 | 221,184 | 101,154,816 | 173,408,256 | 1.7× |" in text
+    assert "| 4c | 497.5 | 463 | 99.9 | 100 | +7.6% |" in text
+    assert "2,712 weights = 2.7K, 34.0M multiply-adds" in text
+    assert "= 8.7x fewer parameters" in text and "5,080,435 parameters" in text
+    assert "| weight layers on the longest path | 22 (27 with pooling) | 22 (27 with pooling) |" in text
+    assert "Chapter run time:" in text

@@ -253,15 +253,19 @@ def reduction_sweep(
     in_channels: int | None = None,
     side: int | None = None,
 ) -> list[Cost]:
-    """Cost of the module when the reduction of ``branch`` (``"3x3"`` or ``"5x5"``) has each of
-    ``widths`` channels, the rest of the row unchanged."""
+    """Cost of ``branch`` (``"3x3"`` or ``"5x5"``: its 1x1 reduction and the convolution it feeds) when
+    the reduction has each of ``widths`` channels, counted on the module built with that width."""
     field_name = {"3x3": "n3x3red", "5x5": "n5x5red"}.get(branch)
     if field_name is None:
         raise ValueError(f"branch must be '3x3' or '5x5' (the branches with a reduction), got {branch!r}.")
     row = _row(row) if isinstance(row, str) else row
     if in_channels is None or side is None:
         in_channels, side = inception_inputs()[row.name]
-    return [inception_cost(replace(row, **{field_name: w}), in_channels, side) for w in widths]
+    costs = []
+    for w in widths:
+        module = _meta(G.Inception, in_channels, replace(row, **{field_name: w}))
+        costs.append(_branch_costs(module, side)[branch])
+    return costs
 
 
 def break_even_width(row: G.InceptionRow | str, branch: str, in_channels: int | None = None) -> float:
@@ -733,25 +737,22 @@ def cifar_experiment(data: CIFAR10Data | None = None, profile: str | None = None
     return ExperimentResult("train", profile, histories=histories, metrics=metrics, run_info=run_info(data))
 
 
-def plot_training(result: ExperimentResult, ax) -> None:
-    """Epoch-mean training error (solid) and test error (dashed, dots) of every variant, in percent."""
+def plot_training(result: ExperimentResult, ax, window: int = 25) -> None:
+    """Training error per step (running mean over ``window`` steps, solid) and test error at the end
+    of each evaluated epoch (dots) of every variant, in percent, against optimisation steps."""
     labels = {"aux": "with auxiliary classifiers", "no_aux": "without"}
     for i, (variant, h) in enumerate(result.histories.items()):
-        epochs = range(1, h.epochs_done + 1)
-        color = f"C{i}"
-        ax.plot(
-            epochs,
-            [100 * e for e in h.epoch_train_error],
-            color=color,
-            label=f"{labels.get(variant, variant)}: training",
-        )
-        tests = [(e, 100 * v) for e, v in zip(epochs, h.test_error, strict=False) if v is not None]
+        color, label = f"C{i}", labels.get(variant, variant)
+        errs = h.train_error
+        smooth = [100 * sum(errs[max(0, k - window + 1) : k + 1]) / len(errs[max(0, k - window + 1) : k + 1])
+                  for k in range(len(errs))]  # fmt: skip
+        ax.plot(range(1, len(errs) + 1), smooth, color=color, lw=1.2, label=f"{label}: training")
+        tests = [((e + 1) * h.steps_per_epoch, 100 * v) for e, v in enumerate(h.test_error) if v is not None]
         if tests:
-            ax.plot(
-                *zip(*tests, strict=True), "o--", color=color, label=f"{labels.get(variant, variant)}: test"
-            )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("error (%)")
+            ax.plot(*zip(*tests, strict=True), "o", color=color, label=f"{label}: test (end of epoch)")
+    ax.axhline(90, color="0.6", ls=":", lw=1, label="chance (90%)")
+    ax.set_xlabel("optimisation step")
+    ax.set_ylabel(f"error (%), training: mean of {window} steps")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8)
 
