@@ -152,3 +152,19 @@ def test_chapter_is_registered() -> None:
 
     assert CHAPTERS["alexnet"] == "ecg_lib.experiments.alexnet"
     assert chapter_module("alexnet").EXPERIMENTS.keys() == {"architecture", "relu_vs_tanh", "lrn"}
+
+
+def test_filter_stats_tell_learned_from_random() -> None:
+    torch.manual_seed(0)
+    random = X.filter_stats(torch.randn(256, 3, 5, 5))
+    assert abs(random["smoothness"]) < 0.05
+    assert random["luminance_share"] == pytest.approx(1 / 3, abs=0.02)
+    g = torch.exp(-((torch.arange(5) - 2.0) ** 2) / 2)
+    blob = (g[:, None] * g[None, :]).expand(3, 5, 5)[None]  # a grey Gaussian blob
+    edge = torch.tensor([-1.0, -1.0, 0.0, 1.0, 1.0]).expand(3, 5, 5)[None]  # a grey vertical edge
+    for kernel in (blob, edge):
+        st = X.filter_stats(kernel)
+        assert st["luminance_share"] == pytest.approx(1.0) and st["colour_agnostic"] == 1.0
+        assert st["smoothness"] > 0.4
+    red_green = torch.stack([blob[0, 0], -blob[0, 0], torch.zeros(5, 5)])[None]  # colour-opponent
+    assert X.filter_stats(red_green)["luminance_share"] == pytest.approx(0.0, abs=1e-12)

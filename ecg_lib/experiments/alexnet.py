@@ -57,6 +57,7 @@ __all__ = [
     "build_cifar_net",
     "cifar_net_of",
     "dropout_demo",
+    "filter_stats",
     "first_layer_maps",
     "lrn_experiment",
     "lrn_formula",
@@ -634,6 +635,26 @@ def lrn_experiment(data: CIFAR10Data | None = None, profile: str | None = None) 
                           settings=asdict(s), seconds=round(time.perf_counter() - t0, 1))  # fmt: skip
     result.run_info = run_info(data)
     return result
+
+
+def filter_stats(weights: Tensor) -> dict[str, float]:
+    """Two numbers that tell learned first-layer kernels (``K x 3 x k x k``) from random ones:
+
+    ``smoothness``: the correlation between horizontally and vertically adjacent weights of a kernel,
+    averaged over kernels (about 0 for independent Gaussian weights; edge and blob detectors are smooth
+    and score well above 0). ``luminance_share``: the fraction of a kernel's energy (after removing its
+    mean) in the part common to R, G and B, averaged over kernels (1/3 in expectation for random
+    weights; colour-agnostic kernels, like those of one GPU in the paper's Figure 3, approach 1).
+    """
+    w = weights.detach().double()
+    w = w - w.mean((1, 2, 3), keepdim=True)
+    pairs = [(w[..., :, :-1], w[..., :, 1:]), (w[..., :-1, :], w[..., 1:, :])]
+    corr = torch.stack([(a * b).sum((1, 2, 3)) / (a.pow(2).sum((1, 2, 3)) * b.pow(2).sum((1, 2, 3))).sqrt()
+                        for a, b in pairs]).mean(0)  # fmt: skip
+    grey = w.mean(1, keepdim=True).expand_as(w)
+    share = grey.pow(2).sum((1, 2, 3)) / w.pow(2).sum((1, 2, 3))
+    return {"smoothness": float(corr.mean()), "luminance_share": float(share.mean()),
+            "colour_agnostic": float((share > 0.8).double().mean())}  # fmt: skip
 
 
 def first_layer_maps(result: ExperimentResult, x: Tensor) -> Tensor:
