@@ -277,7 +277,8 @@ def _device_name(device: torch.device) -> str:
                     break
     except OSError:
         pass
-    return f"{name}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"{name}, {threads} thread{'s' if threads != 1 else ''}"
 
 
 # ----------------------------------------------------------------------------------------------------------
