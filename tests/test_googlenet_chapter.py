@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from ecg_lib.counting import count_params
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import CHAPTERS
 from ecg_lib.experiments import googlenet as E
@@ -174,6 +175,21 @@ def test_cifar_settings() -> None:
     assert E.FULL.n_train_per_class is None and set(E.FULL.variants) == {"aux", "no_aux"}
     with pytest.raises(ValueError, match="'quick' or 'full'"):
         E.cifar_settings("fast")
+
+
+def test_cifar_experiment_plumbing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A few steps on random images: the metrics the chapter reads exist and agree with the histories.
+    tiny = E.CifarSettings(width=0.125, n_train_per_class=2, n_test_per_class=1, epochs=1, lr=0.01,
+                           batch_size=10, variants=("aux", "no_aux"))  # fmt: skip
+    monkeypatch.setattr(E, "QUICK", tiny)
+    result = E.cifar_experiment(_tiny_data(), profile="quick")
+    m = result.metrics
+    assert set(result.histories) == {"aux", "no_aux"} and m["n_train"] == 20 and m["n_test"] == 10
+    for variant, h in result.histories.items():
+        assert h.config["aux_weight"] == (0.3 if variant == "aux" else None)
+        assert m["test_error"][variant] == h.final_test_error and m["stopped"][variant] == "completed"
+    assert m["params"] == count_params(G.googlenet_cifar(width=0.125)) and m["settings"]["width"] == 0.125
+    json.dumps(result.to_dict())
 
 
 def test_markdown_table() -> None:

@@ -23,7 +23,7 @@ from ecg_lib.data import CIFAR10Data, load_cifar10
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import get_model, model_spec
 from ecg_lib.models import googlenet as G
-from ecg_lib.train import TrainConfig, by_profile, current_profile, fit, run_info
+from ecg_lib.train import NonFiniteLossError, TrainConfig, by_profile, current_profile, fit, run_info
 
 __all__ = [
     "BRANCHES",
@@ -724,11 +724,17 @@ def cifar_experiment(data: CIFAR10Data | None = None, profile: str | None = None
         cfg = TrainConfig(epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay,
                           aux_weight=PAPER_AUX_WEIGHT if aux else None, max_time_s=s.max_time_s,
                           seed=s.seed, quiet=True)  # fmt: skip
-        histories[variant] = fit(model, data, cfg)
+        try:
+            histories[variant] = fit(model, data, cfg)
+        except NonFiniteLossError as exc:  # keep the curve up to the divergence; its test error is None
+            histories[variant] = exc.history
     inference = _meta(get_model, "googlenet_cifar", width=s.width)
     metrics = {
         "settings": asdict(s),
-        "test_error": {v: h.final_test_error for v, h in histories.items()},
+        "test_error": {
+            v: None if h.stopped == "non_finite" else h.final_test_error for v, h in histories.items()
+        },
+        "stopped": {v: h.stopped for v, h in histories.items()},
         "params": count_params(inference),
         "macs": count_macs(inference, (3, 32, 32)),
         "n_train": data.n_train,
