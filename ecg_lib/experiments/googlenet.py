@@ -323,10 +323,10 @@ class Table1Line:
         if self.params_agree and self.ops_agree:
             return "agrees (rounded)"
         if self.ops_agree:
-            return f"params entry {p:+.1%}; ops entry agrees, so the two columns disagree"
+            return f"params {p:+.1%}, ops agree: the columns disagree"
         if abs(s) <= 0.02:
-            return f"both entries {p:+.1%} / {o:+.1%}: consistent with each other, not with the channels"
-        return f"params entry {p:+.1%}, ops entry {o:+.1%}"
+            return f"both off ({p:+.1%}, {o:+.1%}), consistently"
+        return f"params {p:+.1%}, ops {o:+.1%}"
 
 
 def _agrees(ours: float, paper: float) -> bool:
