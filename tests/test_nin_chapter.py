@@ -68,6 +68,16 @@ def test_nin_counts() -> None:
     assert count_params(X.build_nin(0.25, "fc")) == 63_770 + 6410
 
 
+def test_dropout_option_changes_only_dropout() -> None:
+    assert [b.dropout for b in X.nin_blocks(1.0)] == [0.5, 0.5, 0.0]  # the authors' table
+    assert [b.dropout for b in X.nin_blocks(1.0, dropout=0.2)] == [0.2, 0.2, 0.0]
+    no_drop = X.build_nin(0.25, dropout=0.0)
+    assert not any(isinstance(m, nn.Dropout) for m in no_drop.modules())
+    assert count_params(no_drop) == count_params(X.build_nin(0.25))  # dropout has no parameters
+    with pytest.raises(ValueError, match="dropout"):
+        X.nin_blocks(1.0, dropout=1.0)
+
+
 def test_class_maps_average_to_the_scores() -> None:
     torch.manual_seed(0)
     model = X.build_nin(0.25)
@@ -77,6 +87,19 @@ def test_class_maps_average_to_the_scores() -> None:
     assert model.training  # mode restored
     with pytest.raises(ValueError, match="GAP head"):
         X.class_maps(X.build_nin(0.25, "fc"), torch.randn(1, 3, 32, 32))
+
+
+def test_silent_class_maps_counts_switched_off_classes() -> None:
+    torch.manual_seed(0)
+    model = X.build_nin(0.25)
+    last = model.features.mlpconv3.cccp2
+    with torch.no_grad():  # switch class 7 off for every input: its pre-ReLU map is always negative
+        last.weight[7].zero_()
+        last.bias[7] = -1.0
+    silent, predicted = X.silent_class_maps(model, torch.randn(6, 3, 32, 32), batch_size=4)
+    assert silent.shape == predicted.shape == (10,)
+    assert silent[7] == 1.0 and predicted.sum() == pytest.approx(1.0)
+    assert predicted[7] == 0.0 or silent.min() == 1.0  # a silent class wins only if all are silent
 
 
 def test_settings_and_paper_figures() -> None:
@@ -92,3 +115,25 @@ def test_settings_and_paper_figures() -> None:
 def test_chapter_is_registered() -> None:
     assert CHAPTERS["nin"] == "ecg_lib.experiments.nin"
     assert chapter_module("nin").EXPERIMENTS == {"train_heads": X.train_heads}
+
+
+def _printed(nb) -> str:
+    """Everything the executed notebook printed or displayed as text/Markdown."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            data = out.get("data", {})
+            parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.mark.book
+def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
+    text = _printed(executed_notebook("nin"))
+    assert "75 numbers (3 channels x 5 x 5)" in text and "output (2, 96, 32, 32)" in text
+    assert "**966,986**" in text and "**222.5 M**" in text  # the summary table's totals
+    assert "| gap | 0 | 10 | 10 |" in text and "| avgpool 8x8 | 0 | 10 | 40 |" in text
+    assert "| fc | 6,410 | 10 | rejected" in text
+    assert "0 / 6,410" in text  # the closing table's head counts
+    assert "chapter run time:" in text

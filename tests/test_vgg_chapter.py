@@ -141,3 +141,27 @@ def test_chapter_is_registered() -> None:
     assert chapter_module("vgg").EXPERIMENTS == {"train_configs": X.train_configs}
     assert set(X.PAPER_TABLE3) == set(V.CONFIGS)
     assert X.PAPER_TABLE3["A-LRN"][1] > X.PAPER_TABLE3["A"][1]  # LRN did not help in the paper
+
+
+def _printed(nb) -> str:
+    """Everything the executed notebook printed or displayed as text/Markdown."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            data = out.get("data", {})
+            parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.mark.book
+def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
+    text = _printed(executed_notebook("vgg"))
+    three, seven = X.stack_stats(3, 3, 256), X.stack_stats(7, 1, 256)
+    assert f"weights {three.weights:>9,} = 27 C^2" in text and f"weights {seven.weights:>9,} = 49 C^2" in text
+    assert "needs 81.5% more weights than the stack" in text and "the stack saves 44.9%" in text
+    for config, count in TABLE2_EXACT.items():
+        assert f"| {config} | " in text and f"{count:,}" in text
+    assert "every count rounds to Table 2: True" in text
+    assert "conv3_3 (1x1): receptive field 32 -> 32 px" in text
+    assert "chapter run time:" in text

@@ -311,7 +311,7 @@ def depth_settings(profile: str | None = None) -> DepthSettings:
     0.5 in FC6/FC7) and a step schedule, on a GPU. Both use batch normalisation (see
     :class:`DepthSettings`)."""
     quick = DepthSettings(configs=("A", "A-LRN", "D"), width=0.25, n_train_per_class=200,
-                          n_test_per_class=100, epochs=4, batch_size=64, lr=0.05, batch_norm=True,
+                          n_test_per_class=100, epochs=3, batch_size=64, lr=0.05, batch_norm=True,
                           init="glorot", dropout=0.0)  # fmt: skip
     full = DepthSettings(configs=tuple(V.CONFIGS), width=1.0, n_train_per_class=None,
                          n_test_per_class=None, epochs=60, batch_size=128, lr=0.05, batch_norm=True,
