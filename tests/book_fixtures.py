@@ -25,9 +25,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 ARTIFACTS = ROOT / "artifacts"
-# Each chapter must execute within 4 minutes in the quick profile (DEVELOPERS.md); the build as a whole
-# gets that much per notebook page plus a margin for Sphinx itself, then it is killed.
-SECONDS_PER_NOTEBOOK = 240
+# A hang guard, not a speed target: each chapter aims at 4 minutes in the quick profile and prints its
+# run time; the build is killed only far beyond that (CI has 90 minutes in all).
+SECONDS_PER_NOTEBOOK = 600
 BUILD_MARGIN_S = 180
 
 
