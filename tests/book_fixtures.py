@@ -113,3 +113,14 @@ def executed_notebook(book_build: BookBuild) -> Callable[[str], nbformat.Noteboo
         return nbformat.read(path, as_version=4)
 
     return load
+
+
+def printed_text(nb) -> str:
+    """Everything an executed notebook printed or displayed as text/Markdown (for chapter tests)."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            data = out.get("data", {})
+            parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
+    return "\n".join(parts)

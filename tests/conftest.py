@@ -26,3 +26,15 @@ def cifar10():
     from ecg_lib.data import load_cifar10
 
     return load_cifar10()
+
+
+@pytest.fixture
+def one_thread():
+    """Run on one thread: for tiny batch-1 passes, where intra-op threads on a shared 2-core machine
+    spin against other processes (resnet1202's forward took 20x longer with two)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

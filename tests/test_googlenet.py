@@ -11,15 +11,7 @@ from ecg_lib.counting import count_macs, count_params
 from ecg_lib.models import get_model, list_models, model_spec
 from ecg_lib.models import googlenet as G
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run on one thread: these are tiny batch-1 passes, and on a shared 2-core machine intra-op
-    threads spin against other processes (resnet1202's forward took 20x longer with two)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def meta(build, *args, **kwargs) -> nn.Module:

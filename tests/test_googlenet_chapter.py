@@ -10,6 +10,7 @@ import json
 
 import pytest
 import torch
+from book_fixtures import printed_text
 from torch import nn
 
 from ecg_lib.counting import count_params
@@ -266,20 +267,11 @@ def test_fit_asks_for_aux_weight() -> None:
 # The built chapter (one shared book build; see tests/book_fixtures.py)
 
 
-def _printed(nb) -> str:
-    """Everything the executed notebook printed or displayed as text/Markdown."""
-    parts = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            parts.append(out.get("text", ""))
-            data = out.get("data", {})
-            parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
-    return "\n".join(parts)
 
 
 @pytest.mark.book
 def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
-    text = _printed(executed_notebook("googlenet"))
+    text = printed_text(executed_notebook("googlenet"))
     assert "(3a) needs 2.4x the multiply-adds (2.4x with the pool projection kept)" in text
     assert "| with reductions (Fig. 2b) | 163,328 | 163,696 | 128,049,152 | 256 |" in text
     assert "| 5x5 | 15,872 | 153,600 | 12,443,648 | 120,422,400 | 9.7× |" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from book_fixtures import printed_text
 from torch import nn
 
 from ecg_lib.counting import count_macs, count_params
@@ -117,20 +118,11 @@ def test_chapter_is_registered() -> None:
     assert chapter_module("nin").EXPERIMENTS == {"train_heads": X.train_heads}
 
 
-def _printed(nb) -> str:
-    """Everything the executed notebook printed or displayed as text/Markdown."""
-    parts = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            parts.append(out.get("text", ""))
-            data = out.get("data", {})
-            parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
-    return "\n".join(parts)
 
 
 @pytest.mark.book
 def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
-    text = _printed(executed_notebook("nin"))
+    text = printed_text(executed_notebook("nin"))
     assert "75 numbers (3 channels x 5 x 5)" in text and "output (2, 96, 32, 32)" in text
     assert "**966,986**" in text and "**222.5 M**" in text  # the summary table's totals
     assert "| gap | 0 | 10 | 10 |" in text and "| avgpool 8x8 | 0 | 10 | 40 |" in text

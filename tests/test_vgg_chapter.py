@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from book_fixtures import printed_text
 from torch import nn
 
 from ecg_lib.counting import count_macs, count_params, receptive_field
@@ -117,7 +118,7 @@ def test_the_1x1_layers_of_c_keep_receptive_field_and_shape_but_add_depth() -> N
     assert [c[i].receptive_field for i in ones] == [32, 68, 140]
 
 
-def test_the_trained_cifar_configurations_count_as_printed() -> None:
+def test_the_trained_cifar_configurations_count_asprinted_text() -> None:
     s = X.depth_settings("quick")
     assert s.configs == ("A", "A-LRN", "D")  # a shallow one, its LRN twin, a deep one
     counts, macs = {}, {}
@@ -143,20 +144,11 @@ def test_chapter_is_registered() -> None:
     assert X.PAPER_TABLE3["A-LRN"][1] > X.PAPER_TABLE3["A"][1]  # LRN did not help in the paper
 
 
-def _printed(nb) -> str:
-    """Everything the executed notebook printed or displayed as text/Markdown."""
-    parts = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            parts.append(out.get("text", ""))
-            data = out.get("data", {})
-            parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
-    return "\n".join(parts)
 
 
 @pytest.mark.book
 def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
-    text = _printed(executed_notebook("vgg"))
+    text = printed_text(executed_notebook("vgg"))
     three, seven = X.stack_stats(3, 3, 256), X.stack_stats(7, 1, 256)
     assert f"weights {three.weights:>9,} = 27 C^2" in text and f"weights {seven.weights:>9,} = 49 C^2" in text
     assert "needs 81.5% more weights than the stack" in text and "the stack saves 44.9%" in text
