@@ -168,3 +168,14 @@ def test_filter_stats_tell_learned_from_random() -> None:
         assert st["smoothness"] > 0.4
     red_green = torch.stack([blob[0, 0], -blob[0, 0], torch.zeros(5, 5)])[None]  # colour-opponent
     assert X.filter_stats(red_green)["luminance_share"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_cpu_threads_restores_the_setting() -> None:
+    before = torch.get_num_threads()
+    with X.cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with X.cpu_threads(None):
+        assert torch.get_num_threads() == before
+    assert X.activation_settings("quick").cpu_threads == X.lrn_settings("quick").cpu_threads == 1
+    assert X.activation_settings("full").cpu_threads is None
