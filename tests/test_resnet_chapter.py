@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from book_fixtures import printed_text
 from torch import nn
 
 from ecg_lib.experiments import CHAPTERS, chapter_module
@@ -118,7 +119,9 @@ def test_quick_settings() -> None:
     assert s.plain == ("plain20", "plain56") and s.residual == ("resnet20", "resnet56")
     assert all(s.config_for(n) == s.config for n in s.nets)  # one schedule for all four
     assert s.config.weight_decay == 1e-4 and s.config.momentum == 0.9  # Sec. 4.2
-    assert s.lesion_nets == ("resnet56", "plain56")
+    assert s.lesion_nets == ("resnet20", "plain20", "resnet56", "plain56")
+    assert (s.n_train_per_class, s.n_test_per_class, s.config.epochs, s.config.batch_size) == (200, 50, 3, 32)
+    assert math.ceil(10 * s.n_train_per_class / s.config.batch_size) * s.config.epochs == 189  # steps per net
 
 
 def test_full_settings_follow_section_4_2() -> None:
@@ -197,6 +200,21 @@ def test_lesion_study_matches_whole_lesioned_nets(residual: bool) -> None:
     assert changed == 6  # every deletion changes the output: the comparison above is not vacuous
 
 
+def test_lesion_summary() -> None:
+    les = [E.Lesion(-1, "none", False, 0.30), E.Lesion(0, "stage1.1", False, 0.60),
+           E.Lesion(1, "stage2.1", True, 0.40), E.Lesion(2, "stage2.2", False, 0.32),
+           E.Lesion(3, "stage3.1", True, 0.90)]  # fmt: skip
+    s = E.LesionSummary.of(les)
+    assert s.intact == 0.30
+    # torch's median of an even count is the lower middle value: of (+0.30, +0.02) it is +0.02
+    assert s.median_change == pytest.approx(0.02) and s.max_change == pytest.approx(0.30)
+    assert s.downsampling_change == pytest.approx(0.60)
+    # shares of the way to chance (0.9): 0.5, 1/6, 1/30, 1 -> lower middle 1/6
+    assert s.toward_chance == pytest.approx(1 / 6)
+    with pytest.raises(ValueError, match="intact net first"):
+        E.LesionSummary.of(les[1:])
+
+
 def test_chapter_is_registered() -> None:
     assert CHAPTERS["resnet"] == "ecg_lib.experiments.resnet"
     module = chapter_module("resnet")
@@ -209,3 +227,26 @@ def test_rows_are_json_clean(table1: dict[int, E.ImageNetRow]) -> None:
 
     assert json.loads(json.dumps(vars(table1[50])))["macs"] == 3_857_973_248
     assert json.loads(json.dumps(vars(E.bottleneck_comparison()[0])))["weights"] == 69_632
+
+
+# --------------------------------------------------------------------------------------------------------
+# The built chapter (one shared book build; see tests/book_fixtures.py). Training numbers vary with the
+# machine's float arithmetic, so only the arithmetic the chapter prints is pinned here.
+
+
+@pytest.mark.book
+def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
+    text = printed_text(executed_notebook("resnet"))
+    assert "| 20 | 9 | 269,722 | 269,722 | True |" in text
+    assert "| 56 | 27 | 853,018 | 853,018 | True |" in text
+    assert "| bottleneck, 256-d | 1x1, 64 / 3x3, 64 / 1x1, 256 | 69,632 | 70,400 | 218.4 M |" in text
+    assert "16.9× fewer than two 3×3 layers at 256 channels (1,179,648)" in text
+    assert "| ResNet-50 | bottleneck | 25.6 M | 3.86 G | 3.8 G | +1.5% | 4.09 G |" in text
+    assert "| ResNet-152 | bottleneck | 60.2 M | 11.28 G | 11.3 G | -0.2% | 11.51 G |" in text
+    assert "ResNet-34 costs 18.7% of VGG-19" in text
+    assert "| 110 | 1,727,962 | 1.7 M | 6.43% |" in text and "| 1202 | 19,421,274 | 19.4 M | 7.93% |" in text
+    # The measured paragraphs are there, whichever way this machine's run came out.
+    for start in ("**Measured.** At the end of training", "**Measured.** With the same 56 layers",
+                  "**Measured.** At initialisation", "**Measured.** Deleting one block"):
+        assert start in text
+    assert "Chapter run time:" in text and "quick profile" in text
