@@ -211,6 +211,8 @@ def test_lesion_summary() -> None:
     assert s.downsampling_change == pytest.approx(0.60)
     # shares of the way to chance (0.9): 0.5, 1/6, 1/30, 1 -> lower middle 1/6
     assert s.toward_chance == pytest.approx(1 / 6)
+    at_chance = E.LesionSummary.of([E.Lesion(-1, "none", False, 0.92), E.Lesion(0, "stage1.1", False, 0.9)])
+    assert math.isnan(at_chance.toward_chance)  # no way left to chance: undefined, not a huge number
     with pytest.raises(ValueError, match="intact net first"):
         E.LesionSummary.of(les[1:])
 

@@ -33,7 +33,7 @@ from ecg_lib.data import CIFAR10Data, Normalizer
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import get_model
 from ecg_lib.models import resnet as R
-from ecg_lib.train import TrainConfig, by_profile, current_profile, fit, run_info
+from ecg_lib.train import TrainConfig, by_profile, current_profile, fit, pick_device, run_info
 
 __all__ = [
     "EXPERIMENTS",
@@ -353,13 +353,15 @@ class DepthRun:
     ``run.result`` collects histories and metrics; ``run.models`` holds the trained nets (on the CPU).
     """
 
-    def __init__(self, data: CIFAR10Data | None = None, profile: str | None = None) -> None:
+    def __init__(self, data: CIFAR10Data | None = None, profile: str | None = None,
+                 settings: DepthSettings | None = None) -> None:  # fmt: skip
+        """``settings`` replaces the profile's (as benchmarks/resnet_gpu_check.py does)."""
         if data is None:
             from ecg_lib.data import load_cifar10
 
             data = load_cifar10()
         self.profile = profile or current_profile()
-        self.settings = depth_settings(self.profile)
+        self.settings = settings or depth_settings(self.profile)
         self.data = depth_data(data, self.settings)
         self.normalizer = Normalizer.from_images(self.data.train_x, self.settings.config.normalize)
         gen = torch.Generator().manual_seed(self.settings.seed)
@@ -398,9 +400,15 @@ class DepthRun:
     def lesions(self) -> dict[str, list[Lesion]]:
         """:func:`lesion_study` of the settings' lesion nets (those trained) on the run's test images;
         also stored in ``result.metrics["lesions"]``."""
-        x = self.normalizer(self.data.test_x)
-        out = {name: lesion_study(self.models[name], x, self.data.test_y)
-               for name in self.settings.lesion_nets if name in self.models}  # fmt: skip
+        # On the training device: a full-profile study (10,000 images, 4 nets, up to 27 deletions each)
+        # is hundreds of forward passes of the test set, minutes on a CPU, seconds on a GPU.
+        device = pick_device(self.settings.config.device)
+        x, y = self.normalizer(self.data.test_x).to(device), self.data.test_y.to(device)
+        out = {}
+        for name in self.settings.lesion_nets:
+            if name in self.models:
+                out[name] = lesion_study(self.models[name].to(device), x, y)
+                self.models[name].cpu()
         self.result.metrics["lesions"] = {k: [vars(les) for les in v] for k, v in out.items()}
         return out
 
@@ -442,7 +450,7 @@ def lesion_study(model: R.ResNet, x: Tensor, y: Tensor, *, batch_size: int = 250
     model = model.eval()
     n = len(model.blocks)
     lesioned = [_without(model, i) for i in range(n)]
-    wrong = torch.zeros(n + 1, dtype=torch.float64)
+    wrong = torch.zeros(n + 1, dtype=torch.float64, device=x.device)
     for start in range(0, x.shape[0], batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
         h = model.stem(xb)
@@ -476,8 +484,8 @@ class LesionSummary:
         intact = lesions[0].error
         same = [b.error - intact for b in lesions[1:] if not b.downsampling]
         down = [b.error - intact for b in lesions[1:] if b.downsampling]
-        room = max(chance - intact, 1e-9)
-        toward = [(b.error - intact) / room for b in lesions[1:]]
+        room = chance - intact  # an intact net at chance has no way left to go: the share is undefined
+        toward = [(b.error - intact) / room for b in lesions[1:]] if room > 0 else []
         return cls(intact, _median(same), max(same), max(down) if down else float("nan"), _median(toward))
 
 
