@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from book_fixtures import printed_text
 from torch import nn
 
 from ecg_lib import papers
@@ -168,3 +169,37 @@ def test_race_models_are_counted_like_the_registry() -> None:
         "googlenet_cifar": ("googlenet", 22, 5_976_122, 391_620_608, 181),
         "resnet20": ("resnet", 20, 269_722, 40_551_040, 81),
     }
+
+
+def test_rerun_with_batch_norm_repeats_the_race_conditions(cifar10) -> None:
+    # A tiny race on real images (no time budget: the epochs are fixed), then vgg_cifar again with BN.
+    settings = C.RaceSettings(2, 2, None, 1, 1, C._recipe(1, 10, 0))
+    race = C.race(cifar10, models=("vgg_cifar",), settings=settings)
+    out = C.rerun_with_batch_norm(race, "vgg_cifar", cifar10, settings)
+    ran = race.metrics["nets"]["vgg_cifar"]
+    assert (out.epochs, out.images_seen) == (ran["epochs"], ran["images_seen"]) == (1, 20)
+    assert out.history.steps_per_epoch == 2  # the same 20 training images in batches of 10
+    assert 0.0 <= out.test_error <= 1.0 and out.train_time_s > 0
+    assert out.error_without == ran["test_error"]
+    with pytest.raises(ValueError, match="not in this race"):
+        C.rerun_with_batch_norm(race, "resnet20", cifar10, settings)
+    with pytest.raises(ValueError, match="already has batch norm"):
+        C.rerun_with_batch_norm(C.race(cifar10, models=("resnet20",), settings=settings), "resnet20",
+                                cifar10, settings)  # fmt: skip
+    with pytest.raises(ValueError, match="no batch_norm option"):
+        small = C.race(cifar10, models=("alexnet_cifar",), settings=settings)
+        C.rerun_with_batch_norm(small, "alexnet_cifar", cifar10, settings)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The built chapter (one shared book build; see tests/book_fixtures.py); race numbers vary by machine.
+
+
+@pytest.mark.book
+def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
+    text = printed_text(executed_notebook("comparison"))
+    assert "| 152 | 60.2 M | 11.28 G (224²) | 1507 px | 4.49% (val) | 3.57% (6 nets) |" in text
+    assert "ResNet-152: 11.28 G; 73% of VGG-16's, 57% of VGG-19's" in text
+    assert "| ResNet-152 | 151 relu | 50 | 104 | 1 | 1 (3%) | yes | 50 shortcut additions |" in text
+    assert "vgg_cifar, as raced:" in text and "vgg_cifar with batch norm:" in text
+    assert "Chapter run time:" in text and "quick profile" in text

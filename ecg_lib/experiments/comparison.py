@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -44,10 +44,14 @@ from ecg_lib.train import (
     run_info,
 )
 
+if TYPE_CHECKING:
+    from ecg_lib.data import CIFAR10Data
+
 __all__ = [
     "EXPERIMENTS",
     "PAPER_CIFAR",
     "RACE_MODELS",
+    "BatchNormRerun",
     "CifarFigure",
     "Landmark",
     "RaceModel",
@@ -64,6 +68,7 @@ __all__ = [
     "race_models",
     "race_settings",
     "race_summary",
+    "rerun_with_batch_norm",
     "trace",
 ]
 
@@ -507,6 +512,57 @@ def race(
         "nets": nets,
     }
     return ExperimentResult(f"race_seed{seed}", profile, histories, metrics, run_info(data, profile=profile))
+
+
+@dataclass(frozen=True)
+class BatchNormRerun:
+    """One race network trained again with batch normalisation, under the race's conditions."""
+
+    model: str
+    epochs: int
+    images_seen: int
+    train_time_s: float
+    test_error: float | None
+    error_without: float | None  # the race's own result for the network
+    history: History
+
+
+def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR10Data | None = None,
+                          settings: RaceSettings | None = None) -> BatchNormRerun:  # fmt: skip
+    """Train ``name`` again exactly as in ``race_result`` (same images, epochs, recipe and seed) but with
+    batch normalisation after every convolution, and no time budget.
+
+    This separates a network that ran out of budget from one that stalls: a network near chance after
+    many passes over its images, that learns with batch normalisation in the same passes, has an
+    optimisation problem rather than a compute problem. ``settings`` must be those the race ran with
+    (default: the race's profile and seed)."""
+    nets = race_result.metrics["nets"]
+    if name not in nets:
+        raise ValueError(f"{name!r} is not in this race (it has {', '.join(nets)}).")
+    seed = race_result.metrics["seed"]
+    settings = settings or race_settings(race_result.profile, seed)
+    torch.manual_seed(seed)
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in get_model(name).modules()):
+        raise ValueError(f"{name} already has batch norm; rerun a network without it, e.g. vgg_cifar.")
+    torch.manual_seed(seed)
+    try:
+        model = get_model(name, batch_norm=True)
+    except TypeError:
+        raise ValueError(f"{name} has no batch_norm option; vgg_cifar has one.") from None
+    if data is None:
+        from ecg_lib.data import load_cifar10
+
+        data = load_cifar10()
+    if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
+        data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
+    ran = nets[name]
+    train = data
+    if ran["train_per_class"] < data.n_train // 10:  # the race's nested subset for a slow network
+        train = data.subset(ran["train_per_class"], None, seed=seed)
+    epochs = ran["epochs"]
+    history = fit(model, train, settings.config.replace(epochs=epochs, eval_every=epochs, max_time_s=None))
+    return BatchNormRerun(name, epochs, epochs * ran["train_per_class"] * 10, history.train_time_s[-1],
+                          history.final_test_error, ran["test_error"], history)  # fmt: skip
 
 
 EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
