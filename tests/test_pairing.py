@@ -16,7 +16,8 @@ import pytest
 import yaml
 from book_fixtures import ROOT, is_notebook_page, notebook_pages, toc_files
 
-CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("*.md") if not p.name.startswith("_"))
+CHAPTERS = sorted((ROOT / "notebooks").glob("*.md"))
+TEMPLATE = ROOT / "templates" / "chapter.md"  # a chapter skeleton, outside the book and unpaired
 # Every notebook page: the chapters, plus prose pages that execute code (the introduction's figure).
 NOTEBOOK_PAGES = sorted({*CHAPTERS, *(ROOT / f"{f}.md" for f in notebook_pages())})
 REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
@@ -52,7 +53,7 @@ def test_ipynb_has_no_outputs(md: Path) -> None:
     assert not dirty, f"cells {dirty} of {_id(md.with_suffix('.ipynb'))} carry outputs or execution counts"
 
 
-@pytest.mark.parametrize("md", [*NOTEBOOK_PAGES, ROOT / "notebooks" / "_template.md"], ids=_id)
+@pytest.mark.parametrize("md", [*NOTEBOOK_PAGES, TEMPLATE], ids=_id)
 def test_first_code_cell_is_the_hidden_colab_setup(md: Path) -> None:
     source = md.with_suffix(".ipynb") if md.with_suffix(".ipynb").exists() else md  # the template has no copy
     code = [c for c in jupytext.read(source).cells if c.cell_type == "code"]
@@ -72,7 +73,7 @@ def test_timeout_is_left_to_the_build(md: Path) -> None:
     assert "execution_timeout" not in meta.get("mystnb", {}), f"{_id(md)}: drop mystnb.execution_timeout"
 
 
-@pytest.mark.parametrize("md", [*CHAPTERS, ROOT / "notebooks" / "_template.md"], ids=_id)
+@pytest.mark.parametrize("md", [*CHAPTERS, TEMPLATE], ids=_id)
 def test_chapter_follows_the_template(md: Path) -> None:
     nb = jupytext.read(md)
     code = [c.source for c in nb.cells if c.cell_type == "code"]
