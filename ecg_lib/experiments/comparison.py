@@ -541,7 +541,6 @@ def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR1
         raise ValueError(f"{name!r} is not in this race (it has {', '.join(nets)}).")
     seed = race_result.metrics["seed"]
     settings = settings or race_settings(race_result.profile, seed)
-    torch.manual_seed(seed)
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in get_model(name).modules()):
         raise ValueError(f"{name} already has batch norm; rerun a network without it, e.g. vgg_cifar.")
     torch.manual_seed(seed)
