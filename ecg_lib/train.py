@@ -49,6 +49,7 @@ __all__ = [
     "lr_at",
     "pick_device",
     "pick_precision",
+    "resolve_profile",
     "run_info",
 ]
 
@@ -201,6 +202,15 @@ def current_profile() -> str:
     if value == "auto":
         return "full" if torch.cuda.is_available() else "quick"
     return value
+
+
+def resolve_profile(profile: str | None) -> str:
+    """``profile`` checked (``"quick"`` or ``"full"``); None: the current one (:func:`current_profile`)."""
+    if profile is None:
+        return current_profile()
+    if profile not in ("quick", "full"):
+        raise ValueError(f"profile must be 'quick' or 'full' (None: the current one); got {profile!r}.")
+    return profile
 
 
 T = TypeVar("T")

@@ -41,6 +41,7 @@ from ecg_lib.train import (
     evaluate,
     fit,
     pick_device,
+    resolve_profile,
     run_info,
 )
 
@@ -383,10 +384,7 @@ def _recipe(epochs: int, batch_size: int, seed: int) -> TrainConfig:
 
 def race_settings(profile: str | None = None, seed: int = 0) -> RaceSettings:
     """The quick and the full race, side by side (``profile`` None: the current profile)."""
-    profile = profile or current_profile()
-    if profile not in ("quick", "full"):
-        raise ValueError(f"profile must be 'quick' or 'full' (got {profile!r}).")
-    if profile == "full":  # a GPU: the whole of CIFAR-10, 30 epochs each
+    if resolve_profile(profile) == "full":  # a GPU: the whole of CIFAR-10, 30 epochs each
         return RaceSettings(None, None, None, 30, 30, _recipe(30, 128, seed))
     # A 2-core CPU: 20 s per network on up to 5,000 training images; 500 test images, scored once at
     # the end (scoring costs a third of a training pass per image, and GoogLeNet's is not cheap).

@@ -23,7 +23,7 @@ from ecg_lib.data import CIFAR10Data, load_cifar10
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import get_model, model_spec
 from ecg_lib.models import googlenet as G
-from ecg_lib.train import NonFiniteLossError, TrainConfig, by_profile, current_profile, fit, run_info
+from ecg_lib.train import NonFiniteLossError, TrainConfig, current_profile, fit, resolve_profile, run_info
 
 __all__ = [
     "BRANCHES",
@@ -695,11 +695,7 @@ FULL = CifarSettings(width=1.0, n_train_per_class=None, n_test_per_class=None, e
 
 def cifar_settings(profile: str | None = None) -> CifarSettings:
     """The settings of ``profile`` (default: the current one, via :func:`ecg_lib.train.by_profile`)."""
-    if profile is None:
-        return by_profile(quick=QUICK, full=FULL)
-    if profile not in ("quick", "full"):
-        raise ValueError(f"profile must be 'quick' or 'full' (got {profile!r}).")
-    return QUICK if profile == "quick" else FULL
+    return QUICK if resolve_profile(profile) == "quick" else FULL
 
 
 def cifar_experiment(data: CIFAR10Data | None = None, profile: str | None = None) -> ExperimentResult:

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from ecg_lib.counting import count_macs, count_params
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import nin as N
+from ecg_lib.train import resolve_profile
 
 __all__ = [
     "EXPERIMENTS",
@@ -256,15 +257,6 @@ class HeadSettings:
     augmented_run: bool = False  # also train the GAP network with crops and flips (Table 1's 8.81%)
 
 
-def _resolve(profile: str | None) -> str:
-    from ecg_lib.train import current_profile
-
-    profile = current_profile() if profile is None else profile
-    if profile not in ("quick", "full"):
-        raise ValueError(f"profile must be 'quick', 'full' or None (the current one), got {profile!r}.")
-    return profile
-
-
 def head_settings(profile: str | None = None) -> HeadSettings:
     """Quick: a quarter-width NIN without dropout, trained with Adam on a class-balanced subset for a few
     epochs on 2 CPU cores. Full: the authors' network (dropout 0.5) on all of CIFAR-10 without
@@ -273,7 +265,7 @@ def head_settings(profile: str | None = None) -> HeadSettings:
                          optimizer="adam", lr=2e-3, augment=False, dropout=0.0)  # fmt: skip
     full = HeadSettings(width=1.0, n_train_per_class=None, n_test_per_class=None, epochs=120, batch_size=128,
                         optimizer="adam", lr=1e-3, augment=False, augmented_run=True)  # fmt: skip
-    return full if _resolve(profile) == "full" else quick
+    return full if resolve_profile(profile) == "full" else quick
 
 
 def train_heads(
@@ -294,7 +286,7 @@ def train_heads(
     from ecg_lib.data import load_cifar10
     from ecg_lib.train import TrainConfig, fit, run_info
 
-    profile = _resolve(profile)
+    profile = resolve_profile(profile)
     s = settings if settings is not None else head_settings(profile)
     if data is None:
         data = load_cifar10()

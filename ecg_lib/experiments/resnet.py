@@ -4,7 +4,7 @@ arithmetic of the bottleneck block and of the paper's Tables 1 and 6.
 
 Counts come from modules built by :mod:`ecg_lib.models.resnet` and counted by :mod:`ecg_lib.counting`
 on the meta device. Training goes through :func:`ecg_lib.train.fit`; every setting is declared for both
-profiles with :func:`ecg_lib.train.by_profile`:
+profiles (:func:`ecg_lib.train.resolve_profile` picks one):
 
 * quick (a 2-core CPU, under 4 minutes for the whole chapter): 2,000 training and 500 test images,
   189 optimisation steps, a short linear warmup and cosine decay; enough to see plain-56 train worse
@@ -33,7 +33,7 @@ from ecg_lib.data import CIFAR10Data, Normalizer
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import get_model
 from ecg_lib.models import resnet as R
-from ecg_lib.train import TrainConfig, by_profile, current_profile, fit, pick_device, run_info
+from ecg_lib.train import TrainConfig, current_profile, fit, pick_device, resolve_profile, run_info
 
 __all__ = [
     "EXPERIMENTS",
@@ -258,11 +258,7 @@ class DepthSettings:
 
 def depth_settings(profile: str | None = None) -> DepthSettings:
     """The settings of ``profile`` (``None``: the current one, see :func:`ecg_lib.train.current_profile`)."""
-    if profile is None:
-        return by_profile(quick=_quick_settings(), full=_full_settings())
-    if profile not in ("quick", "full"):
-        raise ValueError(f"profile must be 'quick' or 'full' (got {profile!r}).")
-    return _quick_settings() if profile == "quick" else _full_settings()
+    return _quick_settings() if resolve_profile(profile) == "quick" else _full_settings()
 
 
 def _full_settings() -> DepthSettings:

@@ -23,6 +23,7 @@ from ecg_lib.counting import count_macs, count_params, layer_table, receptive_fi
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import get_model
 from ecg_lib.models import vgg as V
+from ecg_lib.train import resolve_profile
 
 __all__ = [
     "EARLIER_FIRST_LAYERS",
@@ -295,15 +296,6 @@ class DepthSettings:
                 "dropout": self.dropout}  # fmt: skip
 
 
-def _resolve(profile: str | None) -> str:
-    from ecg_lib.train import current_profile
-
-    profile = current_profile() if profile is None else profile
-    if profile not in ("quick", "full"):
-        raise ValueError(f"profile must be 'quick', 'full' or None (the current one), got {profile!r}.")
-    return profile
-
-
 def depth_settings(profile: str | None = None) -> DepthSettings:
     """Quick: a shallow (A), its LRN twin (A-LRN) and a deep configuration (D), narrow, on a
     class-balanced subset for a few epochs on 2 CPU cores. Full: all six configurations at full width
@@ -316,7 +308,7 @@ def depth_settings(profile: str | None = None) -> DepthSettings:
     full = DepthSettings(configs=tuple(V.CONFIGS), width=1.0, n_train_per_class=None,
                          n_test_per_class=None, epochs=60, batch_size=128, lr=0.05, batch_norm=True,
                          init="glorot", dropout=0.5)  # fmt: skip
-    return full if _resolve(profile) == "full" else quick
+    return full if resolve_profile(profile) == "full" else quick
 
 
 def train_configs(
@@ -336,7 +328,7 @@ def train_configs(
     from ecg_lib.data import load_cifar10
     from ecg_lib.train import TrainConfig, fit, run_info
 
-    profile = _resolve(profile)
+    profile = resolve_profile(profile)
     s = settings if settings is not None else depth_settings(profile)
     if data is None:
         data = load_cifar10()
