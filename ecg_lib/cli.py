@@ -123,29 +123,123 @@ def _per_class(total: int | None, what: str) -> int | None:
     return total // 10
 
 
+# ----------------------------------------------------------------------------------------------------------
+# `train`'s flags come from TrainConfig itself (fields, defaults, choices), so the two cannot disagree.
+# Only the flag spelling and help text live here; a field missing from _FLAG_HELP gets a flag anyway.
+
+_FLAG_HELP: dict[str, str] = {
+    "epochs": "epochs to train",
+    "batch_size": "global batch (split over torchrun processes)",
+    "lr": "peak learning rate",
+    "optimizer": "optimizer",
+    "momentum": "SGD momentum",
+    "nesterov": "Nesterov momentum (SGD)",
+    "weight_decay": "L2 weight decay",
+    "schedule": "learning-rate schedule over the whole run",
+    "warmup_epochs": "warmup length in epochs (default: 10%% of the run for warmup_* schedules)",
+    "warmup_factor": "hold lr*FACTOR during warmup instead of a linear ramp",
+    "milestones": "epochs where `--schedule step` multiplies lr by gamma, comma-separated: 91,136",
+    "gamma": "factor at each milestone of `--schedule step`",
+    "label_smoothing": "label smoothing of the cross-entropy",
+    "aux_weight": "weight of each auxiliary classifier's loss (GoogLeNet: 0.3)",
+    "seed": "seed of the weights, the data order and the augmentation",
+    "precision": "arithmetic precision (auto: bf16 where native, else fp32)",
+    "channels_last": "channels-last memory format",
+    "compile": "torch.compile the model",
+    "augment": "random crop and flip",
+    "normalize": "input normalisation",
+    "eval_every": "evaluate on the test set every N epochs (0: never)",
+    "eval_batch_size": "batch size of evaluation",
+    "max_time_s": "stop after the epoch in which training time reaches this many seconds",
+    "device": "cpu, cuda, cuda:1, mps (default: the best available)",
+    "quiet": "no progress bar",
+}
+# Flags kept under their established names.
+_FLAG_NAMES = {"max_time_s": "--max-time", "batch_size": "--batch-size"}
+
+
+def _config_choices() -> dict[str, tuple[str, ...]]:
+    from ecg_lib.data import Normalizer
+    from ecg_lib.train import OPTIMIZERS, PRECISIONS, SCHEDULES
+
+    return {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "precision": PRECISIONS,
+            "normalize": (*Normalizer.MODES, "none")}  # fmt: skip
+
+
+def _milestones(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(m) for m in text.split(",") if m.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--milestones takes epochs separated by commas, e.g. 91,136 (got {text!r})"
+        ) from None
+
+
+def _optional(kind):
+    def parse(text: str):
+        return None if text.strip().lower() in ("none", "") else kind(text)
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per :class:`~ecg_lib.train.TrainConfig` field, default and choices taken from it."""
+    import dataclasses
+
+    from ecg_lib.train import TrainConfig
+
+    defaults, choices = TrainConfig(), _config_choices()
+    for f in dataclasses.fields(TrainConfig):
+        name, default = f.name, getattr(defaults, f.name)
+        flag = _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+        help_text = _FLAG_HELP.get(name, name)
+        if isinstance(default, bool):
+            # booleans that default to True are switched off with --no-NAME (--no-augment)
+            flag = flag if not default else "--no-" + name.replace("_", "-")
+            p.add_argument(flag, dest=name, action="store_false" if default else "store_true",
+                           help=help_text + (" off" if default else ""))  # fmt: skip
+        elif name == "milestones":
+            p.add_argument(flag, dest=name, type=_milestones, default=default, help=help_text)
+        elif name in choices:
+            shown = "none" if default is None else default
+            p.add_argument(flag, dest=name, default=shown, choices=choices[name],
+                           help=f"{help_text} (default: {shown})")  # fmt: skip
+        else:
+            kind = {"int": int, "float": float}.get(type(default).__name__, None)
+            if kind is None:  # None defaults: the annotation says what the value is
+                kind = float if "float" in str(f.type) else int if "int" in str(f.type) else str
+                kind = _optional(kind)
+            p.add_argument(flag, dest=name, type=kind, default=default,
+                           help=f"{help_text} (default: {default})")  # fmt: skip
+
+
+def _config_from_args(args: argparse.Namespace):
+    """The TrainConfig the parsed flags describe (its own checks raise ValueError on bad values)."""
+    import dataclasses
+
+    from ecg_lib.train import TrainConfig
+
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    if values["normalize"] == "none":
+        values["normalize"] = None
+    return TrainConfig(**values)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
     from ecg_lib import distributed
     from ecg_lib.data import DataError, load_cifar10
     from ecg_lib.models import get_model, model_spec
-    from ecg_lib.train import NonFiniteLossError, TrainConfig, fit
+    from ecg_lib.train import NonFiniteLossError, fit
 
     try:
         spec = model_spec(args.model)
         if spec.input_size[1:] != (32, 32):
             raise ValueError(f"{args.model} takes {spec.input_size[1]}x{spec.input_size[2]} images; `train` "
                              "uses CIFAR-10 (32x32): pick a CIFAR model, e.g. resnet20 or alexnet_cifar.")
-        config = TrainConfig(
-            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-            momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
-            warmup_epochs=args.warmup_epochs,
-            milestones=tuple(float(m) for m in args.milestones.split(",")) if args.milestones else (),
-            seed=args.seed, precision=args.precision, channels_last=not args.no_channels_last,
-            compile=args.compile, augment=not args.no_augment,
-            normalize=None if args.normalize == "none" else args.normalize,
-            max_time_s=args.max_time, device=args.device, quiet=args.quiet,
-        )  # fmt: skip
+        config = _config_from_args(args)
         n_train, n_test = _per_class(args.subset, "--subset"), _per_class(args.test_subset, "--test-subset")
         options = _parse_options(args.option)
         data = load_cifar10(args.data)
@@ -187,36 +281,17 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "train", help="train a CIFAR model on CIFAR-10 (also under torchrun for DistributedDataParallel)"
     )
     p.add_argument("model", help="registered CIFAR model, e.g. resnet20, alexnet_cifar (see `models`)")
-    p.add_argument("--epochs", type=int, default=10)
+    _add_config_flags(p)
     p.add_argument("--subset", type=int, default=None, metavar="N",
                    help="train on N images, N/10 per class (default: all 50,000)")
     p.add_argument("--test-subset", type=int, default=None, metavar="N",
                    help="evaluate on N test images, N/10 per class (default: all 10,000)")
-    p.add_argument("--batch-size", type=int, default=128, help="global batch (split over torchrun processes)")
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--optimizer", default="sgd", choices=("sgd", "adam", "adamw"))
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--schedule", default="warmup_cosine",
-                   choices=("constant", "step", "warmup_cosine", "warmup_linear"))
-    p.add_argument("--warmup-epochs", type=float, default=None)
-    p.add_argument("--milestones", default="", help="epochs where `--schedule step` divides lr by 10: 91,136")
-    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
-    p.add_argument("--no-channels-last", action="store_true")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--no-augment", action="store_true", help="no random crop and flip")
-    p.add_argument("--normalize", default="channel", choices=("channel", "mean_image", "none"))
-    p.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
-                   help="stop after the epoch in which training time reaches this budget")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="CIFAR-10 location (default: $ECG_DATA_DIR, cache, download)")
     p.add_argument("--checkpoint", default=None, metavar="PATH", help="write a checkpoint after every epoch")
     p.add_argument("--resume", default=None, metavar="PATH", help="continue from this checkpoint")
     p.add_argument("--out", default=None, metavar="PATH", help="write the History as JSON")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="model builder option, repeatable, e.g. --option activation=tanh")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)  # fmt: skip
 
 
@@ -233,30 +308,20 @@ def _git_commit() -> str | None:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    import os
+    from ecg_lib.profiles import UnknownProfileError, resolve_profile
 
-    # Experiments read the profile from the environment (by_profile); set it before any of them runs,
-    # and put it back afterwards (main() may be called in-process, e.g. by the tests).
-    from ecg_lib.train import current_profile
-
-    saved_profile = os.environ.get("ECG_PROFILE")
+    # The profile is resolved here, once, and passed to every experiment as a value.
     try:
-        args.profile = args.profile or current_profile()
-    except ValueError as exc:  # a bad $ECG_PROFILE
+        args.profile = resolve_profile(args.profile)
+    except UnknownProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    os.environ["ECG_PROFILE"] = args.profile
     try:
         return _reproduce(args)
     except KeyboardInterrupt:  # Ctrl-C, or scripts/gpu_run.sh's time limit
         print("reproduce: interrupted; the experiment that was running is not archived, finished ones are.",
               file=sys.stderr)  # fmt: skip
         return 130
-    finally:
-        if saved_profile is None:
-            os.environ.pop("ECG_PROFILE", None)
-        else:
-            os.environ["ECG_PROFILE"] = saved_profile
 
 
 def _reproduce(args: argparse.Namespace) -> int:
@@ -324,7 +389,8 @@ def _reproduce(args: argparse.Namespace) -> int:
             wall = time.perf_counter() - t0
             if result.profile != args.profile:
                 raise ValueError(f"it returned a {result.profile!r}-profile result in a {args.profile!r} run")
-            info = {k: v for k, v in run_info(data).items() if k not in ("fit_time_s", "elapsed_s")}
+            info = {k: v for k, v in run_info(data, profile=args.profile).items()
+                    if k not in ("fit_time_s", "elapsed_s")}
             info.update(result.run_info)
             info.update(
                 date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -352,11 +418,13 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _add_reproduce(sub: argparse._SubParsersAction) -> None:
+    from ecg_lib.profiles import AUTO, ENV_VAR, PROFILES
+
     p = sub.add_parser("reproduce", help="run a chapter's experiments without Jupyter, archive the results")
     p.add_argument("chapter", help="chapter name, e.g. alexnet, resnet, comparison")
-    p.add_argument("--profile", default=None, choices=("quick", "full"),
+    p.add_argument("--profile", default=None, choices=(*PROFILES, AUTO),
                    help="quick: CPU-sized subsets; full: whole CIFAR-10, paper-like schedules (a GPU); "
-                        "default: $ECG_PROFILE, else full on a CUDA GPU and quick otherwise")
+                        f"default: ${ENV_VAR}, else {AUTO} (full on a CUDA GPU, quick otherwise)")
     p.add_argument("--experiments", default="", metavar="A,B", help="only these experiments (default: all)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="archive root (default: results/ for full, _build/results-quick/ for quick)")
@@ -380,8 +448,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ecg_lib.profiles import UnknownProfileError, resolve_profile
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "profile", None) is None:
+        # Every command fails fast on a mistyped profile environment variable instead of running with a guess.
+        try:
+            resolve_profile(None)
+        except UnknownProfileError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return int(args.func(args) or 0)
 
 

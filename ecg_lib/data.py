@@ -26,7 +26,6 @@ import re
 import socket
 import sys
 import tarfile
-import tempfile
 import time
 import zlib
 from collections.abc import Iterator, Sequence
@@ -38,6 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ecg_lib.atomic import atomic_write
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -690,22 +691,8 @@ def _write_cache(file: Path, data: CIFAR10Data, meta: dict) -> None:
     images = torch.cat([data.train_x, data.test_x]).numpy()
     meta = {**meta, "n_train": data.n_train, "classes": list(data.classes),
             "train_y": data.train_y.tolist(), "test_y": data.test_y.tolist()}  # fmt: skip
-    _atomic_write(file.with_suffix(".npy"), lambda f: np.save(f, images))
-    _atomic_write(file.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode()))
-
-
-def _atomic_write(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the cache the usual permissions
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(file.with_suffix(".npy"), lambda f: np.save(f, images))
+    atomic_write(file.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode()))
 
 
 def _read_cache(file: Path) -> CIFAR10Data:

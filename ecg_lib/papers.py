@@ -250,3 +250,20 @@ def network(name_or_model: str) -> Network:
             return net
     known = ", ".join(f"{n.name} ({n.model})" for n in NETWORKS)
     raise KeyError(f"No paper record for {name_or_model!r}. Known networks: {known}.")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Figures the chapters quote, one section per chapter, each value with its source (paper, table/section).
+# Errors are fractions; counts are plain numbers.
+
+# --- AlexNet (Krizhevsky et al. 2012)
+
+# --- VGG (Simonyan & Zisserman 2015)
+
+# --- Network in Network (Lin et al. 2014)
+
+# --- GoogLeNet (Szegedy et al. 2015)
+
+# --- ResNet (He et al. 2016)
+
+# --- Comparison chapter (figures of several papers side by side)

@@ -4,7 +4,7 @@
 :class:`~ecg_lib.experiments.ExperimentResult` (its Histories, metrics and ``run_info`` with device,
 precision, torch version, data source, date and wall time) to ``results/<chapter>/<experiment>.json``.
 Those files are small and committed; a book built later on a CPU shows them next to its own
-quick-profile numbers with :func:`show_with_archive` and :func:`add_full_profile_column`.
+quick-profile numbers (:mod:`ecg_lib.chapters.common` draws them).
 
 Only full-profile results belong in the repository's ``results/``: quick-profile runs of ``reproduce``
 go to ``_build/results-quick/`` (not committed) unless ``--out`` says otherwise. ``$ECG_RESULTS_DIR``
@@ -23,43 +23,30 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ecg_lib.experiments import ExperimentResult
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
 __all__ = [
     "ENV_VAR",
-    "NO_ARCHIVE",
     "REQUIRED_RUN_INFO",
     "ArchiveError",
-    "add_full_profile_column",
-    "archive_label",
     "archive_path",
     "find_archive",
-    "full_profile_value",
     "list_archives",
     "load_archive",
-    "plot_histories",
     "quick_results_dir",
     "repository_results_dir",
     "results_dir",
     "save_archive",
-    "show_with_archive",
     "validate_history",
     "validate_result",
 ]
 
 ENV_VAR = "ECG_RESULTS_DIR"
 _REPO = Path(__file__).resolve().parents[1]
-NO_ARCHIVE = (
-    "No full-profile archive exists for this experiment yet "
-    "(run `python -m ecg_lib reproduce {chapter} --profile full` on a GPU)."
-)
 # What an archive must say about how it was produced (the issue's list; `reproduce` adds date and time).
 REQUIRED_RUN_INFO = ("profile", "device", "precision", "torch", "date", "wall_time_s")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -240,118 +227,16 @@ def list_archives(chapter: str | None = None, root: str | os.PathLike | None = N
     return sorted(base.glob(pattern)) if base.is_dir() else []
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Showing archives in a chapter
+# TEMPORARY: the presentation helpers moved to ecg_lib.chapters.common; old names resolve there until the
+# chapters are converted.
+_MOVED = {"archive_label": "archive_label", "plot_histories": "plot_histories",
+          "show_with_archive": "show_with_archive", "full_profile_value": "archive_value",
+          "add_full_profile_column": "add_archive_column", "NO_ARCHIVE": "NO_ARCHIVE"}  # fmt: skip
 
 
-def archive_label(result: ExperimentResult) -> str:
-    """``"full profile · NVIDIA H100 80GB HBM3 · bf16 · 2025-11-28"``: how and when an archive was made."""
-    info = result.run_info
-    device = str(info.get("device", "unknown device")).split(": ", 1)[-1]
-    parts = [f"{result.profile} profile", device, str(info.get("precision", "?"))]
-    if "date" in info:  # archives have one; a live result is from now
-        parts.append(str(info["date"])[:10])
-    return " · ".join(parts)
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from ecg_lib.chapters import common
 
-
-def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error") -> None:
-    """One curve per History of ``result``: ``metric`` in percent against epochs (the default plot
-    style of :func:`show_with_archive`). ``metric`` is a per-epoch History field."""
-    for label, h in result.histories.items():
-        values = getattr(h, metric)
-        points = [(i + 1, 100 * v) for i, v in enumerate(values) if v is not None]
-        if points:
-            xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, marker="o" if len(points) < 15 else None, label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
-    if result.histories:
-        ax.legend(fontsize=8)
-
-
-def show_with_archive(
-    live: ExperimentResult,
-    chapter: str,
-    experiment: str,
-    plot: Callable[[ExperimentResult, Axes], None] = plot_histories,
-    *,
-    root: str | os.PathLike | None = None,
-    figsize: tuple[float, float] = (11.0, 4.0),
-) -> ExperimentResult | None:
-    """Plot ``live`` (this run) and, beside it in the same style, the archived result of ``experiment``
-    (its key in the chapter's ``EXPERIMENTS``), each titled with its profile, device and date;
-    ``plot(result, ax)`` draws one result. Without an archive, plots ``live`` alone and prints
-    :data:`NO_ARCHIVE`.
-
-    Returns the archived result (None if there is none) so the chapter can quote its numbers.
-    """
-    import matplotlib.pyplot as plt
-
-    archived = find_archive(chapter, experiment, root)
-    panels = [(live, "this run")] + ([(archived, "archived")] if archived is not None else [])
-    size = figsize if archived is not None else (figsize[0] / 2 + 0.5, figsize[1])
-    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False, sharey=True)
-    stale = None
-    for ax, (result, what) in zip(axes[0], panels, strict=True):
-        if result is live:
-            plot(result, ax)
-        else:
-            try:
-                plot(result, ax)
-            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
-                # an archive from an older version of the experiment: say so instead of failing the build
-                stale = exc
-                ax.cla()
-                ax.text(0.5, 0.5, "archive does not fit this plot:\nrerun `reproduce`", ha="center",
-                        va="center", transform=ax.transAxes)  # fmt: skip
-        ax.set_title(f"{what}: {archive_label(result)}", fontsize=9)
-    fig.tight_layout()
-    plt.show()
-    if archived is None:
-        print(NO_ARCHIVE.format(chapter=chapter))
-    elif stale is not None:
-        print(f"The archive of {experiment!r} does not match this chapter's plot ({type(stale).__name__}: "
-              f"{stale}); it was made by an older version of the experiment. Rerun `python -m ecg_lib "
-              f"reproduce {chapter} --profile full --experiments {experiment}` on a GPU.")  # fmt: skip
-    else:
-        info = archived.run_info
-        print(f"Archived {archived.name!r}: {archive_label(archived)}; data: {info.get('data', '?')}; "
-              f"wall time {float(info['wall_time_s']) / 60:.1f} min; torch {info['torch']}.")  # fmt: skip
-    return archived
-
-
-def full_profile_value(chapter: str, experiment: str, get: Callable[[ExperimentResult], Any],
-                       fmt: str = "{}", root: str | os.PathLike | None = None) -> str:  # fmt: skip
-    """``fmt.format(get(archive))`` for the archived ``experiment``, or "—" when there is no archive or
-    ``get`` finds nothing in it: returns None, or raises KeyError/IndexError/TypeError/AttributeError (an
-    archive from an older version of the experiment lacks what the chapter asks for)."""
-    archived = find_archive(chapter, experiment, root)
-    if archived is None:
-        return "—"
-    try:
-        value = get(archived)
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return "—"
-    return "—" if value is None else fmt.format(value)
-
-
-def add_full_profile_column(table: str, values: Sequence[str | None], header: str = "full profile") -> str:
-    """Append a column to a Markdown table: ``header``, then one value per body row (None -> "—").
-
-    ``table`` is the chapter's "Paper vs. this book" table as Markdown (header line, separator line,
-    body rows); ``values`` must have one entry per body row.
-    """
-    lines = [line for line in table.strip().splitlines() if line.strip()]
-    if len(lines) < 2 or not re.match(r"^\|?\s*:?-{3,}", lines[1]):
-        raise ValueError("add_full_profile_column expects a Markdown table: header, |---| line, rows.")
-    body = lines[2:]
-    if len(values) != len(body):
-        raise ValueError(f"the table has {len(body)} rows but {len(values)} full-profile values were given.")
-
-    def extend(line: str, cell: str) -> str:
-        line = line.rstrip()
-        return (line if line.endswith("|") else line + " |") + f" {cell} |"
-
-    out = [extend(lines[0], header), extend(lines[1], "---")]
-    out += [extend(line, "—" if v is None else str(v)) for line, v in zip(body, values, strict=True)]
-    return "\n".join(out)
+        return getattr(common, _MOVED[name])
+    raise AttributeError(name)

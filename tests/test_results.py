@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from ecg_lib import results
+from ecg_lib.chapters import common
 from ecg_lib.cli import main
 from ecg_lib.experiments import ExperimentResult, comparison
 from ecg_lib.train import TrainConfig
@@ -72,7 +73,7 @@ def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, monkeypatch: pyt
     monkeypatch.setenv(results.ENV_VAR, str(tiny_archive))
     live = results.load_archive(tiny_archive / "comparison" / "tiny.json")  # stands in for the live run
     plt.close("all")
-    archived = results.show_with_archive(live, "comparison", "tiny", plot=comparison.plot_race)
+    archived = common.show_with_archive(live, "comparison", "tiny", plot=comparison.plot_race)
     assert archived is not None and archived.to_dict() == live.to_dict()
     fig = plt.gcf()
     titles = [ax.get_title() for ax in fig.axes]
@@ -93,10 +94,10 @@ def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, monkeypatch: pyt
     def resnet20_error(r: ExperimentResult) -> float:
         return r.metrics["nets"]["resnet20"]["test_error"]
 
-    value = results.full_profile_value("comparison", "tiny", resnet20_error, "{:.1%}")
+    value = common.archive_value("comparison", "tiny", resnet20_error, "{:.1%}")
     assert value == f"{archived.metrics['nets']['resnet20']['test_error']:.1%}"
-    assert results.full_profile_value("comparison", "tiny", lambda r: r.metrics["nets"]["vgg_cifar"]) == "—"
-    beyond = results.full_profile_value("comparison", "tiny", lambda r: r.histories["resnet20"].lr[10**6])
+    assert common.archive_value("comparison", "tiny", lambda r: r.metrics["nets"]["vgg_cifar"]) == "—"
+    beyond = common.archive_value("comparison", "tiny", lambda r: r.histories["resnet20"].lr[10**6])
     assert beyond == "—"
 
 
@@ -111,7 +112,7 @@ def test_an_archive_that_no_longer_fits_the_plot_is_reported(
         ax.plot(result.metrics["new_figure"])
 
     plt.close("all")
-    assert results.show_with_archive(live, "comparison", "tiny", plot=plot) is not None
+    assert common.show_with_archive(live, "comparison", "tiny", plot=plot) is not None
     left, right = plt.gcf().axes
     assert len(left.lines) == 1 and not right.lines and "rerun `reproduce`" in right.texts[0].get_text()
     plt.close("all")
@@ -125,7 +126,7 @@ def test_without_an_archive_the_chapter_says_so(tiny_archive: Path, tmp_path: Pa
     monkeypatch.setenv(results.ENV_VAR, str(tmp_path))
     live = results.load_archive(tiny_archive / "comparison" / "tiny.json")
     plt.close("all")
-    assert results.show_with_archive(live, "comparison", "tiny") is None
+    assert common.show_with_archive(live, "comparison", "tiny") is None
     assert len(plt.gcf().axes) == 1
     plt.close("all")
     out = capsys.readouterr().out.strip().splitlines()
@@ -133,7 +134,7 @@ def test_without_an_archive_the_chapter_says_so(tiny_archive: Path, tmp_path: Pa
         "No full-profile archive exists for this experiment yet "
         "(run `python -m ecg_lib reproduce comparison --profile full` on a GPU)."
     )
-    assert results.full_profile_value("comparison", "tiny", lambda r: 1) == "—"
+    assert common.archive_value("comparison", "tiny", lambda r: 1) == "—"
 
 
 def _drop(key: str):
@@ -241,13 +242,13 @@ def test_archive_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 
 def test_full_profile_column() -> None:
     table = "| claim | paper | this book |\n|---|---|---|\n| a | 1% | 2% |\n| b | 3% | 4% |"
-    assert results.add_full_profile_column(table, ["5%", None]) == (
+    assert common.add_archive_column(table, ["5%", None]) == (
         "| claim | paper | this book | full profile |\n"
         "|---|---|---| --- |\n"
         "| a | 1% | 2% | 5% |\n"
         "| b | 3% | 4% | — |"
     )
-    with pytest.raises(ValueError, match="2 rows but 1 full-profile values"):
-        results.add_full_profile_column(table, ["5%"])
+    with pytest.raises(ValueError, match="2 rows but 1 archived values"):
+        common.add_archive_column(table, ["5%"])
     with pytest.raises(ValueError, match="expects a Markdown table"):
-        results.add_full_profile_column("no table here", [])
+        common.add_archive_column("no table here", [])

@@ -14,9 +14,6 @@ from ecg_lib.train import (
     History,
     NonFiniteLossError,
     TrainConfig,
-    _cpu_has_native_bf16,
-    by_profile,
-    current_profile,
     evaluate,
     fit,
     format_run_info,
@@ -25,6 +22,7 @@ from ecg_lib.train import (
     pick_precision,
     run_info,
 )
+from ecg_lib.train.device import _cpu_has_native_bf16
 
 
 def tiny_cnn(seed: int = 0, act: type[nn.Module] = nn.ReLU, dropout: float = 0.0) -> nn.Module:
@@ -225,18 +223,6 @@ def test_history_reach_and_json_round_trip(tmp_path):
     assert History.load(tmp_path / "h.json").to_dict() == h.to_dict()
 
 
-def test_profiles(monkeypatch):
-    monkeypatch.setenv("ECG_PROFILE", "quick")
-    assert current_profile() == "quick" and by_profile(quick=1, full=2) == 1
-    monkeypatch.setenv("ECG_PROFILE", "full")
-    assert by_profile(quick=1, full=2) == 2
-    monkeypatch.setenv("ECG_PROFILE", "auto")
-    assert current_profile() == ("full" if torch.cuda.is_available() else "quick")
-    monkeypatch.setenv("ECG_PROFILE", "fast")
-    with pytest.raises(ValueError, match="ECG_PROFILE must be one of quick, full, auto"):
-        current_profile()
-
-
 def test_precision_choice():
     assert pick_precision("cpu", "auto") == ("bf16" if _cpu_has_native_bf16() else "fp32")
     assert pick_precision("cpu", "fp32") == "fp32"
@@ -245,14 +231,51 @@ def test_precision_choice():
 
 
 def test_run_info_says_what_produced_the_numbers(small, monkeypatch):
-    monkeypatch.setenv("ECG_PROFILE", "quick")
-    info = run_info(small, chapter="test")
+    monkeypatch.setenv("ECG_PROFILE", "full")  # ignored: run_info records the profile it is given
+    info = run_info(small, profile="quick", chapter="test")
     assert info["profile"] == "quick" and info["device"].startswith("cpu: ")
     assert info["n_train"] == 200 and info["n_test"] == 100 and "subset" in info["data"]
     assert info["torch"] == torch.__version__ and info["chapter"] == "test"
     assert info["fit_time_s"] >= 0 and info["elapsed_s"] > 0
     text = format_run_info(info)
     assert text.splitlines()[0].startswith("profile") and "quick" in text.splitlines()[0]
+    assert run_info()["profile"] is None  # no profile given, none recorded
+    with pytest.raises(ValueError, match="profile must be one of quick, full"):
+        run_info(profile="fast")
+
+
+def test_fit_records_the_profile_it_is_given(small, monkeypatch):
+    monkeypatch.setenv("ECG_PROFILE", "full")  # never read below the entry points
+    h = fit(tiny_cnn(), small.subset(2, 1), quiet(epochs=1, batch_size=20), profile="quick")
+    assert h.info["profile"] == "quick"
+    assert fit(tiny_cnn(), small.subset(2, 1), quiet(epochs=1, batch_size=20)).info["profile"] is None
+    with pytest.raises(ValueError, match="profile must be one of quick, full"):
+        fit(tiny_cnn(), small.subset(2, 1), quiet(epochs=1, batch_size=20), profile="Quick")
+
+
+def test_cli_flags_follow_train_config(capsys):
+    """`train`'s flags, defaults and choices come from TrainConfig: the two cannot drift apart."""
+    import dataclasses
+
+    from ecg_lib.cli import _config_from_args, build_parser
+
+    args = build_parser().parse_args(["train", "resnet20"])
+    assert _config_from_args(args) == TrainConfig()  # every default is TrainConfig's
+    flags = build_parser()._subparsers._group_actions[0].choices["train"]._option_string_actions
+    for f in dataclasses.fields(TrainConfig):
+        assert any(a.dest == f.name for a in flags.values()), f"no flag for TrainConfig.{f.name}"
+    args = build_parser().parse_args(["train", "resnet20", "--schedule", "step", "--milestones", "2,3",
+                                      "--no-augment", "--normalize", "none", "--nesterov",
+                                      "--warmup-epochs", "0.5", "--label-smoothing", "0.1"])  # fmt: skip
+    cfg = _config_from_args(args)
+    assert cfg.milestones == (2.0, 3.0) and not cfg.augment and cfg.normalize is None and cfg.nesterov
+    assert cfg.warmup_epochs == 0.5 and cfg.label_smoothing == 0.1
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "resnet20", "--optimizer", "rmsprop"])
+    assert "invalid choice" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "resnet20", "--milestones", "a,b"])
+    assert "--milestones takes epochs separated by commas" in capsys.readouterr().err
 
 
 def test_cli_train_prints_accuracy_and_writes_history(tmp_path, capsys):

@@ -14,6 +14,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ecg_lib.atomic import atomic_write_text
+
 # Chapter name -> module name. Explicit, so `reproduce` lists exactly what exists.
 CHAPTERS: dict[str, str] = {}
 CHAPTERS["alexnet"] = "ecg_lib.experiments.alexnet"
@@ -62,12 +64,7 @@ class ExperimentResult:
 
     def save(self, path: str | Path) -> Path:
         """Write JSON atomically (temp file + rename), so an interrupted run leaves no half file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n")
-        tmp.replace(path)
-        return path
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> ExperimentResult:

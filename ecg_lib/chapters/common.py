@@ -1,0 +1,230 @@
+"""Helpers shared by every chapter: the chapter's run (profile resolved once, clock, footer), Markdown
+tables, percentages, and showing an archived run beside a live one.
+
+A chapter's first cell::
+
+    from ecg_lib.chapters import common
+    run = common.start_chapter("resnet")   # resolves the profile once: the page's only entry point
+    data = load_cifar10()
+    run.print_info(data)
+
+and its last line ``run.footer()`` prints the chapter's run time (read by the build's time check).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.profiles import resolve_profile
+from ecg_lib.results import find_archive
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "NO_ARCHIVE",
+    "ChapterRun",
+    "add_archive_column",
+    "archive_label",
+    "archive_value",
+    "display_markdown",
+    "markdown_table",
+    "pct",
+    "plot_histories",
+    "show_with_archive",
+    "start_chapter",
+]
+
+NO_ARCHIVE = (
+    "No full-profile archive exists for this experiment yet "
+    "(run `python -m ecg_lib reproduce {chapter} --profile full` on a GPU)."
+)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The chapter's run
+
+
+@dataclass
+class ChapterRun:
+    """One execution of a chapter: its name, the profile resolved at its start, and its clock."""
+
+    chapter: str
+    profile: str
+    started: float = field(default_factory=time.perf_counter)
+
+    def info(self, data: Any = None, **extra: Any) -> dict[str, Any]:
+        """:func:`ecg_lib.train.run_info` with this run's profile."""
+        from ecg_lib.train import run_info
+
+        return run_info(data, profile=self.profile, **extra)
+
+    def print_info(self, data: Any = None, **extra: Any) -> None:
+        """Print the run-info box (profile, device, precision, versions, data) near the chapter's top."""
+        from ecg_lib.train import format_run_info
+
+        print(format_run_info(self.info(data, **extra)))
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self.started
+
+    def footer(self) -> None:
+        """The chapter's last line: its run time and profile (the 4-minute quick budget is read from it)."""
+        print(f"Chapter run time: {self.elapsed_s:.0f} s ({self.profile} profile)")
+
+
+def start_chapter(chapter: str, profile: str | None = None) -> ChapterRun:
+    """Resolve the profile once (``None``: from the environment, see
+    :func:`ecg_lib.profiles.resolve_profile`) and start the chapter's clock.
+
+    An unknown profile raises :class:`ecg_lib.profiles.UnknownProfileError` naming the valid ones, so a
+    mistyped profile stops the chapter in its first cell.
+    """
+    return ChapterRun(chapter, resolve_profile(profile))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Text
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """An error fraction as a percentage (``0.123`` -> ``"12.3%"``); ``None`` -> ``"—"`` (not measured)."""
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A Markdown table (shown with :func:`display_markdown`)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def display_markdown(text: str) -> None:
+    """Display Markdown in the notebook (a table, a generated paragraph)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Archived runs beside live ones
+
+
+def archive_label(result: ExperimentResult) -> str:
+    """``"full profile · NVIDIA H100 80GB HBM3 · bf16 · 2025-11-28"``: how and when an archive was made."""
+    info = result.run_info
+    device = str(info.get("device", "unknown device")).split(": ", 1)[-1]
+    parts = [f"{result.profile} profile", device, str(info.get("precision", "?"))]
+    if "date" in info:  # archives have one; a live result is from now
+        parts.append(str(info["date"])[:10])
+    return " · ".join(parts)
+
+
+def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error") -> None:
+    """One curve per History of ``result``: ``metric`` in percent against epochs (the default plot
+    style of :func:`show_with_archive`). ``metric`` is a per-epoch History field."""
+    for label, h in result.histories.items():
+        values = getattr(h, metric)
+        points = [(i + 1, 100 * v) for i, v in enumerate(values) if v is not None]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker="o" if len(points) < 15 else None, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
+    if result.histories:
+        ax.legend(fontsize=8)
+
+
+def show_with_archive(
+    live: ExperimentResult,
+    chapter: str,
+    experiment: str,
+    plot: Callable[[ExperimentResult, Axes], None] = plot_histories,
+    *,
+    root: str | os.PathLike | None = None,
+    figsize: tuple[float, float] = (11.0, 4.0),
+) -> ExperimentResult | None:
+    """Plot ``live`` (this run) and, beside it in the same style, the archived result of ``experiment``
+    (its key in the chapter's ``EXPERIMENTS``), each titled with its profile, device and date;
+    ``plot(result, ax)`` draws one result. Without an archive, plots ``live`` alone and prints
+    :data:`NO_ARCHIVE`.
+
+    Returns the archived result (None if there is none) so the chapter can quote its numbers.
+    """
+    import matplotlib.pyplot as plt
+
+    archived = find_archive(chapter, experiment, root)
+    panels = [(live, "this run")] + ([(archived, "archived")] if archived is not None else [])
+    size = figsize if archived is not None else (figsize[0] / 2 + 0.5, figsize[1])
+    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False, sharey=True)
+    stale = None
+    for ax, (result, what) in zip(axes[0], panels, strict=True):
+        if result is live:
+            plot(result, ax)
+        else:
+            try:
+                plot(result, ax)
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+                # an archive from an older version of the experiment: say so instead of failing the build
+                stale = exc
+                ax.cla()
+                ax.text(0.5, 0.5, "archive does not fit this plot:\nrerun `reproduce`", ha="center",
+                        va="center", transform=ax.transAxes)  # fmt: skip
+        ax.set_title(f"{what}: {archive_label(result)}", fontsize=9)
+    fig.tight_layout()
+    plt.show()
+    if archived is None:
+        print(NO_ARCHIVE.format(chapter=chapter))
+    elif stale is not None:
+        print(f"The archive of {experiment!r} does not match this chapter's plot ({type(stale).__name__}: "
+              f"{stale}); it was made by an older version of the experiment. Rerun `python -m ecg_lib "
+              f"reproduce {chapter} --profile full --experiments {experiment}` on a GPU.")  # fmt: skip
+    else:
+        info = archived.run_info
+        print(f"Archived {archived.name!r}: {archive_label(archived)}; data: {info.get('data', '?')}; "
+              f"wall time {float(info['wall_time_s']) / 60:.1f} min; torch {info['torch']}.")  # fmt: skip
+    return archived
+
+
+def archive_value(chapter: str, experiment: str, get: Callable[[ExperimentResult], Any],
+                  fmt: str = "{}", root: str | os.PathLike | None = None) -> str:  # fmt: skip
+    """``fmt.format(get(archive))`` for the archived ``experiment``, or "—" when there is no archive or
+    ``get`` finds nothing in it: returns None, or raises KeyError/IndexError/TypeError/AttributeError (an
+    archive from an older version of the experiment lacks what the chapter asks for)."""
+    archived = find_archive(chapter, experiment, root)
+    if archived is None:
+        return "—"
+    try:
+        value = get(archived)
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return "—"
+    return "—" if value is None else fmt.format(value)
+
+
+def add_archive_column(table: str, values: Sequence[str | None], header: str = "full profile") -> str:
+    """Append a column to a Markdown table: ``header``, then one value per body row (None -> "—").
+
+    ``table`` is the chapter's "Paper vs. this book" table as Markdown (header line, separator line,
+    body rows); ``values`` must have one entry per body row.
+    """
+    lines = [line for line in table.strip().splitlines() if line.strip()]
+    if len(lines) < 2 or not re.match(r"^\|?\s*:?-{3,}", lines[1]):
+        raise ValueError("add_archive_column expects a Markdown table: header, |---| line, rows.")
+    body = lines[2:]
+    if len(values) != len(body):
+        raise ValueError(f"the table has {len(body)} rows but {len(values)} archived values were given.")
+
+    def extend(line: str, cell: str) -> str:
+        line = line.rstrip()
+        return (line if line.endswith("|") else line + " |") + f" {cell} |"
+
+    out = [extend(lines[0], header), extend(lines[1], "---")]
+    out += [extend(line, "—" if v is None else str(v)) for line, v in zip(body, values, strict=True)]
+    return "\n".join(out)

@@ -1,0 +1,62 @@
+"""Training: :class:`TrainConfig`, :func:`fit` -> :class:`History`, :func:`evaluate`, the choice of device and
+precision, checkpoints, and :func:`run_info` (what produced a chapter's numbers).
+
+A minimal run::
+
+    data = load_cifar10().subset(500, 200)
+    model = get_model("resnet20")
+    history = fit(model, data, TrainConfig(epochs=5, lr=0.1))
+    print(history.test_error[-1], history.reach(0.5))
+
+Errors are fractions in [0, 1]; they become percentages only when printed.
+
+The package is split by concern: :mod:`~ecg_lib.train.config` (TrainConfig, schedules),
+:mod:`~ecg_lib.train.device` (device and precision), :mod:`~ecg_lib.train.history` (History),
+:mod:`~ecg_lib.train.checkpoint`, :mod:`~ecg_lib.train.loop` (fit, evaluate) and
+:mod:`~ecg_lib.train.info` (run_info). Everything public is re-exported here. Profiles live in
+:mod:`ecg_lib.profiles`.
+"""
+
+from ecg_lib.train.checkpoint import load_checkpoint, save_checkpoint
+from ecg_lib.train.config import CHECKPOINT_FORMAT, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig, lr_at
+from ecg_lib.train.device import pick_device, pick_precision
+from ecg_lib.train.history import History, NonFiniteLossError
+from ecg_lib.train.info import format_run_info, run_info
+from ecg_lib.train.loop import EpochCallback, evaluate, fit
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "OPTIMIZERS",
+    "PRECISIONS",
+    "SCHEDULES",
+    "EpochCallback",
+    "History",
+    "NonFiniteLossError",
+    "TrainConfig",
+    "evaluate",
+    "fit",
+    "format_run_info",
+    "load_checkpoint",
+    "lr_at",
+    "pick_device",
+    "pick_precision",
+    "run_info",
+    "save_checkpoint",
+]
+
+
+# TEMPORARY (removed when the chapters move to SETTINGS tables): the old profile helpers.
+def current_profile() -> str:
+    from ecg_lib.profiles import resolve_profile as _resolve
+
+    return _resolve(None)
+
+
+def resolve_profile(profile: str | None) -> str:
+    from ecg_lib.profiles import resolve_profile as _resolve
+
+    return _resolve(profile)
+
+
+def by_profile(*, quick, full):
+    return full if current_profile() == "full" else quick

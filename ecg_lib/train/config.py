@@ -1,0 +1,141 @@
+"""Training configuration: :class:`TrainConfig`, its choices, and the learning-rate schedule :func:`lr_at`."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ecg_lib.data import Normalizer
+
+__all__ = ["CHECKPOINT_FORMAT", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "TrainConfig", "lr_at"]
+
+SCHEDULES = ("constant", "step", "warmup_cosine", "warmup_linear")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+CHECKPOINT_FORMAT = "ecg_lib.checkpoint/1"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (serialised into every History and checkpoint).
+
+    Schedules (``schedule``), all defined over the whole run of ``epochs`` so that a resumed run follows
+    the same curve:
+
+    - ``"constant"``: ``lr`` throughout;
+    - ``"step"``: ``lr * gamma**k`` after the k-th of ``milestones`` (in epochs, may be fractional), the
+      papers' "divide by 10" schedules (He et al. 2016: 0.1, /10 at 32k and 48k of 64k iterations);
+    - ``"warmup_cosine"`` / ``"warmup_linear"``: warmup, then cosine or linear decay to zero; the short
+      schedules of the quick profile.
+
+    Warmup lasts ``warmup_epochs`` (``None``: 10% of the run for the ``warmup_*`` schedules, none for the
+    others). It ramps linearly from 0 to ``lr``, or with ``warmup_factor`` set it holds ``lr *
+    warmup_factor`` (He et al. 2016, Sec. 4.2, train ResNet-110 at 0.01 for the first ~400 iterations).
+
+    ``precision``: ``"auto"`` (see :func:`pick_precision`), ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA
+    only). ``normalize``: ``"channel"``, ``"mean_image"`` (AlexNet) or ``None``. ``max_time_s`` stops after
+    the epoch in which the training time (evaluation excluded) reaches the budget. ``eval_every``: evaluate
+    on the test set every that many epochs (and after the last one); 0 never. ``aux_weight``: for a model
+    that returns ``(logits, *auxiliary logits)`` in training mode (GoogLeNet with ``aux_logits=True``),
+    the weight of each auxiliary loss added to the main one (Szegedy et al. 2015, Sec. 5: 0.3); the
+    recorded training loss and error stay the main classifier's.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 5e-4
+    schedule: str = "warmup_cosine"
+    warmup_epochs: float | None = None
+    warmup_factor: float | None = None
+    milestones: tuple[float, ...] = ()
+    gamma: float = 0.1
+    label_smoothing: float = 0.0
+    aux_weight: float | None = None
+    seed: int = 0
+    precision: str = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    augment: bool = True
+    normalize: str | None = "channel"
+    eval_every: int = 1
+    eval_batch_size: int = 1000
+    max_time_s: float | None = None
+    device: str | None = None
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        self.milestones = tuple(float(m) for m in self.milestones)
+        problems = []
+        if self.epochs < 1:
+            problems.append(f"epochs must be at least 1 (got {self.epochs})")
+        if self.batch_size < 1:
+            problems.append(f"batch_size must be at least 1 (got {self.batch_size})")
+        if not self.lr > 0:
+            problems.append(f"lr must be positive (got {self.lr})")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule must be one of {SCHEDULES} (got {self.schedule!r})")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {OPTIMIZERS} (got {self.optimizer!r})")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {PRECISIONS} (got {self.precision!r})")
+        if self.normalize not in (*Normalizer.MODES, None):
+            problems.append(f"normalize must be one of {Normalizer.MODES} or None (got {self.normalize!r})")
+        if self.aux_weight is not None and not self.aux_weight >= 0:
+            problems.append(f"aux_weight must be None or non-negative (got {self.aux_weight})")
+        if list(self.milestones) != sorted(self.milestones):
+            problems.append(f"milestones must be increasing (got {self.milestones})")
+        if self.schedule == "step" and not self.milestones:
+            problems.append("schedule='step' needs milestones (epochs at which lr is multiplied by gamma)")
+        if self.warmup_epochs is not None and not 0 <= self.warmup_epochs < self.epochs:
+            problems.append(f"warmup_epochs must be in [0, epochs) (got {self.warmup_epochs})")
+        if problems:
+            raise ValueError("Invalid TrainConfig: " + "; ".join(problems) + ".")
+
+    @property
+    def warmup(self) -> float:
+        """Warmup length in epochs, with ``None`` resolved."""
+        if self.warmup_epochs is not None:
+            return float(self.warmup_epochs)
+        return 0.1 * self.epochs if self.schedule.startswith("warmup_") else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["milestones"] = list(self.milestones)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def lr_at(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
+    """The learning rate for optimisation step ``step`` (0-based) of a run of ``config.epochs`` epochs."""
+    spe = max(1, steps_per_epoch)
+    epoch = step / spe  # fractional epoch at the start of this step
+    warm = config.warmup
+    if warm > 0 and epoch < warm:
+        if config.warmup_factor is not None:
+            return config.lr * config.warmup_factor
+        return config.lr * min(1.0, (step + 1) / (warm * spe))
+    if config.schedule == "constant":
+        factor = 1.0
+    elif config.schedule == "step":
+        factor = config.gamma ** sum(epoch >= m for m in config.milestones)
+    else:
+        progress = min(1.0, (epoch - warm) / max(1e-12, config.epochs - warm))
+        if config.schedule == "warmup_cosine":
+            factor = 0.5 * (1.0 + math.cos(math.pi * progress))
+        else:  # warmup_linear
+            factor = 1.0 - progress
+    return config.lr * factor
+

@@ -1,0 +1,52 @@
+"""What produced a chapter's numbers: :func:`run_info` and :func:`format_run_info`."""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any
+
+import torch
+
+from ecg_lib.profiles import check_profile
+from ecg_lib.train.device import device_name, pick_device, pick_precision
+
+__all__ = ["format_run_info", "run_info"]
+
+_IMPORTED_AT = time.perf_counter()
+# seconds spent in fit() by this process, all calls together (the loop adds to it), for run_info()
+FIT_SECONDS = [0.0]
+
+
+def run_info(data: Any = None, *, profile: str | None = None, **extra: Any) -> dict[str, Any]:
+    """What produces the numbers of a chapter: profile, device, precision, versions, data, time so far.
+
+    ``profile``: the profile resolved at the entry point (a chapter's first cell, the CLI), checked and
+    recorded as given; ``None`` records ``None`` (no profile). ``data`` (a CIFAR10Data) adds its source and
+    sizes; ``extra`` items are added as given.
+    ``fit_time_s`` sums every :func:`fit` of this process, ``elapsed_s`` counts from the import of
+    this module. Print it with :func:`format_run_info`.
+    """
+    device = pick_device()
+    info: dict[str, Any] = {
+        "profile": check_profile(profile) if profile is not None else None,
+        "device": f"{device.type}: {device_name(device)}",
+        "precision": pick_precision(device, "auto"),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    if data is not None:
+        info["data"] = getattr(data, "source", "")
+        info["n_train"] = int(data.train_y.numel())
+        info["n_test"] = int(data.test_y.numel())
+    info["fit_time_s"] = round(FIT_SECONDS[0], 1)
+    info["elapsed_s"] = round(time.perf_counter() - _IMPORTED_AT, 1)
+    info.update(extra)
+    return info
+
+
+def format_run_info(info: dict[str, Any] | None = None) -> str:
+    """``run_info()`` as aligned ``key: value`` lines."""
+    info = run_info() if info is None else info
+    width = max(len(k) for k in info)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in info.items())

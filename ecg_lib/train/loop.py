@@ -1,0 +1,333 @@
+"""The training loop :func:`fit` and :func:`evaluate`."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ecg_lib import distributed
+from ecg_lib.data import DeviceLoader, Normalizer
+from ecg_lib.profiles import check_profile
+from ecg_lib.train import info as _info
+from ecg_lib.train.checkpoint import (
+    _check_resumable,
+    _rng_state,
+    _set_rng_state,
+    load_checkpoint,
+    save_checkpoint,
+)
+from ecg_lib.train.config import TrainConfig, lr_at
+from ecg_lib.train.device import autocast, device_name, pick_device, pick_precision
+from ecg_lib.train.history import History, NonFiniteLossError
+
+__all__ = ["EpochCallback", "evaluate", "fit"]
+
+
+@torch.no_grad()
+def _eval_sums(model: nn.Module, x: Tensor, y: Tensor, normalizer: Normalizer | None, batch_size: int,
+               device: torch.device, precision: str, channels_last: bool) -> Tensor:  # fmt: skip
+    """``[sum of losses, number wrong, count]`` as a float64 tensor on ``device``."""
+    sums = torch.zeros(3, dtype=torch.float64, device=device)
+    for start in range(0, x.shape[0], batch_size):
+        xb = x[start : start + batch_size].to(device, non_blocking=True)
+        yb = y[start : start + batch_size].to(device, non_blocking=True)
+        if xb.dtype == torch.uint8:
+            if normalizer is None:
+                raise ValueError(
+                    "uint8 images need normalizer= (use history.normalizer, the statistics the model "
+                    "was trained with) or pass float images that are already normalized."
+                )
+            xb = normalizer(xb)
+        if channels_last and xb.dim() == 4:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with autocast(device, precision):
+            logits = model(xb)
+        logits = logits.float()
+        sums[0] += F.cross_entropy(logits, yb, reduction="sum").double()
+        sums[1] += (logits.argmax(1) != yb).sum().double()
+        sums[2] += yb.numel()
+    return sums
+
+
+def evaluate(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    normalizer: Normalizer | None = None,
+    batch_size: int = 1000,
+    device: torch.device | str | None = None,
+    precision: str = "auto",
+    channels_last: bool | None = None,
+) -> tuple[float, float]:
+    """Mean cross-entropy and error (a fraction) of ``model`` on ``x``, ``y``, in eval mode.
+
+    ``x`` is float (already normalized) or uint8 with ``normalizer`` (e.g. ``history.normalizer``).
+    ``device`` defaults to the model's; the model's train/eval mode is restored afterwards.
+    """
+    if x.shape[0] == 0:
+        raise ValueError("evaluate() got no examples.")
+    if device is None:
+        p = next(model.parameters(), None)
+        device = p.device if p is not None else torch.device("cpu")
+    device = torch.device(device)
+    precision = pick_precision(device, precision)
+    if channels_last is None:
+        channels_last = device.type != "mps"
+    was_training = model.training
+    model.eval()
+    try:
+        s = _eval_sums(model, x, y, normalizer, batch_size, device, precision, channels_last)
+    finally:
+        model.train(was_training)
+    return float(s[0] / s[2]), float(s[1] / s[2])
+
+
+
+def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                               weight_decay=cfg.weight_decay)  # fmt: skip
+    cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+    return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+EpochCallback = Callable[[int, nn.Module, History], "bool | None"]
+
+
+def fit(
+    model: nn.Module,
+    data: Any,
+    config: TrainConfig | None = None,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    resume: str | os.PathLike | None = None,
+    on_epoch_end: EpochCallback | None = None,
+    profile: str | None = None,
+) -> History:
+    """Train ``model`` on ``data.train_x``/``train_y`` and evaluate on ``data.test_x``/``test_y``.
+
+    ``data`` is a :class:`~ecg_lib.data.CIFAR10Data` (or anything with those four uint8/int64 tensors and
+    optionally ``source``). The model moves to the chosen device (channels_last unless disabled) and is
+    trained in place; the returned :class:`History` records the run.
+
+    ``checkpoint``: a file rewritten atomically after every epoch (model, optimizer, schedule position,
+    RNG states, history). ``resume``: a checkpoint to continue from (it must come from the same config,
+    except ``epochs`` and the time budget); on the CPU a resumed run ends with exactly the weights of an
+    uninterrupted one. ``on_epoch_end(epoch, model, history)`` runs after each epoch (0-based ``epoch``;
+    the last step's gradients are still in ``p.grad``); returning True stops training.
+
+    Under ``torchrun`` the model is wrapped in DistributedDataParallel, each rank trains on its own
+    shard of every epoch and ``config.batch_size`` is the global batch. A non-finite loss raises
+    :class:`NonFiniteLossError` carrying the history so far.
+
+    ``profile``: the profile the caller runs in (resolved at its entry point), recorded in
+    ``history.info``; ``None`` records none (a run outside any profile, e.g. a plain ``fit`` call).
+    """
+    if profile is not None:
+        check_profile(profile)
+    cfg = config if config is not None else TrainConfig()
+    t_start = time.perf_counter()
+    device = pick_device(cfg.device)
+    world = distributed.setup(device.type)
+    if world.enabled and device.type == "cuda":
+        device = torch.device("cuda", world.local_rank)
+    precision = pick_precision(device, cfg.precision)
+    if cfg.batch_size % world.world_size:
+        raise ValueError(f"batch_size {cfg.batch_size} (the global batch) must be divisible by the "
+                         f"{world.world_size} processes.")  # fmt: skip
+    torch.manual_seed(cfg.seed)  # dropout and any other randomness inside the model
+    random.seed(cfg.seed)
+
+    normalizer = Normalizer.from_images(data.train_x, cfg.normalize)
+    channels_last = cfg.channels_last and device.type != "mps"
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    loader = DeviceLoader(
+        data.train_x, data.train_y, cfg.batch_size // world.world_size, device=device, augment=cfg.augment,
+        normalizer=normalizer, channels_last=channels_last, seed=cfg.seed, rank=world.rank,
+        world_size=world.world_size,
+    )  # fmt: skip
+    test_x, test_y = data.test_x.to(device), data.test_y.to(device)
+    spe = len(loader)
+    total_steps = spe * cfg.epochs
+
+    train_model: nn.Module = model
+    if world.enabled:
+        train_model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    if cfg.compile:
+        train_model = torch.compile(train_model)
+    optimizer = _make_optimizer(model.parameters(), cfg)
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+
+    history = History(config=cfg.to_dict(), steps_per_epoch=spe, normalizer=normalizer, stopped="running")
+    history.info = {
+        "model": type(model).__name__, "params": sum(p.numel() for p in model.parameters()),
+        "device": device.type, "device_name": device_name(device), "precision": precision,
+        "channels_last": channels_last, "compile": cfg.compile, "world_size": world.world_size,
+        "backend": world.backend, "n_train": int(data.train_y.numel()), "n_test": int(data.test_y.numel()),
+        "data_source": getattr(data, "source", ""), "normalize": normalizer.mode,
+        "torch": torch.__version__, "profile": profile,
+    }  # fmt: skip
+    if world.enabled:  # record, and so prove, that the ranks' shards are disjoint and cover the epoch
+        shards = distributed.all_gather_object(loader.indices(0).tolist())
+        union = set().union(*map(set, shards))
+        history.info["shards"] = {"sizes": [len(s) for s in shards], "union": len(union),
+                                  "overlap": sum(len(s) for s in shards) - len(union)}  # fmt: skip
+
+    start_epoch, time_offset, wall_offset = 0, 0.0, 0.0
+    if resume is not None:
+        ckpt = load_checkpoint(resume)
+        _check_resumable(ckpt["config"], cfg, Path(resume))
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scaler is not None and ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        _set_rng_state(ckpt["rng"])
+        saved = History.from_dict(ckpt["history"])
+        saved.config, saved.normalizer, saved.stopped = cfg.to_dict(), normalizer, "running"
+        saved.info = {**history.info, "resumed_from_epoch": ckpt["epoch"]}
+        history = saved
+        start_epoch = int(ckpt["epoch"])
+        time_offset = history.train_time_s[-1] if history.train_time_s else 0.0
+        wall_offset = history.wall_time_s[-1] if history.wall_time_s else 0.0
+
+    # On the CPU a per-step check costs nothing and stops before a bad update; on a GPU it would
+    # stall the pipeline, so the check runs every `sync_every` steps instead.
+    sync_every = 1 if device.type == "cpu" else 50
+    show = not cfg.quiet and world.is_main
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total_steps, initial=start_epoch * spe, disable=not show, unit="step", leave=True,
+               desc=f"epoch {start_epoch + 1}/{cfg.epochs}")  # fmt: skip
+    train_clock = time_offset
+    run_start = time.perf_counter() - wall_offset
+    history.stopped = "completed"
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            model.train()
+            loader.set_epoch(epoch)
+            bar.set_description(f"epoch {epoch + 1}/{cfg.epochs}")
+            losses = torch.zeros(spe, device=device)
+            errors = torch.zeros(spe, device=device)
+            lrs = [lr_at(epoch * spe + i, spe, cfg) for i in range(spe)]
+            checked = 0
+            t0 = time.perf_counter()
+            for i, (xb, yb) in enumerate(loader):
+                for group in optimizer.param_groups:
+                    group["lr"] = lrs[i]
+                with autocast(device, precision):
+                    logits = train_model(xb)
+                aux: tuple[Tensor, ...] = ()
+                if isinstance(logits, tuple):  # (main, *auxiliary) logits, e.g. GoogLeNet in training
+                    logits, aux = logits[0], tuple(logits[1:])
+                    if cfg.aux_weight is None:
+                        raise ValueError(
+                            f"The model returned {len(aux)} auxiliary outputs besides its logits: set "
+                            "TrainConfig(aux_weight=...) (GoogLeNet: 0.3), or build it without auxiliary "
+                            "heads."
+                        )
+                loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
+                losses[i] = loss.detach()  # the main classifier's loss: curves stay comparable
+                for a in aux:
+                    aux_loss = F.cross_entropy(a.float(), yb, label_smoothing=cfg.label_smoothing)
+                    loss = loss + cfg.aux_weight * aux_loss
+                errors[i] = (logits.detach().argmax(1) != yb).float().mean()
+                if sync_every == 1:
+                    _guard(losses, errors, i, i + 1, epoch, spe, lrs, history, device)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
+                if sync_every > 1 and ((i + 1) % sync_every == 0 or i + 1 == spe):
+                    _guard(losses, errors, checked, i + 1, epoch, spe, lrs, history, device)
+                    checked = i + 1
+                bar.update(1)
+                if show and (i % 10 == 0 or i + 1 == spe) and (sync_every == 1 or i + 1 == checked):
+                    loss_so_far, err_so_far = float(losses[: i + 1].mean()), float(errors[: i + 1].mean())
+                    bar.set_postfix(loss=f"{loss_so_far:.3f}", err=f"{100 * err_so_far:.1f}%", refresh=False)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            epoch_time = time.perf_counter() - t0
+            train_clock += epoch_time
+            # every rank's per-step numbers are averaged (one collective per epoch, not per step)
+            losses = distributed.all_reduce(losses, "sum") / world.world_size
+            errors = distributed.all_reduce(errors, "sum") / world.world_size
+            history.train_loss += losses.tolist()
+            history.train_error += errors.tolist()
+            history.lr += lrs
+            history.epoch_train_loss.append(float(losses.mean()))
+            history.epoch_train_error.append(float(errors.mean()))
+            history.images_per_s.append(loader.shard_size * world.world_size / epoch_time)
+            history.train_time_s.append(train_clock)
+
+            last = epoch + 1 == cfg.epochs
+            if cfg.eval_every > 0 and ((epoch + 1) % cfg.eval_every == 0 or last) and test_y.numel():
+                model.eval()
+                part = slice(world.rank, None, world.world_size)
+                sums = _eval_sums(model, test_x[part], test_y[part], normalizer, cfg.eval_batch_size, device,
+                                  precision, channels_last)  # fmt: skip
+                sums = distributed.all_reduce(sums, "sum")
+                history.test_loss.append(float(sums[0] / sums[2]))
+                history.test_error.append(float(sums[1] / sums[2]))
+                bar.set_postfix(loss=f"{history.epoch_train_loss[-1]:.3f}",
+                                err=f"{100 * history.epoch_train_error[-1]:.1f}%",
+                                test_err=f"{100 * history.test_error[-1]:.1f}%")  # fmt: skip
+            else:
+                history.test_loss.append(None)
+                history.test_error.append(None)
+            history.wall_time_s.append(time.perf_counter() - run_start)
+
+            stop = bool(on_epoch_end(epoch, model, history)) if on_epoch_end is not None else False
+            if checkpoint is not None and world.is_main:
+                save_checkpoint({
+                    "epoch": epoch + 1, "step": (epoch + 1) * spe,
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": {"schedule": cfg.schedule, "next_step": (epoch + 1) * spe},
+                    "scaler": scaler.state_dict() if scaler is not None else None,
+                    "rng": _rng_state(), "history": history.to_dict(), "config": cfg.to_dict(),
+                }, checkpoint)  # fmt: skip
+            if stop:
+                history.stopped = "callback"
+                break
+            if cfg.max_time_s is not None and train_clock >= cfg.max_time_s and epoch + 1 < cfg.epochs:
+                history.stopped = "time_budget"
+                break
+    except KeyboardInterrupt:
+        history.stopped = "interrupted"
+        raise
+    finally:
+        bar.close()
+        _info.FIT_SECONDS[0] += time.perf_counter() - t_start
+    return history
+
+
+def _guard(losses: Tensor, errors: Tensor, lo: int, hi: int, epoch: int, spe: int, lrs: Sequence[float],
+           history: History, device: torch.device) -> None:  # fmt: skip
+    """Raise NonFiniteLossError if any loss in ``losses[lo:hi]`` (on any rank) is NaN or infinite."""
+    finite = torch.isfinite(losses[lo:hi])
+    ok = finite.all().to(torch.int32).reshape(1)
+    if int(distributed.all_reduce(ok, "min")) == 1:
+        return
+    bad = lo + int(torch.nonzero(~finite)[0]) if not bool(finite.all()) else lo
+    history.train_loss += losses[:bad].tolist()
+    history.train_error += errors[:bad].tolist()
+    history.lr += list(lrs[:bad])
+    history.stopped = "non_finite"
+    raise NonFiniteLossError(epoch * spe + bad, epoch, lrs[bad], float(losses[bad]), history)
+
