@@ -78,12 +78,21 @@ def test_chapter_follows_the_template(md: Path) -> None:
     nb = jupytext.read(md)
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     head = "\n".join(code[1:4])  # "near the top": within the three cells after the setup cell
-    assert re.search(r"\brun_info\(", head), f"{_id(md)} must print run_info() near its top"
+    assert re.search(r"\bstart_chapter\(", head), f"{_id(md)} must resolve its profile with start_chapter()"
+    assert re.search(r"\b(print_info|run_info)\(", head), f"{_id(md)} must print its run info near its top"
     headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
                 if line.startswith("#")]
     assert any(re.search(r"paper vs\.? this book", h, re.I) for h in headings), (
         f"{_id(md)} must end with a 'Paper vs. this book' table under a heading of that name"
     )
+
+
+@pytest.mark.parametrize("md", [*CHAPTERS, TEMPLATE], ids=_id)
+def test_chapter_defines_no_function(md: Path) -> None:
+    # What a page shows is computed in ecg_lib.chapters.<chapter>; a notebook only calls the library.
+    code = [c.source for c in jupytext.read(md).cells if c.cell_type == "code"]
+    defined = [m for src in code for m in re.findall(r"^\s*(?:def|class)\s+(\w+)|\blambda\b", src, re.M)]
+    assert not defined, f"{_id(md)} defines functions in its cells ({defined}): move them to ecg_lib.chapters"
 
 
 def test_chapters_are_in_the_toc() -> None:
