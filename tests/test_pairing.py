@@ -87,7 +87,7 @@ def test_chapter_follows_the_template(md: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("md", [*CHAPTERS, TEMPLATE], ids=_id)
+@pytest.mark.parametrize("md", [*NOTEBOOK_PAGES, TEMPLATE], ids=_id)
 def test_chapter_defines_no_function(md: Path) -> None:
     # What a page shows is computed in ecg_lib.chapters.<chapter>; a notebook only calls the library.
     code = [c.source for c in jupytext.read(md).cells if c.cell_type == "code"]
