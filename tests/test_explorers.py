@@ -165,6 +165,27 @@ def test_curves_readout_and_history_curves() -> None:
     assert E.history_curves({"a": h.to_dict()}, "epoch_train_error")["a"]["x"] == [1, 2, 3, 4]
 
 
+def test_result_curves_explorer_pairs_live_and_archive(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecg_lib import results
+    from ecg_lib.experiments import ExperimentResult
+    from ecg_lib.train import History
+
+    live = ExperimentResult("depth", "quick", {"resnet20": History(test_error=[0.6, 0.4])},
+                            run_info={"device": "cpu", "precision": "fp32"})  # fmt: skip
+    monkeypatch.setattr(results, "find_archive", lambda *_args: None)
+    alone = E.result_curves_explorer(live, "resnet", "depth")
+    assert list(alone.data["profiles"]) == ["this run: quick profile · cpu · fp32"]
+    assert "No full-profile archive" in alone.note
+    info = {"device": "cuda: H100", "precision": "bf16", "date": "2026-01-02T03"}
+    curves = {"resnet20": History(test_error=[0.3, 0.1, 0.07])}
+    archived = ExperimentResult("depth", "full", curves, run_info=info)
+    monkeypatch.setattr(results, "find_archive", lambda *_args: archived)
+    both = E.result_curves_explorer(live, "resnet", "depth")
+    label = "archived: full profile · H100 · bf16 · 2026-01-02"
+    assert list(both.data["profiles"])[1] == label
+    assert both.data["profiles"][label]["resnet20"]["x"] == [1, 2, 3]
+
+
 # ----------------------------------------------------------------------------------------------------------
 # The HTML itself
 

@@ -30,7 +30,10 @@ from ecg_lib.models._common import lrn
 __all__ = [
     "MAX_EXACT",
     "REFERENCES",
+    "Curve",
+    "curve_points",
     "curves_numbers",
+    "history_curves",
     "inception_inputs",
     "inception_numbers",
     "lesion_numbers",
@@ -229,6 +232,39 @@ def curves_numbers(profile: str, epoch: float, data: Mapping[str, Any]) -> dict[
             i = min(range(len(curve["x"])), key=lambda j: abs(curve["x"][j] - epoch))
             out[f"{name}.epoch"] = curve["x"][i]
             out[f"{name}.value"] = curve["y"][i]
+    return out
+
+
+Curve = Mapping[str, Sequence[float | None]] | Sequence[float | None]
+
+
+def curve_points(c: Curve) -> dict[str, list[float]]:
+    """``{"x": [...], "y": [...]}`` of one curve given as such a dict or as a list of values per epoch
+    from 1; None (not evaluated) and non-finite points are left out."""
+    if isinstance(c, Mapping):
+        xs, ys = list(c["x"]), list(c["y"])
+    else:
+        ys = list(c)
+        xs = list(range(1, len(ys) + 1))
+    if len(xs) != len(ys):
+        raise ValueError(f"a curve needs as many x as y values (got {len(xs)} and {len(ys)}).")
+    pts = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)
+           if y is not None and math.isfinite(float(y))]  # fmt: skip
+    return {"x": [_int_if_whole(x) for x, _ in pts], "y": [y for _, y in pts]}
+
+
+def _int_if_whole(x: float) -> float | int:
+    return int(x) if x.is_integer() else x
+
+
+def history_curves(histories: Mapping[str, Any], metric: str = "test_error") -> dict[str, dict[str, list]]:
+    """``{name: {"x": epochs, "y": values}}`` from ``{name: History}`` (or ``History.to_dict()`` dicts):
+    ``metric`` per epoch (``test_error``, ``epoch_train_error``, ``test_loss``, ...), epochs from 1,
+    unevaluated epochs left out. The input of :func:`curves_explorer`."""
+    out = {}
+    for name, h in histories.items():
+        values = h[metric] if isinstance(h, Mapping) else getattr(h, metric)
+        out[name] = curve_points(list(values))
     return out
 
 

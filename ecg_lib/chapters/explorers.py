@@ -38,7 +38,10 @@ from importlib import resources
 from typing import Any
 
 from ecg_lib.chapters.explorer_numbers import (
+    Curve,
+    curve_points,
     curves_numbers,
+    history_curves,
     inception_inputs,
     inception_numbers,
     lesion_numbers,
@@ -65,6 +68,7 @@ __all__ = [
     "lrn_numbers",
     "reference_numbers",
     "resnet_block_numbers",
+    "result_curves_explorer",
     "standalone_page",
     "vgg_stack_explorer",
     "vgg_stack_numbers",
@@ -485,38 +489,6 @@ def lesion_explorer_from_study(lesions: Sequence[Any], **kwargs: Any) -> Explore
     return lesion_explorer(errors, intact[0], downsampling=down, **kwargs)
 
 
-Curve = Mapping[str, Sequence[float | None]] | Sequence[float | None]
-
-
-def _curve(c: Curve) -> dict[str, list[float]]:
-    # A list of values is per epoch from 1; None (not evaluated) and non-finite points are left out.
-    if isinstance(c, Mapping):
-        xs, ys = list(c["x"]), list(c["y"])
-    else:
-        ys = list(c)
-        xs = list(range(1, len(ys) + 1))
-    if len(xs) != len(ys):
-        raise ValueError(f"a curve needs as many x as y values (got {len(xs)} and {len(ys)}).")
-    pts = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)
-           if y is not None and math.isfinite(float(y))]  # fmt: skip
-    return {"x": [_int_if_whole(x) for x, _ in pts], "y": [y for _, y in pts]}
-
-
-def _int_if_whole(x: float) -> float | int:
-    return int(x) if x.is_integer() else x
-
-
-def history_curves(histories: Mapping[str, Any], metric: str = "test_error") -> dict[str, dict[str, list]]:
-    """``{name: {"x": epochs, "y": values}}`` from ``{name: History}`` (or ``History.to_dict()`` dicts):
-    ``metric`` per epoch (``test_error``, ``epoch_train_error``, ``test_loss``, ...), epochs from 1,
-    unevaluated epochs left out. The input of :func:`curves_explorer`."""
-    out = {}
-    for name, h in histories.items():
-        values = h[metric] if isinstance(h, Mapping) else getattr(h, metric)
-        out[name] = _curve(list(values))
-    return out
-
-
 def curves_explorer(
     series: Mapping[str, Mapping[str, Curve]],
     *,
@@ -534,7 +506,9 @@ def curves_explorer(
     a curve is ``{"x": [...], "y": [...]}`` or a list of per-epoch values. ``profile``: the one shown
     first (default: the first). Hovering the chart or moving the epoch slider reads every curve at the
     nearest recorded epoch. ``percent``: values are fractions shown as percentages."""
-    profiles = {str(p): {str(name): _curve(c) for name, c in curves.items()} for p, curves in series.items()}
+    profiles = {
+        str(p): {str(name): curve_points(c) for name, c in curves.items()} for p, curves in series.items()
+    }
     if not profiles:
         raise ValueError("curves_explorer needs at least one profile of curves.")
     first = str(profile) if profile is not None else next(iter(profiles))
@@ -574,3 +548,29 @@ def curves_explorer(
     )
     note = note or "Precomputed: the page only draws and reads the recorded values."
     return Explorer("curves", title, body, note, data, {"profile": first, "epoch": epoch}, nums)
+
+
+def result_curves_explorer(
+    live: Any,
+    chapter: str,
+    experiment: str,
+    metric: str = "test_error",
+    *,
+    root: str | None = None,
+    **kwargs: Any,
+) -> Explorer:
+    """:func:`curves_explorer` of an experiment's live result (an ``ExperimentResult`` with histories)
+    and, when one exists, its archived full-profile result (``results/<chapter>/<experiment>.json``), one
+    profile each, labelled with profile, device and date; ``metric`` is a per-epoch History field."""
+    from ecg_lib import results
+    from ecg_lib.chapters.common import NO_ARCHIVE, archive_label
+
+    series = {f"this run: {archive_label(live)}": history_curves(live.histories, metric)}
+    archived = results.find_archive(chapter, experiment, root)
+    if archived is not None:
+        series[f"archived: {archive_label(archived)}"] = history_curves(archived.histories, metric)
+    note = "Precomputed: the page only draws and reads the recorded values."
+    if archived is None:
+        note += " " + html.escape(NO_ARCHIVE.format(chapter=chapter))
+    kwargs.setdefault("ylabel", metric.replace("_", " "))
+    return curves_explorer(series, note=note, **kwargs)
