@@ -161,7 +161,10 @@ class BasicBlock(_Block):
 
 
 class Bottleneck(_Block):
-    """1x1 reduce, 3x3, 1x1 expand (Fig. 5 right); ``stride_on`` says which conv downsamples."""
+    """1x1 reduce, 3x3, 1x1 expand (Fig. 5 right); ``stride_on`` says which conv downsamples.
+
+    ``expansion``: output channels per 3x3 filter (the paper's 4); other values are for exploring the
+    bottleneck's trade-off, the networks always use 4."""
 
     def __init__(
         self,
@@ -170,12 +173,15 @@ class Bottleneck(_Block):
         stride: int = 1,
         shortcut: Shortcut | None = "B",
         stride_on: Literal["1x1", "3x3"] = "1x1",
+        expansion: int = BOTTLENECK_EXPANSION,
     ) -> None:
         if stride_on not in ("1x1", "3x3"):
             raise ValueError(
                 f"stride_on must be '1x1' (the paper) or '3x3' (torchvision), got {stride_on!r}."
             )
-        out_channels = width * BOTTLENECK_EXPANSION
+        if not isinstance(expansion, int) or expansion < 1:
+            raise ValueError(f"expansion must be a positive integer, got {expansion!r}.")
+        out_channels = width * expansion
         s1, s3 = (stride, 1) if stride_on == "1x1" else (1, stride)
         branch = nn.Sequential(
             *_conv_bn(in_channels, width, 1, s1),
