@@ -279,6 +279,19 @@ ALEXNET_CLAIMS: dict[str, dict[str, object]] = {
 
 # --- Network in Network (Lin et al. 2014)
 
+#: CIFAR-10 test error (fractions) of the NIN chapter's comparisons. Table 1: NIN + dropout, and with
+#: translation and horizontal flipping augmentation; Table 5 (Sec. 4.6): the same mlpconv layers under
+#: different heads, without augmentation.
+NIN_CIFAR10: dict[str, float] = {
+    "nin": 0.1041,  # Lin et al. 2014, Table 1, NIN + Dropout; also Table 5, global average pooling
+    "nin_augmented": 0.0881,  # Lin et al. 2014, Table 1, NIN + Dropout + Augmentation
+    "fc": 0.1159,  # Lin et al. 2014, Table 5, mlpconv + fully connected
+    "fc_dropout": 0.1088,  # Lin et al. 2014, Table 5, mlpconv + fully connected + dropout
+}
+#: Parameters of the authors' CIFAR-10 NIN as released (Caffe Model Zoo, gist mavenlin/e56253735ef32c3c296d:
+#: 0.97 M; the paper prints no layer sizes). The library's nin_cifar has exactly its layers.
+NIN_CIFAR10_PARAMS = 0.97e6
+
 # --- GoogLeNet (Szegedy et al. 2015)
 
 # --- ResNet (He et al. 2016)
