@@ -265,9 +265,39 @@ def network(name_or_model: str) -> Network:
 
 # --- AlexNet (Krizhevsky et al. 2012)
 
+#: Numbers the AlexNet chapter quotes, each with where the paper states it. Errors are fractions.
+ALEXNET_CLAIMS: dict[str, dict[str, object]] = {
+    # Figure 1: the ReLU net reaches 25% training error on CIFAR-10 six times faster than the tanh net
+    "relu_speedup": {"value": 6.0, "target": 0.25, "source": "Krizhevsky et al. 2012, Sec. 3.1 and Figure 1"},
+    "lrn_cifar_test_error": {"without": 0.13, "with": 0.11, "source": "Krizhevsky et al. 2012, Sec. 3.3"},
+    "lrn_imagenet_gain": {"top1": 0.014, "top5": 0.012, "source": "Krizhevsky et al. 2012, Sec. 3.3"},
+    "overlap_pool_gain": {"top1": 0.004, "top5": 0.003, "source": "Krizhevsky et al. 2012, Sec. 3.4"},
+    "two_gpu_gain": {"top1": 0.017, "top5": 0.012,
+                     "source": "Krizhevsky et al. 2012, Sec. 3.2 (vs. one GPU, half the kernels)"},
+    "params": {"value": 60_000_000, "source": "Krizhevsky et al. 2012, Sec. 4 ('60 million parameters')"},
+    "neurons": {"value": 650_000, "source": "Krizhevsky et al. 2012, Abstract ('650,000 neurons')"},
+    # "the number of neurons in the network's remaining layers is given by ..."
+    "neurons_per_layer": {"value": [253_440, 186_624, 64_896, 64_896, 43_264, 4096, 4096, 1000],
+                          "source": "Krizhevsky et al. 2012, Sec. 3.5"},
+    "input_dims": {"value": 150_528, "source": "Krizhevsky et al. 2012, Sec. 3.5"},
+}  # fmt: skip
+
 # --- VGG (Simonyan & Zisserman 2015)
 
 # --- Network in Network (Lin et al. 2014)
+
+#: CIFAR-10 test error (fractions) of the NIN chapter's comparisons. Table 1: NIN + dropout, and with
+#: translation and horizontal flipping augmentation; Table 5 (Sec. 4.6): the same mlpconv layers under
+#: different heads, without augmentation.
+NIN_CIFAR10: dict[str, float] = {
+    "nin": 0.1041,  # Lin et al. 2014, Table 1, NIN + Dropout; also Table 5, global average pooling
+    "nin_augmented": 0.0881,  # Lin et al. 2014, Table 1, NIN + Dropout + Augmentation
+    "fc": 0.1159,  # Lin et al. 2014, Table 5, mlpconv + fully connected
+    "fc_dropout": 0.1088,  # Lin et al. 2014, Table 5, mlpconv + fully connected + dropout
+}
+#: Parameters of the authors' CIFAR-10 NIN as released (Caffe Model Zoo, gist mavenlin/e56253735ef32c3c296d:
+#: 0.97 M; the paper prints no layer sizes). The library's nin_cifar has exactly its layers.
+NIN_CIFAR10_PARAMS = 0.97e6
 
 # --- GoogLeNet (Szegedy et al. 2015)
 

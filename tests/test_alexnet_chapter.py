@@ -1,16 +1,23 @@
-"""The arithmetic the AlexNet chapter prints, pinned against the library (no training)."""
+"""The arithmetic the AlexNet chapter prints, pinned against the library; its settings per profile; and
+its experiments and page functions run end to end on a few random images (seconds, no CIFAR-10)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 import torch
 from torch import nn
 
+from ecg_lib import papers
+from ecg_lib.chapters import alexnet as page
+from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import alexnet as X
 from ecg_lib.models import get_model
 from ecg_lib.models._common import lrn
+from ecg_lib.profiles import PROFILES, UnknownProfileError
+from ecg_lib.train import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +59,11 @@ def test_architecture_summary_numbers(rows: list[X.TowerRow]) -> None:
     assert s["fc6_frac"] == pytest.approx(0.6193, abs=1e-4)
     assert s["fc_params_frac"] == pytest.approx(0.9617, abs=1e-4)
     # Sec. 3.5 lists 253,440-186,624-64,896-64,896-43,264-4096-4096-1000; all but the first agree.
-    paper = X.PAPER_CLAIMS["neurons_per_layer"]["value"]
+    paper = papers.ALEXNET_CLAIMS["neurons_per_layer"]["value"]
     assert s["neurons_per_layer"][1:] == paper[1:]
     assert s["neurons_per_layer"][0] == 55 * 55 * 96 == 290_400 != paper[0]
     assert s["neurons"] == 659_272
-    assert X.PAPER_CLAIMS["input_dims"]["value"] == 224 * 224 * 3
+    assert papers.ALEXNET_CLAIMS["input_dims"]["value"] == 224 * 224 * 3
 
 
 def test_lrn_formula_matches_torch_with_alpha_times_n() -> None:
@@ -137,14 +144,44 @@ def test_recipes_build_the_networks_they_describe() -> None:
 
 
 def test_profiles_keep_the_paper_target_in_full() -> None:
-    full, quick = X.activation_settings("full"), X.activation_settings("quick")
-    assert full.target == X.PAPER_CLAIMS["relu_speedup"]["target"] == 0.25
+    full, quick = X.ACTIVATION_SETTINGS["full"], X.ACTIVATION_SETTINGS["quick"]
+    assert full.target == papers.ALEXNET_CLAIMS["relu_speedup"]["target"] == 0.25
     assert full.n_train_per_class is None
     assert quick.target >= full.target
     for s in (full, quick):
         assert set(s.lrs) == set(X.RECIPES)
         assert all(len(rates) >= 3 for per_act in s.lrs.values() for rates in per_act.values())
-    assert X.lrn_settings("full").n_train_per_class is None
+        assert 1 <= s.sweep_epochs <= s.max_epochs == s.train.epochs
+    assert X.LRN_SETTINGS["full"].n_train_per_class is None
+    # Sec. 3.3 trains the paper recipe: raw pixels minus the mean image
+    assert all(s.train.normalize == X.PAPER.normalize for s in X.LRN_SETTINGS.values())
+
+
+@pytest.mark.parametrize("table", [X.ACTIVATION_SETTINGS, X.LRN_SETTINGS], ids=["relu_vs_tanh", "lrn"])
+def test_every_profile_has_settings(table: dict) -> None:
+    assert set(table) == set(PROFILES)
+    for s in table.values():
+        assert dataclasses.is_dataclass(s) and isinstance(s.train, TrainConfig)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            s.n_train_per_class = 1
+
+
+@pytest.mark.parametrize("name", ["architecture", "relu_vs_tanh", "lrn"])
+def test_experiments_reject_an_unknown_profile(name: str) -> None:
+    with pytest.raises(UnknownProfileError, match="quick, full"):
+        X.EXPERIMENTS[name](profile="slow")
+
+
+def test_recipe_config_applies_the_recipe() -> None:
+    base = X.ACTIVATION_SETTINGS["quick"].train
+    paper = X.recipe_config("paper", base, lr=0.02, epochs=2)
+    modern = X.recipe_config(X.MODERN, base, lr=0.02)
+    assert (paper.normalize, paper.lr, paper.epochs) == ("mean_image", 0.02, 2)
+    assert (modern.normalize, modern.epochs) == ("channel", base.epochs)
+    assert paper.weight_decay == modern.weight_decay == 0.0  # Figure 1: no regularisation of any kind
+    # channels_last helps on GPUs only
+    assert not X.ACTIVATION_SETTINGS["quick"].train.channels_last
+    assert X.ACTIVATION_SETTINGS["full"].train.channels_last
 
 
 def test_chapter_is_registered() -> None:
@@ -177,5 +214,80 @@ def test_cpu_threads_restores_the_setting() -> None:
     assert torch.get_num_threads() == before
     with X.cpu_threads(None):
         assert torch.get_num_threads() == before
-    assert X.activation_settings("quick").cpu_threads == X.lrn_settings("quick").cpu_threads == 1
-    assert X.activation_settings("full").cpu_threads is None
+    assert X.ACTIVATION_SETTINGS["quick"].cpu_threads == X.LRN_SETTINGS["quick"].cpu_threads == 1
+    assert X.ACTIVATION_SETTINGS["full"].cpu_threads is None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The experiments and the page, end to end on random images with tiny settings
+
+
+def _random_data() -> CIFAR10Data:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (60, 3, 32, 32), dtype=torch.uint8, generator=g)
+    y = torch.arange(60) % 10
+    return CIFAR10Data(x[:40], y[:40], x[40:], y[40:], source="random")
+
+
+def _tiny(s, **changes):  # s: ActivationSettings or LrnSettings
+    return dataclasses.replace(s, train=s.train.replace(device="cpu", precision="fp32", batch_size=20),
+                               **changes)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_runs() -> dict[str, X.ExperimentResult]:
+    data = _random_data()
+    lrs = {"paper": {"relu": (0.002,), "tanh": (0.02,)}, "modern": {"relu": (0.01,), "tanh": (0.01,)}}
+    act = _tiny(X.ACTIVATION_SETTINGS["quick"], n_train_per_class=2, target=0.95, sweep_epochs=1, lrs=lrs)
+    act = dataclasses.replace(act, train=act.train.replace(epochs=2))
+    lrn_s = _tiny(X.LRN_SETTINGS["quick"], n_train_per_class=2, n_test_per_class=2)
+    lrn_s = dataclasses.replace(lrn_s, train=lrn_s.train.replace(epochs=2))
+    return {
+        "relu_vs_tanh": X.relu_vs_tanh_experiment(data, profile="quick", settings=act),
+        "lrn": X.lrn_experiment(data, profile="quick", settings=lrn_s),
+        "architecture": X.architecture_experiment(profile="quick"),
+    }
+
+
+def test_tiny_runs_record_their_profile_and_settings(tiny_runs: dict[str, X.ExperimentResult]) -> None:
+    rt, lrn_result = tiny_runs["relu_vs_tanh"], tiny_runs["lrn"]
+    assert {r.profile for r in tiny_runs.values()} == {"quick"}
+    assert {r.run_info["profile"] for r in tiny_runs.values()} == {"quick"}
+    assert rt.metrics["n_train"] == 20 and rt.metrics["max_epochs"] == 2
+    assert set(rt.histories) == {"paper/relu/lr=0.002", "paper/tanh/lr=0.02", "modern/relu/lr=0.01",
+                                 "modern/tanh/lr=0.01"}  # fmt: skip
+    assert all(h.info["profile"] == "quick" for h in rt.histories.values())
+    assert rt.histories["paper/relu/lr=0.002"].config["normalize"] == "mean_image"
+    assert rt.histories["modern/relu/lr=0.01"].config["normalize"] == "channel"
+    assert set(lrn_result.histories) == {"without", "with"}
+    assert (lrn_result.metrics["n_train"], lrn_result.metrics["n_test"]) == (20, 20)
+    assert lrn_result.metrics["settings"]["train"]["epochs"] == 2
+    assert torch.tensor(lrn_result.metrics["conv1_filters"]).shape == (32, 3, 5, 5)
+
+
+def test_page_tables_and_text(tiny_runs: dict[str, X.ExperimentResult], monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the archived column says "—"
+    rt, lrn_result = tiny_runs["relu_vs_tanh"], tiny_runs["lrn"]
+    assert page.race_table(rt).splitlines()[1] == "|---|---|---|---|---|"
+    assert "**Measured.** To reach 95% training error" in page.figure1_text(rt)
+    assert "rather than the paper's 25%" in page.figure1_text(rt)
+    assert "(the paper: 13% and 11%, lowered by 2)" in page.lrn_text(lrn_result)
+    rows = X.tower_rows()
+    summary = X.architecture_summary(rows)
+    table = page.tower_table(rows, summary)
+    assert table.splitlines()[-1].startswith("| **total** | | | | **60,965,224** | 62,378,344 | **724** |")
+    closing = page.paper_vs_book(rt, lrn_result, summary).splitlines()
+    assert closing[0] == ("| claim | paper {cite}`krizhevsky2012imagenet` | this book (quick profile) "
+                          "| full profile (archived) |")  # fmt: skip
+    assert closing[2].startswith(
+        "| tanh/ReLU epochs to the target training error, paper-like recipe | 6× (at 25%) |")
+    assert "| parameters | about 60 million | 60,965,224 | — |" in closing
+    assert "| neurons | about 650,000 | 659,272 | — |" in closing
+    notes = page.run_notes("quick")
+    assert notes["relu_vs_tanh"] == (
+        "128 training images per class, target 50% training error, at most 40 epochs")
+    assert notes["lrn"] == "128 training / 200 test images per class, 6 epochs"
+    assert notes["training_threads"] == 1
+    assert page.run_notes("full")["training_threads"] == "PyTorch's default"
+    with pytest.raises(UnknownProfileError):
+        page.run_notes("slow")

@@ -1,17 +1,25 @@
-"""The numbers the Network-in-Network chapter prints, asserted against the library (no training here)."""
+"""The numbers the Network-in-Network chapter prints, asserted against the library; its settings per
+profile; and its experiment and page functions on a few random images (seconds, no CIFAR-10)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 import torch
 from book_fixtures import printed_text
 from torch import nn
 
-from ecg_lib.counting import count_macs, count_params
+from ecg_lib import papers
+from ecg_lib.chapters import nin as page
+from ecg_lib.counting import count_macs, count_params, summarize
+from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import CHAPTERS, chapter_module
 from ecg_lib.experiments import nin as X
 from ecg_lib.models import nin as N
 from ecg_lib.papers import network
+from ecg_lib.profiles import PROFILES, UnknownProfileError
+from ecg_lib.train import TrainConfig
 
 
 def test_mlpconv_equals_an_mlp_slid_over_unfolded_patches() -> None:
@@ -104,18 +112,95 @@ def test_silent_class_maps_counts_switched_off_classes() -> None:
 
 
 def test_settings_and_paper_figures() -> None:
-    quick, full = X.head_settings("quick"), X.head_settings("full")
+    quick, full = X.SETTINGS["quick"], X.SETTINGS["full"]
     assert quick.heads == full.heads == ("gap", "fc")
-    assert full.width == 1.0 and full.n_train_per_class is None and not full.augment  # the 10.41% setting
-    assert X.PAPER_CIFAR10["nin"] < X.PAPER_CIFAR10["fc_dropout"] < X.PAPER_CIFAR10["fc"]
+    # the 10.41% setting: the authors' network on all images, without augmentation
+    assert full.width == 1.0 and full.n_train_per_class is None and not full.train.augment
+    assert full.dropout is None and full.augmented_run  # the authors' dropout; Table 1's augmented run too
+    paper = papers.NIN_CIFAR10
+    assert paper["nin"] < paper["fc_dropout"] < paper["fc"]
     assert "10.41%" in network("nin_cifar").note and "8.81%" in network("nin_cifar").note
-    with pytest.raises(ValueError, match="profile"):
-        X.head_settings("slow")
+    assert f"{100 * paper['nin']:.2f}%" == "10.41%" and f"{100 * paper['nin_augmented']:.2f}%" == "8.81%"
+    assert round(count_params(X.build_nin(1.0)), -4) == papers.NIN_CIFAR10_PARAMS
+
+
+def test_schedules_per_profile() -> None:
+    # quick: the short run's warmup and cosine decay; full: a 2-epoch warmup, then /10 at 1/2 and 3/4
+    quick, full = X.SETTINGS["quick"].train, X.SETTINGS["full"].train
+    assert (quick.schedule, quick.milestones, quick.warmup_epochs) == ("warmup_cosine", (), None)
+    assert (full.schedule, full.milestones, full.warmup_epochs) == ("step", (60.0, 90.0), 2)
+    assert full.milestones == (0.5 * full.epochs, 0.75 * full.epochs)
+    assert quick.optimizer == full.optimizer == "adam"
+
+
+def test_every_profile_has_settings() -> None:
+    assert set(X.SETTINGS) == set(PROFILES)
+    for s in X.SETTINGS.values():
+        assert isinstance(s.train, TrainConfig)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            s.width = 2.0
+
+
+def test_train_heads_rejects_an_unknown_profile() -> None:
+    with pytest.raises(UnknownProfileError, match="quick, full"):
+        X.train_heads(profile="slow")
+    with pytest.raises(UnknownProfileError, match="quick, full"):
+        X.train_heads(profile="slow", settings=X.SETTINGS["quick"])
 
 
 def test_chapter_is_registered() -> None:
     assert CHAPTERS["nin"] == "ecg_lib.experiments.nin"
     assert chapter_module("nin").EXPERIMENTS == {"train_heads": X.train_heads}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The experiment and the page on random images with tiny settings
+
+
+@pytest.fixture(scope="module")
+def tiny_run() -> tuple[X.ExperimentResult, dict]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (60, 3, 32, 32), dtype=torch.uint8, generator=g)
+    y = torch.arange(60) % 10
+    data = CIFAR10Data(x[:40], y[:40], x[40:], y[40:], source="random")
+    quick = X.SETTINGS["quick"]
+    train = quick.train.replace(epochs=1, batch_size=10, device="cpu", precision="fp32")
+    s = dataclasses.replace(quick, n_train_per_class=2, n_test_per_class=2, train=train)
+    trained: dict = {}
+    return X.train_heads(data, profile="quick", settings=s, keep=trained), trained
+
+
+def test_tiny_run(tiny_run: tuple[X.ExperimentResult, dict]) -> None:
+    result, trained = tiny_run
+    assert set(result.histories) == {"gap", "fc"} and result.profile == result.run_info["profile"] == "quick"
+    assert all(h.info["profile"] == "quick" and h.config["schedule"] == "warmup_cosine"
+               for h in result.histories.values())  # fmt: skip
+    assert result.metrics["settings"]["train"]["epochs"] == 1 and result.metrics["settings"]["width"] == 0.25
+    assert result.metrics["gap"]["head_params"] == 0 and result.metrics["fc"]["head_params"] == 6410
+    assert set(trained) == {"gap", "fc", "normalizer"}
+
+
+def test_page_tables_and_text(tiny_run: tuple[X.ExperimentResult, dict], monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the archived column says "—"
+    result, _ = tiny_run
+    summary = summarize(X.build_nin(1.0), (3, 32, 32), name="nin_cifar")
+    assert page.summary_table(summary).splitlines()[-1] == "| **total** | | 10 | **966,986** | **222.5 M** |"
+    heads = X.head_facts()
+    assert "| gap | 0 | 10 | 10 |" in page.heads_table(heads).splitlines()
+    lines = page.run_lines(result).splitlines()
+    assert lines[0].startswith("gap head:  63,770 parameters (0 in the head)")
+    silent, predicted = torch.zeros(10), torch.full((10,), 0.1)
+    text = page.heads_text(result, CIFAR10Data.classes, 20, silent, predicted)
+    assert "where the paper has +1.18" in text
+    assert "after 1 epochs on 2 images per class with width 0.25" in text
+    closing = page.paper_vs_book(X.mlpconv_check(), summary, heads, result).splitlines()
+    assert closing[0] == "| claim | paper {cite}`lin2014network` | this book | full profile (archived) |"
+    assert "| parameters of the CIFAR-10 NIN | 0.97 M (released model) | 966,986 | — |" in closing
+    assert any("| 10.41% vs 11.59% (Table 5) |" in line and line.endswith("| — vs — |") for line in closing)
+    assert closing[-1].endswith("not run in the quick profile (the full profile trains it) | — |")
+    full = page.describe_settings(X.SETTINGS["full"])
+    assert "120 epochs of batch 128, adam at lr 0.001" in full and "milestones 60, 90" in full
+    assert "plus the GAP network with augmentation" in full
 
 
 
@@ -128,4 +213,4 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "| gap | 0 | 10 | 10 |" in text and "| avgpool 8x8 | 0 | 10 | 40 |" in text
     assert "| fc | 6,410 | 10 | rejected" in text
     assert "0 / 6,410" in text  # the closing table's head counts
-    assert "chapter run time:" in text
+    assert "Chapter run time:" in text

@@ -12,8 +12,12 @@
 * :func:`lrn_formula`, :func:`lrn_gain`, :func:`pooling_coverage`, :func:`dropout_demo`: small
   measurements the chapter prints next to the paper's claims.
 
-Every training setting is declared for both profiles with :func:`ecg_lib.train.by_profile`: quick is a
-2-core CPU and CIFAR-10 subsets (the whole chapter in at most 4 minutes), full a GPU and all of CIFAR-10.
+Every training setting is declared per profile in one table per trained experiment,
+:data:`ACTIVATION_SETTINGS` and :data:`LRN_SETTINGS` (``{profile: settings}``, each holding a
+:class:`~ecg_lib.train.TrainConfig`): quick is a 2-core CPU and CIFAR-10 subsets (the whole chapter in at
+most 4 minutes), full a GPU and all of CIFAR-10. The figures the chapter quotes from the paper are in
+:data:`ecg_lib.papers.ALEXNET_CLAIMS`; what the page draws and tabulates is in
+:mod:`ecg_lib.chapters.alexnet`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,60 +41,18 @@ from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import alexnet as A
 from ecg_lib.models import get_model
 from ecg_lib.models._common import ALEXNET_LRN
-from ecg_lib.train import History, NonFiniteLossError, TrainConfig, by_profile, current_profile, fit, run_info
+from ecg_lib.models.alexnet import ChannelLRN, RawPixels
+from ecg_lib.profiles import check_profile, select
+from ecg_lib.train import History, NonFiniteLossError, TrainConfig, fit, run_info
 
 __all__ = [
-    "EXPERIMENTS",
-    "MODERN",
-    "PAPER",
-    "PAPER_CLAIMS",
-    "RECIPES",
-    "ActivationSettings",
-    "ChannelLRN",
-    "LrnSettings",
-    "RaceEntry",
-    "RawPixels",
-    "Recipe",
-    "TowerRow",
-    "activation_settings",
-    "activation_stats",
-    "architecture_experiment",
-    "architecture_summary",
-    "build_cifar_net",
-    "cifar_net_of",
-    "cpu_threads",
-    "dropout_demo",
-    "filter_stats",
-    "first_layer_maps",
-    "lrn_experiment",
-    "lrn_formula",
-    "lrn_gain",
-    "lrn_settings",
-    "pooling_coverage",
-    "pooling_shift_change",
-    "race",
-    "recipe_input",
-    "relu_vs_tanh_experiment",
-    "tower_rows",
-]
-
-#: Numbers the chapter quotes from the paper, each with where it is stated.
-PAPER_CLAIMS: dict[str, dict[str, Any]] = {
-    "relu_speedup": {"value": 6.0, "target": 0.25, "source": "Sec. 3.1 and Figure 1"},
-    "lrn_cifar_test_error": {"without": 0.13, "with": 0.11, "source": "Sec. 3.3"},
-    "lrn_imagenet_gain": {"top1": 0.014, "top5": 0.012, "source": "Sec. 3.3"},
-    "overlap_pool_gain": {"top1": 0.004, "top5": 0.003, "source": "Sec. 3.4"},
-    "two_gpu_gain": {"top1": 0.017, "top5": 0.012, "source": "Sec. 3.2 (vs. one GPU, half the kernels)"},
-    "params": {"value": 60_000_000, "source": "Sec. 4 ('60 million parameters')"},
-    "neurons": {"value": 650_000, "source": "Abstract ('650,000 neurons')"},
-    # Sec. 3.5: "the number of neurons in the network's remaining layers is given by ..."
-    "neurons_per_layer": {
-        "value": [253_440, 186_624, 64_896, 64_896, 43_264, 4096, 4096, 1000],
-        "source": "Sec. 3.5",
-    },
-    "input_dims": {"value": 150_528, "source": "Sec. 3.5"},
-}
-
+    "ACTIVATION_SETTINGS", "EXPERIMENTS", "LRN_SETTINGS", "MODERN", "PAPER", "RECIPES",
+    "ActivationSettings", "ChannelLRN", "LrnSettings", "RaceEntry", "RawPixels", "Recipe", "TowerRow",
+    "activation_stats", "architecture_experiment", "architecture_summary", "build_cifar_net",
+    "cifar_net_of", "cpu_threads", "dropout_demo", "filter_stats", "first_layer_maps", "lrn_experiment",
+    "lrn_formula", "lrn_gain", "pooling_coverage", "pooling_shift_change", "race", "recipe_config",
+    "recipe_input", "relu_vs_tanh_experiment", "tower_rows",
+]  # fmt: skip
 
 # ----------------------------------------------------------------------------------------------------------
 # The two-GPU architecture: counting only (meta device, no weights allocated)
@@ -166,13 +128,15 @@ def architecture_summary(rows: list[TowerRow] | None = None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def architecture_experiment(profile: str | None = None) -> ExperimentResult:
-    """:func:`tower_rows` and :func:`architecture_summary` as a result (no training; both profiles)."""
+def architecture_experiment(*, profile: str) -> ExperimentResult:
+    """:func:`tower_rows` and :func:`architecture_summary` as a result (no training; the same in every
+    profile)."""
+    check_profile(profile)
     rows = tower_rows()
     return ExperimentResult(
-        "architecture", profile or current_profile(),
+        "architecture", profile,
         metrics={"rows": [asdict(r) for r in rows], "summary": architecture_summary(rows)},
-        run_info=run_info(),
+        run_info=run_info(profile=profile),
     )  # fmt: skip
 
 
@@ -266,55 +230,8 @@ def dropout_demo(p: float = 0.5, width: int = 4096, samples: int = 2000, seed: i
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Training recipes for the four-layer CIFAR-10 net
-
-
-class ChannelLRN(nn.Module):
-    """The paper's response normalisation, computing the same function as the library's ``lrn()`` (which is
-    ``nn.LocalResponseNorm`` with ``alpha * size``), for odd ``size``.
-
-    Only the arithmetic differs: the sum over neighbouring maps is ``size`` shifted slices of the squared
-    input, and ``d ** -0.75`` is ``rsqrt(d) * rsqrt(sqrt(d))``. PyTorch's layer sums with a 3-D average
-    pooling whose CPU forward and backward, together with ``pow``, made a training step of the CIFAR-10
-    net about three times slower than without normalisation; with this layer it is about 1.8 times.
-    """
-
-    def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0) -> None:
-        super().__init__()
-        if size <= 0 or size % 2 == 0:
-            raise ValueError(f"LRN size must be a positive odd number of maps (got {size}).")
-        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
-
-    def forward(self, x: Tensor) -> Tensor:
-        half, maps = self.size // 2, x.shape[1]
-        padded = F.pad(x * x, (0, 0, 0, 0, half, half))  # zero maps beyond both ends clip the window
-        total = padded[:, :maps]
-        for i in range(1, self.size):
-            total = total + padded[:, i : i + maps]
-        d = self.k + self.alpha * total
-        scale = torch.rsqrt(d) * torch.rsqrt(torch.sqrt(d)) if self.beta == 0.75 else d.pow(-self.beta)
-        return x * scale
-
-    def extra_repr(self) -> str:
-        return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
-
-
-class RawPixels(nn.Module):
-    """Feeds ``net`` pixel values in 0..255 units: ``fit`` centres the images with the mean image in
-    [0, 1] units, and this multiplies by 255, giving the paper's "(centred) raw RGB values" (Sec. 2).
-
-    The unit matters twice: the paper's N(0, 0.01) initial weights were chosen for inputs of this size,
-    and the response normalisation's ``k = 2`` and ``alpha = 1e-4`` only inhibit activities of the order
-    of tens (see :func:`lrn_gain`); on [0, 1] inputs the layer would be a constant rescaling.
-    """
-
-    def __init__(self, net: nn.Module, scale: float = 255.0) -> None:
-        super().__init__()
-        self.net = net
-        self.scale = scale
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x * self.scale)
+# Training recipes for the four-layer CIFAR-10 net (its layers ChannelLRN and RawPixels are in
+# ecg_lib.models.alexnet and re-exported here)
 
 
 @dataclass(frozen=True)
@@ -400,14 +317,54 @@ def activation_stats(net: A.AlexNetCifar, x: Tensor) -> list[dict[str, float]]:
     return rows
 
 
-def _config(recipe: Recipe, lr: float, epochs: int, **changes: Any) -> TrainConfig:
-    # Figure 1: "No regularization of any kind was employed"; a constant rate, as the figure's runs are
-    # short compared with the paper's ImageNet schedule.
-    # channels_last helps convolutions on GPUs; on the CPU this small net trains no faster with it.
-    base = TrainConfig(epochs=epochs, batch_size=128, lr=lr, momentum=recipe.momentum, weight_decay=0.0,
-                       schedule="constant", augment=False, normalize=recipe.normalize, eval_every=0,
-                       quiet=True, channels_last=by_profile(quick=False, full=True))  # fmt: skip
-    return base.replace(**changes) if changes else base
+def recipe_config(recipe: Recipe | str, train: TrainConfig, **changes: Any) -> TrainConfig:
+    """``train`` with the recipe's momentum and input normalisation, and ``changes`` (e.g. ``lr``)."""
+    recipe = RECIPES[recipe] if isinstance(recipe, str) else recipe
+    return train.replace(momentum=recipe.momentum, normalize=recipe.normalize, **changes)
+
+
+@dataclass(frozen=True)
+class ActivationSettings:
+    """Figure 1's experiment (:func:`relu_vs_tanh_experiment`) in one profile.
+
+    ``train`` is what every run of a race shares: each candidate rate replaces its ``lr``, and the recipe
+    its ``momentum`` and ``normalize`` (:func:`recipe_config`). Every rate trains ``sweep_epochs``; the
+    winner continues to ``train.epochs`` at most (:attr:`max_epochs`).
+    """
+
+    train: TrainConfig
+    n_train_per_class: int | None  # None: all 5,000
+    n_test_per_class: int | None  # the test set is not used: one image per class
+    target: float  # training error to reach (the paper: 0.25)
+    sweep_epochs: int  # epochs every candidate rate trains before the best one continues
+    # recipe -> activation -> candidate learning rates
+    lrs: dict[str, dict[str, tuple[float, ...]]]
+    cpu_threads: int | None = None  # see cpu_threads()
+
+    @property
+    def max_epochs(self) -> int:
+        """Cap for the winner's run."""
+        return self.train.epochs
+
+
+# Figure 1: "No regularization of any kind was employed"; a constant rate, as the figure's runs are short
+# compared with the paper's ImageNet schedule; lr, momentum and normalize come from the race and the
+# recipe. channels_last helps convolutions on GPUs; on the CPU this small net trains no faster with it.
+_FIGURE1 = TrainConfig(batch_size=128, weight_decay=0.0, schedule="constant", augment=False, eval_every=0,
+                       quiet=True)  # fmt: skip
+# Each activation's three rates are a factor of 3 apart around the best rate of a wider probe on the quick
+# subset (the paper tuned each activation separately too).
+_RATES = {"paper": {"relu": (0.002, 0.006, 0.02), "tanh": (0.02, 0.06, 0.2)},
+          "modern": {"relu": (0.01, 0.03, 0.1), "tanh": (0.01, 0.03, 0.1)}}  # fmt: skip
+
+#: Figure 1 per profile. Quick: 1,280 training images and a 50% target, which the tanh nets reach within
+#: the chapter's time on a CPU; full: all of CIFAR-10 and the paper's 25%.
+ACTIVATION_SETTINGS: dict[str, ActivationSettings] = {
+    "quick": ActivationSettings(_FIGURE1.replace(epochs=40, channels_last=False), n_train_per_class=128,
+                                n_test_per_class=1, target=0.50, sweep_epochs=2, lrs=_RATES, cpu_threads=1),
+    "full": ActivationSettings(_FIGURE1.replace(epochs=90, channels_last=True), n_train_per_class=None,
+                               n_test_per_class=1, target=0.25, sweep_epochs=2, lrs=_RATES),
+}  # fmt: skip
 
 
 @dataclass
@@ -430,20 +387,22 @@ def race(
     lrs: tuple[float, ...],
     target: float,
     sweep_epochs: int,
-    max_epochs: int,
+    train: TrainConfig,
     *,
-    seed: int = 0,
+    profile: str | None = None,
 ) -> tuple[RaceEntry | None, list[RaceEntry]]:
     """Pick the learning rate for one activation and train with it until the training error reaches
     ``target``, as the paper chose "the learning rates for each network ... independently to make
     training as fast as possible" (Figure 1).
 
-    Every rate trains for ``sweep_epochs`` from the same initial weights; the one with the lowest
-    epoch-mean training error (or the first to reach the target) wins and continues, from where its sweep
-    ended, until the target or ``max_epochs``. Its history therefore counts the sweep epochs too, so its
-    epochs and seconds to the target are those of one uninterrupted run. Returns the winner (None if
-    every rate diverged) and all entries.
+    Every rate trains for ``sweep_epochs`` from the same initial weights (``train.seed``); the one with
+    the lowest epoch-mean training error (or the first to reach the target) wins and continues, from
+    where its sweep ended, until the target or ``train.epochs``. Its history therefore counts the sweep
+    epochs too, so its epochs and seconds to the target are those of one uninterrupted run. ``train`` is
+    the shared configuration (see :func:`recipe_config`); ``profile`` is recorded in the histories.
+    Returns the winner (None if every rate diverged) and all entries.
     """
+    max_epochs, seed = train.epochs, train.seed
     if not 1 <= sweep_epochs <= max_epochs:
         raise ValueError(f"need 1 <= sweep_epochs <= max_epochs (got {sweep_epochs} and {max_epochs}).")
 
@@ -456,8 +415,8 @@ def race(
             ckpt = Path(tmp) / f"lr{lr:g}.pt"
             model = build_cifar_net(activation, recipe=recipe, seed=seed)
             try:
-                h = fit(model, data, _config(recipe, lr, sweep_epochs, seed=seed), checkpoint=ckpt,
-                        on_epoch_end=stop)  # fmt: skip
+                cfg = recipe_config(recipe, train, lr=lr, epochs=sweep_epochs)
+                h = fit(model, data, cfg, checkpoint=ckpt, on_epoch_end=stop, profile=profile)
             except NonFiniteLossError as exc:
                 entries.append(RaceEntry(lr, exc.history, None, outcome="diverged"))
                 continue
@@ -470,8 +429,9 @@ def race(
             model = build_cifar_net(activation, recipe=recipe, seed=seed)  # weights come from the checkpoint
             ckpt = Path(tmp) / f"lr{best.lr:g}.pt"
             try:
-                cfg = _config(recipe, best.lr, max_epochs, seed=seed)
-                best.history = fit(model, data, cfg, checkpoint=ckpt, resume=ckpt, on_epoch_end=stop)
+                cfg = recipe_config(recipe, train, lr=best.lr)
+                best.history = fit(model, data, cfg, checkpoint=ckpt, resume=ckpt, on_epoch_end=stop,
+                                   profile=profile)  # fmt: skip
             except NonFiniteLossError as exc:
                 best.history, best.outcome = exc.history, "diverged"
                 return None, entries
@@ -480,35 +440,6 @@ def race(
     if hit is not None:
         best.epochs, best.seconds = hit
     return best, entries
-
-
-@dataclass(frozen=True)
-class ActivationSettings:
-    """Figure 1's experiment in one profile."""
-
-    n_train_per_class: int | None  # None: all 5,000
-    target: float  # training error to reach (the paper: 0.25)
-    sweep_epochs: int  # epochs every candidate rate trains before the best one continues
-    max_epochs: int  # cap for the winner's run
-    # recipe -> activation -> candidate learning rates
-    lrs: dict[str, dict[str, tuple[float, ...]]] = field(default_factory=dict)
-    cpu_threads: int | None = None  # see cpu_threads()
-    seed: int = 0
-
-
-def activation_settings(profile: str | None = None) -> ActivationSettings:
-    """Quick: 1,280 training images and a 50% target, which the tanh nets reach within the chapter's
-    time on a CPU; full: all of CIFAR-10 and the paper's 25%. Each activation's three rates are a factor
-    of 3 apart around the best rate of a wider probe on the quick subset (the paper tuned each
-    activation separately too)."""
-    rates = {"paper": {"relu": (0.002, 0.006, 0.02), "tanh": (0.02, 0.06, 0.2)},
-             "modern": {"relu": (0.01, 0.03, 0.1), "tanh": (0.01, 0.03, 0.1)}}  # fmt: skip
-    quick = ActivationSettings(n_train_per_class=128, target=0.50, sweep_epochs=2, max_epochs=40, lrs=rates,
-                               cpu_threads=1)
-    full = ActivationSettings(n_train_per_class=None, target=0.25, sweep_epochs=2, max_epochs=90, lrs=rates)
-    if profile is None:
-        return by_profile(quick=quick, full=full)
-    return full if profile == "full" else quick
 
 
 @contextmanager
@@ -535,16 +466,19 @@ def _subset(data: CIFAR10Data | None, n_train: int | None, n_test: int | None, s
     return data.subset(n_train, n_test, seed=seed)
 
 
-def relu_vs_tanh_experiment(data: CIFAR10Data | None = None, profile: str | None = None) -> ExperimentResult:
+def relu_vs_tanh_experiment(
+    data: CIFAR10Data | None = None, *, profile: str, settings: ActivationSettings | None = None
+) -> ExperimentResult:
     """Figure 1 under both recipes: a learning-rate race per activation, then the winners' ratio.
 
-    ``histories``: ``"<recipe>/<activation>/lr=<rate>"`` for every run of the races. ``metrics``:
-    per recipe and activation the winning rate, epochs and seconds to the target and every entry's
-    outcome; per recipe the tanh/ReLU ratios of epochs and of seconds (``None`` when a side missed).
+    ``settings``: None means ``ACTIVATION_SETTINGS[profile]``. ``histories``:
+    ``"<recipe>/<activation>/lr=<rate>"`` for every run of the races. ``metrics``: per recipe and
+    activation the winning rate, epochs and seconds to the target and every entry's outcome; per recipe
+    the tanh/ReLU ratios of epochs and of seconds (``None`` when a side missed).
     """
-    profile = profile or current_profile()
-    s = activation_settings(profile)
-    data = _subset(data, s.n_train_per_class, 1, s.seed)  # the test set is not used here
+    check_profile(profile)
+    s = settings if settings is not None else select(ACTIVATION_SETTINGS, profile)
+    data = _subset(data, s.n_train_per_class, s.n_test_per_class, s.train.seed)
     t0 = time.perf_counter()
     result = ExperimentResult("relu_vs_tanh", profile)
     metrics: dict[str, Any] = {"target": s.target, "sweep_epochs": s.sweep_epochs, "max_epochs": s.max_epochs,
@@ -554,8 +488,8 @@ def relu_vs_tanh_experiment(data: CIFAR10Data | None = None, profile: str | None
         out: dict[str, Any] = {"description": recipe.description}
         for act, lrs in per_act.items():
             with cpu_threads(s.cpu_threads):
-                best, entries = race(data, act, recipe, lrs, s.target, s.sweep_epochs, s.max_epochs,
-                                     seed=s.seed)  # fmt: skip
+                best, entries = race(data, act, recipe, lrs, s.target, s.sweep_epochs, s.train,
+                                     profile=profile)  # fmt: skip
             for e in entries:
                 result.histories[f"{name}/{act}/lr={e.lr:g}"] = e.history
             out[act] = {
@@ -575,7 +509,7 @@ def relu_vs_tanh_experiment(data: CIFAR10Data | None = None, profile: str | None
         metrics["recipes"][name] = out
     metrics["seconds"] = round(time.perf_counter() - t0, 1)
     result.metrics = metrics
-    result.run_info = run_info(data)
+    result.run_info = run_info(data, profile=profile)
     return result
 
 
@@ -585,32 +519,32 @@ def relu_vs_tanh_experiment(data: CIFAR10Data | None = None, profile: str | None
 
 @dataclass(frozen=True)
 class LrnSettings:
-    """Sec. 3.3's CIFAR-10 comparison in one profile (paper recipe, ReLU)."""
+    """Sec. 3.3's CIFAR-10 comparison (:func:`lrn_experiment`, paper recipe, ReLU) in one profile.
 
-    n_train_per_class: int | None
-    n_test_per_class: int | None
-    epochs: int
-    lr: float
-    momentum: float
-    augment: bool
-    weight_decay: float
-    milestones: tuple[float, ...] = ()
-    eval_every: int = 1  # epochs between test evaluations (a CPU pays for each one)
+    ``train`` is the configuration of both runs, without and with normalisation (its ``eval_every``: a
+    CPU pays for each test evaluation); ``train.seed`` also draws the subset and the initial weights.
+    """
+
+    train: TrainConfig
+    n_train_per_class: int | None  # None: all 5,000
+    n_test_per_class: int | None  # None: all 1,000
     cpu_threads: int | None = None  # see cpu_threads()
-    seed: int = 0
 
 
-def lrn_settings(profile: str | None = None) -> LrnSettings:
-    """Quick: a few epochs on a subset; full: all of CIFAR-10 with flips and crops, weight decay and a
-    step schedule, closer to the long training behind the paper's 13% and 11% (the paper does not give
-    that schedule)."""
-    quick = LrnSettings(n_train_per_class=128, n_test_per_class=200, epochs=6, lr=0.006, momentum=0.9,
-                        augment=False, weight_decay=0.0, eval_every=2, cpu_threads=1)  # fmt: skip
-    full = LrnSettings(n_train_per_class=None, n_test_per_class=None, epochs=60, lr=0.006, momentum=0.9,
-                       augment=True, weight_decay=5e-4, milestones=(40.0, 50.0), eval_every=5)  # fmt: skip
-    if profile is None:
-        return by_profile(quick=quick, full=full)
-    return full if profile == "full" else quick
+#: Sec. 3.3 per profile. Quick: a few epochs on a subset; full: all of CIFAR-10 with flips and crops,
+#: weight decay and a step schedule, closer to the long training behind the paper's 13% and 11% (the paper
+#: does not give that schedule).
+LRN_SETTINGS: dict[str, LrnSettings] = {
+    "quick": LrnSettings(
+        TrainConfig(epochs=6, batch_size=128, lr=0.006, momentum=0.9, weight_decay=0.0, schedule="constant",
+                    augment=False, normalize=PAPER.normalize, eval_every=2, quiet=True, channels_last=False),
+        n_train_per_class=128, n_test_per_class=200, cpu_threads=1),
+    "full": LrnSettings(
+        TrainConfig(epochs=60, batch_size=128, lr=0.006, momentum=0.9, weight_decay=5e-4, schedule="step",
+                    milestones=(40, 50), augment=True, normalize=PAPER.normalize, eval_every=5, quiet=True,
+                    channels_last=True),
+        n_train_per_class=None, n_test_per_class=None),
+}  # fmt: skip
 
 
 @torch.no_grad()
@@ -630,24 +564,23 @@ def _lrn_activity(model: nn.Module, x: Tensor) -> dict[str, float]:
             "median_gain": float(ratio.median()), "constant_gain": const}  # fmt: skip
 
 
-def lrn_experiment(data: CIFAR10Data | None = None, profile: str | None = None) -> ExperimentResult:
+def lrn_experiment(
+    data: CIFAR10Data | None = None, *, profile: str, settings: LrnSettings | None = None
+) -> ExperimentResult:
     """Train the CIFAR-10 net (paper recipe, ReLU) without and with response normalisation, from the same
-    seed, and measure test error. ``metrics``: ``test_error`` per variant, ``conv1_filters`` (the LRN
-    net's first-layer weights, 32 x 3 x 5 x 5, as nested lists) and ``activity`` (see
-    :func:`_lrn_activity`)."""
-    profile = profile or current_profile()
-    s = lrn_settings(profile)
-    data = _subset(data, s.n_train_per_class, s.n_test_per_class, s.seed)
+    seed, and measure test error. ``settings``: None means ``LRN_SETTINGS[profile]``. ``metrics``:
+    ``test_error`` per variant, ``conv1_filters`` (the LRN net's first-layer weights, 32 x 3 x 5 x 5, as
+    nested lists) and ``activity`` (see :func:`_lrn_activity`)."""
+    check_profile(profile)
+    s = settings if settings is not None else select(LRN_SETTINGS, profile)
+    data = _subset(data, s.n_train_per_class, s.n_test_per_class, s.train.seed)
     t0 = time.perf_counter()
     result = ExperimentResult("lrn", profile)
-    schedule = "step" if s.milestones else "constant"
-    cfg = _config(PAPER, s.lr, s.epochs, momentum=s.momentum, augment=s.augment, weight_decay=s.weight_decay,
-                  schedule=schedule, milestones=s.milestones, eval_every=s.eval_every)  # fmt: skip
     errors: dict[str, float | None] = {}
     for label, use_lrn in (("without", False), ("with", True)):
-        model = build_cifar_net("relu", lrn=use_lrn, recipe=PAPER, seed=s.seed)
+        model = build_cifar_net("relu", lrn=use_lrn, recipe=PAPER, seed=s.train.seed)
         with cpu_threads(s.cpu_threads):
-            h = fit(model, data, cfg.replace(seed=s.seed))
+            h = fit(model, data, s.train, profile=profile)
         result.histories[label] = h
         errors[label] = h.final_test_error
         if use_lrn:
@@ -660,7 +593,7 @@ def lrn_experiment(data: CIFAR10Data | None = None, profile: str | None = None) 
             result.metrics["activity"] = _lrn_activity(model, x)
     result.metrics.update(test_error=errors, n_train=data.n_train, n_test=data.n_test,
                           settings=asdict(s), seconds=round(time.perf_counter() - t0, 1))  # fmt: skip
-    result.run_info = run_info(data)
+    result.run_info = run_info(data, profile=profile)
     return result
 
 

@@ -6,10 +6,14 @@ The networks are :class:`ecg_lib.models.nin.NetworkInNetwork` built from the aut
 table :data:`~ecg_lib.models.nin.NIN_CIFAR`; the quick profile scales its channel counts with
 :func:`nin_blocks` (the same layers, fewer maps), because the full network needs about 0.22 G
 multiply-accumulates per image, too many to train in minutes on two CPU cores.
+
+The training settings per profile are in :data:`SETTINGS`; the paper's figures the chapter quotes are in
+:data:`ecg_lib.papers.NIN_CIFAR10`; what the page draws and tabulates is in :mod:`ecg_lib.chapters.nin`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,37 +23,28 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ecg_lib.counting import count_macs, count_params
+from ecg_lib.data import CIFAR10Data, load_cifar10
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import nin as N
-from ecg_lib.train import resolve_profile
+from ecg_lib.profiles import check_profile, select
+from ecg_lib.train import TrainConfig, fit, run_info
 
 __all__ = [
     "EXPERIMENTS",
-    "PAPER_CIFAR10",
+    "SETTINGS",
     "HeadFacts",
-    "HeadSettings",
     "MlpconvCheck",
+    "Settings",
     "build_nin",
     "class_maps",
     "cross_channel_mix",
     "head_facts",
-    "head_settings",
     "mlpconv_as_mlp",
     "mlpconv_check",
     "nin_blocks",
     "silent_class_maps",
     "train_heads",
 ]
-
-# Lin et al. (2014), CIFAR-10 test error (fractions). Table 1: NIN + dropout, and with translation and
-# horizontal flipping augmentation; Table 5 (Sec. 4.6): the same mlpconv layers under different heads.
-PAPER_CIFAR10: dict[str, float] = {
-    "nin": 0.1041,  # Table 1, NIN + Dropout; also Table 5, global average pooling
-    "nin_augmented": 0.0881,  # Table 1, NIN + Dropout + Augmentation
-    "fc": 0.1159,  # Table 5, mlpconv + fully connected
-    "fc_dropout": 0.1088,  # Table 5, mlpconv + fully connected + dropout
-}
-
 
 def nin_blocks(
     width: float = 1.0, blocks: tuple[N.MlpConv, ...] = N.NIN_CIFAR, *, dropout: float | None = None
@@ -233,82 +228,76 @@ def head_facts(width: float = 1.0, sides: tuple[int, ...] = (32, 64)) -> list[He
 
 
 @dataclass(frozen=True)
-class HeadSettings:
-    """The training budget shared by both heads in :func:`train_heads`.
+class Settings:
+    """The training budget shared by both heads in :func:`train_heads`, in one profile.
 
-    ``dropout``: the rate inside the network (None: the authors' 0.5 after the first two blocks).
-    The quick profile drops it and uses Adam: in trial runs of the quarter-width network on 2,000-3,000
-    images for 4-5 epochs, SGD at learning rate 0.05 without dropout and at 0.1 with dropout left it at
-    chance (the ReLU before global average pooling can switch every class map off for good), SGD at
-    0.05 with dropout reached 78% test error and Adam at 0.002 without dropout 72%.
+    ``train``: the configuration of every run (the GAP and FC networks train with ``train.augment``; the
+    optional augmented run with augmentation on). ``width``: channel multiplier of the network (see
+    :func:`nin_blocks`); ``dropout``: the rate inside the network (None: the authors' 0.5 after the first
+    two blocks).
     """
 
-    width: float
+    train: TrainConfig
     n_train_per_class: int | None  # None: all 5,000
     n_test_per_class: int | None  # None: all 1,000
-    epochs: int
-    batch_size: int
-    optimizer: str
-    lr: float
-    augment: bool
+    width: float
     dropout: float | None = None
     heads: tuple[str, ...] = ("gap", "fc")
-    weight_decay: float = 1e-4
     augmented_run: bool = False  # also train the GAP network with crops and flips (Table 1's 8.81%)
 
 
-def head_settings(profile: str | None = None) -> HeadSettings:
-    """Quick: a quarter-width NIN without dropout, trained with Adam on a class-balanced subset for a few
-    epochs on 2 CPU cores. Full: the authors' network (dropout 0.5) on all of CIFAR-10 without
-    augmentation, the setting of the paper's 10.41%, plus one run with augmentation, on a GPU."""
-    quick = HeadSettings(width=0.25, n_train_per_class=250, n_test_per_class=100, epochs=5, batch_size=64,
-                         optimizer="adam", lr=2e-3, augment=False, dropout=0.0)  # fmt: skip
-    full = HeadSettings(width=1.0, n_train_per_class=None, n_test_per_class=None, epochs=120, batch_size=128,
-                        optimizer="adam", lr=1e-3, augment=False, augmented_run=True)  # fmt: skip
-    return full if resolve_profile(profile) == "full" else quick
+#: Quick: a quarter-width NIN without dropout, trained with Adam on a class-balanced subset for a few epochs
+#: on 2 CPU cores, with a short warmup and cosine decay. In trial runs of the quarter-width network on
+#: 2,000-3,000 images for 4-5 epochs, SGD at learning rate 0.05 without dropout and at 0.1 with dropout left
+#: it at chance (the ReLU before global average pooling can switch every class map off for good), SGD at
+#: 0.05 with dropout reached 78% test error and Adam at 0.002 without dropout 72%. Full: the authors'
+#: network (dropout 0.5) on all of CIFAR-10 without augmentation, the setting of the paper's 10.41%, with a
+#: 2-epoch warmup and the rate divided by 10 at half and three quarters of the run, plus one run with
+#: augmentation, on a GPU.
+SETTINGS: dict[str, Settings] = {
+    "quick": Settings(
+        TrainConfig(epochs=5, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=1e-4, augment=False,
+                    schedule="warmup_cosine", quiet=True),
+        n_train_per_class=250, n_test_per_class=100, width=0.25, dropout=0.0),
+    "full": Settings(
+        TrainConfig(epochs=120, batch_size=128, optimizer="adam", lr=1e-3, weight_decay=1e-4, augment=False,
+                    schedule="step", milestones=(60, 90), warmup_epochs=2, quiet=True),
+        n_train_per_class=None, n_test_per_class=None, width=1.0, augmented_run=True),
+}  # fmt: skip
 
 
 def train_heads(
-    data: Any = None,
-    profile: str | None = None,
+    data: CIFAR10Data | None = None,
     *,
-    settings: HeadSettings | None = None,
-    keep: dict[str, nn.Module] | None = None,
+    profile: str,
+    settings: Settings | None = None,
+    keep: dict[str, Any] | None = None,
 ) -> ExperimentResult:
     """Train the NIN with each head of ``settings.heads`` with the same budget and seed.
 
     ``data``: a :class:`~ecg_lib.data.CIFAR10Data` (loaded when None); the settings' subset is taken
-    from it. ``keep``: a dict that receives the trained models (eval mode) and, under ``"normalizer"``,
-    the input normalisation they were trained with. Metrics per head: final test error, last-epoch
-    training error, parameters, MACs per image, training seconds; with ``settings.augmented_run`` also
-    for ``"gap_augmented"``, the GAP network trained with random crops and flips.
+    from it. ``settings``: None means ``SETTINGS[profile]``. ``keep``: a dict that receives the trained
+    models (eval mode) and, under ``"normalizer"``, the input normalisation they were trained with.
+    Metrics per head: final test error, last-epoch training error, parameters, MACs per image, training
+    seconds; with ``settings.augmented_run`` also for ``"gap_augmented"``, the GAP network trained with
+    random crops and flips.
     """
-    from ecg_lib.data import load_cifar10
-    from ecg_lib.train import TrainConfig, fit, run_info
-
-    profile = resolve_profile(profile)
-    s = settings if settings is not None else head_settings(profile)
+    check_profile(profile)
+    s = settings if settings is not None else select(SETTINGS, profile)
     if data is None:
         data = load_cifar10()
     if s.n_train_per_class is not None or s.n_test_per_class is not None:
         data = data.subset(s.n_train_per_class, s.n_test_per_class)
     result = ExperimentResult(name="nin.train_heads", profile=profile)
-    result.metrics["settings"] = {**s.__dict__, "heads": list(s.heads)}
-    runs = [(head, head, s.augment) for head in s.heads]
+    result.metrics["settings"] = {**dataclasses.asdict(s), "heads": list(s.heads), "train": s.train.to_dict()}
+    runs = [(head, head, s.train.augment) for head in s.heads]
     if s.augmented_run:
         runs.append(("gap_augmented", "gap", True))
     for label, head, augment in runs:
         torch.manual_seed(0)  # the same mlpconv initialisation under both heads
         model = build_nin(s.width, head, dropout=s.dropout)
-        cfg = TrainConfig(
-            epochs=s.epochs, batch_size=s.batch_size, optimizer=s.optimizer, lr=s.lr,
-            weight_decay=s.weight_decay, augment=augment,
-            quiet=True, schedule="warmup_cosine" if profile == "quick" else "step",
-            milestones=() if profile == "quick" else (0.5 * s.epochs, 0.75 * s.epochs),
-            warmup_epochs=None if profile == "quick" else 2,
-        )  # fmt: skip
         t0 = time.perf_counter()
-        history = fit(model, data, cfg)
+        history = fit(model, data, s.train.replace(augment=augment), profile=profile)
         result.histories[label] = history
         result.metrics[label] = {
             "test_error": history.final_test_error,
@@ -321,7 +310,7 @@ def train_heads(
         if keep is not None:
             keep[label] = model.eval()
             keep["normalizer"] = history.normalizer
-    result.run_info = run_info(data)
+    result.run_info = run_info(data, profile=profile)
     return result
 
 

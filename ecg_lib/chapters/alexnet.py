@@ -1,0 +1,435 @@
+"""What the AlexNet chapter (``notebooks/alexnet.md``) shows: its figures, explorers, tables and measured
+paragraphs, and the closing "Paper vs. this book" table.
+
+The numbers come from :mod:`ecg_lib.experiments.alexnet` (results of its experiments, live or archived,
+and its small measurements); the paper's figures from :data:`ecg_lib.papers.ALEXNET_CLAIMS`. The
+functions follow the chapter's sections: preprocessing, ReLU vs. tanh (Figure 1), response
+normalisation, the two-GPU split, pooling, the first-layer filters (Figure 3), and the closing table.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from ecg_lib import papers
+from ecg_lib.chapters import common
+from ecg_lib.chapters.common import pct
+from ecg_lib.data import CIFAR10Data
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import alexnet as experiment
+from ecg_lib.profiles import select
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "CHAPTER", "figure1_text", "filter_table", "fmt_ratio", "lrn_explorer", "lrn_text", "paper_vs_book",
+    "per_class", "plot_figure1", "plot_filters", "plot_lrn", "plot_sweeps", "pooling_table", "race_table",
+    "run_cell", "run_notes", "saturation_table", "show_lrn", "show_lrn_gain", "show_mean_image",
+    "show_sweep", "sweep_explorer", "tower_notes", "tower_table",
+]  # fmt: skip
+
+CHAPTER = "alexnet"
+CLAIMS = papers.ALEXNET_CLAIMS
+
+
+def per_class(n: int | None) -> str:
+    """A per-class image count of the settings (None: all of them)."""
+    return "all" if n is None else f"{n}"
+
+
+def run_notes(profile: str) -> dict[str, Any]:
+    """What the chapter trains in ``profile``: extra lines for the run-info box of its first cell."""
+    act = select(experiment.ACTIVATION_SETTINGS, profile)
+    lrn = select(experiment.LRN_SETTINGS, profile)
+    return {
+        "relu_vs_tanh": f"{per_class(act.n_train_per_class)} training images per class, "
+        f"target {100 * act.target:.0f}% training error, at most {act.max_epochs} epochs",
+        "lrn": f"{per_class(lrn.n_train_per_class)} training / {per_class(lrn.n_test_per_class)} test images "
+        f"per class, {lrn.train.epochs} epochs",
+        "training_threads": act.cpu_threads or "PyTorch's default",
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 1. The mean image
+
+
+def show_mean_image(data: CIFAR10Data, mean: Tensor, index: int = 7) -> None:
+    """The mean training image (as is and contrast stretched), one training image and that image minus
+    the mean; then the numbers that show the mean is not a flat grey (0-255 units)."""
+    import matplotlib.pyplot as plt
+
+    example = data.train_x[index].float() / 255
+    stretch = (mean - mean.min()) / (mean.max() - mean.min())
+    _, axes = plt.subplots(1, 4, figsize=(11, 3))
+    panels = [
+        (mean, "mean training image"),
+        (stretch, "same, contrast stretched"),
+        (example, f"a training image ({data.classes[int(data.train_y[index])]})"),
+        ((example - mean + 0.5).clamp(0, 1), "minus the mean (+0.5 to display)"),
+    ]
+    for ax, (img, title) in zip(axes, panels, strict=True):
+        ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    plt.tight_layout()
+    plt.show()
+
+    rgb = (255 * mean.mean((1, 2))).tolist()
+    print("per-channel mean (0-255 units): R {:.1f}, G {:.1f}, B {:.1f}".format(*rgb))
+    border = torch.ones(32, 32, dtype=torch.bool)
+    border[4:-4, 4:-4] = False
+    print(f"mean image from {255 * mean.min():.1f} to {255 * mean.max():.1f}")
+    print(f"top 8 rows {255 * mean[:, :8].mean():.1f}, bottom 8 rows {255 * mean[:, -8:].mean():.1f}")
+    print(f"centre 24×24 {255 * mean[:, ~border].mean():.1f}, "
+          f"4-pixel border {255 * mean[:, border].mean():.1f}")  # fmt: skip
+    flat = mean.mean((1, 2), keepdim=True)  # what subtracting one value per channel would remove
+    dev = 255 * (mean - flat)
+    print(f"departure from the per-channel averages: up to {dev.abs().max():.1f} levels, "
+          f"{dev.pow(2).mean().sqrt():.1f} RMS")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 2. ReLU versus tanh (Figure 1)
+
+
+def _errors(result: ExperimentResult, recipe: str, act: str, lr: float) -> list[float]:
+    h = result.histories[f"{recipe}/{act}/lr={lr:g}"]
+    return [100 * e for e in h.epoch_train_error]
+
+
+def plot_figure1(result: ExperimentResult, ax: Axes) -> None:
+    """The winners' training error per epoch: solid ReLU, dashed tanh, as in the paper's Figure 1."""
+    for colour, (recipe, r) in zip(("C0", "C1"), result.metrics["recipes"].items(), strict=False):
+        for act, style in (("relu", "-"), ("tanh", "--")):
+            if r[act]["lr"] is None:
+                continue
+            errors = _errors(result, recipe, act, r[act]["lr"])
+            ax.plot(range(1, len(errors) + 1), errors, style, color=colour, marker=".",
+                    label=f"{recipe}: {act} (lr {r[act]['lr']:g})")  # fmt: skip
+    ax.axhline(100 * result.metrics["target"], color="grey", lw=0.8)
+    ax.set(xlabel="epoch", ylabel="training error (%)")
+    ax.legend(fontsize=8)
+
+
+def fmt_ratio(v: float | None) -> str:
+    """A tanh/ReLU ratio (``"1.2×"``; None: ``"—"``, a side missed the target)."""
+    return "—" if v is None else f"{v:.1f}×"
+
+
+def run_cell(r: dict[str, Any]) -> str:
+    """One activation's winner of a race: rate, epochs and seconds to the target."""
+    if r["epochs"] is None:
+        return "did not reach the target"
+    return f"{r['lr']:g}, {r['epochs']}, {r['seconds']:.1f} s"
+
+
+def race_table(result: ExperimentResult) -> str:
+    """Per recipe: each activation's winning rate, epochs and seconds, and the tanh/ReLU ratios."""
+    rows = [(recipe, run_cell(r["relu"]), run_cell(r["tanh"]), fmt_ratio(r["epoch_ratio"]),
+             fmt_ratio(r["time_ratio"])) for recipe, r in result.metrics["recipes"].items()]  # fmt: skip
+    header = ["recipe", "ReLU: lr, epochs, seconds", "tanh: lr, epochs, seconds", "tanh/ReLU epochs",
+              "tanh/ReLU time"]  # fmt: skip
+    return common.markdown_table(header, rows)
+
+
+def figure1_text(result: ExperimentResult) -> str:
+    """The measured paragraph under Figure 1: both recipes' ratios against the paper's sixfold gap."""
+    target, recipes = result.metrics["target"], result.metrics["recipes"]
+    paper_r, modern_r = recipes["paper"], recipes["modern"]
+    claim = CLAIMS["relu_speedup"]
+    ratios = [r for r in (paper_r["epoch_ratio"], modern_r["epoch_ratio"]) if r is not None]
+    if not ratios:
+        summary = "The ratio could not be measured: a network missed the target."
+    elif max(ratios) < claim["value"] / 2:
+        summary = "Both are far from the paper's sixfold gap."
+    else:
+        summary = "The paper-like gap approaches the paper's six."
+    paper_target = f"{100 * claim['target']:.0f}%"
+    note = "" if target == claim["target"] else (
+        f" The target is {100 * target:.0f}% rather than the paper's {paper_target} because the quick "
+        f"profile trains on {result.metrics['n_train']:,} images for minutes on a CPU; the full profile "
+        f"measures at {paper_target} on all of CIFAR-10.")  # fmt: skip
+    return (
+        f"**Measured.** To reach {100 * target:.0f}% training error, tanh needed "
+        f"{fmt_ratio(paper_r['epoch_ratio'])} the epochs of ReLU under the paper-like recipe "
+        f"({fmt_ratio(paper_r['time_ratio'])} the training time) and {fmt_ratio(modern_r['epoch_ratio'])} "
+        f"under modern defaults ({fmt_ratio(modern_r['time_ratio'])} the time). {summary}{note} "
+        f"Training times come from a machine that may be shared, so the epoch ratio is the firmer number."
+    )
+
+
+def _plot_sweep(result: ExperimentResult, recipe: str, act: str, ax: Axes, fmt: str) -> None:
+    for entry in result.metrics["recipes"][recipe][act]["entries"]:
+        errors = _errors(result, recipe, act, entry["lr"])
+        ax.plot(range(1, len(errors) + 1), errors, marker=".", label=fmt.format(**entry))
+    ax.axhline(100 * result.metrics["target"], color="grey", lw=0.8)
+
+
+def plot_sweeps(result: ExperimentResult) -> None:
+    """Every learning rate of the four races (recipe x activation) and the winner's continuation."""
+    import matplotlib.pyplot as plt
+
+    recipes = result.metrics["recipes"]
+    _, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharey=True)
+    for row, recipe in zip(axes, recipes, strict=False):
+        for ax, act in zip(row, ("relu", "tanh"), strict=True):
+            _plot_sweep(result, recipe, act, ax, "lr {lr:g}: {outcome}")
+            ax.set_title(f"{recipe} recipe, {act}", fontsize=10)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("training error (%)")
+            ax.legend(fontsize=8)
+    plt.tight_layout()
+    plt.show()
+
+
+def show_sweep(result: ExperimentResult, recipe: str = "paper", activation: str = "tanh") -> None:
+    """One race: every learning rate's training error per epoch (the explorer's figure)."""
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(6, 3.5))
+    _plot_sweep(result, recipe, activation, ax, "lr {lr:g} ({outcome})")
+    ax.set(xlabel="epoch", ylabel="training error (%)", title=f"{recipe} recipe, {activation}")
+    ax.legend()
+    plt.show()
+
+
+def sweep_explorer(result: ExperimentResult) -> None:
+    """A widget that shows one race at a time (needs a running kernel)."""
+    import ipywidgets as widgets
+
+    def show(recipe: str = "paper", activation: str = "tanh") -> None:
+        show_sweep(result, recipe, activation)
+
+    widgets.interact(show, recipe=list(result.metrics["recipes"]), activation=["relu", "tanh"])
+
+
+def saturation_table(result: ExperimentResult, x_uint8: Tensor) -> str:
+    """At initialisation, per recipe and activation and per layer: the pre-activations' standard
+    deviation, the activation's mean slope and, for tanh, the share of saturated units, on ``x_uint8``
+    fed the way the races fed their networks."""
+    rows = []
+    for recipe in ("paper", "modern"):
+        # the input statistics the sweeps used
+        used = next(h.normalizer for key, h in result.histories.items() if key.startswith(f"{recipe}/"))
+        x_in = experiment.recipe_input(recipe, used, x_uint8)
+        for act in ("tanh", "relu"):
+            net = experiment.cifar_net_of(experiment.build_cifar_net(act, recipe=recipe))
+            cells = []
+            for st in experiment.activation_stats(net, x_in):
+                sat = f", {100 * st['saturated']:.0f}% saturated" if act == "tanh" else ""
+                cells.append(f"std {st['pre_std']:.2f}, slope {st['mean_slope']:.2f}{sat}")
+            rows.append([f"{recipe}, {act}", *cells])
+    return common.markdown_table(["recipe, activation", "conv1", "conv2", "conv3"], rows)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 3. Local response normalisation
+
+_LEVELS = torch.logspace(-1, 3.5, 200)
+
+
+def show_lrn_gain(activity: dict[str, float]) -> None:
+    """The normalisation's gain against the activity of the neighbouring maps, for the paper's constants
+    and three variations, with the RMS activity measured in the trained network; then how many of its
+    units the normalisation really inhibits."""
+    import matplotlib.pyplot as plt
+
+    variants = [(2.0, 1e-4, 0.75, "-"), (1.0, 1e-4, 0.75, "--"), (2.0, 1e-3, 0.75, ":"),
+                (2.0, 1e-4, 0.5, "-.")]  # fmt: skip
+    _, ax = plt.subplots(figsize=(7, 3.5))
+    for k, alpha, beta, style in variants:
+        label = f"k={k:g}, α={alpha:g}, β={beta:g}" + (" (paper)" if style == "-" else "")
+        gain = experiment.lrn_gain(_LEVELS, k=k, n=5, alpha=alpha, beta=beta)
+        ax.semilogx(_LEVELS, gain, style, label=label)
+    ax.axvline(activity["rms"], color="k", lw=0.8)
+    ax.text(activity["rms"] * 1.1, 0.9, f"measured RMS\nactivity {activity['rms']:.0f}", fontsize=8)
+    ax.set(xlabel="activity a of all 5 neighbouring maps (input units)", ylabel="output / input",
+           title="Response normalisation: gain against activity (n = 5)")  # fmt: skip
+    ax.legend(fontsize=8)
+    plt.tight_layout()
+    plt.show()
+    print(f"trained network: {100 * activity['inhibited']:.1f}% of the active first-layer units are "
+          f"scaled down by more than 10% beyond the constant {activity['constant_gain']:.3f}; "
+          f"median gain {activity['median_gain']:.3f}")  # fmt: skip
+
+
+def show_lrn(activity: dict[str, float], k: float = 2.0, log10_alpha: float = -4.0, beta: float = 0.75,
+             n: int = 5) -> None:  # fmt: skip
+    """The gain curve for one choice of the constants (the explorer's figure)."""
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(6, 3))
+    ax.semilogx(_LEVELS, experiment.lrn_gain(_LEVELS, k=k, n=n, alpha=10**log10_alpha, beta=beta))
+    ax.axvline(activity["rms"], color="k", lw=0.8)
+    ax.set(xlabel="activity of the neighbouring maps", ylabel="output / input", ylim=(0, 1.05))
+    plt.show()
+
+
+def lrn_explorer(activity: dict[str, float]) -> None:
+    """A widget that varies the normalisation's constants (needs a running kernel)."""
+    import ipywidgets as widgets
+
+    def show(k: float = 2.0, log10_alpha: float = -4.0, beta: float = 0.75, n: int = 5) -> None:
+        show_lrn(activity, k, log10_alpha, beta, n)
+
+    widgets.interact(show, k=(0.5, 4.0, 0.5), log10_alpha=(-6.0, -2.0, 0.5), beta=(0.25, 1.0, 0.05),
+                     n=widgets.IntSlider(value=5, min=1, max=9, step=2))  # fmt: skip
+
+
+def plot_lrn(result: ExperimentResult, ax: Axes) -> None:
+    """Training error per epoch (lines) and test error where evaluated (circles)."""
+    for colour, (label, h) in zip(("C0", "C1"), result.histories.items(), strict=False):
+        errors = [100 * e for e in h.epoch_train_error]
+        ax.plot(range(1, len(errors) + 1), errors, color=colour, label=f"{label} LRN: training")
+        pts = [(i + 1, 100 * e) for i, e in enumerate(h.test_error) if e is not None]
+        ax.plot(*zip(*pts, strict=True), "o--", color=colour, label=f"{label} LRN: test")
+    ax.set(xlabel="epoch", ylabel="error (%)")
+    ax.legend(fontsize=8)
+
+
+def lrn_text(result: ExperimentResult) -> str:
+    """The measured paragraph of Sec. 3.3's comparison, with the noise of one seed on the test subset."""
+    errs, paper = result.metrics["test_error"], CLAIMS["lrn_cifar_test_error"]
+    diff = 100 * (errs["without"] - errs["with"])
+    n_test = result.metrics["n_test"]
+    se = 100 * (errs["with"] * (1 - errs["with"]) / n_test) ** 0.5
+    return (
+        f"**Measured.** Test error {100 * errs['without']:.1f}% without and "
+        f"{100 * errs['with']:.1f}% with response normalisation: the normalisation "
+        f"{'lowered' if diff > 0 else 'raised'} it by {abs(diff):.1f} points (the paper: "
+        f"{100 * paper['without']:.0f}% and {100 * paper['with']:.0f}%, lowered by "
+        f"{100 * (paper['without'] - paper['with']):.0f}). One seed and {n_test:,} test images, so one "
+        f"standard error of each figure is about {se:.1f} points and a difference needs about "
+        f"{2 * 2 ** 0.5 * se:.0f} points to stand out."
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 4. Two GPUs, one network
+
+
+def tower_table(rows: list[experiment.TowerRow], summary: dict[str, Any]) -> str:
+    """Per weight layer: kernels, where they read, parameters, MACs and neurons, split vs. one tower."""
+    reads = {"the image": "the image", "own tower": "own GPU", "both towers": "**both GPUs**"}
+    header = ["layer", "kernels", "one kernel", "reads", "parameters", "one tower", "MACs (M)",
+              "one tower (M)", "neurons"]  # fmt: skip
+    body = [[r.layer, r.kernels, r.kernel, reads[r.sees], f"{r.params_split:,}", f"{r.params_single:,}",
+             f"{r.macs_split / 1e6:.1f}", f"{r.macs_single / 1e6:.1f}", f"{r.neurons:,}"] for r in rows]
+    total = (f"| **total** | | | | **{summary['params_split']:,}** | {summary['params_single']:,} "
+             f"| **{summary['macs_split'] / 1e6:.0f}** | {summary['macs_single'] / 1e6:.0f} "
+             f"| {summary['neurons']:,} |")  # fmt: skip
+    return common.markdown_table(header, body) + "\n" + total
+
+
+def tower_notes(summary: dict[str, Any]) -> str:
+    """Two lines: what the split saves, and where the parameters and the multiply-adds sit."""
+    return (
+        f"the split saves {summary['params_saved']:,} parameters "
+        f"({100 * summary['params_saved_frac']:.1f}%) and {summary['macs_saved'] / 1e6:.0f} M "
+        f"multiply-adds per image ({100 * summary['macs_saved_frac']:.0f}%)\n"
+        f"FC6 holds {summary['fc6_params']:,} parameters, {100 * summary['fc6_frac']:.0f}% of "
+        f"the network; FC6-FC8 {100 * summary['fc_params_frac']:.0f}%, while the convolutions do "
+        f"{100 * summary['conv_macs_frac']:.0f}% of the multiply-adds"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 5. Overlapping pooling
+
+
+def pooling_table(maps: Tensor, shifted: Tensor) -> str:
+    """Overlapping (z=3, s=2) against plain (z=2, s=2) max pooling: output side and coverage of AlexNet's
+    55x55 maps (a random map), and on first-layer maps of the CIFAR-10 net (``maps``, and ``shifted``: the
+    same images moved by a pixel) the windows per position, the winners and the change after the shift."""
+    rows = []
+    for z, s in ((3, 2), (2, 2)):
+        alex = experiment.pooling_coverage(torch.rand(1, 1, 55, 55), z, s)
+        ours = experiment.pooling_coverage(maps, z, s)
+        change = experiment.pooling_shift_change(maps, shifted, z, s)
+        rows.append([f"z={z}, s={s}", alex["out"], f"{100 * alex['covered']:.1f}%",
+                     f"{ours['windows_per_input']:.2f}", f"{100 * ours['winners']:.1f}%",
+                     f"{100 * change:.0f}%"])  # fmt: skip
+    header = ["pooling", "AlexNet: output side", "AlexNet: positions read", "CIFAR net: windows per position",
+              "units that win", "change after a 1-pixel shift"]  # fmt: skip
+    return common.markdown_table(header, rows)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 6. The first-layer filters (Figure 3)
+
+
+def plot_filters(result: ExperimentResult) -> None:
+    """The LRN run's 32 first-layer kernels, each scaled to the full display range."""
+    import matplotlib.pyplot as plt
+
+    trained = torch.tensor(result.metrics["conv1_filters"])  # 32 x 3 x 5 x 5
+    lo = trained.amin((1, 2, 3), keepdim=True)
+    hi = trained.amax((1, 2, 3), keepdim=True)
+    fig, axes = plt.subplots(4, 8, figsize=(8, 4.3))
+    for ax, kernel in zip(axes.flat, (trained - lo) / (hi - lo), strict=False):
+        ax.imshow(kernel.permute(1, 2, 0).numpy(), interpolation="nearest")
+        ax.axis("off")
+    fig.suptitle(f"first-layer kernels after {result.histories['with'].epochs_done} epochs "
+                 f"on {result.metrics['n_train']:,} images", fontsize=10)  # fmt: skip
+    plt.tight_layout()
+    plt.show()
+
+
+def filter_table(initial: Tensor, trained: Tensor) -> str:
+    """Smoothness and colourless share of the kernels at initialisation and after training."""
+    rows = []
+    for name, w in (("at initialisation", initial), ("trained", trained)):
+        st = experiment.filter_stats(w)
+        rows.append([name, f"{st['smoothness']:.2f}", f"{100 * st['luminance_share']:.0f}%",
+                     f"{100 * st['colour_agnostic']:.0f}%"])  # fmt: skip
+    header = ["kernels", "smoothness", "colourless share of energy", "mostly colourless (> 80%)"]
+    return common.markdown_table(header, rows)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Paper vs. this book
+
+
+def paper_vs_book(relu_vs_tanh: ExperimentResult, lrn: ExperimentResult, summary: dict[str, Any]) -> str:
+    """The closing table: each claim, the paper's figure, this run's, and (outside the full profile) the
+    archived full-profile run's where there is one."""
+    recipes, errs = relu_vs_tanh.metrics["recipes"], lrn.metrics["test_error"]
+    target, profile = relu_vs_tanh.metrics["target"], relu_vs_tanh.profile
+    speedup, lrn_paper = CLAIMS["relu_speedup"], CLAIMS["lrn_cifar_test_error"]
+    rows = [
+        ["tanh/ReLU epochs to the target training error, paper-like recipe",
+         f"{speedup['value']:.0f}× (at {100 * speedup['target']:.0f}%)",
+         f"{fmt_ratio(recipes['paper']['epoch_ratio'])} (at {100 * target:.0f}%)"],
+        ["same, training time", "—", fmt_ratio(recipes["paper"]["time_ratio"])],
+        ["same, epochs, modern defaults", "—", fmt_ratio(recipes["modern"]["epoch_ratio"])],
+        ["CIFAR-10 test error without / with LRN",
+         f"{100 * lrn_paper['without']:.0f}% / {100 * lrn_paper['with']:.0f}%",
+         f"{pct(errs['without'])} / {pct(errs['with'])}"],
+        ["parameters", f"about {CLAIMS['params']['value'] / 1e6:.0f} million",
+         f"{summary['params_split']:,}"],
+        ["share of the parameters in FC6", "—", f"{100 * summary['fc6_frac']:.0f}%"],
+        ["neurons", f"about {CLAIMS['neurons']['value']:,}", f"{summary['neurons']:,}"],
+        ["multiply-adds saved by the two-GPU split", "—", f"{100 * summary['macs_saved_frac']:.0f}%"],
+    ]  # fmt: skip
+    header = ["claim", "paper {cite}`krizhevsky2012imagenet`", f"this book ({profile} profile)"]
+    table = common.markdown_table(header, rows)
+    if profile == "full":
+        return table
+
+    def archived(name: str, get: Any, fmt: str = "{}") -> str:
+        return common.archive_value(CHAPTER, name, get, fmt)
+
+    full = [
+        archived("relu_vs_tanh", lambda r: r.metrics["recipes"]["paper"]["epoch_ratio"], "{:.1f}×"),
+        archived("relu_vs_tanh", lambda r: r.metrics["recipes"]["paper"]["time_ratio"], "{:.1f}×"),
+        archived("relu_vs_tanh", lambda r: r.metrics["recipes"]["modern"]["epoch_ratio"], "{:.1f}×"),
+        archived("lrn", lambda r: f"{pct(r.metrics['test_error']['without'])} / "
+                                  f"{pct(r.metrics['test_error']['with'])}"),
+        None, None, None, None,  # counts: the same in every profile
+    ]  # fmt: skip
+    return common.add_archive_column(table, full, header="full profile (archived)")

@@ -1,0 +1,224 @@
+"""What the Network-in-Network chapter (``notebooks/nin.md``) shows: its tables, figures, the measured
+paragraph on GAP against an FC head, and the closing "Paper vs. this book" table.
+
+The numbers come from :mod:`ecg_lib.experiments.nin` (the counted tables, the trained heads' result, live
+or archived, and the trained GAP network's class maps); the paper's figures from
+:data:`ecg_lib.papers.NIN_CIFAR10`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from torch import Tensor
+
+from ecg_lib import papers
+from ecg_lib.chapters import common
+from ecg_lib.counting import Summary
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import nin as experiment
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "CHAPTER", "describe_settings", "heads_table", "heads_text", "paper_vs_book", "plot_class_maps",
+    "plot_cross_channel", "plot_heads", "plot_loss", "run_lines", "summary_table",
+]  # fmt: skip
+
+CHAPTER = "nin"
+PAPER = papers.NIN_CIFAR10
+
+
+def summary_table(summary: Summary) -> str:
+    """The CIFAR-10 NIN layer by layer: convolutions and pooling, output shape, parameters, MACs."""
+    rows = [[r.name, r.kind, " × ".join(map(str, r.output_shape)), f"{r.params:,}", f"{r.macs / 1e6:.1f} M"]
+            for r in summary.rows if r.kind in ("Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")]
+    table = common.markdown_table(["layer", "kind", "output (C × H × W)", "parameters", "MACs"], rows)
+    return table + f"\n| **total** | | 10 | **{summary.params:,}** | **{summary.macs / 1e6:.1f} M** |"
+
+
+def heads_table(heads: Sequence[experiment.HeadFacts]) -> str:
+    """Parameters of each head and its output at 32x32 and 64x64 inputs (or why it rejects them)."""
+    rows = []
+    for h in heads:
+        shape = {side: (" × ".join(map(str, v)) if isinstance(v, tuple) else v)
+                 for side, v in h.output_shape.items()}  # fmt: skip
+        rows.append([h.name, f"{h.params:,}", shape[32], shape[64]])
+    header = ["head on the last mlpconv block", "parameters", "output at 32×32", "output at 64×64"]
+    return common.markdown_table(header, rows)
+
+
+def describe_settings(s: experiment.Settings) -> str:
+    """One line with what the training cell runs in this profile."""
+    t = s.train
+    images = (f"{'all' if s.n_train_per_class is None else s.n_train_per_class} training / "
+              f"{'all' if s.n_test_per_class is None else s.n_test_per_class} test images per class")
+    milestones = ", ".join(f"{m:g}" for m in t.milestones)
+    schedule = t.schedule + (f" (milestones {milestones})" if t.milestones else "")
+    dropout = "the authors' dropout" if s.dropout is None else f"dropout {s.dropout:g}"
+    extra = "; plus the GAP network with augmentation" if s.augmented_run else ""
+    return (f"width {s.width:g}, {images}; {t.epochs} epochs of batch {t.batch_size}, {t.optimizer} at lr "
+            f"{t.lr:g}, weight decay {t.weight_decay:g}, {schedule} schedule; {dropout}, augment "
+            f"{t.augment}; heads {', '.join(s.heads)}{extra}")  # fmt: skip
+
+
+def run_lines(result: ExperimentResult) -> str:
+    """One line per trained network: parameters, MACs, test and training error, seconds."""
+    lines = []
+    for head in result.histories:
+        r = result.metrics[head]
+        lines.append(
+            f"{head:>3} head: {r['params']:>7,} parameters ({r['head_params']:,} in the head), "
+            f"{r['macs'] / 1e6:.1f} M MACs/image, test error {100 * r['test_error']:.1f}%, "
+            f"train error (last epoch) {100 * r['train_error']:.1f}%, {r['seconds']:.0f} s"
+        )
+    return "\n".join(lines)
+
+
+def plot_heads(result: ExperimentResult, ax: Axes) -> None:
+    """Test error per epoch of each head, with the paper's two figures as dotted lines."""
+    common.plot_histories(result, ax)
+    ax.axhline(100 * PAPER["nin"], color="C0", ls=":", lw=1, label=f"paper, GAP ({100 * PAPER['nin']:.2f}%)")
+    ax.axhline(100 * PAPER["fc"], color="C1", ls=":", lw=1, label=f"paper, FC ({100 * PAPER['fc']:.2f}%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+
+
+def plot_loss(result: ExperimentResult) -> None:
+    """The training loss of each head (moving average over half an epoch) against epochs."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for head, h in result.histories.items():
+        steps = np.arange(1, len(h.train_loss) + 1) / h.steps_per_epoch
+        window = max(1, h.steps_per_epoch // 2)
+        smooth = np.convolve(h.train_loss, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1 :], smooth, label=f"{head} head")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (cross-entropy, moving average)")
+    ax.set_title(f"Training loss, this run ({result.profile} profile)")
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    plt.show()
+
+
+def heads_text(result: ExperimentResult, classes: Sequence[str], n_test: int, silent: Tensor,
+               predicted: Tensor) -> str:  # fmt: skip
+    """The measured paragraph: GAP against FC in this run and in the paper, the GAP network's silent
+    class maps (``silent``, ``predicted``: from :func:`~ecg_lib.experiments.nin.silent_class_maps` on the
+    runs' ``n_test`` test images), and how far the run is from the paper's setting."""
+    m, s = result.metrics, result.metrics["settings"]
+    gap, fc = m["gap"]["test_error"], m["fc"]["test_error"]
+    n_per_class = s["n_train_per_class"] or 5000
+    se = 100 * (gap * (1 - gap) / n_test) ** 0.5  # binomial standard error of an error rate
+    mostly_off = [f"{classes[c]} ({100 * silent[c]:.0f}%)" for c in range(10) if silent[c] > 0.5]
+    never = [classes[c] for c in range(10) if predicted[c] == 0]
+    paper_gap = 100 * (PAPER["fc"] - PAPER["nin"])
+    text = (
+        f"**What this run shows.** With the same budget, the GAP head ended at {100 * gap:.1f}% test error "
+        f"and the FC head at {100 * fc:.1f}%: {100 * (fc - gap):+.1f} points for FC, where the paper has "
+        f"{paper_gap:+.2f}. "
+    )
+    if fc < gap:
+        text += "In this short run the order is the reverse of the paper's. "
+    if mostly_off:
+        text += (
+            "The GAP network's class maps show one reason: these class maps are zero everywhere on more than "
+            f"half of the test images (share in brackets): {', '.join(mostly_off)}. The ReLU in front of the "
+            "pooling switched them off, and a class whose map is off scores exactly 0"
+            + (f"; the network never predicts {', '.join(never)}. " if never else ". ")
+            + "The FC head reads all 640 values of the ten maps and does not depend on any one map being on. "
+        )
+    text += (
+        f"The GAP network is {100 * (gap - PAPER['nin']):.1f} points above the paper's "
+        f"{100 * PAPER['nin']:.2f}%, after {s['train']['epochs']} epochs on {n_per_class} images per class "
+        f"with width {s['width']:g}; the paper trained the full network on all 5,000 images per class to "
+        f"convergence, which is what the full profile does. On {n_test:,} test images, sampling alone gives "
+        f"a test error a standard error of {se:.1f} points."
+    )
+    return text
+
+
+def plot_cross_channel(image_u8: Tensor, label: str, mix: dict[str, Any], out_map: int) -> None:
+    """The input image, the three input maps with the largest weights in output map ``out_map`` of a 1x1
+    layer (``mix``: :func:`~ecg_lib.experiments.nin.cross_channel_mix`), and the output map."""
+    import matplotlib.pyplot as plt
+
+    top = mix["weights"].abs().argsort(descending=True)[:3].tolist()
+    fig, axes = plt.subplots(1, 5, figsize=(13, 2.8))
+    axes[0].imshow(image_u8[0].permute(1, 2, 0).numpy())
+    axes[0].set_title(f"input image\n({label})", fontsize=9)
+    for ax, c in zip(axes[1:4], top, strict=True):
+        ax.imshow(mix["inputs"][c].numpy(), cmap="gray")
+        ax.set_title(f"input map {c}\nweight {mix['weights'][c]:+.3f}", fontsize=9)
+    axes[4].imshow(mix["output"].numpy(), cmap="RdBu_r")
+    axes[4].set_title(f"output map {out_map}\n(sum over all {mix['inputs'].shape[0]} maps)", fontsize=9)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_class_maps(images_u8: Tensor, labels: Sequence[int], classes: Sequence[str], maps: Tensor,
+                    scores: Tensor) -> None:  # fmt: skip
+    """Per image: the image with its predicted class, then its ten class maps (``maps``, ``scores``:
+    :func:`~ecg_lib.experiments.nin.class_maps`), each titled with its mean, the predicted one in bold."""
+    import matplotlib.pyplot as plt
+
+    n = len(labels)
+    fig, axes = plt.subplots(n, 11, figsize=(15, 1.6 * n + 0.6))
+    vmax = float(maps.abs().max())
+    for row in range(n):
+        ax = axes[row, 0]
+        ax.imshow(images_u8[row].permute(1, 2, 0).numpy())
+        pred = int(scores[row].argmax())
+        ax.set_title(f"{classes[labels[row]]}\npredicted: {classes[pred]}", fontsize=8)
+        for c in range(10):
+            ax = axes[row, c + 1]
+            ax.imshow(maps[row, c].numpy(), cmap="magma", vmin=0, vmax=vmax)
+            ax.set_title(f"{classes[c]}\nmean {scores[row, c]:.2f}", fontsize=7,
+                         fontweight="bold" if c == pred else "normal")  # fmt: skip
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    plt.show()
+
+
+def paper_vs_book(check: experiment.MlpconvCheck, summary: Summary, heads: Sequence[experiment.HeadFacts],
+                  result: ExperimentResult) -> str:  # fmt: skip
+    """The closing table: each claim, the paper's figure, this run's, and the archived full-profile run's."""
+    m, s, profile = result.metrics, result.metrics["settings"], result.profile
+    gap, fc = m["gap"]["test_error"], m["fc"]["test_error"]
+    fc_head = next(h for h in heads if h.name == "fc")
+    w, n_per_class, epochs = s["width"], s["n_train_per_class"] or 5000, s["train"]["epochs"]
+    what = "the authors' network" if w == 1 else f"width {w:g} ({m['gap']['params']:,} parameters)"
+    augmented = (f"{100 * m['gap_augmented']['test_error']:.1f}% ({profile} profile)" if "gap_augmented" in m
+                 else "not run in the quick profile (the full profile trains it)")  # fmt: skip
+    rows = [
+        ["mlpconv = k×k conv followed by 1×1 convs", 'Sec. 3.1 ("cccp" layers)',
+         f"equal to {check.max_abs_diff:.0e} on random input"],
+        ["parameters of the CIFAR-10 NIN", f"{papers.NIN_CIFAR10_PARAMS / 1e6:.2f} M (released model)",
+         f"{summary.params:,}"],
+        ["parameters of the GAP head / FC head", "none / one FC layer (Sec. 3.2, 4.6)",
+         f"0 / {fc_head.params:,}"],
+        ["test error, GAP vs FC head", f"{100 * PAPER['nin']:.2f}% vs {100 * PAPER['fc']:.2f}% (Table 5)",
+         f"{100 * gap:.1f}% vs {100 * fc:.1f}% ({profile} profile, {what})"],
+        ["NIN test error, no augmentation", f"{100 * PAPER['nin']:.2f}% (Table 1)",
+         f"{100 * gap:.1f}% ({profile} profile, {what}, {n_per_class} images per class, {epochs} epochs)"],
+        ["NIN test error, with augmentation", f"{100 * PAPER['nin_augmented']:.2f}% (Table 1)", augmented],
+    ]  # fmt: skip
+    table = common.markdown_table(["claim", "paper {cite}`lin2014network`", "this book"], rows)
+
+    def archived(label: str) -> str:
+        return common.archive_value(CHAPTER, "train_heads", lambda r: 100 * r.metrics[label]["test_error"],
+                                    "{:.1f}%")  # fmt: skip
+
+    # the counted rows are the same in every profile; the trained rows get the archived full-profile value
+    full = [None, None, None, f"{archived('gap')} vs {archived('fc')}", archived("gap"),
+            archived("gap_augmented")]  # fmt: skip
+    return common.add_archive_column(table, full, header="full profile (archived)")
