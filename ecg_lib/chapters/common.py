@@ -76,8 +76,12 @@ class ChapterRun:
         return time.perf_counter() - self.started
 
     def footer(self) -> None:
-        """The chapter's last line: its run time and profile (the 4-minute quick budget is read from it)."""
-        print(f"Chapter run time: {self.elapsed_s:.0f} s ({self.profile} profile)")
+        """The chapter's last line: its run time, the part of it spent training, and the profile (the
+        4-minute quick budget is read from it)."""
+        from ecg_lib.train.info import FIT_SECONDS
+
+        print(f"Chapter run time: {self.elapsed_s:.0f} s, {FIT_SECONDS[0]:.0f} s of it training "
+              f"({self.profile} profile)")  # fmt: skip
 
 
 def start_chapter(chapter: str, profile: str | None = None) -> ChapterRun:
