@@ -83,12 +83,20 @@ def _check_dtype(x: torch.Tensor, name: str, module: nn.Module | None) -> None:
            "data.train_x, 'channel')(x), or history.normalizer(x) for a trained model")  # fmt: skip
     if not x.is_floating_point():
         raise ValueError(f"{name} takes float images, got {x.dtype}: {use}.")
-    if module is None or torch.is_autocast_enabled(x.device.type):  # autocast chooses the dtypes itself
+    if module is None:
         return
     weight = next((p for p in module.parameters() if p.is_floating_point()), None)
-    if weight is not None and x.dtype != weight.dtype:
+    if weight is not None and x.dtype != weight.dtype and not _autocast(x):
         raise ValueError(f"{name}'s weights are {weight.dtype} but the input is {x.dtype}: pass "
                          f"x.to({weight.dtype}) ({use}).")  # fmt: skip
+
+
+def _autocast(x: torch.Tensor) -> bool:
+    """Whether autocast is on for ``x``'s device: then mixed dtypes are expected (meta tensors: never)."""
+    try:
+        return torch.is_autocast_enabled(x.device.type)
+    except RuntimeError:  # a device type autocast does not know, e.g. meta
+        return False
 
 
 # Krizhevsky et al. (2012), Sec. 3.3: b = a / (k + alpha * sum_{n neighbouring maps} a^2) ** beta.

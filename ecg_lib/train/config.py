@@ -99,7 +99,7 @@ class TrainConfig:
         for name, low in (("epochs", 1), ("batch_size", 1), ("eval_every", 0), ("eval_batch_size", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                problems.append(f"{name} must be an integer of at least {low} (got {value!r})")
+                problems.append(f"{name} must be at least {low}, an integer (got {value!r})")
         # (name, value, lowest, highest, whether the lowest is allowed); None values are optional settings
         ranges = (("lr", self.lr, 0.0, math.inf, False), ("momentum", self.momentum, 0.0, 1.0, True),
                   ("weight_decay", self.weight_decay, 0.0, math.inf, True),
