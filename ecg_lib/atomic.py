@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_torch_save", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_torch_save", "atomic_write", "atomic_write_bytes", "atomic_write_text", "check_writable"]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
@@ -53,3 +53,30 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
     import torch
 
     return atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def check_writable(path: str | os.PathLike, what: str = "output") -> Path:
+    """Check, before any work is done, that :func:`atomic_write` can later write ``path``; return it.
+
+    Raises ``ValueError`` naming ``what`` (e.g. ``"--out"``) when ``path`` is a directory, lies under a
+    regular file, or when its nearest existing folder refuses a new file. That last check writes and removes
+    a probe file, because permission bits do not tell (root ignores them; read-only mounts ignore root).
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{what} {target} is a directory; give a file path inside it instead.")
+    folder = target.parent
+    while not folder.exists():  # the folders atomic_write would create
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"{what} {target} lies under {folder}, which is a file, not a folder.")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"{what} {target} cannot be written: {folder} refuses new files ({reason}).") from None  # noqa: E501
+    return target

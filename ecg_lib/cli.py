@@ -226,6 +226,34 @@ def _config_from_args(args: argparse.Namespace):
     return TrainConfig(**values)
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """Output and checkpoint paths, checked before any data is loaded or any epoch trained: writable, not a
+    folder, distinct, and never the checkpoint of another run (that is resumed with --resume, or deleted)."""
+    from pathlib import Path
+
+    from ecg_lib.atomic import check_writable
+
+    checkpoint = args.checkpoint or args.resume
+    if checkpoint:
+        check_writable(checkpoint, "--checkpoint" if args.checkpoint else "--resume")
+    if args.out:
+        check_writable(args.out, "--out")
+    if args.out and checkpoint:
+        out, ckpt = Path(args.out), Path(checkpoint)
+        if out.resolve() == ckpt.resolve() or (out.exists() and ckpt.exists() and out.samefile(ckpt)):
+            flag = "--checkpoint" if args.checkpoint else "--resume"
+            raise ValueError(f"--out and {flag} name the same file ({out}): the History JSON would replace "
+                             "the checkpoint. Give --out another path.")  # fmt: skip
+    if args.checkpoint and Path(args.checkpoint).exists():
+        same = args.resume and Path(args.resume).resolve() == Path(args.checkpoint).resolve()
+        if not same:
+            raise ValueError(
+                f"--checkpoint {args.checkpoint} already exists and would be overwritten by this run. "
+                f"Continue that run with --resume {args.checkpoint}, or delete the file (or pick another "
+                "path) to start a new one."
+            )
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
@@ -242,17 +270,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
         config = _config_from_args(args)
         n_train, n_test = _per_class(args.subset, "--subset"), _per_class(args.test_subset, "--test-subset")
         options = _parse_options(args.option)
+        _check_paths(args)
+        # the model is built before the data is loaded so that a bad option fails in a second, not after
+        # decoding; the seed is set right before it so every rank and rerun starts from the same weights
+        torch.manual_seed(args.seed)
+        model = get_model(args.model, **options)
         data = load_cifar10(args.data)
         if n_train is not None or n_test is not None:
             data = data.subset(n_train, n_test, seed=args.seed)
-        torch.manual_seed(args.seed)  # the same initial weights on every rank and in every rerun
-        model = get_model(args.model, **options)
     except (KeyError, ValueError, TypeError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted while loading CIFAR-10; nothing was cached, the next run decodes again.",
+              file=sys.stderr)  # fmt: skip
+        return 130
     checkpoint = args.checkpoint or args.resume
     try:
-        history = fit(model, data, config, checkpoint=checkpoint, resume=args.resume)
+        history = fit(model, data, config, checkpoint=checkpoint, resume=args.resume, model_name=args.model,
+                      model_options=options)  # fmt: skip
     except NonFiniteLossError as exc:
         if args.out and distributed.current().is_main:
             exc.history.save(args.out)
@@ -262,7 +298,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        hint = f"continue with --resume {checkpoint}" if checkpoint else "--checkpoint PATH allows resuming"
+        from pathlib import Path
+
+        # a checkpoint exists only once an epoch has ended (a pre-existing one was refused above)
+        if checkpoint and Path(checkpoint).is_file():
+            hint = f"continue with --resume {checkpoint}"
+        elif checkpoint:
+            hint = f"no checkpoint was written yet (one is written after every epoch at {checkpoint})"
+        else:
+            hint = "--checkpoint PATH allows resuming"
         print(f"\ninterrupted; {hint}.", file=sys.stderr)
         return 130
     finally:
@@ -333,6 +377,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     from ecg_lib import results
     from ecg_lib.data import DataError, load_cifar10
     from ecg_lib.experiments import CHAPTERS, chapter_module
+    from ecg_lib.profiles import ARCHIVED_PROFILES
     from ecg_lib.train import run_info
 
     try:
@@ -355,8 +400,11 @@ def _reproduce(args: argparse.Namespace) -> int:
         print("\n".join(names))
         return 0
     quick_dir = results.quick_results_dir()
-    out = Path(args.out) if args.out else (results.results_dir() if args.profile == "full" else quick_dir)
-    if args.profile != "full" and out.resolve() == results.repository_results_dir().resolve():
+    archived = args.profile in ARCHIVED_PROFILES
+    out = Path(args.out) if args.out else (results.results_dir() if archived else quick_dir)
+    # quick results never go where the book reads full-profile ones: results/, $ECG_RESULTS_DIR, or an
+    # --out naming either
+    if args.profile not in ARCHIVED_PROFILES and results.is_archive_root(out):
         print(f"error: {out} holds full-profile archives only (the book shows them as full-profile results). "
               f"Run with --profile full on a GPU, or write quick-profile results elsewhere with --out "
               f"(the default is {quick_dir}).", file=sys.stderr)  # fmt: skip

@@ -18,11 +18,17 @@ import os
 from collections.abc import Mapping
 from typing import TypeVar
 
-__all__ = ["AUTO", "ENV_VAR", "PROFILES", "UnknownProfileError", "check_profile", "resolve_profile", "select"]
+__all__ = [
+    "ARCHIVED_PROFILES", "AUTO", "ENV_VAR", "PROFILES", "UnknownProfileError", "check_profile",
+    "resolve_profile", "select",
+]  # fmt: skip
 
 # The profiles in order of cost. `auto` is not a profile: it is resolved to one of these.
 PROFILES: tuple[str, ...] = ("quick", "full")
 AUTO = "auto"
+# The profiles whose results may be archived (results/ or $ECG_RESULTS_DIR) and shown as "full profile":
+# all but quick. "standard" is listed before it is runnable so that its archives are accepted from day one.
+ARCHIVED_PROFILES: tuple[str, ...] = ("standard", "full")
 ENV_VAR = "ECG_PROFILE"
 
 T = TypeVar("T")

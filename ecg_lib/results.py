@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ecg_lib.experiments import ExperimentResult
+from ecg_lib.profiles import ARCHIVED_PROFILES, PROFILES
 
 __all__ = [
     "ENV_VAR",
@@ -35,6 +36,7 @@ __all__ = [
     "ArchiveError",
     "archive_path",
     "find_archive",
+    "is_archive_root",
     "list_archives",
     "load_archive",
     "quick_results_dir",
@@ -76,6 +78,13 @@ def quick_results_dir() -> Path:
     return _REPO / "_build" / "results-quick"
 
 
+def is_archive_root(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is the archive root (:func:`results_dir`) or the repository's ``results/``: the
+    folders whose results the book shows as full-profile ones."""
+    target = Path(path).expanduser().resolve()
+    return target in (results_dir().resolve(), repository_results_dir().resolve())
+
+
 def _check_name(value: str, what: str) -> str:
     if not isinstance(value, str) or not _NAME.match(value):
         raise ValueError(f"{what} must be a plain file name (letters, digits, _ . -), got {value!r}.")
@@ -104,14 +113,38 @@ def _is_number(v: Any) -> bool:
 
 
 def _numbers(d: Mapping[str, Any], key: str, where: str, *, optional_items: bool = False) -> list:
+    """``d[key]`` as a list of finite numbers (or nulls, with ``optional_items``): Python's json reads NaN
+    and Infinity, which no run records (a non-finite loss stops training before it is recorded)."""
     values = d[key]
     if not isinstance(values, list):
         raise _fail(where, f"'{key}' must be a list, got {type(values).__name__}")
     for i, v in enumerate(values):
-        if not (_is_number(v) or (optional_items and v is None)):
+        if optional_items and v is None:
+            continue
+        if not _is_number(v):
             kind = "a number or null" if optional_items else "a number"
             raise _fail(where, f"'{key}'[{i}] must be {kind}, got {v!r}")
+        if not math.isfinite(v):
+            raise _fail(where, f"'{key}'[{i}] must be a finite number, got {v}")
     return values
+
+
+def _check_normalizer(norm: Any, where: str) -> None:
+    """The fields :meth:`Normalizer.from_dict` reads, with shapes that match their values."""
+    from ecg_lib.data import Normalizer
+
+    if not isinstance(norm, dict):
+        raise _fail(where, "'normalizer' must be an object or null")
+    if norm.get("mode") not in Normalizer.MODES:
+        raise _fail(where, f"normalizer 'mode' must be one of {Normalizer.MODES}, got {norm.get('mode')!r}")
+    for key in ("mean", "std"):
+        if key not in norm or f"{key}_shape" not in norm:
+            raise _fail(where, f"normalizer lacks '{key}' or '{key}_shape'")
+        values = _numbers(norm, key, f"{where}: normalizer")
+        shape = norm[f"{key}_shape"]
+        if not (isinstance(shape, list) and shape and all(isinstance(n, int) and n > 0 for n in shape)
+                and math.prod(shape) == len(values)):  # fmt: skip
+            raise _fail(where, f"normalizer '{key}_shape' {shape!r} does not fit its {len(values)} values")
 
 
 _STEP_KEYS = ("train_loss", "train_error", "lr")
@@ -140,28 +173,38 @@ def validate_history(d: Any, where: str = "history") -> None:
         raise _fail(where, f"'stopped' must be a string, got {d['stopped']!r}")
     if not isinstance(d["steps_per_epoch"], int) or d["steps_per_epoch"] < 0:
         raise _fail(where, f"'steps_per_epoch' must be a non-negative integer, got {d['steps_per_epoch']!r}")
-    if d["normalizer"] is not None and not isinstance(d["normalizer"], dict):
-        raise _fail(where, "'normalizer' must be an object or null")
+    if d["normalizer"] is not None:
+        _check_normalizer(d["normalizer"], where)
     steps = {k: len(_numbers(d, k, where)) for k in _STEP_KEYS}
     if len(set(steps.values())) > 1:
         raise _fail(where, f"per-step lists differ in length: {steps}")
     epochs = {k: len(_numbers(d, k, where, optional_items=k.startswith("test_"))) for k in _EPOCH_KEYS}
     if len(set(epochs.values())) > 1:
         raise _fail(where, f"per-epoch lists differ in length: {epochs}")
+    # steps_per_epoch x epochs steps, plus the finished steps of the epoch a non-finite loss cut short
+    n_steps, n_epochs, spe = steps["train_loss"], epochs["epoch_train_loss"], d["steps_per_epoch"]
+    extra = spe - 1 if d["stopped"] == "non_finite" else 0
+    if not spe * n_epochs <= n_steps <= spe * n_epochs + max(0, extra):
+        raise _fail(where, f"{n_steps} per-step values do not fit steps_per_epoch={spe} x {n_epochs} epochs")
     for key in ("train_error", "epoch_train_error", "test_error"):
         for i, v in enumerate(d[key]):
             if v is not None and math.isfinite(v) and not 0.0 <= v <= 1.0:
                 raise _fail(where, f"'{key}'[{i}] = {v} is not an error fraction in [0, 1]")
+    for key in ("train_time_s", "wall_time_s", "images_per_s"):
+        if any(v < 0 for v in d[key]):
+            raise _fail(where, f"'{key}' holds a negative value")
     for key in ("train_time_s", "wall_time_s"):
         times = d[key]
         if any(b < a for a, b in itertools.pairwise(times)):
             raise _fail(where, f"'{key}' must be cumulative (never decreasing)")
 
 
-def validate_result(d: Any, where: str = "result", *, archive: bool = True) -> None:
-    """Check that ``d`` is :meth:`ExperimentResult.to_dict` output whose Histories validate. With
-    ``archive`` (the default), ``run_info`` must also name :data:`REQUIRED_RUN_INFO` and, when the
-    result holds Histories, the data they were trained on."""
+def validate_result(d: Any, where: str = "result", *, archive: bool = True,
+                    profiles: tuple[str, ...] = ARCHIVED_PROFILES) -> None:  # fmt: skip
+    """Check that ``d`` is :meth:`ExperimentResult.to_dict` output whose Histories validate and whose
+    profile is one of ``profiles`` (default: the archived ones, never quick). With ``archive`` (the
+    default), ``run_info`` must also name :data:`REQUIRED_RUN_INFO` and, when the result holds
+    Histories, the data they were trained on."""
     if not isinstance(d, dict):
         raise _fail(where, f"an ExperimentResult must be a JSON object, got {type(d).__name__}")
     for key, kind in (("name", str), ("profile", str), ("histories", dict), ("metrics", dict),
@@ -170,8 +213,12 @@ def validate_result(d: Any, where: str = "result", *, archive: bool = True) -> N
             raise _fail(where, f"'{key}' is missing")
         if not isinstance(d[key], kind):
             raise _fail(where, f"'{key}' must be a {kind.__name__}, got {type(d[key]).__name__}")
-    if d["profile"] not in ("quick", "full"):
-        raise _fail(where, f"'profile' must be 'quick' or 'full', got {d['profile']!r}")
+    known = (*PROFILES, *(p for p in ARCHIVED_PROFILES if p not in PROFILES))
+    if d["profile"] not in known:
+        raise _fail(where, f"'profile' must be one of {', '.join(known)}, got {d['profile']!r}")
+    if d["profile"] not in profiles:
+        raise _fail(where, f"a {d['profile']!r}-profile result is not an archive (archives hold "
+                    f"{' or '.join(profiles)} results; quick runs belong in {quick_results_dir()})")
     for label, history in d["histories"].items():
         validate_history(history, f"{where}: histories[{label!r}]")
     if archive:
@@ -183,6 +230,9 @@ def validate_result(d: Any, where: str = "result", *, archive: bool = True) -> N
             raise _fail(where, f"run_info lacks {', '.join(missing)}")
         if info["profile"] != d["profile"]:
             raise _fail(where, f"run_info says profile {info['profile']!r}, the result {d['profile']!r}")
+        wall = info["wall_time_s"]
+        if not _is_number(wall) or not math.isfinite(wall) or wall < 0:
+            raise _fail(where, f"run_info 'wall_time_s' must be a non-negative number, got {wall!r}")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -191,31 +241,53 @@ def validate_result(d: Any, where: str = "result", *, archive: bool = True) -> N
 
 def save_archive(result: ExperimentResult, chapter: str, experiment: str | None = None,
                  root: str | os.PathLike | None = None) -> Path:  # fmt: skip
-    """Validate ``result`` and write it atomically to :func:`archive_path` (experiment: ``result.name``)."""
-    path = archive_path(chapter, experiment or result.name, root)
-    validate_result(result.to_dict(), str(path))
+    """Validate ``result`` and write it atomically to :func:`archive_path` (experiment: ``result.name``).
+
+    In the archive root (:func:`is_archive_root`) only :data:`ARCHIVED_PROFILES` results are written;
+    elsewhere (``_build/results-quick/``, a test folder) quick ones too."""
+    base = Path(root) if root is not None else results_dir()
+    path = archive_path(chapter, experiment or result.name, base)
+    allowed = ARCHIVED_PROFILES if is_archive_root(base) else (*PROFILES, *ARCHIVED_PROFILES)
+    validate_result(result.to_dict(), str(path), profiles=allowed)
     return result.save(path)
 
 
-def load_archive(path: str | os.PathLike) -> ExperimentResult:
-    """Read and validate one archive file; any problem raises :class:`ArchiveError`."""
+def load_archive(path: str | os.PathLike, *,
+                 profiles: tuple[str, ...] = ARCHIVED_PROFILES) -> ExperimentResult:  # fmt: skip
+    """Read and validate one archive file; any problem raises :class:`ArchiveError`.
+
+    ``profiles``: the profiles accepted, by default the archived ones; pass e.g. ``("quick",)`` to read a
+    quick-profile result from ``_build/results-quick/``."""
     path = Path(path)
+    if path.is_dir():
+        raise ArchiveError(f"{path}: a directory, not an archive file (archives are <chapter>/<name>.json).")
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ArchiveError(f"{path}: no such archive.") from None
+    except UnicodeDecodeError:
+        raise _fail(str(path), "not valid JSON (not even UTF-8 text)") from None
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _fail(str(path), f"not valid JSON ({exc})") from None
-    validate_result(data, str(path))
-    return ExperimentResult.from_dict(data)
+    except RecursionError:  # json recurses once per level: a hostile file can exhaust the stack
+        raise _fail(str(path), "JSON nested too deeply") from None
+    validate_result(data, str(path), profiles=profiles)
+    try:
+        return ExperimentResult.from_dict(data)
+    except Exception as exc:  # the schema above should catch everything; this names what it missed
+        problem = f"cannot be read as an ExperimentResult ({type(exc).__name__}: {exc})"
+        raise _fail(str(path), problem) from None
 
 
 def find_archive(
     chapter: str, experiment: str, root: str | os.PathLike | None = None
 ) -> ExperimentResult | None:
-    """The archived result of ``experiment``, or None when there is none (a malformed one raises)."""
+    """The archived result of ``experiment``, or None when there is none (a malformed one, or one of the
+    quick profile, raises :class:`ArchiveError`: it must never be shown as a full-profile result)."""
     path = archive_path(chapter, experiment, root)
     return load_archive(path) if path.is_file() else None
 

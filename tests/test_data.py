@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from ecg_lib.data import (
+    _CACHE_VERSION,
     CIFAR10_CLASSES,
     CIFAR10Data,
     DataError,
@@ -322,7 +323,7 @@ def test_cache_round_trip_is_exact_and_atomic(tmp_path, cifar10):
 
 def test_cache_is_found_without_a_path(tmp_path, monkeypatch, cifar10):
     monkeypatch.delenv("ECG_DATA_DIR", raising=False)
-    _write_cache(tmp_path / "cifar10-archive-0-v1.json", cifar10, {"source": "cached"})
+    _write_cache(tmp_path / f"cifar10-archive-0-v{_CACHE_VERSION}.json", cifar10, {"source": "cached"})
     data = load_cifar10(cache_dir=tmp_path, download=False, search_dirs=[])
     assert data.source.startswith("cached (decoded cache")
     assert np.array_equal(data.test_y.numpy(), cifar10.test_y.numpy())

@@ -46,10 +46,25 @@ def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def full_archive(tiny_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny archive relabelled as a full-profile one: what a chapter shows (quick results never are)."""
+    root = tmp_path_factory.mktemp("full")
+    d = json.loads((tiny_archive / "comparison" / "tiny.json").read_text())
+    d["profile"] = d["run_info"]["profile"] = "full"
+    (root / "comparison").mkdir()
+    (root / "comparison" / "tiny.json").write_text(json.dumps(d))
+    return root
+
+
+def load_quick(path: Path) -> ExperimentResult:
+    return results.load_archive(path, profiles=("quick",))
+
+
 def test_reproduce_writes_a_valid_archive(tiny_archive: Path) -> None:
     path = tiny_archive / "comparison" / "tiny.json"
     assert results.list_archives(root=tiny_archive) == [path]
-    archived = results.load_archive(path)
+    archived = load_quick(path)
     assert archived.profile == "quick" and archived.run_info["profile"] == "quick"
     assert set(archived.histories) == set(TINY_MODELS)
     for key in (*results.REQUIRED_RUN_INFO, "data", "command"):
@@ -68,13 +83,15 @@ def test_reproduce_writes_a_valid_archive(tiny_archive: Path) -> None:
     assert ExperimentResult.from_dict(json.loads(path.read_text())).to_dict() == archived.to_dict()
 
 
-def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, monkeypatch: pytest.MonkeyPatch,
+def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, full_archive: Path,
+                                           monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    monkeypatch.setenv(results.ENV_VAR, str(tiny_archive))
-    live = results.load_archive(tiny_archive / "comparison" / "tiny.json")  # stands in for the live run
+    monkeypatch.setenv(results.ENV_VAR, str(full_archive))
+    live = load_quick(tiny_archive / "comparison" / "tiny.json")  # stands in for the live run
     plt.close("all")
     archived = common.show_with_archive(live, "comparison", "tiny", plot=comparison.plot_race)
-    assert archived is not None and archived.to_dict() == live.to_dict()
+    assert archived is not None and archived.profile == "full"
+    assert {**archived.to_dict(), "profile": "quick", "run_info": live.run_info} == live.to_dict()
     fig = plt.gcf()
     titles = [ax.get_title() for ax in fig.axes]
     assert len(titles) == 2 and titles[0].startswith("this run") and titles[1].startswith("archived")
@@ -102,10 +119,11 @@ def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, monkeypatch: pyt
 
 
 def test_an_archive_that_no_longer_fits_the_plot_is_reported(
-    tiny_archive: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tiny_archive: Path, full_archive: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv(results.ENV_VAR, str(tiny_archive))
-    live = results.load_archive(tiny_archive / "comparison" / "tiny.json")
+    monkeypatch.setenv(results.ENV_VAR, str(full_archive))
+    live = load_quick(tiny_archive / "comparison" / "tiny.json")
     live.metrics["new_figure"] = [1.0]  # the experiment grew a metric its archive does not have
 
     def plot(result: ExperimentResult, ax: plt.Axes) -> None:
@@ -124,7 +142,7 @@ def test_without_an_archive_the_chapter_says_so(tiny_archive: Path, tmp_path: Pa
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     monkeypatch.setenv(results.ENV_VAR, str(tmp_path))
-    live = results.load_archive(tiny_archive / "comparison" / "tiny.json")
+    live = load_quick(tiny_archive / "comparison" / "tiny.json")
     plt.close("all")
     assert common.show_with_archive(live, "comparison", "tiny") is None
     assert len(plt.gcf().axes) == 1
@@ -162,7 +180,7 @@ MALFORMED = {
     "per-epoch lengths differ": (_set("histories", "resnet20", "train_time_s", []), "per-epoch lists differ"),
     "text for a number": (_set("histories", "resnet20", "lr", 0, "0.1"), r"'lr'\[0\] must be a number"),
     "no date": (lambda d: d["run_info"].pop("date"), "run_info lacks date"),
-    "unknown profile": (_set("profile", "medium"), "'profile' must be 'quick' or 'full'"),
+    "unknown profile": (_set("profile", "medium"), "'profile' must be one of quick, full, standard"),
     "history not an object": (_set("histories", "resnet20", [1, 2]), "a History must be a JSON object"),
 }
 
@@ -176,7 +194,7 @@ def test_malformed_archives_raise_a_clear_error(case: str, tiny_archive: Path, t
     bad.parent.mkdir()
     bad.write_text(json.dumps(d))
     with pytest.raises(results.ArchiveError, match=message) as info:
-        results.load_archive(bad)
+        load_quick(bad)
     assert str(bad) in str(info.value) and "reproduce" in str(info.value)
     with pytest.raises(results.ArchiveError):
         results.find_archive("comparison", "tiny", root=tmp_path)

@@ -45,13 +45,17 @@ def check_input(
     *,
     channels: int = 3,
     max_size: int | None = None,
+    module: nn.Module | None = None,
 ) -> None:
     """Raise a ``ValueError`` that says what is valid unless ``x`` is an ``N x channels x H x W`` batch
-    with ``min_size <= H, W`` (and ``H, W <= max_size`` when the network's head fixes the map size).
+    with ``min_size <= H, W`` (and ``H, W <= max_size`` when the network's head fixes the map size) of
+    floating-point values (of the dtype of ``module``'s weights, when given).
 
-    Models call this first in ``forward`` and store ``min_size`` as ``self.min_input_size`` (and
-    ``max_size`` as ``self.max_input_size``) so that tools can find the smallest valid input.
+    Models call this first in ``forward`` (passing ``module=self``) and store ``min_size`` as
+    ``self.min_input_size`` (and ``max_size`` as ``self.max_input_size``) so that tools can find the
+    smallest valid input.
     """
+    _check_dtype(x, name, module)
     valid = f"{name} expects a batch of shape N x {channels} x H x W with "
     valid += f"{min_size} <= H, W <= {max_size}" if max_size is not None else f"H, W >= {min_size}"
     if x.dim() != 4:
@@ -70,6 +74,29 @@ def check_input(
             f"{valid}; got {h}x{w}, which is too small: the feature maps would vanish before the "
             f"classifier. Resize or pad the input to at least {min_size}x{min_size}."
         )
+
+
+def _check_dtype(x: torch.Tensor, name: str, module: nn.Module | None) -> None:
+    """Raw images (uint8) or float64 arrays reach a model easily (``model(data.test_x[:4])``) and would fail
+    deep inside the first convolution with a dtype message that does not say what to do."""
+    use = ("normalise uint8 images with ecg_lib.data.Normalizer first, e.g. Normalizer.from_images("
+           "data.train_x, 'channel')(x), or history.normalizer(x) for a trained model")  # fmt: skip
+    if not x.is_floating_point():
+        raise ValueError(f"{name} takes float images, got {x.dtype}: {use}.")
+    if module is None:
+        return
+    weight = next((p for p in module.parameters() if p.is_floating_point()), None)
+    if weight is not None and x.dtype != weight.dtype and not _autocast(x):
+        raise ValueError(f"{name}'s weights are {weight.dtype} but the input is {x.dtype}: pass "
+                         f"x.to({weight.dtype}) ({use}).")  # fmt: skip
+
+
+def _autocast(x: torch.Tensor) -> bool:
+    """Whether autocast is on for ``x``'s device: then mixed dtypes are expected (meta tensors: never)."""
+    try:
+        return torch.is_autocast_enabled(x.device.type)
+    except RuntimeError:  # a device type autocast does not know, e.g. meta
+        return False
 
 
 # Krizhevsky et al. (2012), Sec. 3.3: b = a / (k + alpha * sum_{n neighbouring maps} a^2) ** beta.

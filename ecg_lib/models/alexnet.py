@@ -147,7 +147,7 @@ class AlexNet(nn.Module):
                 self.classifier.fc7.bias.fill_(1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.min_input_size, "alexnet", max_size=self.max_input_size)
+        check_input(x, self.min_input_size, "alexnet", max_size=self.max_input_size, module=self)
         # N x 3 x 227 x 227 -> N x 96 x 55 x 55 -> (pool) N x 96 x 27 x 27 -> N x 256 x 27 x 27
         # -> (pool) N x 256 x 13 x 13 -> N x 384 x 13 x 13 (x2) -> N x 256 x 13 x 13 -> (pool) N x 256 x 6 x 6
         x = self.features(x)
@@ -187,7 +187,7 @@ class AlexNetCifar(nn.Module):
         init_weights(self, init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.min_input_size, "alexnet_cifar", max_size=self.max_input_size)
+        check_input(x, self.min_input_size, "alexnet_cifar", max_size=self.max_input_size, module=self)
         x = self.features(x)  # N x 3 x 32 x 32 -> N x 32 x 16 x 16 -> N x 32 x 8 x 8 -> N x 64 x 4 x 4
         return self.classifier(torch.flatten(x, 1))  # N x 1024 -> N x num_classes
 

@@ -214,9 +214,10 @@ class GoogLeNet(nn.Module):
                 self.name,
                 channels=self.in_channels,
                 max_size=self.aux_input_range[1],
+                module=self,
             )
         else:
-            check_input(x, self.min_input_size, self.name, channels=self.in_channels)
+            check_input(x, self.min_input_size, self.name, channels=self.in_channels, module=self)
         inc = self.inception
         # Shapes for googlenet at 224 x 224 | googlenet_cifar at 32 x 32 (width 1).
         x = self.stem(x)  # N x 192 x 28 x 28 | N x 192 x 16 x 16

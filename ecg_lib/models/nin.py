@@ -126,7 +126,7 @@ class NetworkInNetwork(nn.Module):
         init_weights(self, init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.min_input_size, self.name, max_size=self.max_input_size)
+        check_input(x, self.min_input_size, self.name, max_size=self.max_input_size, module=self)
         # CIFAR: N x 3 x 32 x 32 -> N x 96 x 16 x 16 -> N x 192 x 8 x 8 -> N x num_classes x 8 x 8
         x = self.features(x)
         return self.head(x)  # N x num_classes (the mean of each class map, or the FC layer's output)

@@ -241,7 +241,7 @@ class ResNet(nn.Module):
         init_weights(self, init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.min_input_size, self.name, channels=self.in_channels)
+        check_input(x, self.min_input_size, self.name, channels=self.in_channels, module=self)
         x = self.stem(x)  # ImageNet: N x 64 x 56 x 56 (from 224);  CIFAR: N x 16 x 32 x 32
         x = self.blocks(x)  # ImageNet: N x 512|2048 x 7 x 7;         CIFAR: N x 64 x 8 x 8
         x = torch.flatten(self.pool(x), 1)  # N x C

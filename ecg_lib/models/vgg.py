@@ -150,7 +150,7 @@ class VGG(nn.Module):
         init_weights(self, init, std=0.1 if init == "paper" else 0.01)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.min_input_size, f"VGG-{self.config}", max_size=self.max_input_size)
+        check_input(x, self.min_input_size, f"VGG-{self.config}", max_size=self.max_input_size, module=self)
         x = self.features(x)  # N x 3 x 224 x 224 -> N x 64 x 112 x 112 -> ... -> N x 512 x 7 x 7
         x = torch.flatten(x, 1)  # N x 25088
         return self.classifier(x)  # N x 4096 -> N x 4096 -> N x num_classes

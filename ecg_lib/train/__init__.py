@@ -17,7 +17,7 @@ The package is split by concern: :mod:`~ecg_lib.train.config` (TrainConfig, sche
 :mod:`ecg_lib.profiles`.
 """
 
-from ecg_lib.train.checkpoint import load_checkpoint, save_checkpoint
+from ecg_lib.train.checkpoint import CheckpointError, load_checkpoint, run_key, save_checkpoint
 from ecg_lib.train.config import CHECKPOINT_FORMAT, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig, lr_at
 from ecg_lib.train.device import pick_device, pick_precision
 from ecg_lib.train.history import History, NonFiniteLossError
@@ -29,6 +29,7 @@ __all__ = [
     "OPTIMIZERS",
     "PRECISIONS",
     "SCHEDULES",
+    "CheckpointError",
     "EpochCallback",
     "History",
     "NonFiniteLossError",
@@ -41,6 +42,7 @@ __all__ = [
     "pick_device",
     "pick_precision",
     "run_info",
+    "run_key",
     "save_checkpoint",
 ]
 

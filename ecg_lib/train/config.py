@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from ecg_lib.data import Normalizer
 
 __all__ = ["CHECKPOINT_FORMAT", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "TrainConfig", "lr_at"]
@@ -14,7 +16,8 @@ __all__ = ["CHECKPOINT_FORMAT", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "TrainC
 SCHEDULES = ("constant", "step", "warmup_cosine", "warmup_linear")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-CHECKPOINT_FORMAT = "ecg_lib.checkpoint/1"
+# /2: checkpoints also record what was trained (model, options, data, length; see checkpoint.run_key)
+CHECKPOINT_FORMAT = "ecg_lib.checkpoint/2"
 
 
 @dataclass
@@ -71,13 +74,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.milestones = tuple(float(m) for m in self.milestones)
-        problems = []
-        if self.epochs < 1:
-            problems.append(f"epochs must be at least 1 (got {self.epochs})")
-        if self.batch_size < 1:
-            problems.append(f"batch_size must be at least 1 (got {self.batch_size})")
-        if not self.lr > 0:
-            problems.append(f"lr must be positive (got {self.lr})")
+        problems = self._range_problems()
         if self.schedule not in SCHEDULES:
             problems.append(f"schedule must be one of {SCHEDULES} (got {self.schedule!r})")
         if self.optimizer not in OPTIMIZERS:
@@ -86,8 +83,6 @@ class TrainConfig:
             problems.append(f"precision must be one of {PRECISIONS} (got {self.precision!r})")
         if self.normalize not in (*Normalizer.MODES, None):
             problems.append(f"normalize must be one of {Normalizer.MODES} or None (got {self.normalize!r})")
-        if self.aux_weight is not None and not self.aux_weight >= 0:
-            problems.append(f"aux_weight must be None or non-negative (got {self.aux_weight})")
         if list(self.milestones) != sorted(self.milestones):
             problems.append(f"milestones must be increasing (got {self.milestones})")
         if self.schedule == "step" and not self.milestones:
@@ -96,6 +91,40 @@ class TrainConfig:
             problems.append(f"warmup_epochs must be in [0, epochs) (got {self.warmup_epochs})")
         if problems:
             raise ValueError("Invalid TrainConfig: " + "; ".join(problems) + ".")
+
+    def _range_problems(self) -> list[str]:
+        """Numbers that are not finite or out of range, checked up front: a NaN momentum or an infinite
+        weight decay would otherwise surface as a diverged loss, with advice to lower the learning rate."""
+        problems = []
+        for name, low in (("epochs", 1), ("batch_size", 1), ("eval_every", 0), ("eval_batch_size", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                problems.append(f"{name} must be at least {low}, an integer (got {value!r})")
+        # (name, value, lowest, highest, whether the lowest is allowed); None values are optional settings
+        ranges = (("lr", self.lr, 0.0, math.inf, False), ("momentum", self.momentum, 0.0, 1.0, True),
+                  ("weight_decay", self.weight_decay, 0.0, math.inf, True),
+                  ("gamma", self.gamma, 0.0, math.inf, False),
+                  ("label_smoothing", self.label_smoothing, 0.0, 1.0, True),
+                  ("warmup_factor", self.warmup_factor, 0.0, math.inf, False),
+                  ("aux_weight", self.aux_weight, 0.0, math.inf, True),
+                  ("max_time_s", self.max_time_s, 0.0, math.inf, True),
+                  *(("milestones", m, 0.0, math.inf, True) for m in self.milestones))  # fmt: skip
+        for name, value, low, high, closed in ranges:
+            if value is None and name in ("warmup_factor", "aux_weight", "max_time_s"):
+                continue
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            ok = ok and (low <= value if closed else low < value) and value < high
+            if not ok:
+                interval = f"{'[' if closed else '('}{low:g}, {high:g})"
+                problems.append(f"{name} must be a finite number in {interval} (got {value!r})")
+        if self.nesterov and self.optimizer == "sgd" and not self.momentum > 0:
+            problems.append("nesterov needs a positive momentum")
+        if self.device not in (None, "auto"):
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError, ValueError):
+                problems.append(f"device must be cpu, cuda, cuda:N, mps or None (got {self.device!r})")
+        return problems
 
     @property
     def warmup(self) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +14,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ecg_lib import distributed
+from ecg_lib.atomic import check_writable
 from ecg_lib.data import DeviceLoader, Normalizer
 from ecg_lib.profiles import check_profile
 from ecg_lib.train import info as _info
 from ecg_lib.train.checkpoint import (
+    CheckpointError,
     _check_resumable,
     _rng_state,
     _set_rng_state,
     load_checkpoint,
+    run_key,
     save_checkpoint,
 )
 from ecg_lib.train.config import TrainConfig, lr_at
@@ -112,6 +115,8 @@ def fit(
     resume: str | os.PathLike | None = None,
     on_epoch_end: EpochCallback | None = None,
     profile: str | None = None,
+    model_name: str | None = None,
+    model_options: Mapping[str, Any] | None = None,
 ) -> History:
     """Train ``model`` on ``data.train_x``/``train_y`` and evaluate on ``data.test_x``/``test_y``.
 
@@ -120,10 +125,15 @@ def fit(
     trained in place; the returned :class:`History` records the run.
 
     ``checkpoint``: a file rewritten atomically after every epoch (model, optimizer, schedule position,
-    RNG states, history). ``resume``: a checkpoint to continue from (it must come from the same config,
-    except ``epochs`` and the time budget); on the CPU a resumed run ends with exactly the weights of an
-    uninterrupted one. ``on_epoch_end(epoch, model, history)`` runs after each epoch (0-based ``epoch``;
-    the last step's gradients are still in ``p.grad``); returning True stops training.
+    RNG states, history and :func:`~ecg_lib.train.checkpoint.run_key`: model, options, data, planned
+    epochs). Its folder is checked for writing before training starts. ``resume``: a checkpoint to
+    continue from; it must be the same run (the same model, ``model_name`` and ``model_options``, data,
+    epochs and config except the time budget, device, evaluation and display settings), otherwise
+    :class:`~ecg_lib.train.checkpoint.CheckpointError` names the difference before anything is trained or
+    written. A checkpoint of a finished run resumes to its History without training. On the CPU a resumed
+    run ends with exactly the weights of an uninterrupted one. ``on_epoch_end(epoch, model, history)``
+    runs after each epoch (0-based ``epoch``; the last step's gradients are still in ``p.grad``);
+    returning True stops training.
 
     Under ``torchrun`` the model is wrapped in DistributedDataParallel, each rank trains on its own
     shard of every epoch and ``config.batch_size`` is the global batch. A non-finite loss raises
@@ -131,10 +141,17 @@ def fit(
 
     ``profile``: the profile the caller runs in (resolved at its entry point), recorded in
     ``history.info``; ``None`` records none (a run outside any profile, e.g. a plain ``fit`` call).
+    ``model_name``/``model_options``: the registry name and builder options (``get_model(name,
+    **options)``), recorded in ``history.info`` and the checkpoint; ``None``: the model's ``name``.
+
+    Before training, the model's output size is checked against the data's classes.
     """
     if profile is not None:
         check_profile(profile)
     cfg = config if config is not None else TrainConfig()
+    if checkpoint is not None:
+        check_writable(checkpoint, "checkpoint")
+    ckpt = load_checkpoint(resume) if resume is not None else None  # a bad file fails before any work
     t_start = time.perf_counter()
     device = pick_device(cfg.device)
     world = distributed.setup(device.type)
@@ -152,6 +169,8 @@ def fit(
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    _check_head(model, data, normalizer, device, channels_last)
+    run = run_key(model, data, cfg, model_name=model_name, model_options=dict(model_options or {}))
     loader = DeviceLoader(
         data.train_x, data.train_y, cfg.batch_size // world.world_size, device=device, augment=cfg.augment,
         normalizer=normalizer, channels_last=channels_last, seed=cfg.seed, rank=world.rank,
@@ -178,7 +197,8 @@ def fit(
         "channels_last": channels_last, "compile": cfg.compile, "world_size": world.world_size,
         "backend": world.backend, "n_train": int(data.train_y.numel()), "n_test": int(data.test_y.numel()),
         "data_source": getattr(data, "source", ""), "normalize": normalizer.mode,
-        "torch": torch.__version__, "profile": profile,
+        "torch": torch.__version__, "profile": profile, "model_name": run["model_name"],
+        "model_options": run["model_options"],
     }  # fmt: skip
     if world.enabled:  # record, and so prove, that the ranks' shards are disjoint and cover the epoch
         shards = distributed.all_gather_object(loader.indices(0).tolist())
@@ -187,11 +207,14 @@ def fit(
                                   "overlap": sum(len(s) for s in shards) - len(union)}  # fmt: skip
 
     start_epoch, time_offset, wall_offset = 0, 0.0, 0.0
-    if resume is not None:
-        ckpt = load_checkpoint(resume)
-        _check_resumable(ckpt["config"], cfg, Path(resume))
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
+    if ckpt is not None:
+        _check_resumable(ckpt["config"], cfg, Path(resume), run, ckpt["run"])
+        try:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:  # e.g. same printed layers, other buffers
+            raise CheckpointError(f"Cannot resume from {resume}: its weights do not fit this model's "
+                                  f"architecture ({str(exc).splitlines()[0]}).") from None  # fmt: skip
         if scaler is not None and ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
         _set_rng_state(ckpt["rng"])
@@ -213,7 +236,6 @@ def fit(
                desc=f"epoch {start_epoch + 1}/{cfg.epochs}")  # fmt: skip
     train_clock = time_offset
     run_start = time.perf_counter() - wall_offset
-    history.stopped = "completed"
     try:
         for epoch in range(start_epoch, cfg.epochs):
             model.train()
@@ -294,6 +316,13 @@ def fit(
             history.wall_time_s.append(time.perf_counter() - run_start)
 
             stop = bool(on_epoch_end(epoch, model, history)) if on_epoch_end is not None else False
+            if stop:
+                history.stopped = "callback"
+            elif cfg.max_time_s is not None and train_clock >= cfg.max_time_s and epoch + 1 < cfg.epochs:
+                history.stopped = "time_budget"
+            # a checkpoint written mid-run says so; one of the last epoch says how the run ended
+            elif epoch + 1 == cfg.epochs:
+                history.stopped = "completed"
             if checkpoint is not None and world.is_main:
                 save_checkpoint({
                     "epoch": epoch + 1, "step": (epoch + 1) * spe,
@@ -301,13 +330,12 @@ def fit(
                     "scheduler": {"schedule": cfg.schedule, "next_step": (epoch + 1) * spe},
                     "scaler": scaler.state_dict() if scaler is not None else None,
                     "rng": _rng_state(), "history": history.to_dict(), "config": cfg.to_dict(),
+                    "run": run,
                 }, checkpoint)  # fmt: skip
-            if stop:
-                history.stopped = "callback"
+            if history.stopped in ("callback", "time_budget"):
                 break
-            if cfg.max_time_s is not None and train_clock >= cfg.max_time_s and epoch + 1 < cfg.epochs:
-                history.stopped = "time_budget"
-                break
+        if history.stopped == "running":  # resumed from the checkpoint of a finished run: nothing to train
+            history.stopped = "completed"
     except KeyboardInterrupt:
         history.stopped = "interrupted"
         raise
@@ -315,6 +343,37 @@ def fit(
         bar.close()
         _info.FIT_SECONDS[0] += time.perf_counter() - t_start
     return history
+
+
+@torch.no_grad()
+def _check_head(model: nn.Module, data: Any, normalizer: Normalizer, device: torch.device,
+                channels_last: bool) -> None:  # fmt: skip
+    """Refuse a model whose output does not give one score per class of ``data`` before training: a head of
+    5 outputs on 10 labels would otherwise end in an IndexError deep inside the loss. Costs one forward
+    pass of two images in eval mode (no randomness used, no statistics updated)."""
+    classes = getattr(data, "classes", None)
+    labels = torch.cat([data.train_y.flatten(), data.test_y.flatten()])
+    n = len(classes) if classes else int(labels.max()) + 1
+    if data.train_y.numel() == 0:
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        xb = normalizer(data.train_x[:2].to(device))
+        if channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        out = model(xb)
+    finally:
+        model.train(was_training)
+    logits = out[0] if isinstance(out, tuple) else out
+    if logits.dim() != 2 or logits.shape[1] != n:
+        got = f"shape {tuple(logits.shape)}"
+        if logits.dim() == 2:
+            got = f"{logits.shape[1]} class scores per image"
+        raise ValueError(
+            f"The model outputs {got}, but the data has {n} classes: build it with num_classes={n} "
+            f"(get_model(name, num_classes={n}); on the command line drop --option num_classes)."
+        )
 
 
 def _guard(losses: Tensor, errors: Tensor, lo: int, hi: int, epoch: int, spe: int, lrs: Sequence[float],
