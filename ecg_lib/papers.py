@@ -260,6 +260,28 @@ def network(name_or_model: str) -> Network:
 
 # --- VGG (Simonyan & Zisserman 2015)
 
+#: Sec. 2.3: three 3x3 layers have 27C² weights, "a single 7x7 conv. layer would require 7²C² = 49C²
+#: parameters, i.e. 81% more" (how much more the 7x7 layer needs, not how much the stack saves).
+VGG_STACK_EXTRA = 0.81
+#: Table 3 (single test scale; training scale S = 256 for C, D and E): (top-1, top-5) ImageNet validation
+#: error per configuration of Table 1.
+VGG_TABLE3: dict[str, tuple[float, float]] = {
+    "A": (0.296, 0.104), "A-LRN": (0.297, 0.105), "B": (0.287, 0.099),
+    "C": (0.281, 0.094), "D": (0.270, 0.088), "E": (0.273, 0.090),
+}  # fmt: skip
+#: Sec. 4.1: "the local response normalisation (A-LRN network) does not improve on the model A without
+#: any normalisation layers".
+VGG_LRN_FINDING = "A-LRN does not improve on A (Table 3: 10.5% vs 10.4% top-5)"
+#: He et al. 2016, Sec. 3.3: VGG-19 (configuration E) has "19.6 billion FLOPs", counted as multiply-adds.
+VGG19_MACS = 19.6e9
+#: Sec. 2.3: the first layers VGG moved away from, as (kernel, stride): AlexNet's conv1 (Krizhevsky et al.
+#: 2012, Sec. 3.5), and the 7x7/2 conv1 of ZFNet (Zeiler & Fergus 2014) and OverFeat's accurate model
+#: (Sermanet et al. 2014).
+VGG_EARLIER_FIRST_LAYERS: dict[str, tuple[int, int]] = {
+    "AlexNet conv1": (11, 4),
+    "ZFNet / OverFeat conv1": (7, 2),
+}
+
 # --- Network in Network (Lin et al. 2014)
 
 # --- GoogLeNet (Szegedy et al. 2015)
