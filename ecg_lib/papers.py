@@ -286,6 +286,25 @@ VGG_EARLIER_FIRST_LAYERS: dict[str, tuple[int, int]] = {
 
 # --- GoogLeNet (Szegedy et al. 2015)
 
+#: Table 1: (params in K = 1024 weights, without biases; ops in M multiply-adds) of every layer with
+#: weights: the stem's two convolution rows, the nine Inception modules and the linear classifier.
+GOOGLENET_TABLE1: dict[str, tuple[float, float]] = {
+    "conv1": (2.7, 34), "conv2": (112, 360),
+    "3a": (159, 128), "3b": (380, 304),
+    "4a": (364, 73), "4b": (437, 88), "4c": (463, 100), "4d": (580, 119), "4e": (840, 170),
+    "5a": (1072, 54), "5b": (1388, 71),
+    "linear": (1000, 1),
+}  # fmt: skip
+#: Sec. 1: "a computational budget of 1.5 billion multiply-adds at inference time".
+GOOGLENET_BUDGET_MACS = 1.5e9
+#: Sec. 1: GoogLeNet "uses 12x fewer parameters than the winning architecture of Krizhevsky et al".
+GOOGLENET_PARAM_RATIO = 12
+#: Sec. 5: the auxiliary classifiers' losses are added to the total loss with weight 0.3.
+GOOGLENET_AUX_WEIGHT = 0.3
+#: Sec. 5: "22 layers deep when counting only layers with parameters (or 27 layers if we also count
+#: pooling)"; the 22 is :func:`network` ("GoogLeNet").depth.
+GOOGLENET_DEPTH_WITH_POOLS = 27
+
 # --- ResNet (He et al. 2016)
 
 # --- Comparison chapter (figures of several papers side by side)
