@@ -284,6 +284,28 @@ ALEXNET_CLAIMS: dict[str, dict[str, object]] = {
 
 # --- VGG (Simonyan & Zisserman 2015)
 
+#: Sec. 2.3: three 3x3 layers have 27C² weights, "a single 7x7 conv. layer would require 7²C² = 49C²
+#: parameters, i.e. 81% more" (how much more the 7x7 layer needs, not how much the stack saves).
+VGG_STACK_EXTRA = 0.81
+#: Table 3 (single test scale; training scale S = 256 for C, D and E): (top-1, top-5) ImageNet validation
+#: error per configuration of Table 1.
+VGG_TABLE3: dict[str, tuple[float, float]] = {
+    "A": (0.296, 0.104), "A-LRN": (0.297, 0.105), "B": (0.287, 0.099),
+    "C": (0.281, 0.094), "D": (0.270, 0.088), "E": (0.273, 0.090),
+}  # fmt: skip
+#: Sec. 4.1: "the local response normalisation (A-LRN network) does not improve on the model A without
+#: any normalisation layers".
+VGG_LRN_FINDING = "A-LRN does not improve on A (Table 3: 10.5% vs 10.4% top-5)"
+#: He et al. 2016, Sec. 3.3: VGG-19 (configuration E) has "19.6 billion FLOPs", counted as multiply-adds.
+VGG19_MACS = 19.6e9
+#: Sec. 2.3: the first layers VGG moved away from, as (kernel, stride): AlexNet's conv1 (Krizhevsky et al.
+#: 2012, Sec. 3.5), and the 7x7/2 conv1 of ZFNet (Zeiler & Fergus 2014) and OverFeat's accurate model
+#: (Sermanet et al. 2014).
+VGG_EARLIER_FIRST_LAYERS: dict[str, tuple[int, int]] = {
+    "AlexNet conv1": (11, 4),
+    "ZFNet / OverFeat conv1": (7, 2),
+}
+
 # --- Network in Network (Lin et al. 2014)
 
 #: CIFAR-10 test error (fractions) of the NIN chapter's comparisons. Table 1: NIN + dropout, and with
@@ -300,6 +322,25 @@ NIN_CIFAR10: dict[str, float] = {
 NIN_CIFAR10_PARAMS = 0.97e6
 
 # --- GoogLeNet (Szegedy et al. 2015)
+
+#: Table 1: (params in K = 1024 weights, without biases; ops in M multiply-adds) of every layer with
+#: weights: the stem's two convolution rows, the nine Inception modules and the linear classifier.
+GOOGLENET_TABLE1: dict[str, tuple[float, float]] = {
+    "conv1": (2.7, 34), "conv2": (112, 360),
+    "3a": (159, 128), "3b": (380, 304),
+    "4a": (364, 73), "4b": (437, 88), "4c": (463, 100), "4d": (580, 119), "4e": (840, 170),
+    "5a": (1072, 54), "5b": (1388, 71),
+    "linear": (1000, 1),
+}  # fmt: skip
+#: Sec. 1: "a computational budget of 1.5 billion multiply-adds at inference time".
+GOOGLENET_BUDGET_MACS = 1.5e9
+#: Sec. 1: GoogLeNet "uses 12x fewer parameters than the winning architecture of Krizhevsky et al".
+GOOGLENET_PARAM_RATIO = 12
+#: Sec. 5: the auxiliary classifiers' losses are added to the total loss with weight 0.3.
+GOOGLENET_AUX_WEIGHT = 0.3
+#: Sec. 5: "22 layers deep when counting only layers with parameters (or 27 layers if we also count
+#: pooling)"; the 22 is :func:`network` ("GoogLeNet").depth.
+GOOGLENET_DEPTH_WITH_POOLS = 27
 
 # --- ResNet (He et al. 2016)
 

@@ -1,4 +1,5 @@
-"""The numbers the GoogLeNet chapter prints, asserted against the library (no training).
+"""The numbers the GoogLeNet chapter prints, asserted against the library (no training, except a few
+steps on random images to check the plumbing).
 
 Expected values are worked out by hand from the paper's Table 1 channel counts: a k x k convolution from
 C to n channels has k*k*C*n weights and, on an S x S map, k*k*C*n*S*S multiply-adds.
@@ -6,6 +7,7 @@ C to n channels has k*k*C*n weights and, on an S x S map, k*k*C*n*S*S multiply-a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -13,6 +15,9 @@ import torch
 from book_fixtures import printed_text
 from torch import nn
 
+from ecg_lib import papers, profiles
+from ecg_lib.chapters import common
+from ecg_lib.chapters import googlenet as googlenet_page
 from ecg_lib.counting import count_params
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import CHAPTERS
@@ -106,7 +111,7 @@ def test_every_row_against_table1() -> None:
     assert lines["conv1"].params_diff < -0.7 and lines["conv1"].ops_diff < -0.7
     for name in ("3a", "4a", "5b"):  # every reduced module is cheaper than the same without reductions
         assert lines[name].naive is not None and lines[name].naive.macs > lines[name].ours.macs
-    assert sum(E.PAPER_TABLE1[n][1] for n in lines) == 1502  # the ops column's total, in millions
+    assert sum(papers.GOOGLENET_TABLE1[n][1] for n in lines) == 1502  # the ops column's total, in millions
 
 
 def test_separable_conv1_reproduces_table1() -> None:
@@ -154,7 +159,7 @@ def test_network_facts() -> None:
 
 def test_explorer_recomputes() -> None:
     pytest.importorskip("ipywidgets")
-    _box, sliders, out = E.inception_explorer("3a", return_parts=True)
+    _box, sliders, out = googlenet_page.inception_explorer("3a", return_parts=True)
     assert "163,328" in out.value and "387,072" not in out.value  # with reductions; pool projection kept
     assert f"{E.inception_cost(ROW_3A, reduce=False, pool_proj=True).weights:,}" in out.value
     sliders["n5x5red"].value = 32
@@ -162,8 +167,9 @@ def test_explorer_recomputes() -> None:
 
 
 def test_counts_experiment_is_archivable() -> None:
-    result = E.counts_experiment("quick")
+    result = E.counts_experiment(profile="quick")
     d = json.loads(json.dumps(result.to_dict()))  # JSON-able, as `reproduce` writes it
+    assert d["profile"] == d["run_info"]["profile"] == "quick"
     assert d["metrics"]["inception_3a"]["reduced"]["macs"] == 128_049_152
     assert round(d["metrics"]["inception_3a"]["mac_ratio"], 1) == 2.4
     assert d["metrics"]["network"]["params"] == 6_998_552
@@ -171,30 +177,99 @@ def test_counts_experiment_is_archivable() -> None:
 
 
 def test_cifar_settings() -> None:
-    assert E.cifar_settings("quick") is E.QUICK and E.cifar_settings("full") is E.FULL
-    assert E.QUICK.width == 0.25 and E.QUICK.variants == ("aux",)
-    assert E.FULL.n_train_per_class is None and set(E.FULL.variants) == {"aux", "no_aux"}
-    with pytest.raises(ValueError, match="'quick' or 'full'"):
-        E.cifar_settings("fast")
+    quick, full = E.SETTINGS["quick"], E.SETTINGS["full"]
+    # the values the chapter was built with before the settings moved into one table
+    assert quick.train == TrainConfig(epochs=6, batch_size=64, lr=0.05, weight_decay=5e-4, max_time_s=120,
+                                      seed=0, quiet=True)  # fmt: skip
+    assert (quick.width, quick.n_train_per_class, quick.n_test_per_class) == (0.25, 400, 100)
+    assert quick.variants == ("aux",) and quick.aux_weight == G.AUX_LOSS_WEIGHT == papers.GOOGLENET_AUX_WEIGHT
+    assert full.train == TrainConfig(epochs=40, batch_size=128, lr=0.05, weight_decay=5e-4, seed=0,
+                                     quiet=True)  # fmt: skip
+    assert full.n_train_per_class is None and set(full.variants) == {"aux", "no_aux"} and full.width == 1.0
+    with pytest.raises(ValueError, match="'aux' or 'no_aux'"):
+        dataclasses.replace(quick, variants=("aux", "both"))
 
 
-def test_cifar_experiment_plumbing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_profile_has_settings() -> None:
+    assert set(E.SETTINGS) == set(profiles.PROFILES)
+    assert all(isinstance(s, E.Settings) for s in E.SETTINGS.values())
+
+
+def test_experiments_reject_an_unknown_profile() -> None:
+    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+        E.cifar_experiment(_tiny_data(), profile="fast")
+    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+        E.cifar_experiment(_tiny_data(), profile="fast", settings=_tiny_settings())
+    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+        E.counts_experiment(profile="fast")
+    with pytest.raises(TypeError):
+        E.cifar_experiment(_tiny_data())  # the profile is required: resolved by the caller, never guessed
+
+
+def _tiny_settings() -> E.Settings:
+    train = E.SETTINGS["quick"].train.replace(epochs=1, lr=0.01, batch_size=10, max_time_s=None, device="cpu")
+    return E.Settings(train=train, width=0.125, n_train_per_class=2, n_test_per_class=1,
+                      variants=("aux", "no_aux"))  # fmt: skip
+
+
+def test_cifar_experiment_plumbing(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A few steps on random images: the metrics the chapter reads exist and agree with the histories.
-    tiny = E.CifarSettings(width=0.125, n_train_per_class=2, n_test_per_class=1, epochs=1, lr=0.01,
-                           batch_size=10, variants=("aux", "no_aux"))  # fmt: skip
-    monkeypatch.setattr(E, "QUICK", tiny)
-    result = E.cifar_experiment(_tiny_data(), profile="quick")
+    result = E.cifar_experiment(_tiny_data(), profile="quick", settings=_tiny_settings())
     m = result.metrics
     assert set(result.histories) == {"aux", "no_aux"} and m["n_train"] == 20 and m["n_test"] == 10
     for variant, h in result.histories.items():
-        assert h.config["aux_weight"] == (0.3 if variant == "aux" else None)
+        assert h.config["aux_weight"] == (0.3 if variant == "aux" else None) and h.info["profile"] == "quick"
         assert m["test_error"][variant] == h.final_test_error and m["stopped"][variant] == "completed"
     assert m["params"] == count_params(G.googlenet_cifar(width=0.125)) and m["settings"]["width"] == 0.125
+    assert result.run_info["profile"] == "quick"
     json.dumps(result.to_dict())
 
+    # what the page prints and tabulates from it
+    summary = googlenet_page.training_summary(result)
+    assert f"aux: test error {common.pct(m['test_error']['aux'])} on 10 test images" in summary
+    assert "googlenet_cifar at width 0.125" in summary
+    assert "no_aux: mean training loss of steps 1-50" in summary
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the archived column shows "—"
+    s3a, facts = E.branch_savings("3a"), E.network_facts()
+    table = googlenet_page.paper_table(s3a, facts, result, "quick")
+    rows = table.splitlines()
+    assert rows[0].endswith("| this book (quick profile) | full profile (archived) |")
+    assert "| weight layers (with pooling) | 22 (27) | 22 (27) | — |" in table
+    assert '| "12× fewer" than AlexNet | 6,998,552: 8.7× fewer than AlexNet\'s 60,965,224 |' in table
+    assert "| budget 1.5 billion; Table 1: 1,502M | 1,583M |" in table
+    assert "| 2, loss weight 0.3 | 2 × 3.2M parameters |" in table
+    no_aux = common.pct(m["test_error"]["no_aux"])
+    assert rows[-1].startswith(f"| CIFAR-10 test error, without | — | {no_aux} |")
+    full = googlenet_page.paper_table(s3a, facts, result, "full")
+    assert "archived" not in full.splitlines()[0]
 
-def test_markdown_table() -> None:
-    assert E.markdown_table(["a", "b"], [[1, "x"]]) == "| a | b |\n|---|---|\n| 1 | x |"
+
+def test_page_tables() -> None:
+    lines = E.table1_comparison()
+    assert "| 4c | 497.5 | 463 | 99.9 | 100 | +7.6% |" in googlenet_page.table1_table(lines)
+    totals = googlenet_page.table1_totals(lines)
+    assert totals.startswith("Table 1's params column sums to 6,797.7K") and "1,502M" in totals
+    assert googlenet_page.ops_column_with_plain_conv1(lines).endswith("sums to 1,586M.")
+    s3a = E.branch_savings("3a")
+    variants = googlenet_page.module_variants_table(s3a)
+    assert "| with reductions (Fig. 2b) | 163,328 | 163,696 | 128,049,152 | 256 |" in variants
+    branches = googlenet_page.branches_table(s3a)
+    assert "| 5x5 | 15,872 | 153,600 | 12,443,648 | 120,422,400 | 9.7× |" in branches
+    rows = googlenet_page.table1_rows_table(E.inception_inputs())
+    assert "| 3a | 192 × 28 × 28 | 64 | 96 | 128 | 16 | 32 | 32 | 256 |" in rows
+    network = googlenet_page.network_table(E.network_facts())
+    assert "| weight layers on the longest path | 22 (27 with pooling) | 22 (27 with pooling) |" in network
+    assert "budget 1.5 billion (Sec. 1); Table 1 sums to 1,502M" in network
+
+
+def test_page_plots() -> None:
+    plt = pytest.importorskip("matplotlib.pyplot")
+    fig, (a, b) = plt.subplots(1, 2)
+    googlenet_page.draw_inception("3a", ax=a)
+    assert "Inception (3a)" in a.get_title()
+    googlenet_page.plot_reduction_sweep(E.branch_savings("3a"), b, widths=[16, 96])
+    assert "the input has 192" in b.get_xlabel()
+    plt.close(fig)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -1,16 +1,24 @@
-"""The numbers the VGG chapter prints, asserted against the library (no training here)."""
+"""The numbers the VGG chapter prints, asserted against the library (no training here, except a few
+steps on random images to check the plumbing)."""
 
 from __future__ import annotations
+
+import dataclasses
+import json
 
 import pytest
 import torch
 from book_fixtures import printed_text
 from torch import nn
 
+from ecg_lib import papers, profiles
+from ecg_lib.chapters import vgg as vgg_page
 from ecg_lib.counting import count_macs, count_params, receptive_field
+from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import CHAPTERS, chapter_module
 from ecg_lib.experiments import vgg as X
 from ecg_lib.models import vgg as V
+from ecg_lib.train import TrainConfig
 
 
 @pytest.mark.parametrize("channels", [64, 256, 512])
@@ -26,10 +34,10 @@ def test_the_81_percent_and_the_45_percent_saving() -> None:
     three, one = X.stack_stats(3, 3, 256), X.stack_stats(7, 1, 256)
     extra = one.weights / three.weights - 1  # how much more the 7x7 layer needs
     saving = 1 - three.weights / one.weights  # how much the stack saves
-    assert extra == pytest.approx(22 / 27) and round(100 * extra) == round(100 * X.PAPER_STACK_EXTRA) == 81
+    assert extra == pytest.approx(22 / 27) and round(100 * extra) == round(100 * papers.VGG_STACK_EXTRA) == 81
     assert saving == pytest.approx(22 / 49) and round(100 * saving) == 45
     # the two statements are not the same number: "81% more" is not "81% fewer"
-    assert saving < X.PAPER_STACK_EXTRA
+    assert saving < papers.VGG_STACK_EXTRA
     # MACs scale exactly like weights here (same map size, stride 1)
     assert one.macs / three.macs == pytest.approx(49 / 27)
     assert three.macs == 27 * 256**2 * 56 * 56
@@ -92,7 +100,7 @@ def test_macs_and_where_the_parameters_sit() -> None:
     assert rows["A"].macs == 7_609_090_048
     assert rows["D"].macs == 15_470_264_320  # torchvision lists VGG-16 at 15.47 "GFLOPS"
     assert rows["E"].macs == 19_632_062_464
-    assert rows["E"].macs == pytest.approx(X.PAPER_VGG19_MACS, rel=0.002)  # He et al.: 19.6 billion
+    assert rows["E"].macs == pytest.approx(papers.VGG19_MACS, rel=0.002)  # He et al.: 19.6 billion
     # the three FC layers hold 86-93% of every configuration's parameters; FC6 alone 102.8 M
     assert all(0.86 < r.fc_share < 0.94 for r in rows.values())
     assert rows["A"].fc_params == (25088 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
@@ -119,7 +127,7 @@ def test_the_1x1_layers_of_c_keep_receptive_field_and_shape_but_add_depth() -> N
 
 
 def test_the_trained_cifar_configurations_count_asprinted_text() -> None:
-    s = X.depth_settings("quick")
+    s = X.SETTINGS["quick"]
     assert s.configs == ("A", "A-LRN", "D")  # a shallow one, its LRN twin, a deep one
     counts, macs = {}, {}
     for config in s.configs:
@@ -130,20 +138,94 @@ def test_the_trained_cifar_configurations_count_asprinted_text() -> None:
     assert counts["A"] == counts["A-LRN"] == 611_434 + 2 * 688 == 612_810
     assert counts["D"] == 957_210
     assert macs["A"] == macs["A-LRN"] == 9_913_600 and macs["D"] == 19_940_608  # D: about twice A's compute
-    full = X.depth_settings("full")
+    full = X.SETTINGS["full"]
     assert full.configs == tuple(V.CONFIGS) and full.n_train_per_class is None and full.width == 1.0
     assert full.dropout == 0.5  # the paper's dropout in FC6 and FC7 (Sec. 3.1)
-    with pytest.raises(ValueError, match="profile"):
-        X.depth_settings("fast")
+
+
+def test_settings_are_the_chapters_budgets() -> None:
+    # the values the chapter was built with before the settings moved into one table
+    quick, full = X.SETTINGS["quick"], X.SETTINGS["full"]
+    assert quick.train == TrainConfig(epochs=3, batch_size=64, lr=0.05, seed=0, quiet=True,
+                                      schedule="warmup_cosine", milestones=(),
+                                      warmup_epochs=None)  # fmt: skip
+    assert (quick.width, quick.n_train_per_class, quick.n_test_per_class) == (0.25, 200, 100)
+    assert (quick.batch_norm, quick.init, quick.dropout, quick.seeds) == (True, "glorot", 0.0, (0,))
+    # full: step schedule, lr / 10 at 50% and 75% of the run, one warmup epoch
+    assert full.train == TrainConfig(epochs=60, batch_size=128, lr=0.05, seed=0, quiet=True, schedule="step",
+                                     milestones=(30, 45), warmup_epochs=1)  # fmt: skip
+    json.dumps(full.to_dict())
+
+
+def test_every_profile_has_settings() -> None:
+    assert set(X.SETTINGS) == set(profiles.PROFILES)
+    assert all(isinstance(s, X.Settings) for s in X.SETTINGS.values())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        X.SETTINGS["quick"].width = 1.0  # type: ignore[misc]
+
+
+def test_train_configs_rejects_an_unknown_profile() -> None:
+    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+        X.train_configs(_tiny_data(), profile="fast")
+    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+        X.train_configs(_tiny_data(), profile="fast", settings=_tiny_settings())
+    with pytest.raises(TypeError):
+        X.train_configs(_tiny_data())  # the profile is required: resolved by the caller, never guessed
+
+
+def _tiny_data() -> CIFAR10Data:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=g)
+    y = torch.arange(40) % 10
+    return CIFAR10Data(x, y, x[:20], y[:20], source="random")
+
+
+def _tiny_settings() -> X.Settings:
+    s = X.SETTINGS["quick"]
+    return dataclasses.replace(s, configs=("A", "A-LRN"), width=0.125, n_train_per_class=2,
+                               n_test_per_class=1,
+                               train=s.train.replace(epochs=1, batch_size=10, device="cpu"))  # fmt: skip
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the archived column shows "—"
+    settings = _tiny_settings()
+    keep: dict[str, nn.Module] = {}
+    result = X.train_configs(_tiny_data(), profile="quick", settings=settings, keep=keep)
+    assert set(result.histories) == set(keep) == {"A", "A-LRN"} and result.profile == "quick"
+    for config, h in result.histories.items():
+        assert h.info["profile"] == "quick" and h.config["epochs"] == 1 and h.info["n_train"] == 20
+        assert result.metrics[config]["test_error"] == h.final_test_error
+    assert result.metrics["settings"]["n_train_per_class"] == 2 and result.run_info["profile"] == "quick"
+    json.dumps(result.to_dict())
+
+    text = vgg_page.run_paragraph(result, settings)
+    assert text.startswith("**What this run shows.**") and "10.4% without, 10.5% with" in text
+    assert "These runs see 2 images per class for 1 epochs" in text and "scored on 10 test images" in text
+    table = vgg_page.paper_table(X.config_table(), X.layer_trace("C"), result, settings, "quick")
+    assert "| 5×5 / 7×7 (Sec. 2.3) | 5×5 / 7×7 (computed) |" in table
+    assert '49C² vs 27C², "81% more" (Sec. 2.3) | 49C² vs 27C²: 81.5% more, i.e. the stack saves' in table
+    assert "| deeper is better (A vs A-LRN) | 10.4% vs 10.5% top-5" in table
+    lines = table.splitlines()
+    assert lines[-1].endswith("| — vs — |") and "full profile (archived)" in lines[0]
+    assert "3 epochs" in vgg_page.describe_settings(X.SETTINGS["quick"])
+
+
+def test_page_tables() -> None:
+    rows = X.config_table()
+    table = vgg_page.config_table_markdown(rows)
+    assert "| E | 19 | 16 / 0 | 143,667,240 (143.7 M) | 144 M | 19.63 G |" in table
+    stacks = vgg_page.stack_table_markdown(X.stack_table(channels=256, side=56))
+    assert stacks.splitlines()[0].startswith("| stack (C = 256, 56×56 maps) |")
+    assert "| 3 x 3x3 | 7×7 | 1,769,472 | 27 | 5.55 G | 3 |" in stacks
 
 
 def test_chapter_is_registered() -> None:
     assert CHAPTERS["vgg"] == "ecg_lib.experiments.vgg"
     assert chapter_module("vgg").EXPERIMENTS == {"train_configs": X.train_configs}
-    assert set(X.PAPER_TABLE3) == set(V.CONFIGS)
-    assert X.PAPER_TABLE3["A-LRN"][1] > X.PAPER_TABLE3["A"][1]  # LRN did not help in the paper
-
-
+    assert set(papers.VGG_TABLE3) == set(V.CONFIGS)
+    assert papers.VGG_TABLE3["A-LRN"][1] > papers.VGG_TABLE3["A"][1]  # LRN did not help in the paper
 
 
 @pytest.mark.book
@@ -156,4 +238,4 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
         assert f"| {config} | " in text and f"{count:,}" in text
     assert "every count rounds to Table 2: True" in text
     assert "conv3_3 (1x1): receptive field 32 -> 32 px" in text
-    assert "chapter run time:" in text
+    assert "Chapter run time:" in text

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -23,48 +23,25 @@ from ecg_lib.counting import count_macs, count_params, layer_table, receptive_fi
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import get_model
 from ecg_lib.models import vgg as V
-from ecg_lib.train import resolve_profile
+from ecg_lib.profiles import check_profile, select
+from ecg_lib.train import TrainConfig
 
 __all__ = [
-    "EARLIER_FIRST_LAYERS",
     "EXPERIMENTS",
-    "PAPER_LRN_FINDING",
-    "PAPER_STACK_EXTRA",
-    "PAPER_TABLE3",
-    "PAPER_VGG19_MACS",
+    "SETTINGS",
     "STACK_PAIRS",
     "ConfigRow",
-    "DepthSettings",
     "LayerTrace",
+    "Settings",
     "StackStats",
     "config_table",
     "conv_stack",
-    "depth_settings",
     "footprint",
     "layer_trace",
     "stack_stats",
     "stack_table",
     "train_configs",
 ]
-
-# Sec. 2.3: three 3x3 layers have 27C² weights, "a single 7x7 conv. layer would require 7²C² = 49C²
-# parameters, i.e. 81% more".
-PAPER_STACK_EXTRA = 0.81
-# Table 3 (single test scale, training scale S = 256 for C, D, E): top-1 and top-5 validation error, %.
-PAPER_TABLE3: dict[str, tuple[float, float]] = {
-    "A": (29.6, 10.4), "A-LRN": (29.7, 10.5), "B": (28.7, 9.9),
-    "C": (28.1, 9.4), "D": (27.0, 8.8), "E": (27.3, 9.0),
-}  # fmt: skip
-# Sec. 4.1: "the local response normalisation (A-LRN network) does not improve on the model A without
-# any normalisation layers".
-PAPER_LRN_FINDING = "A-LRN does not improve on A (Table 3: 10.5% vs 10.4% top-5)"
-# He et al. (2016), Sec. 3.3: VGG-19 has "19.6 billion FLOPs", which they count as multiply-adds.
-PAPER_VGG19_MACS = 19.6e9
-# Sec. 2.3: the first layers VGG moved away from, as (kernel, stride).
-EARLIER_FIRST_LAYERS: dict[str, tuple[int, int]] = {
-    "AlexNet conv1": (11, 4),  # Krizhevsky et al. (2012)
-    "ZFNet / OverFeat conv1": (7, 2),  # Zeiler & Fergus (2014); Sermanet et al. (2014), accurate model
-}
 
 
 def _weights(module: nn.Module) -> int:
@@ -267,24 +244,23 @@ def layer_trace(config: str, image_size: int = 224) -> list[LayerTrace]:
 
 
 @dataclass(frozen=True)
-class DepthSettings:
-    """The training budget shared by every configuration in :func:`train_configs`.
+class Settings:
+    """One profile's training of :func:`train_configs`: the budget shared by every configuration.
 
-    ``batch_norm``, ``init`` and ``dropout`` are passed to :class:`~ecg_lib.models.vgg.VGG`. The CIFAR
-    network's FC layers are 128 (quick) or 512 (full) units wide instead of 4096, which changes what
-    trains. Trial runs of VGG-A on 2,000 images for 3 epochs: with the paper's N(0, 0.01) FC
+    ``train`` is the :class:`~ecg_lib.train.TrainConfig` of every run (its ``seed`` is replaced by each of
+    ``seeds``); ``batch_norm``, ``init`` and ``dropout`` are passed to :class:`~ecg_lib.models.vgg.VGG`.
+    The CIFAR network's FC layers are 128 (quick) or 512 (full) units wide instead of 4096, which changes
+    what trains. Trial runs of VGG-A on 2,000 images for 3 epochs: with the paper's N(0, 0.01) FC
     initialisation and dropout 0.5 it stayed at chance (90% test error) without BN (lr 0.01) and with
     BN (lr 0.05); Glorot + BN + dropout 0.5 reached 79% at lr 0.01 (chance at lr 0.05 over 4 epochs);
     Glorot + BN without dropout at lr 0.05 reached 70%.
     """
 
+    train: TrainConfig
     configs: tuple[str, ...]
     width: float  # channel multiplier of vgg_cifar (0.25: 16 ... 128 channels)
     n_train_per_class: int | None  # None: all 5,000
     n_test_per_class: int | None  # None: all 1,000
-    epochs: int
-    batch_size: int
-    lr: float
     batch_norm: bool
     init: str
     dropout: float
@@ -295,60 +271,67 @@ class DepthSettings:
         return {"width": self.width, "batch_norm": self.batch_norm, "init": self.init,
                 "dropout": self.dropout}  # fmt: skip
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able record of the settings (stored in the result's metrics)."""
+        return {"configs": list(self.configs), "width": self.width,
+                "n_train_per_class": self.n_train_per_class, "n_test_per_class": self.n_test_per_class,
+                "batch_norm": self.batch_norm, "init": self.init, "dropout": self.dropout,
+                "seeds": list(self.seeds), "train": self.train.to_dict()}  # fmt: skip
 
-def depth_settings(profile: str | None = None) -> DepthSettings:
-    """Quick: a shallow (A), its LRN twin (A-LRN) and a deep configuration (D), narrow, on a
-    class-balanced subset for a few epochs on 2 CPU cores. Full: all six configurations at full width
-    on the whole CIFAR-10 training set, with Sec. 3.1's SGD (momentum 0.9, weight decay 5e-4, dropout
-    0.5 in FC6/FC7) and a step schedule, on a GPU. Both use batch normalisation (see
-    :class:`DepthSettings`)."""
-    quick = DepthSettings(configs=("A", "A-LRN", "D"), width=0.25, n_train_per_class=200,
-                          n_test_per_class=100, epochs=3, batch_size=64, lr=0.05, batch_norm=True,
-                          init="glorot", dropout=0.0)  # fmt: skip
-    full = DepthSettings(configs=tuple(V.CONFIGS), width=1.0, n_train_per_class=None,
-                         n_test_per_class=None, epochs=60, batch_size=128, lr=0.05, batch_norm=True,
-                         init="glorot", dropout=0.5)  # fmt: skip
-    return full if resolve_profile(profile) == "full" else quick
+
+# Quick: a shallow (A), its LRN twin (A-LRN) and a deep configuration (D), narrow, on a class-balanced
+# subset for a few epochs on 2 CPU cores, with a warmup-cosine schedule. Full: all six configurations at
+# full width on the whole CIFAR-10 training set, with Sec. 3.1's SGD (momentum 0.9, weight decay 5e-4,
+# dropout 0.5 in FC6/FC7) and a step schedule (one warmup epoch, lr / 10 at 50% and 75% of the run), on a
+# GPU. Both use batch normalisation (see :class:`Settings`).
+SETTINGS: dict[str, Settings] = {
+    "quick": Settings(
+        train=TrainConfig(epochs=3, batch_size=64, lr=0.05, quiet=True, schedule="warmup_cosine",
+                          milestones=(), warmup_epochs=None),
+        configs=("A", "A-LRN", "D"), width=0.25, n_train_per_class=200, n_test_per_class=100,
+        batch_norm=True, init="glorot", dropout=0.0,
+    ),
+    "full": Settings(
+        train=TrainConfig(epochs=60, batch_size=128, lr=0.05, quiet=True, schedule="step",
+                          milestones=(30, 45), warmup_epochs=1),
+        configs=tuple(V.CONFIGS), width=1.0, n_train_per_class=None, n_test_per_class=None,
+        batch_norm=True, init="glorot", dropout=0.5,
+    ),
+}  # fmt: skip
 
 
 def train_configs(
     data: Any = None,
-    profile: str | None = None,
     *,
-    settings: DepthSettings | None = None,
+    profile: str,
+    settings: Settings | None = None,
     keep: dict[str, nn.Module] | None = None,
 ) -> ExperimentResult:
     """Train ``vgg_cifar`` in each configuration of ``settings.configs`` with the same budget.
 
-    ``data``: a :class:`~ecg_lib.data.CIFAR10Data` (loaded with :func:`~ecg_lib.data.load_cifar10` when
-    None); the settings' subset is taken from it. ``keep``: a dict that receives the trained models.
-    Metrics per configuration: final test error, last-epoch training error, parameters, MACs per
-    32x32 image, weight layers and training seconds.
+    ``profile``: the resolved profile (recorded in the result); ``settings``: default
+    ``SETTINGS[profile]``. ``data``: a :class:`~ecg_lib.data.CIFAR10Data` (loaded with
+    :func:`~ecg_lib.data.load_cifar10` when None); the settings' subset is taken from it. ``keep``: a dict
+    that receives the trained models. Metrics per configuration: final test error, last-epoch training
+    error, parameters, MACs per 32x32 image, weight layers and training seconds.
     """
     from ecg_lib.data import load_cifar10
-    from ecg_lib.train import TrainConfig, fit, run_info
+    from ecg_lib.train import fit, run_info
 
-    profile = resolve_profile(profile)
-    s = settings if settings is not None else depth_settings(profile)
+    check_profile(profile)
+    s = select(SETTINGS, profile) if settings is None else settings
     if data is None:
         data = load_cifar10()
     if s.n_train_per_class is not None or s.n_test_per_class is not None:
         data = data.subset(s.n_train_per_class, s.n_test_per_class)
     result = ExperimentResult(name="vgg.train_configs", profile=profile)
-    result.metrics["settings"] = {**s.__dict__, "configs": list(s.configs), "seeds": list(s.seeds)}
-    milestones = (0.5 * s.epochs, 0.75 * s.epochs)
+    result.metrics["settings"] = s.to_dict()
     for config in s.configs:
         for seed in s.seeds:
             torch.manual_seed(seed)  # same initial weights for a configuration in every rerun
             model = get_model("vgg_cifar", config=config, **s.model_options())
-            cfg = TrainConfig(
-                epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, seed=seed, quiet=True,
-                schedule="warmup_cosine" if profile == "quick" else "step",
-                milestones=() if profile == "quick" else milestones,
-                warmup_epochs=None if profile == "quick" else 1,
-            )  # fmt: skip
             t0 = time.perf_counter()
-            history = fit(model, data, cfg)
+            history = fit(model, data, replace(s.train, seed=seed), profile=profile)
             label = config if len(s.seeds) == 1 else f"{config}/seed{seed}"
             result.histories[label] = history
             with torch.device("meta"):
@@ -363,7 +346,7 @@ def train_configs(
             }
             if keep is not None:
                 keep[label] = model.eval()
-    result.run_info = run_info(data)
+    result.run_info = run_info(data, profile=profile)
     return result
 
 

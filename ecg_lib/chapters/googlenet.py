@@ -1,0 +1,387 @@
+"""What the GoogLeNet chapter shows: the drawing of an Inception module, its tables (Table 1 rows, the
+savings of inception (3a), every row against the paper, the whole network), the module explorer, the
+reduction-width sweep, the training curves and summary, and the closing "Paper vs. this book" table.
+The numbers come from :mod:`ecg_lib.experiments.googlenet`; the paper's from :mod:`ecg_lib.papers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ecg_lib import papers
+from ecg_lib.chapters import common
+from ecg_lib.experiments import ExperimentResult, googlenet
+from ecg_lib.models import googlenet as googlenet_models
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "branches_table",
+    "draw_inception",
+    "inception_explorer",
+    "module_variants_table",
+    "network_table",
+    "ops_column_with_plain_conv1",
+    "paper_table",
+    "plot_reduction_sweep",
+    "plot_training",
+    "table1_rows_table",
+    "table1_table",
+    "table1_totals",
+    "test_error_of",
+    "training_summary",
+]
+
+InceptionRow = googlenet_models.InceptionRow
+
+
+def _as_row(row: InceptionRow | str) -> InceptionRow:
+    return googlenet.table1_row(row) if isinstance(row, str) else row
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The module
+
+
+def draw_inception(
+    row: InceptionRow | str, in_channels: int | None = None, side: int | None = None, ax: Axes | None = None
+) -> Axes:
+    """Draw the module of ``row`` as in the paper's Fig. 2b, with its channel counts; returns the axes.
+
+    The 1x1 reductions and the pool projection are shaded, so the drawing shows which convolutions
+    exist only to cut the width that the expensive 3x3 and 5x5 convolutions read.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    row = _as_row(row)
+    if in_channels is None or side is None:
+        in_channels, side = googlenet.inception_inputs()[row.name]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8.5, 4.2))
+    reduce_color, conv_color, other_color = "#fde7a9", "#b9d7f0", "#e6e6e6"
+    w, h = 1.9, 0.62
+
+    def box(x: float, y: float, text: str, color: str) -> None:
+        ax.add_patch(
+            FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03", fc=color, ec="0.3")
+        )
+        ax.text(x, y, text, ha="center", va="center", fontsize=9)
+
+    def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
+        ax.annotate("", (x1, y1 - h / 2), (x0, y0 + h / 2), arrowprops={"arrowstyle": "->", "color": "0.3"})
+
+    xs = [0.0, 2.3, 4.6, 6.9]
+    y_in, y1, y2, y_out = 0.0, 1.3, 2.6, 3.9
+    mid = sum(xs) / 4
+    box(mid, y_in, f"input  {in_channels} x {side} x {side}", other_color)
+    columns = [
+        [(f"1x1 conv, {row.n1x1}", conv_color)],
+        [(f"1x1 conv, {row.n3x3red}", reduce_color), (f"3x3 conv, {row.n3x3}", conv_color)],
+        [(f"1x1 conv, {row.n5x5red}", reduce_color), (f"5x5 conv, {row.n5x5}", conv_color)],
+        [("3x3 max pool", other_color), (f"1x1 conv, {row.pool_proj}", reduce_color)],
+    ]
+    for x, layers in zip(xs, columns, strict=True):
+        ys = [y1, y2][: len(layers)]
+        # Arrows leave the input and reach the concatenation spread out, so none crosses a box.
+        spread = mid + 0.3 * (x - mid)
+        prev = (spread, y_in)
+        for y, (text, color) in zip(ys, layers, strict=True):
+            box(x, y, text, color)
+            arrow(*prev, x, y)
+            prev = (x, y)
+        arrow(*prev, spread, y_out)
+    box(mid, y_out, f"concatenate  {row.out_channels} x {side} x {side}", other_color)
+    ax.set_xlim(xs[0] - 1.2, xs[-1] + 1.2)
+    ax.set_ylim(y_in - 0.6, y_out + 0.6)
+    ax.set_axis_off()
+    ax.set_title(f"Inception ({row.name}); shaded yellow: 1x1 reductions and pool projection", fontsize=10)
+    return ax
+
+
+def table1_rows_table(inputs: dict[str, tuple[int, int]]) -> str:
+    """Table 1's nine Inception rows with each module's measured input (Markdown)."""
+    return common.markdown_table(
+        ["module", "input (C × H × W)", "#1×1", "#3×3 reduce", "#3×3", "#5×5 reduce", "#5×5", "pool proj",
+         "output depth"],
+        [[r.name, f"{inputs[r.name][0]} × {inputs[r.name][1]} × {inputs[r.name][1]}", r.n1x1, r.n3x3red,
+          r.n3x3, r.n5x5red, r.n5x5, r.pool_proj, r.out_channels] for r in googlenet_models.TABLE1],
+    )  # fmt: skip
+
+
+def module_variants_table(s: googlenet.ModuleSaving) -> str:
+    """The module of ``s`` three ways: as in the paper, naive, naive with the pool projection (Markdown)."""
+    variants = [
+        ("with reductions (Fig. 2b)", s.reduced, s.reduced_out),
+        ("no reductions, no pool projection (Fig. 2a)", s.naive, s.naive_out),
+        ("no reductions, with pool projection", s.naive_proj, s.reduced_out),
+    ]
+    return common.markdown_table(
+        [f"inception ({s.row.name}), input {s.in_channels} × {s.side} × {s.side}", "weights", "parameters",
+         "multiply-adds", "output channels"],
+        [[name, f"{c.weights:,}", f"{c.params:,}", f"{c.macs:,}", out] for name, c, out in variants],
+    )  # fmt: skip
+
+
+def branches_table(s: googlenet.ModuleSaving) -> str:
+    """Each branch of the module of ``s`` with and without its reduction (Markdown)."""
+    return common.markdown_table(
+        ["branch", "weights, reduced", "weights, naive", "multiply-adds, reduced", "multiply-adds, naive",
+         "naive / reduced"],
+        [[b.branch, f"{b.reduced.weights:,}", f"{b.naive.weights:,}", f"{b.reduced.macs:,}",
+          f"{b.naive.macs:,}", f"{b.mac_ratio:.1f}×"] for b in s.branches],
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Table 1
+
+
+def table1_table(lines: Sequence[googlenet.Table1Line]) -> str:
+    """Every layer of Table 1: our counts, the paper's entries, the paper's self-consistency, the cost
+    without reductions and a note (Markdown)."""
+    rows = []
+    for line in lines:
+        ours, naive = line.ours, line.naive
+        without = "—" if naive is None else f"{naive.ops_m:.0f} ({naive.macs / ours.macs:.1f}×)"
+        rows.append([line.name, f"{ours.params_k:,.1f}", f"{line.paper_params_k:g}", f"{ours.ops_m:,.1f}",
+                     f"{line.paper_ops_m:g}", f"{100 * line.paper_self_consistency:+.1f}%", without,
+                     line.note])  # fmt: skip
+    return common.markdown_table(
+        ["layer", "weights, ours (K)", "params, paper (K)", "MACs, ours (M)", "ops, paper (M)",
+         "paper: ops ÷ (params × area)", "MACs without reductions (M)", "note"],
+        rows,
+    )  # fmt: skip
+
+
+def _paper_totals() -> tuple[float, float]:
+    """Sums of Table 1's params (K) and ops (M) columns."""
+    table = papers.GOOGLENET_TABLE1.values()
+    return sum(p for p, _ in table), sum(o for _, o in table)
+
+
+def table1_totals(lines: Sequence[googlenet.Table1Line]) -> str:
+    """The two columns of Table 1 summed, next to the sums of our counts."""
+    params_k, ops_m = _paper_totals()
+    return (f"Table 1's params column sums to {params_k:,.1f}K, "
+            f"our weights to {sum(line.ours.params_k for line in lines):,.1f}K;\n"
+            f"its ops column sums to {ops_m:,}M, "
+            f"our multiply-adds to {sum(line.ours.ops_m for line in lines):,.1f}M.")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Exploring one module
+
+
+_SLIDER_FIELDS = ("n1x1", "n3x3red", "n3x3", "n5x5red", "n5x5", "pool_proj")
+
+
+def _explorer_html(row: InceptionRow, in_channels: int, side: int) -> str:
+    reduced = googlenet.inception_cost(row, in_channels, side)
+    naive = googlenet.inception_cost(row, in_channels, side, reduce=False, pool_proj=True)
+    cells = [
+        ("with 1x1 reductions (Fig. 2b)", reduced),
+        ("without them, pool projection kept", naive),
+    ]
+    body = "".join(
+        f"<tr><td>{label}</td><td style='text-align:right'>{c.weights:,}</td>"
+        f"<td style='text-align:right'>{c.macs:,}</td></tr>"
+        for label, c in cells
+    )
+    where = f"module, input {in_channels} x {side} x {side}, output {row.out_channels} channels"
+    return (
+        f"<table><tr><th>{where}</th><th>weights</th><th>multiply-adds</th></tr>{body}</table>"
+        f"<p>Without the reductions the module needs {naive.macs / reduced.macs:.1f}x the multiply-adds.</p>"
+    )
+
+
+def inception_explorer(row: InceptionRow | str = "3a", *, return_parts: bool = False) -> Any:
+    """Sliders for a module's input (channels, map side) and the six filter counts of a Table 1 row;
+    a table below gives weights and multiply-adds with and without the 1x1 reductions, counted on the
+    module built from the sliders' values. Returns the widget box (and, with ``return_parts``, the
+    sliders by field name and the output widget, for tests)."""
+    import ipywidgets as widgets
+
+    row = _as_row(row)
+    in_channels, side = googlenet.inception_inputs()[row.name]
+    style, layout = {"description_width": "150px"}, widgets.Layout(width="460px")
+    labels = {
+        "n1x1": "#1x1",
+        "n3x3red": "#3x3 reduce",
+        "n3x3": "#3x3",
+        "n5x5red": "#5x5 reduce",
+        "n5x5": "#5x5",
+        "pool_proj": "pool proj",
+    }
+    sliders = {
+        "in_channels": widgets.IntSlider(in_channels, 8, 1024, 8, description="input channels", style=style,
+                                         layout=layout),
+        "side": widgets.IntSlider(side, 1, 56, 1, description="map side", style=style, layout=layout),
+    }  # fmt: skip
+    for f in _SLIDER_FIELDS:
+        sliders[f] = widgets.IntSlider(
+            getattr(row, f), 1, 512, 1, description=labels[f], style=style, layout=layout
+        )
+    out = widgets.HTML()
+
+    def update(_change: object = None) -> None:
+        custom = replace(row, name="custom", **{f: sliders[f].value for f in _SLIDER_FIELDS})
+        out.value = _explorer_html(custom, sliders["in_channels"].value, sliders["side"].value)
+
+    for s in sliders.values():
+        s.observe(update, "value")
+    update()
+    box = widgets.VBox([*sliders.values(), out])
+    return (box, sliders, out) if return_parts else box
+
+
+def plot_reduction_sweep(
+    s: googlenet.ModuleSaving, ax: Axes, widths: Sequence[int] = range(4, 197, 8)
+) -> None:
+    """Weights of the 3x3 and 5x5 branches of the module of ``s`` as each reduction's width is varied,
+    against the unreduced branch (dashed), with the break-even widths (dotted) and the paper's widths
+    (dots)."""
+    row, widths = s.row, list(widths)
+    naive_of = {b.branch: b.naive for b in s.branches}
+    for branch, paper_width, color in (("3x3", row.n3x3red, "C0"), ("5x5", row.n5x5red, "C1")):
+        costs = googlenet.reduction_sweep(row, branch, widths, s.in_channels, s.side)
+        ax.plot(widths, [c.weights / 1e3 for c in costs], color=color, label=f"{branch} branch, reduced")
+        naive = naive_of[branch].weights / 1e3
+        ax.axhline(naive, color=color, ls="--", lw=1, label=f"{branch} branch, no reduction")
+        ax.axvline(googlenet.break_even_width(row, branch, s.in_channels), color=color, ls=":", lw=1)
+        paper = googlenet.reduction_sweep(row, branch, [paper_width], s.in_channels, s.side)[0]
+        ax.plot([paper_width], [paper.weights / 1e3], "o", color=color)
+    ax.set_xlabel(f"reduction width (channels; the input has {s.in_channels})")
+    ax.set_ylabel("weights of the branch (thousands)")
+    title = f"Inception ({row.name}). Dots: the paper's widths; dotted lines: break-even widths"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The whole network
+
+
+def network_table(facts: googlenet.NetworkFacts) -> str:
+    """Depth, weights, parameters and multiply-adds of the whole network against the paper (Markdown)."""
+    record = papers.network("GoogLeNet")
+    params_k, ops_m = _paper_totals()
+    budget = f"budget {papers.GOOGLENET_BUDGET_MACS / 1e9:.1f} billion (Sec. 1)"
+    return common.markdown_table(
+        ["", "paper", "library (googlenet, 224 × 224)"],
+        [
+            ["weight layers on the longest path",
+             f"{record.depth} ({papers.GOOGLENET_DEPTH_WITH_POOLS} with pooling)",
+             f"{facts.depth} ({facts.depth_with_pools} with pooling)"],
+            ["weights (no biases)", f"{params_k:,.1f}K in Table 1 (K = 1024)",
+             f"{facts.weights:,} = {facts.weights / 1024:,.1f}K"],
+            ["parameters (with biases)", "—", f"{facts.params:,}"],
+            ["multiply-adds", f"{budget}; Table 1 sums to {ops_m:,}M",
+             f"{facts.macs:,} = {facts.macs / 1e6:,.0f}M"],
+        ],
+    )  # fmt: skip
+
+
+def ops_column_with_plain_conv1(lines: Sequence[googlenet.Table1Line]) -> str:
+    """Table 1's ops column summed again with conv1's entry replaced by the plain 7x7 convolution's cost
+    (``lines[0]``, as :func:`ecg_lib.experiments.googlenet.table1_comparison` returns them)."""
+    paper_conv1, plain_conv1 = papers.GOOGLENET_TABLE1["conv1"][1], lines[0].ours.ops_m
+    _, ops_m = _paper_totals()
+    return (f"Table 1's ops column with conv1's plain-convolution cost ({plain_conv1:.0f}M instead of "
+            f"{paper_conv1}M)\nsums to {ops_m - paper_conv1 + plain_conv1:,.0f}M.")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Training
+
+
+def plot_training(result: ExperimentResult, ax: Axes, window: int = 25) -> None:
+    """Training error per step (running mean over ``window`` steps, solid) and test error at the end
+    of each evaluated epoch (dots) of every variant, in percent, against optimisation steps."""
+    labels = {"aux": "with auxiliary classifiers", "no_aux": "without"}
+    for i, (variant, h) in enumerate(result.histories.items()):
+        color, label = f"C{i}", labels.get(variant, variant)
+        errs = h.train_error
+        smooth = [100 * sum(errs[max(0, k - window + 1) : k + 1]) / len(errs[max(0, k - window + 1) : k + 1])
+                  for k in range(len(errs))]  # fmt: skip
+        ax.plot(range(1, len(errs) + 1), smooth, color=color, lw=1.2, label=f"{label}: training")
+        tests = [((e + 1) * h.steps_per_epoch, 100 * v) for e, v in enumerate(h.test_error) if v is not None]
+        if tests:
+            ax.plot(*zip(*tests, strict=True), "o", color=color, label=f"{label}: test (end of epoch)")
+    ax.axhline(90, color="0.6", ls=":", lw=1, label="chance (90%)")
+    ax.set_xlabel("optimisation step")
+    ax.set_ylabel(f"error (%), training: mean of {window} steps")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+
+
+def training_summary(result: ExperimentResult, block: int = 50) -> str:
+    """Test error, epochs and time of every variant, the network's size, and the mean training loss of
+    every ``block`` steps (to see how long the loss stays at chance)."""
+    m = result.metrics
+    out = []
+    for variant, err in m["test_error"].items():
+        h = result.histories[variant]
+        shown = "none (the loss diverged)" if err is None else f"{100 * err:.1f}%"
+        out.append(f"{variant}: test error {shown} on {m['n_test']:,} test images\n"
+                   f"    after {h.epochs_done} epochs on {m['n_train']:,} training images "
+                   f"({h.total_time_s:.0f} s, {h.stopped})")  # fmt: skip
+    out.append(f"googlenet_cifar at width {m['settings']['width']}: {m['params']:,} parameters, "
+               f"{m['macs'] / 1e6:.1f}M multiply-adds per 32x32 image")  # fmt: skip
+    for variant, h in result.histories.items():
+        loss = h.train_loss
+        means = [sum(loss[i : i + block]) / len(loss[i : i + block]) for i in range(0, len(loss), block)]
+        out.append(f"{variant}: mean training loss of steps 1-{block}, {block + 1}-{2 * block}, ...:\n    "
+                   + ", ".join(f"{v:.2f}" for v in means))  # fmt: skip
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Paper vs. this book
+
+
+def test_error_of(result: ExperimentResult, variant: str) -> float | None:
+    """The CIFAR-10 test error of ``variant`` in a training result (None if it did not run or diverged)."""
+    return result.metrics["test_error"].get(variant)
+
+
+def paper_table(
+    s3a: googlenet.ModuleSaving, facts: googlenet.NetworkFacts, trained: ExperimentResult, profile: str
+) -> str:
+    """The closing table (Markdown): the module's and the network's counts, the auxiliary heads and the
+    CIFAR-10 errors against the paper; outside the full profile, a column of the archived full run."""
+    record = papers.network("GoogLeNet")
+    entry, single = record.entry, record.single_model
+    params_k, ops_m = _paper_totals()
+    budget = f"budget {papers.GOOGLENET_BUDGET_MACS / 1e9:.1f} billion"
+    pct = common.pct
+    table = "\n".join([
+        f"| quantity | paper {{cite}}`szegedy2015going` | this book ({profile} profile) |",
+        "|---|---|---|",
+        f"| inception (3a) multiply-adds, naive / with reductions | — (Table 1: "
+        f"{papers.GOOGLENET_TABLE1['3a'][1]}M with) | "
+        f"{s3a.ratio('macs'):.1f}× ({s3a.naive.macs / 1e6:.0f}M / {s3a.reduced.macs / 1e6:.0f}M) |",
+        f"| inception (3a), 5×5 branch alone | — | {s3a.branches[2].mac_ratio:.1f}× |",
+        f"| weight layers (with pooling) | {record.depth} ({papers.GOOGLENET_DEPTH_WITH_POOLS}) | "
+        f"{facts.depth} ({facts.depth_with_pools}) |",
+        f"| weights, Table 1 units | {params_k:,.1f}K | {facts.weights / 1024:,.1f}K |",
+        f"| parameters | \"{papers.GOOGLENET_PARAM_RATIO}× fewer\" than AlexNet | {facts.params:,}: "
+        f"{facts.alexnet_ratio:.1f}× fewer than AlexNet's {facts.alexnet_params:,} |",
+        f"| multiply-adds per image | {budget}; Table 1: {ops_m:,}M | {facts.macs / 1e6:,.0f}M |",
+        f"| auxiliary classifiers | 2, loss weight {papers.GOOGLENET_AUX_WEIGHT} | "
+        f"2 × {facts.aux_params[0] / 1e6:.1f}M parameters |",
+        f"| ImageNet top-5 error | {100 * entry.error:.2f}% ({entry.models} models, 144 crops); "
+        f"{100 * single.error:.2f}% one model, one crop | not reproduced (CIFAR-10 only) |",
+        f"| CIFAR-10 test error, with auxiliary heads | — | {pct(test_error_of(trained, 'aux'))} |",
+        f"| CIFAR-10 test error, without | — | {pct(test_error_of(trained, 'no_aux'))} |",
+    ])  # fmt: skip
+    if profile == "full":
+        return table
+    full = [None] * 8 + [
+        common.archive_value("googlenet", "train", lambda r: pct(test_error_of(r, "aux"))),
+        common.archive_value("googlenet", "train", lambda r: pct(test_error_of(r, "no_aux"))),
+    ]
+    return common.add_archive_column(table, full, header="full profile (archived)")
