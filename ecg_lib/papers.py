@@ -286,3 +286,28 @@ RESNET_TABLE6: dict[int, tuple[float, float]] = {
 }
 
 # --- Comparison chapter (figures of several papers side by side)
+
+
+@dataclass(frozen=True)
+class CifarFigure:
+    """A CIFAR-10 test error a paper reports for (the closest relative of) a network of the comparison
+    chapter's race."""
+
+    error: float
+    paper: str  # citation key
+    source: str  # table or section
+    note: str = ""
+
+
+#: The CIFAR-10 figure each paper reports for its race network (registry name). VGG and GoogLeNet report
+#: no CIFAR-10 result: the chapter says so instead of quoting one.
+COMPARISON_CIFAR: dict[str, CifarFigure] = {
+    "alexnet_cifar": CifarFigure(
+        0.13, "krizhevsky2012imagenet", "Sec. 3.3",
+        "a four-layer CNN without response normalization (11% with it); the paper gives no layer sizes",
+    ),
+    "nin_cifar": CifarFigure(
+        0.0881, "lin2014network", "Table 1", "NIN + dropout + augmentation (10.41% without augmentation)"
+    ),
+    "resnet20": CifarFigure(0.0875, "he2016deep", "Table 6", "164 epochs (64k iterations) of SGD"),
+}  # fmt: skip
