@@ -24,9 +24,26 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "ALEXNET_CLAIMS",
     "CIFAR_RESNET_1202",
+    "COMPARISON_CIFAR",
+    "GOOGLENET_AUX_WEIGHT",
+    "GOOGLENET_BUDGET_MACS",
+    "GOOGLENET_DEPTH_WITH_POOLS",
+    "GOOGLENET_PARAM_RATIO",
+    "GOOGLENET_TABLE1",
     "NETWORKS",
+    "NIN_CIFAR10",
+    "NIN_CIFAR10_PARAMS",
     "PAPERS",
+    "RESNET_TABLE1_GMACS",
+    "RESNET_TABLE6",
+    "RESNET_VGG_GMACS",
+    "VGG_EARLIER_FIRST_LAYERS",
+    "VGG_LRN_FINDING",
+    "VGG_STACK_EXTRA",
+    "VGG_TABLE3",
+    "CifarFigure",
     "CifarResult",
     "Network",
     "Paper",
@@ -296,8 +313,6 @@ VGG_TABLE3: dict[str, tuple[float, float]] = {
 #: Sec. 4.1: "the local response normalisation (A-LRN network) does not improve on the model A without
 #: any normalisation layers".
 VGG_LRN_FINDING = "A-LRN does not improve on A (Table 3: 10.5% vs 10.4% top-5)"
-#: He et al. 2016, Sec. 3.3: VGG-19 (configuration E) has "19.6 billion FLOPs", counted as multiply-adds.
-VGG19_MACS = 19.6e9
 #: Sec. 2.3: the first layers VGG moved away from, as (kernel, stride): AlexNet's conv1 (Krizhevsky et al.
 #: 2012, Sec. 3.5), and the 7x7/2 conv1 of ZFNet (Zeiler & Fergus 2014) and OverFeat's accurate model
 #: (Sermanet et al. 2014).
