@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ecg_lib.atomic import atomic_write
+from ecg_lib.image_quality import ORIGINAL_BATCHES, Encoding, describe_images, quality_note
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -88,6 +89,8 @@ class CIFAR10Data:
     """CIFAR-10 in memory: uint8 images ``N x 3 x 32 x 32`` and int64 labels for both splits.
 
     ``source`` says in words where the images came from (printed by :func:`ecg_lib.train.run_info`).
+    ``lossy``, ``file_format``, ``jpeg_quality`` and ``chroma_subsampling`` say what the images are, read
+    from the files by :func:`load_cifar10` (``lossy=None``: not recorded); :attr:`data_quality` words it.
     ``test_x``/``test_y`` are whatever :func:`ecg_lib.train.fit` evaluates on: the test set, or the
     held-out validation images after :meth:`validation_split`.
     """
@@ -98,6 +101,22 @@ class CIFAR10Data:
     test_y: Tensor
     classes: tuple[str, ...] = CIFAR10_CLASSES
     source: str = ""
+    lossy: bool | None = None
+    file_format: str | None = None
+    jpeg_quality: int | None = None
+    chroma_subsampling: str | None = None
+    encoding_detail: str = ""
+
+    @property
+    def data_quality(self) -> str:
+        """E.g. ``lossy JPEG copy (quality 75, chroma subsampled 4:2:0) — absolute errors are not
+        comparable with the papers'`` (what :func:`ecg_lib.train.run_info` prints as ``data_quality``)."""
+        return quality_note(self.lossy, self.file_format, self.jpeg_quality, self.chroma_subsampling,
+                            self.encoding_detail)  # fmt: skip
+
+    def encoding(self) -> Encoding:
+        return Encoding(self.lossy, self.file_format, self.jpeg_quality, self.chroma_subsampling,
+                        self.encoding_detail)  # fmt: skip
 
     @property
     def n_train(self) -> int:
@@ -486,7 +505,9 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
     desc = {"batches": "torchvision batches", "tree": "image-folder tree", "archive": "archive"}[kind]
     cache_file = cache / f"cifar10-{kind}-{_fingerprint(source)}-v{_CACHE_VERSION}.json" if cache else None
     if cache_file is not None and cache_file.is_file() and cache_file.with_suffix(".npy").is_file():
-        return _read_cache(cache_file)
+        cached = _read_cache(cache_file)
+        if cached.lossy is not None:  # older entries lack the encoding: decode once more to record it
+            return cached
     t0 = time.perf_counter()
     try:
         if kind == "batches":
@@ -502,7 +523,8 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
     note = f" (decoded in {decode_s:.1f} s"
     if cache_file is not None:
         try:
-            _write_cache(cache_file, data, {"source": data.source, "decode_s": decode_s})
+            _write_cache(cache_file, data, {"source": data.source, "decode_s": decode_s,
+                                            **data.encoding().to_dict()})
             note += f", cached in {cache_file.parent}"
         except OSError as exc:  # a read-only or full cache folder costs speed next time, not this load
             print(f"ecg_lib: could not write the CIFAR-10 cache in {cache_file.parent} ({exc}); set "
@@ -511,12 +533,16 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
     return replace(data, source=data.source + note + ")")
 
 
-Arrays = dict[str, np.ndarray]  # train_x, train_y, test_x, test_y; x as N x 3 x 32 x 32 uint8
+Arrays = dict[str, "np.ndarray | Encoding"]  # train_x, train_y, test_x, test_y; x as N x 3 x 32 x 32 uint8
+# plus "encoding": an Encoding (how the files were stored), kept beside the arrays by the readers
 
 
 def _to_data(arrays: dict, source: str) -> CIFAR10Data:
+    enc = arrays.get("encoding") or Encoding(lossy=None)
     data = CIFAR10Data(*(torch.as_tensor(np.ascontiguousarray(arrays[k]))
-                         for k in ("train_x", "train_y", "test_x", "test_y")), source=source)  # fmt: skip
+                         for k in ("train_x", "train_y", "test_x", "test_y")), source=source,
+                       lossy=enc.lossy, file_format=enc.file_format, jpeg_quality=enc.jpeg_quality,
+                       chroma_subsampling=enc.chroma_subsampling, encoding_detail=enc.detail)  # fmt: skip
     validate(data)
     return data
 
@@ -577,7 +603,8 @@ def _batches_to_arrays(blobs: dict[str, bytes], where: str) -> Arrays:
         xs[split].append(x)
         ys[split].append(y)
     return {"train_x": np.concatenate(xs["train"]), "train_y": np.concatenate(ys["train"]),
-            "test_x": np.concatenate(xs["test"]), "test_y": np.concatenate(ys["test"])}  # fmt: skip
+            "test_x": np.concatenate(xs["test"]), "test_y": np.concatenate(ys["test"]),
+            "encoding": ORIGINAL_BATCHES}  # fmt: skip
 
 
 def _split_and_class(parts: Sequence[str]) -> tuple[str, int] | None:
@@ -631,6 +658,8 @@ def _collect(entries: Iterator[tuple[Sequence[str], bytes]], workers: int | None
         if key is not None:
             items[key[0]].append((key[1], parts[-1], blob))
     out: Arrays = {}
+    # read from the files' headers (JPEG quantisation tables), never assumed from the file names
+    out["encoding"] = describe_images([b for split in ("train", "test") for *_, b in items[split]])
     for split in ("train", "test"):
         rows = sorted(items[split], key=lambda r: (r[0], r[1]))
         if not rows:
@@ -709,6 +738,9 @@ def _read_cache(file: Path) -> CIFAR10Data:
                         f"{exc}); delete it and its .json and load again.") from exc  # fmt: skip
     load_s = time.perf_counter() - t0
     origin = meta.get("source", "unknown source")
+    if "lossy" in meta:
+        arrays["encoding"] = Encoding(meta["lossy"], meta.get("file_format"), meta.get("jpeg_quality"),
+                                      meta.get("chroma_subsampling"), meta.get("detail", ""))  # fmt: skip
     return _to_data(arrays, f"{origin} (decoded cache {file.with_suffix('.npy')}, read in {load_s:.2f} s)")
 
 
