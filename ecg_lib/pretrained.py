@@ -113,7 +113,14 @@ The weights are published under the BSD 2-clause licence: keep its notice (LICEN
 
 
 class PretrainedError(ValueError):
-    """Unknown network name, or weights that are missing, truncated or not the published file."""
+    """Unknown network name, or weights that are missing, truncated or not the published file.
+
+    ``kind`` says which: ``"unknown"`` (name), ``"missing"`` (no file found) or ``"invalid"`` (a file that
+    is not the published one, or does not load)."""
+
+    def __init__(self, message: str, kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -138,7 +145,8 @@ def _spec_of(name: str) -> PretrainedSpec:
     if name not in PRETRAINED:
         raise PretrainedError(
             f"No trained weights for {name!r}: trained networks exist for {', '.join(PRETRAINED)} "
-            "(the CIFAR-10 ResNets of He et al., 2016, published by akamaster/pytorch_resnet_cifar10)."
+            "(the CIFAR-10 ResNets of He et al., 2016, published by akamaster/pytorch_resnet_cifar10).",
+            kind="unknown",
         )
     return PRETRAINED[name]
 
@@ -226,8 +234,8 @@ def find_weights(
         p = Path(path).expanduser()
         file = p / spec.file if p.is_dir() else p
         if not file.is_file():
-            raise PretrainedError(f"No weights at path={path}: expected the file {spec.file} or a folder "
-                                  f"holding it.\n" + _how_to(spec, cache, search))  # fmt: skip
+            message = f"No weights at path={path}: expected the file {spec.file} or a folder holding it.\n"
+            raise PretrainedError(message + _how_to(spec, cache, search), kind="missing")
         _verify(file, spec, cache, search)
         return file
     env = os.environ.get("ECG_WEIGHTS_DIR")
@@ -251,7 +259,8 @@ def find_weights(
         + "not in the cache, "
         + ("the download failed (offline?)" if download else "downloading was disabled")
         + ", and no local copy was found.\n"
-        + _how_to(spec, cache, search)
+        + _how_to(spec, cache, search),
+        kind="missing",
     )
 
 

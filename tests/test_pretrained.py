@@ -2,6 +2,7 @@
 independent build of their layout), their accuracy on the shared test set, and the errors for missing,
 truncated, wrong or unknown weights."""
 
+import json
 import os
 from pathlib import Path
 
@@ -264,3 +265,37 @@ def test_download_is_verified_and_kept_in_the_cache(tmp_path, monkeypatch):
     # the second call reads the cache
     load_pretrained("resnet20", cache_dir=tmp_path, search_dirs=[])
     assert len(seen) == 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# `python -m ecg_lib pretrained`
+
+
+def test_cli_lists_the_four_with_provenance_and_where_found(tmp_path, monkeypatch, capsys):
+    from ecg_lib.cli import main
+
+    _no_env(monkeypatch)
+    monkeypatch.setenv("ECG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["pretrained", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == list(NAMES)
+    assert [r["reported_accuracy"] for r in rows] == [91.78, 92.78, 93.14, 93.62]
+    assert rows[3]["sha256"] == PRETRAINED["resnet56"].sha256 and rows[3]["url"].endswith(
+        "resnet56-4bfd9763.th"
+    )
+    if not PEER.is_dir():
+        return
+    # the table: file, sha256 prefix, reported accuracy, and where each file is (or "not found")
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / PRETRAINED["resnet20"].file).write_bytes(
+        (PEER / PRETRAINED["resnet20"].file).read_bytes()
+    )
+    (tmp_path / "w" / PRETRAINED["resnet32"].file).write_bytes(b"truncated")
+    assert main(["pretrained", "--path", str(tmp_path / "w")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["network", "file", "sha256", "reported"]
+    assert lines[1].split()[:4] == ["resnet20", "resnet20-12fca82f.th", "12fca82f0beb...", "91.78%"]
+    assert lines[1].endswith(str(tmp_path / "w" / PRETRAINED["resnet20"].file))
+    assert "INVALID" in lines[2] and "sha256" in lines[2]
+    assert lines[3].endswith("not found") and lines[4].endswith("not found")
