@@ -523,8 +523,7 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
     note = f" (decoded in {decode_s:.1f} s"
     if cache_file is not None:
         try:
-            _write_cache(cache_file, data, {"source": data.source, "decode_s": decode_s,
-                                            **data.encoding().to_dict()})
+            _write_cache(cache_file, data, {"source": data.source, "decode_s": decode_s})
             note += f", cached in {cache_file.parent}"
         except OSError as exc:  # a read-only or full cache folder costs speed next time, not this load
             print(f"ecg_lib: could not write the CIFAR-10 cache in {cache_file.parent} ({exc}); set "
@@ -718,7 +717,8 @@ def _write_cache(file: Path, data: CIFAR10Data, meta: dict) -> None:
     """Write atomically: a crash or a full disk leaves nothing readable under the final names."""
     file.parent.mkdir(parents=True, exist_ok=True)
     images = torch.cat([data.train_x, data.test_x]).numpy()
-    meta = {**meta, "n_train": data.n_train, "classes": list(data.classes),
+    # the encoding (lossy or not, JPEG quality) travels with the pixels: a cache hit must not lose it
+    meta = {**data.encoding().to_dict(), **meta, "n_train": data.n_train, "classes": list(data.classes),
             "train_y": data.train_y.tolist(), "test_y": data.test_y.tolist()}  # fmt: skip
     atomic_write(file.with_suffix(".npy"), lambda f: np.save(f, images))
     atomic_write(file.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode()))
