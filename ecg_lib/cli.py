@@ -1,4 +1,4 @@
-"""Command line: ``python -m ecg_lib {models,summary,train,reproduce}``.
+"""Command line: ``python -m ecg_lib {models,summary,train,reproduce,pretrained}``.
 
 Each sub-command is a ``_cmd_<name>(args) -> int`` function; imports happen inside them so that
 ``--help`` stays fast.
@@ -484,6 +484,47 @@ def _add_reproduce(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_reproduce)  # fmt: skip
 
 
+def _cmd_pretrained(args: argparse.Namespace) -> int:
+    from ecg_lib.pretrained import PRETRAINED, PretrainedError, find_weights
+
+    rows = []
+    for spec in PRETRAINED.values():
+        try:
+            # no download here: listing should be quick and must not change the cache
+            where = str(find_weights(spec.name, args.path, download=args.download))
+        except PretrainedError as exc:
+            where = "not found" if exc.kind == "missing" else f"INVALID: {str(exc).splitlines()[0]}"
+        rows.append({"name": spec.name, "file": spec.file, "sha256": spec.sha256,
+                     "reported_accuracy": spec.reported_accuracy, "params": spec.params, "url": spec.url,
+                     "found": where})  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = ("network", "file", "sha256", "reported accuracy", "found at")
+    table = [(r["name"], r["file"], r["sha256"][:12] + "...", f"{r['reported_accuracy']:.2f}%", r["found"])
+             for r in rows]  # fmt: skip
+    widths = [max(len(t[i]) for t in [header, *table]) for i in range(4)]
+    fmt = "  ".join(f"{{:{'>' if i == 3 else '<'}{w}}}" for i, w in enumerate(widths)) + "  {}"
+    print(fmt.format(*header))
+    for row in table:
+        print(fmt.format(*row))
+    base = next(iter(PRETRAINED.values())).url.rsplit("/", 1)[0]
+    print(f"""
+Trained on the original CIFAR-10 by Yerlan Idelbayev (akamaster/pytorch_resnet_cifar10). Reported
+accuracy: the publisher's, on the original test set (the lossy shared copy costs about 10 points).
+BSD 2-clause licence: keep its notice with any copy. Download address: {base}/<file>
+Load one with ecg_lib.pretrained.load_pretrained(name).""")
+    return 0
+
+
+def _add_pretrained(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pretrained", help="list the trained CIFAR-10 ResNets with their provenance")
+    p.add_argument("--path", default=None, help="folder holding the weight files (default: the search order)")
+    p.add_argument("--download", action="store_true", help="download files that are not found (when online)")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.set_defaults(func=_cmd_pretrained)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ecg_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -492,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_summary(sub)
     _add_train(sub)
     _add_reproduce(sub)
+    _add_pretrained(sub)
     return parser
 
 

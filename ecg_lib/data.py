@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ecg_lib.atomic import atomic_write
+from ecg_lib.image_quality import ORIGINAL_BATCHES, Encoding, describe_images, quality_note
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -91,6 +92,8 @@ class CIFAR10Data:
     """CIFAR-10 in memory: uint8 images ``N x 3 x 32 x 32`` and int64 labels for both splits.
 
     ``source`` says in words where the images came from (printed by :func:`ecg_lib.train.run_info`).
+    ``lossy``, ``file_format``, ``jpeg_quality`` and ``chroma_subsampling`` say what the images are, read
+    from the files by :func:`load_cifar10` (``lossy=None``: not recorded); :attr:`data_quality` words it.
     ``test_x``/``test_y`` are whatever :func:`ecg_lib.train.fit` evaluates on: the test set, or the
     held-out validation images after :meth:`validation_split`.
     """
@@ -101,6 +104,22 @@ class CIFAR10Data:
     test_y: Tensor
     classes: tuple[str, ...] = CIFAR10_CLASSES
     source: str = ""
+    lossy: bool | None = None
+    file_format: str | None = None
+    jpeg_quality: int | None = None
+    chroma_subsampling: str | None = None
+    encoding_detail: str = ""
+
+    @property
+    def data_quality(self) -> str:
+        """E.g. ``lossy JPEG copy (quality 75, chroma subsampled 4:2:0) — absolute errors are not
+        comparable with the papers'`` (what :func:`ecg_lib.train.run_info` prints as ``data_quality``)."""
+        return quality_note(self.lossy, self.file_format, self.jpeg_quality, self.chroma_subsampling,
+                            self.encoding_detail)  # fmt: skip
+
+    def encoding(self) -> Encoding:
+        return Encoding(self.lossy, self.file_format, self.jpeg_quality, self.chroma_subsampling,
+                        self.encoding_detail)  # fmt: skip
 
     @property
     def n_train(self) -> int:
@@ -492,11 +511,14 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
     cache_file = cache / f"cifar10-{kind}-{_fingerprint(source)}-v{_CACHE_VERSION}.json" if cache else None
     if cache_file is not None and cache_file.is_file() and cache_file.with_suffix(".npy").is_file():
         try:
-            return _read_cache(cache_file)
+            cached = _read_cache(cache_file)
         except DataError as exc:  # the source is at hand: decode it again rather than stop
             warnings.warn(f"{exc} Decoding {source} again; the entry is replaced.", stacklevel=3)
             for f in (cache_file, cache_file.with_suffix(".npy")):
                 f.unlink(missing_ok=True)
+        else:
+            if cached.lossy is not None:  # older entries lack the encoding: decode once more to record it
+                return cached
     t0 = time.perf_counter()
     try:
         if kind == "batches":
@@ -521,12 +543,16 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
     return replace(data, source=data.source + note + ")")
 
 
-Arrays = dict[str, np.ndarray]  # train_x, train_y, test_x, test_y; x as N x 3 x 32 x 32 uint8
+Arrays = dict[str, "np.ndarray | Encoding"]  # train_x, train_y, test_x, test_y; x as N x 3 x 32 x 32 uint8
+# plus "encoding": an Encoding (how the files were stored), kept beside the arrays by the readers
 
 
 def _to_data(arrays: dict, source: str) -> CIFAR10Data:
+    enc = arrays.get("encoding") or Encoding(lossy=None)
     data = CIFAR10Data(*(torch.as_tensor(np.ascontiguousarray(arrays[k]))
-                         for k in ("train_x", "train_y", "test_x", "test_y")), source=source)  # fmt: skip
+                         for k in ("train_x", "train_y", "test_x", "test_y")), source=source,
+                       lossy=enc.lossy, file_format=enc.file_format, jpeg_quality=enc.jpeg_quality,
+                       chroma_subsampling=enc.chroma_subsampling, encoding_detail=enc.detail)  # fmt: skip
     validate(data)
     return data
 
@@ -587,7 +613,8 @@ def _batches_to_arrays(blobs: dict[str, bytes], where: str) -> Arrays:
         xs[split].append(x)
         ys[split].append(y)
     return {"train_x": np.concatenate(xs["train"]), "train_y": np.concatenate(ys["train"]),
-            "test_x": np.concatenate(xs["test"]), "test_y": np.concatenate(ys["test"])}  # fmt: skip
+            "test_x": np.concatenate(xs["test"]), "test_y": np.concatenate(ys["test"]),
+            "encoding": ORIGINAL_BATCHES}  # fmt: skip
 
 
 def _split_and_class(parts: Sequence[str]) -> tuple[str, int] | None:
@@ -647,6 +674,8 @@ def _collect(entries: Iterator[tuple[Sequence[str], bytes]], workers: int | None
         if key is not None:
             items[key[0]].append((key[1], parts[-1], blob))
     out: Arrays = {}
+    # read from the files' headers (JPEG quantisation tables), never assumed from the file names
+    out["encoding"] = describe_images([b for split in ("train", "test") for *_, b in items[split]])
     for split in ("train", "test"):
         rows = sorted(items[split], key=lambda r: (r[0], r[1]))
         if not rows:
@@ -714,7 +743,8 @@ def _write_cache(file: Path, data: CIFAR10Data, meta: dict) -> None:
     """Write atomically: a crash or a full disk leaves nothing readable under the final names."""
     file.parent.mkdir(parents=True, exist_ok=True)
     images = torch.cat([data.train_x, data.test_x]).numpy()
-    meta = {**meta, "n_train": data.n_train, "classes": list(data.classes),
+    # the encoding (lossy or not, JPEG quality) travels with the pixels: a cache hit must not lose it
+    meta = {**data.encoding().to_dict(), **meta, "n_train": data.n_train, "classes": list(data.classes),
             "train_y": data.train_y.tolist(), "test_y": data.test_y.tolist(),
             "checksum": _checksum(images, data.train_y.numpy(), data.test_y.numpy())}  # fmt: skip
     npy = file.with_suffix(".npy")
@@ -764,6 +794,9 @@ def _read_cache(file: Path) -> CIFAR10Data:
                         "and its .json) and load again.")  # fmt: skip
     load_s = time.perf_counter() - t0
     origin = meta.get("source", "unknown source")
+    if "lossy" in meta:
+        arrays["encoding"] = Encoding(meta["lossy"], meta.get("file_format"), meta.get("jpeg_quality"),
+                                      meta.get("chroma_subsampling"), meta.get("detail", ""))  # fmt: skip
     return _to_data(arrays, f"{origin} (decoded cache {file.with_suffix('.npy')}, read in {load_s:.2f} s)")
 
 

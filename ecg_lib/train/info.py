@@ -22,8 +22,9 @@ def run_info(data: Any = None, *, profile: str | None = None, **extra: Any) -> d
     """What produces the numbers of a chapter: profile, device, precision, versions, data, time so far.
 
     ``profile``: the profile resolved at the entry point (a chapter's first cell, the CLI), checked and
-    recorded as given; ``None`` records ``None`` (no profile). ``data`` (a CIFAR10Data) adds its source and
-    sizes; ``extra`` items are added as given.
+    recorded as given; ``None`` records ``None`` (no profile). ``data`` (a CIFAR10Data) adds its source,
+    ``data_quality`` (the lossless original, or a lossy copy with its JPEG quality) and sizes; ``extra``
+    items are added as given.
     ``fit_time_s`` sums every :func:`fit` of this process, ``elapsed_s`` counts from the import of
     this module. Print it with :func:`format_run_info`.
     """
@@ -37,6 +38,9 @@ def run_info(data: Any = None, *, profile: str | None = None, **extra: Any) -> d
     }
     if data is not None:
         info["data"] = getattr(data, "source", "")
+        # lossy or not, and the JPEG quality: a lossy copy's absolute errors do not compare with the papers'
+        if hasattr(data, "data_quality"):
+            info["data_quality"] = data.data_quality
         info["n_train"] = int(data.train_y.numel())
         info["n_test"] = int(data.test_y.numel())
     info["fit_time_s"] = round(FIT_SECONDS[0], 1)

@@ -196,9 +196,9 @@ def fit(
         "device": device.type, "device_name": device_name(device), "precision": precision,
         "channels_last": channels_last, "compile": cfg.compile, "world_size": world.world_size,
         "backend": world.backend, "n_train": int(data.train_y.numel()), "n_test": int(data.test_y.numel()),
-        "data_source": getattr(data, "source", ""), "normalize": normalizer.mode,
-        "torch": torch.__version__, "profile": profile, "model_name": run["model_name"],
-        "model_options": run["model_options"],
+        "data_source": getattr(data, "source", ""), "data_quality": getattr(data, "data_quality", None),
+        "normalize": normalizer.mode, "torch": torch.__version__, "profile": profile,
+        "model_name": run["model_name"], "model_options": run["model_options"],
     }  # fmt: skip
     if world.enabled:  # record, and so prove, that the ranks' shards are disjoint and cover the epoch
         shards = distributed.all_gather_object(loader.indices(0).tolist())

@@ -1,0 +1,390 @@
+"""The trained reference networks (:mod:`ecg_lib.pretrained`): what ResNets trained to paper accuracy do.
+
+For the ResNet chapter's section on trained networks, evaluation only (no training, no plotting):
+
+* :func:`depth_experiment`: test error of ResNet-20/32/44/56 on the data the chapter runs on, beside
+  He et al. (2016), Table 6.
+* :func:`lesion_experiment`: the lesion study of Veit, Wilber and Belongie (NeurIPS 2016) on the trained
+  ResNet-56: every block deleted alone (their Fig. 3), contiguous runs of ``k`` blocks, and ``k`` blocks
+  chosen at random, repeated, with the spread over repeats (their Fig. 5a). A deleted block keeps its
+  shortcut: it computes ``relu(shortcut(x))`` as :func:`ecg_lib.models.resnet.drop_block` does.
+* :func:`block_stats_experiment`: per block of the trained ResNet-56, the gradient norms and the statistics
+  of the activations, including the size of the residual ``F(x)`` against its input ``x`` (He et al.,
+  2016, Fig. 7 show that trained residual functions are small).
+
+Sizes come from :data:`SETTINGS` (``select(SETTINGS, profile)``); the building blocks take them as
+arguments. Errors are fractions.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ecg_lib.data import CIFAR10Data, Normalizer
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.profiles import select
+
+__all__ = [
+    "EXPERIMENTS",
+    "NAMES",
+    "SETTINGS",
+    "Settings",
+    "block_statistics",
+    "block_stats_experiment",
+    "contiguous_lesions",
+    "count_correct",
+    "depth_experiment",
+    "eval_images",
+    "lesion_errors",
+    "lesion_experiment",
+    "random_lesions",
+    "single_lesions",
+]
+
+NAMES = ("resnet20", "resnet32", "resnet44", "resnet56")
+LESION_NET = "resnet56"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How many images and repeats each part uses.
+
+    ``n_test``: test images for the error against depth (``None``: all); ``lesion_n_test``: test images for
+    the lesions; ``contiguous_lengths``/``random_ks``: numbers of deleted blocks; ``repeats``: random sets
+    per ``k``; ``probe_batch``: images for gradients and activation statistics. Subsets are
+    class-balanced and seeded.
+    """
+
+    n_test: int | None
+    lesion_n_test: int | None
+    contiguous_lengths: tuple[int, ...]
+    random_ks: tuple[int, ...]
+    repeats: int
+    probe_batch: int
+    seed: int = 0
+    batch_size: int = 500
+
+
+SETTINGS: dict[str, Settings] = {
+    # Sized on the 2-core machine (benchmarks/report.md, "Trained reference networks"): one fp32 pass of
+    # ResNet-56 over 1,000 images takes about 5.5 s on one core there (more under load), so about 2.8 s on
+    # two. These sizes cost about 10,000 image-passes of ResNet-56 (depth 2,700, lesions 7,000, gradients
+    # 600): about 30 s on the idle machine. 200 images give the lesion errors a standard error of about
+    # 2.5 points: enough for the downsampling blocks (+20-30 points) and for the rise with k, not for the
+    # differences between single ordinary blocks (the full profile uses all 10,000 images).
+    "quick": Settings(
+        n_test=1000,
+        lesion_n_test=200,
+        contiguous_lengths=(4,),
+        random_ks=(2, 4, 8, 12),
+        repeats=3,
+        probe_batch=200,
+    ),
+    # All 10,000 test images, Veit et al.'s range of k with 20 repeats: about 4 million image-passes,
+    # minutes on a GPU, hours on the 2-core CPU.
+    "full": Settings(
+        n_test=None,
+        lesion_n_test=None,
+        contiguous_lengths=tuple(range(1, 9)),
+        random_ks=tuple(range(1, 21)),
+        repeats=20,
+        probe_batch=1000,
+    ),
+}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Building blocks
+
+
+def eval_images(data: CIFAR10Data, n: int | None, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """``n`` class-balanced test images (uint8) and labels; ``None``: all of them."""
+    if n is None or n >= data.n_test:
+        return data.test_x, data.test_y
+    if n < 10 or n % 10:
+        raise ValueError(f"the number of test images must be a multiple of 10 (class-balanced), got {n}.")
+    sub = data.subset(None, n // 10, seed=seed)
+    return sub.test_x, sub.test_y
+
+
+@torch.no_grad()
+def count_correct(
+    model: nn.Module, normalizer: Normalizer, x: Tensor, y: Tensor, batch_size: int = 500
+) -> int:
+    """How many of ``x`` (uint8) ``model`` classifies correctly (eval mode, fp32, on the CPU)."""
+    model.eval()
+    correct = 0
+    for start in range(0, x.shape[0], batch_size):
+        logits = model(normalizer(x[start : start + batch_size]))
+        correct += int((logits.argmax(1) == y[start : start + batch_size]).sum())
+    return correct
+
+
+def _run_blocks(model: nn.Module, h: Tensor, start: int, deleted: frozenset[int]) -> Tensor:
+    """Blocks ``start..`` on ``h``, those in ``deleted`` reduced to ``relu(shortcut(h))``, then the head."""
+    for i in range(start, len(model.blocks)):
+        block = model.blocks[i]
+        h = F.relu(block.shortcut(h)) if i in deleted else block(h)
+    return model.fc(torch.flatten(model.pool(h), 1))
+
+
+@torch.no_grad()
+def lesion_errors(
+    model: nn.Module, x: Tensor, y: Tensor, deletions: Sequence[Sequence[int]], batch_size: int = 500
+) -> list[float]:
+    """Test error of ``model`` (a CIFAR ResNet) with each set of blocks in ``deletions`` deleted.
+
+    ``x`` is normalised float input. The blocks before the first deleted one compute what the intact net
+    computes, so their outputs are computed once per batch and every lesioned net starts from there (on
+    average about half the cost of a whole pass). An empty set is the intact net.
+    """
+    model.eval()
+    n_blocks = len(model.blocks)
+    sets = [frozenset(d) for d in deletions]
+    for d in sets:
+        if any(not 0 <= i < n_blocks for i in d):
+            raise IndexError(f"block indices must be in 0..{n_blocks - 1}, got {sorted(d)}.")
+        if any(model.blocks[i].shortcut is None for i in d):
+            raise ValueError("a block without a shortcut (a plain net) cannot be deleted here.")
+    wrong = [0] * len(sets)
+    for start in range(0, x.shape[0], batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        h = model.stem(xb)
+        inputs = []
+        for block in model.blocks:
+            inputs.append(h)
+            h = block(h)
+        intact_wrong = int((model.fc(torch.flatten(model.pool(h), 1)).argmax(1) != yb).sum())
+        for j, d in enumerate(sets):
+            if not d:
+                wrong[j] += intact_wrong
+                continue
+            first = min(d)
+            wrong[j] += int((_run_blocks(model, inputs[first], first, d).argmax(1) != yb).sum())
+    return [w / y.numel() for w in wrong]
+
+
+def _downsampling(model: nn.Module) -> list[bool]:
+    return [bool(b.downsamples) for b in model.blocks]
+
+
+def single_lesions(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 500) -> list[dict[str, Any]]:
+    """Veit et al. (2016), Fig. 3: the error with each block deleted alone; the first row is the intact net
+    (``block == -1``). ``downsampling`` marks the blocks that halve the map and widen it (their shortcut is
+    the parameter-free option A, so deleting them leaves only the subsampled, zero-padded identity)."""
+    n = len(model.blocks)
+    errors = lesion_errors(model, x, y, [(), *[(i,) for i in range(n)]], batch_size)
+    down = _downsampling(model)
+    rows = [{"block": -1, "name": "none", "downsampling": False, "error": errors[0]}]
+    rows += [{"block": i, "name": getattr(model.blocks[i], "name", str(i)), "downsampling": down[i],
+              "error": errors[i + 1]} for i in range(n)]  # fmt: skip
+    return rows
+
+
+def _spread(errors: Sequence[float]) -> dict[str, Any]:
+    t = torch.tensor(list(errors), dtype=torch.float64)
+    std = float(t.std()) if t.numel() > 1 else 0.0
+    return {"errors": list(errors), "mean": float(t.mean()), "std": std, "min": float(t.min()),
+            "max": float(t.max()), "n": t.numel()}  # fmt: skip
+
+
+def contiguous_lesions(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    lengths: Sequence[int],
+    *,
+    include_downsampling: bool = False,
+    batch_size: int = 500,
+) -> dict[int, dict[str, Any]]:
+    """Every run of ``k`` consecutive blocks deleted, for each ``k`` in ``lengths``: per ``k`` the start
+    blocks, the errors and their mean/std/min/max. Runs that contain a downsampling block are left out
+    unless ``include_downsampling`` (so that ``k`` counts blocks of the ensemble, not the stage changes)."""
+    down, n = _downsampling(model), len(model.blocks)
+    runs: dict[int, list[int]] = {}
+    for k in lengths:
+        runs[k] = [s for s in range(n - k + 1) if include_downsampling or not any(down[s : s + k])]
+        if not runs[k]:
+            raise ValueError(f"no run of {k} consecutive blocks fits (the stages have {n // 3} blocks).")
+    flat = [(k, s) for k in lengths for s in runs[k]]
+    errors = lesion_errors(model, x, y, [tuple(range(s, s + k)) for k, s in flat], batch_size)
+    out: dict[int, dict[str, Any]] = {}
+    for k in lengths:
+        errs = [e for (kk, _), e in zip(flat, errors, strict=True) if kk == k]
+        out[k] = {"starts": runs[k], **_spread(errs)}
+    return out
+
+
+def random_lesions(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    ks: Sequence[int],
+    repeats: int,
+    *,
+    seed: int = 0,
+    include_downsampling: bool = False,
+    batch_size: int = 500,
+) -> dict[int, dict[str, Any]]:
+    """Veit et al. (2016), Fig. 5a: ``k`` blocks chosen at random and deleted together, ``repeats`` times for
+    each ``k`` in ``ks``; per ``k`` the deleted sets, the errors and their mean/std/min/max over repeats.
+    A smooth rise of the error with ``k`` (rather than a collapse) is the ensemble-like behaviour. The
+    downsampling blocks are left out of the draw unless ``include_downsampling``."""
+    down = _downsampling(model)
+    pool = [i for i, d in enumerate(down) if include_downsampling or not d]
+    if any(k > len(pool) for k in ks):
+        raise ValueError(f"cannot delete more than {len(pool)} blocks (got {max(ks)}).")
+    rng = random.Random(seed)
+    sets = {k: [tuple(sorted(rng.sample(pool, k))) for _ in range(repeats)] for k in ks}
+    flat = [(k, s) for k in ks for s in sets[k]]
+    errors = lesion_errors(model, x, y, [s for _, s in flat], batch_size)
+    out: dict[int, dict[str, Any]] = {}
+    for k in ks:
+        errs = [e for (kk, _), e in zip(flat, errors, strict=True) if kk == k]
+        out[k] = {"sets": [list(s) for s in sets[k]], **_spread(errs)}
+    return out
+
+
+def block_statistics(model: nn.Module, x: Tensor, y: Tensor) -> list[dict[str, Any]]:
+    """Per block of a trained net on one batch (``x`` normalised), in eval mode (the running batch-norm
+    statistics the trained net is used with):
+
+    - ``grad_norm``: norm of the loss gradient over the block's parameters;
+    - ``out_grad_norm``: mean over images of the norm of the gradient at the block's output;
+    - ``out_mean``, ``out_std``, ``out_zero_frac``: statistics of the block's output (after its ReLU);
+    - ``residual_std``: std of the residual branch's output (after its last batch norm, before the sum),
+      He et al. (2016), Fig. 7;
+    - ``residual_ratio``: mean over images of ``||F(x)|| / ||shortcut(x)||``: how much the block changes
+      what passes through it.
+
+    The model is left as it was (gradients are taken on a copy)."""
+    import copy
+
+    probe = copy.deepcopy(model).eval()
+    probe.zero_grad(set_to_none=True)
+    outs: list[Tensor] = []
+    rows: list[dict[str, Any]] = []
+    h = probe.stem(x)
+    for i, block in enumerate(probe.blocks):
+        res = block.residual_branch(h)
+        short = block.shortcut(h) if block.shortcut is not None else torch.zeros_like(res)
+        out = F.relu(res + short)
+        out.retain_grad()
+        outs.append(out)
+        r, o = res.detach(), out.detach()
+        ratio = r.flatten(1).norm(dim=1) / short.detach().flatten(1).norm(dim=1).clamp_min(1e-12)
+        rows.append({"block": i, "name": getattr(block, "name", str(i)),
+                     "downsampling": bool(block.downsamples),
+                     "residual_std": float(r.std()), "residual_ratio": float(ratio.mean()),
+                     "out_mean": float(o.mean()), "out_std": float(o.std()),
+                     "out_zero_frac": float((o == 0).float().mean())})  # fmt: skip
+        h = out
+    F.cross_entropy(probe.fc(torch.flatten(probe.pool(h), 1)), y).backward()
+    for row, block, out in zip(rows, probe.blocks, outs, strict=True):
+        grads = [p.grad.flatten() for p in block.parameters() if p.grad is not None]
+        row["grad_norm"] = float(torch.cat(grads).norm()) if grads else 0.0
+        row["out_grad_norm"] = float(out.grad.flatten(1).norm(dim=1).mean())
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The experiments (data and profile by name, as `reproduce` passes them)
+
+
+def _load(
+    name: str, models: Mapping[str, tuple[nn.Module, Normalizer]] | None
+) -> tuple[nn.Module, Normalizer]:
+    if models is not None and name in models:
+        return models[name]
+    from ecg_lib.pretrained import load_pretrained
+
+    return load_pretrained(name)
+
+
+def _result(
+    name: str, profile: str, data: CIFAR10Data, settings: Settings, metrics: dict[str, Any], t0: float
+) -> ExperimentResult:
+    metrics = {"settings": asdict(settings), "data_source": data.source,
+               "data_quality": getattr(data, "data_quality", None), **metrics,
+               "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
+    return ExperimentResult(name=name, profile=profile, metrics=metrics)
+
+
+def depth_experiment(
+    data: CIFAR10Data,
+    profile: str,
+    *,
+    models: Mapping[str, tuple[nn.Module, Normalizer]] | None = None,
+    settings: Settings | None = None,
+) -> ExperimentResult:
+    """Test error against depth of the four trained networks on ``data``'s test images.
+
+    ``metrics["errors"][name]``: ``correct``, ``n``, ``error``; ``reported_accuracy``: the publisher's, on
+    the original test set (percent). ``models`` replaces :func:`load_pretrained`, ``settings`` the profile's
+    (tests, benchmarks)."""
+    from ecg_lib.pretrained import PRETRAINED
+
+    t0, s = time.perf_counter(), settings or select(SETTINGS, profile)
+    x, y = eval_images(data, s.n_test, s.seed)
+    errors = {}
+    for name in NAMES:
+        model, norm = _load(name, models)
+        correct = count_correct(model, norm, x, y, s.batch_size)
+        errors[name] = {"depth": int(name.removeprefix("resnet")), "correct": correct, "n": int(y.numel()),
+                        "error": 1 - correct / y.numel()}  # fmt: skip
+    reported = {n: PRETRAINED[n].reported_accuracy for n in NAMES}
+    return _result("reference.depth", profile, data, s, {"errors": errors, "reported_accuracy": reported}, t0)
+
+
+def lesion_experiment(
+    data: CIFAR10Data,
+    profile: str,
+    *,
+    models: Mapping[str, tuple[nn.Module, Normalizer]] | None = None,
+    settings: Settings | None = None,
+) -> ExperimentResult:
+    """Veit et al.'s lesions of the trained ResNet-56 (``models``, ``settings``: as in
+    :func:`depth_experiment`): ``metrics["single"]`` (rows of
+    :func:`single_lesions`), ``metrics["contiguous"][k]`` and ``metrics["random"][k]`` (errors with their
+    spread), all on the same ``lesion_n_test`` class-balanced test images."""
+    t0, s = time.perf_counter(), settings or select(SETTINGS, profile)
+    model, norm = _load(LESION_NET, models)
+    x, y = eval_images(data, s.lesion_n_test, s.seed)
+    xf = norm(x)
+    single = single_lesions(model, xf, y, s.batch_size)
+    contiguous = contiguous_lesions(model, xf, y, s.contiguous_lengths, batch_size=s.batch_size)
+    rand = random_lesions(model, xf, y, s.random_ks, s.repeats, seed=s.seed, batch_size=s.batch_size)
+    metrics = {"net": LESION_NET, "n_test": int(y.numel()), "intact_error": single[0]["error"],
+               "single": single, "contiguous": {str(k): v for k, v in contiguous.items()},
+               "random": {str(k): v for k, v in rand.items()}}  # fmt: skip
+    # the binomial standard error of one error estimate on these images, to read the spreads against
+    e = single[0]["error"]
+    metrics["sampling_se"] = math.sqrt(max(e * (1 - e), 1e-12) / y.numel())
+    return _result("reference.lesions", profile, data, s, metrics, t0)
+
+
+def block_stats_experiment(
+    data: CIFAR10Data,
+    profile: str,
+    *,
+    models: Mapping[str, tuple[nn.Module, Normalizer]] | None = None,
+    settings: Settings | None = None,
+) -> ExperimentResult:
+    """:func:`block_statistics` of the trained ResNet-56 on ``probe_batch`` class-balanced test images."""
+    t0, s = time.perf_counter(), settings or select(SETTINGS, profile)
+    model, norm = _load(LESION_NET, models)
+    x, y = eval_images(data, s.probe_batch, s.seed)
+    rows = block_statistics(model, norm(x), y)
+    return _result("reference.block_stats", profile, data, s, {"net": LESION_NET, "blocks": rows}, t0)
+
+
+EXPERIMENTS = {"depth": depth_experiment, "lesions": lesion_experiment, "block_stats": block_stats_experiment}
