@@ -356,7 +356,7 @@ def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR1
     torch.manual_seed(seed)
     try:
         model = get_model(name, batch_norm=True)
-    except TypeError:
+    except (TypeError, ValueError):  # the registry names an unknown option in a ValueError
         raise ValueError(f"{name} has no batch_norm option; vgg_cifar has one.") from None
     if data is None:
         from ecg_lib.data import load_cifar10
