@@ -1,5 +1,5 @@
-"""CIFAR-10 as tensors: loading from several sources, a decoded cache, validation, subsets, statistics,
-and :class:`DeviceLoader`, which keeps the whole set on the training device and augments in batches.
+"""CIFAR-10 as tensors: loading from several sources, a decoded cache, validation, subsets and statistics.
+The file formats are read by :mod:`ecg_lib.cifar_files`; :mod:`ecg_lib.loader` serves batches.
 
 Sources, tried in this order by :func:`load_cifar10`:
 
@@ -18,55 +18,44 @@ Images are uint8 ``N x 3 x 32 x 32`` tensors and labels int64, in the usual CIFA
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import pickle
 import re
-import signal
 import socket
 import sys
-import tarfile
 import time
 import warnings
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
+from ecg_lib import cifar_files
 from ecg_lib.atomic import atomic_write
-from ecg_lib.image_quality import ORIGINAL_BATCHES, Encoding, describe_images, quality_note
+from ecg_lib.cifar_files import CIFAR10_CLASSES, DataError
+from ecg_lib.image_quality import Encoding, quality_note
 
 __all__ = [
     "CIFAR10_CLASSES",
     "CIFAR10Data",
     "DataError",
-    "DeviceLoader",
     "Normalizer",
     "channel_stats",
     "class_balanced_indices",
     "default_cache_dir",
     "load_cifar10",
     "mean_image",
-    "random_crop_flip",
     "validate",
 ]
 
-CIFAR10_CLASSES: tuple[str, ...] = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
 N_TRAIN_PER_CLASS, N_TEST_PER_CLASS = 5000, 1000
 # bump when the cache layout changes: old files are then ignored, not misread (2: a checksum in the .json)
 _CACHE_VERSION = 2
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
-_BATCH_NAMES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")
 
 HOW_TO_PROVIDE = """\
 CIFAR-10 can be provided in three ways:
@@ -77,10 +66,6 @@ CIFAR-10 can be provided in three ways:
      (about 170 MB, checksummed) and keeps a decoded copy in the cache folder ({cache});
   3. put such a tree or .tar.gz in one of the folders searched when nothing else is found:
      {search}."""
-
-
-class DataError(RuntimeError):
-    """CIFAR-10 could not be found, or what was found is incomplete or corrupt."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -271,122 +256,6 @@ class Normalizer:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Batched augmentation and the device-resident loader
-
-
-def random_crop_flip(x: Tensor, generator: torch.Generator, pad: int = 4, flip: bool = True) -> Tensor:
-    """The standard CIFAR augmentation for a whole batch at once: zero-pad ``pad`` pixels on each side,
-    take a random ``H x W`` window, mirror it horizontally with probability 1/2 (He et al., 2016, Sec. 4.2).
-
-    Two gathers do crop and flip together: output pixel ``(i, j)`` reads ``padded[n, c, oy + i, ox + j]``
-    (or ``ox + W - 1 - j`` when flipped). Works on any dtype and device; ``generator`` must live on
-    ``x.device``. (Measured on the CPU: ``torch.gather`` along rows then columns took about half the time
-    of one four-index advanced-indexing gather.)
-    """
-    n, c, h, w = x.shape
-    dev = x.device
-    padded = F.pad(x, (pad, pad, pad, pad))
-    oy = torch.randint(0, 2 * pad + 1, (n, 1), generator=generator, device=dev)
-    ox = torch.randint(0, 2 * pad + 1, (n, 1), generator=generator, device=dev)
-    cols = torch.arange(w, device=dev).expand(n, w)
-    if flip:
-        mirror = torch.randint(0, 2, (n, 1), generator=generator, device=dev).bool()
-        cols = torch.where(mirror, w - 1 - cols, cols)
-    rows = (oy + torch.arange(h, device=dev)).view(n, 1, h, 1).expand(n, c, h, padded.shape[3])
-    cols = (ox + cols).view(n, 1, 1, w).expand(n, c, h, w)
-    return padded.gather(2, rows).gather(3, cols)
-
-
-def _mix_seed(*parts: int) -> int:
-    """A well-mixed 63-bit seed from several integers, so (seed, epoch, rank) streams never coincide."""
-    return int(np.random.SeedSequence([int(p) & 0xFFFFFFFF for p in parts]).generate_state(2, np.uint64)[0]
-               >> np.uint64(1))  # fmt: skip
-
-
-class DeviceLoader:
-    """Batches of a dataset that lives on the training device as one uint8 tensor.
-
-    Each epoch: a seeded permutation (the same on all ranks, reshuffled every epoch), this rank's shard
-    of it (``rank::world_size``; shards are disjoint and of equal size), then per batch one gather,
-    :func:`random_crop_flip` and normalization, all as tensor operations on the device. There is no
-    per-sample Python work and no worker process. Batches depend only on ``(seed, epoch, rank)``, so a
-    run resumed at epoch ``e`` sees exactly the batches an uninterrupted run would.
-
-    Yields ``(x, y)`` with ``x`` float32 ``B x 3 x H x W`` (channels_last if asked) and ``y`` int64.
-    """
-
-    def __init__(
-        self,
-        x: Tensor,
-        y: Tensor,
-        batch_size: int,
-        *,
-        device: torch.device | str | None = None,
-        shuffle: bool = True,
-        augment: bool = True,
-        normalizer: Normalizer | None = None,
-        drop_last: bool = False,
-        channels_last: bool = False,
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        pad: int = 4,
-    ) -> None:
-        _check_images(x)
-        if y.shape != (x.shape[0],):
-            raise ValueError(f"labels must have shape ({x.shape[0]},), got {tuple(y.shape)}.")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1 (got {batch_size}).")
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} is outside world_size {world_size}.")
-        self.device = torch.device(device) if device is not None else x.device
-        self.x = x.to(self.device)
-        self.y = y.to(self.device, torch.int64)
-        self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
-        self.normalizer = normalizer or Normalizer("none", torch.zeros(3, 1, 1), torch.ones(3, 1, 1))
-        self.drop_last, self.channels_last = drop_last, channels_last
-        self.seed, self.rank, self.world_size, self.pad = seed, rank, world_size, pad
-        self.epoch = 0
-        # every rank gets the same number of samples (and therefore of steps), as DDP requires
-        self.shard_size = x.shape[0] // world_size
-        if self.shard_size == 0:
-            raise ValueError(f"{x.shape[0]} examples cannot be shared among {world_size} ranks.")
-        self._aug_gen = torch.Generator(device=self.device)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch whose permutation and augmentation the next iteration uses."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        full, rest = divmod(self.shard_size, self.batch_size)
-        return full + (1 if rest and not self.drop_last else 0)
-
-    def indices(self, epoch: int | None = None) -> Tensor:
-        """This rank's example indices for ``epoch``, in the order they will be served."""
-        epoch = self.epoch if epoch is None else epoch
-        n = self.x.shape[0]
-        if self.shuffle:
-            gen = torch.Generator().manual_seed(_mix_seed(self.seed, epoch, 0x5EED))
-            perm = torch.randperm(n, generator=gen)
-        else:
-            perm = torch.arange(n)
-        return perm[: self.shard_size * self.world_size][self.rank :: self.world_size]
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        idx = self.indices().to(self.device)
-        self._aug_gen.manual_seed(_mix_seed(self.seed, self.epoch, self.rank, 0xA06))
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            b = idx[start : start + self.batch_size]
-            xb = self.x[b]
-            if self.augment:
-                xb = random_crop_flip(xb, self._aug_gen, self.pad)
-            xb = self.normalizer(xb)
-            if self.channels_last:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            yield xb, self.y[b]
-
-
-# ----------------------------------------------------------------------------------------------------------
 # Finding, decoding, validating and caching
 
 
@@ -522,11 +391,11 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
     t0 = time.perf_counter()
     try:
         if kind == "batches":
-            arrays = _read_batches_folder(source)
+            arrays = cifar_files._read_batches_folder(source)
         elif kind == "tree":
-            arrays = _read_tree(source, workers)
+            arrays = cifar_files._read_tree(source, workers)
         else:
-            arrays = _read_archive(source, workers)
+            arrays = cifar_files._read_archive(source, workers)
         data = _to_data(arrays, f"{desc} {source}")
     except DataError as exc:
         raise DataError(f"{exc}\n{_how_to(cache_for_msg, search)}") from exc.__cause__
@@ -543,8 +412,6 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
     return replace(data, source=data.source + note + ")")
 
 
-Arrays = dict[str, "np.ndarray | Encoding"]  # train_x, train_y, test_x, test_y; x as N x 3 x 32 x 32 uint8
-# plus "encoding": an Encoding (how the files were stored), kept beside the arrays by the readers
 
 
 def _to_data(arrays: dict, source: str) -> CIFAR10Data:
@@ -584,145 +451,6 @@ def validate(
                 f"found {', '.join(f'{k} of {name!r}' for name, k in wrong.items())} "
                 f"({sum(counts)} in all instead of {n * len(CIFAR10_CLASSES)}). Is the copy truncated?"
             )
-
-
-def _read_batches_folder(folder: Path) -> Arrays:
-    blobs = {}
-    for name in _BATCH_NAMES:
-        f = folder / name
-        if not f.is_file():
-            raise DataError(f"{folder} lacks {name}: an incomplete cifar-10-batches-py folder.")
-        blobs[name] = f.read_bytes()
-    return _batches_to_arrays(blobs, str(folder))
-
-
-def _batches_to_arrays(blobs: dict[str, bytes], where: str) -> Arrays:
-    xs: dict[str, list[np.ndarray]] = {"train": [], "test": []}
-    ys: dict[str, list[np.ndarray]] = {"train": [], "test": []}
-    for name in _BATCH_NAMES:
-        try:
-            # the original CIFAR-10 format; like torchvision, this trusts the local files it is given
-            entry = pickle.loads(blobs[name], encoding="latin1")
-            x = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-            y = np.asarray(entry["labels"], dtype=np.int64)
-        except Exception as exc:
-            raise DataError(
-                f"{where}/{name} is not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})."
-            ) from exc
-        split = "test" if name == "test_batch" else "train"
-        xs[split].append(x)
-        ys[split].append(y)
-    return {"train_x": np.concatenate(xs["train"]), "train_y": np.concatenate(ys["train"]),
-            "test_x": np.concatenate(xs["test"]), "test_y": np.concatenate(ys["test"]),
-            "encoding": ORIGINAL_BATCHES}  # fmt: skip
-
-
-def _split_and_class(parts: Sequence[str]) -> tuple[str, int] | None:
-    """``(..., "train"|"test", "<class>", "<file>.jpg")`` -> ``(split, label)``; anything else -> None."""
-    if len(parts) < 3 or not parts[-1].lower().endswith(_IMAGE_SUFFIXES) or parts[-1].startswith("."):
-        return None
-    split, cls = parts[-3], parts[-2]
-    if split not in ("train", "test"):
-        return None
-    if cls not in CIFAR10_CLASSES:
-        raise DataError(f"unknown class folder {'/'.join(parts[-3:-1])!r}: CIFAR-10's classes are "
-                        f"{', '.join(CIFAR10_CLASSES)}.")  # fmt: skip
-    return split, CIFAR10_CLASSES.index(cls)
-
-
-def _decode(item: tuple[str, bytes]) -> np.ndarray:
-    """One encoded image -> 3 x 32 x 32 uint8 (runs in worker processes)."""
-    from PIL import Image
-
-    name, blob = item
-    try:
-        with Image.open(io.BytesIO(blob)) as im:
-            arr = np.asarray(im.convert("RGB"))
-    except Exception as exc:
-        raise DataError(f"cannot decode {name} ({type(exc).__name__}: {exc}); the copy is corrupt.") from exc
-    if arr.shape != (32, 32, 3):
-        raise DataError(f"{name} is {arr.shape[1]}x{arr.shape[0]} pixels; CIFAR-10 images are 32x32.")
-    return arr.transpose(2, 0, 1)
-
-
-def _decode_all(items: list[tuple[str, bytes]], workers: int | None) -> list[np.ndarray]:
-    # Measured on a 2-core machine: one process decodes the 60,000 JPEGs in ~9-14 s, a pool of two took
-    # 15-22 s (shipping bytes and arrays between processes costs more than the second core gives back).
-    # So a pool only where there are cores to spare.
-    if workers is None:
-        cores = os.cpu_count() or 1
-        workers = 1 if cores <= 2 else min(4, cores)
-    if workers <= 1 or len(items) < 2000:
-        return [_decode(it) for it in items]
-    # fork shares the parent's imports; spawn would re-import torch in each worker (seconds each)
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    with get_context(method).Pool(workers, initializer=_ignore_sigint) as pool:
-        return pool.map(_decode, items, chunksize=1000)
-
-
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent: it stops the pool (leaving the ``with`` terminates it) and
-    reports once, instead of every worker printing its own traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _collect(entries: Iterator[tuple[Sequence[str], bytes]], workers: int | None, where: str) -> Arrays:
-    """Sort the named images into splits, decode them, order them by (class, file name)."""
-    items: dict[str, list[tuple[int, str, bytes]]] = {"train": [], "test": []}
-    for parts, blob in entries:
-        key = _split_and_class(parts)
-        if key is not None:
-            items[key[0]].append((key[1], parts[-1], blob))
-    out: Arrays = {}
-    # read from the files' headers (JPEG quantisation tables), never assumed from the file names
-    out["encoding"] = describe_images([b for split in ("train", "test") for *_, b in items[split]])
-    for split in ("train", "test"):
-        rows = sorted(items[split], key=lambda r: (r[0], r[1]))
-        if not rows:
-            raise DataError(f"{where} holds no {split}/<class>/*.jpg images.")
-        images = _decode_all([(f"{split}/{CIFAR10_CLASSES[c]}/{n}", b) for c, n, b in rows], workers)
-        out[f"{split}_x"] = np.stack(images)
-        out[f"{split}_y"] = np.array([c for c, _, _ in rows], dtype=np.int64)
-    return out
-
-
-def _read_tree(root: Path, workers: int | None) -> Arrays:
-    def entries() -> Iterator[tuple[Sequence[str], bytes]]:
-        for split in ("train", "test"):
-            for f in sorted((root / split).glob("*/*")):
-                if f.is_file():
-                    yield (split, f.parent.name, f.name), f.read_bytes()
-
-    return _collect(entries(), workers, str(root))
-
-
-def _read_archive(archive: Path, workers: int | None) -> Arrays:
-    batches: dict[str, bytes] = {}
-    images: list[tuple[Sequence[str], bytes]] = []
-    try:
-        # streaming mode ("r|*") reads the archive once, front to back
-        with tarfile.open(archive, "r|*") as tf:
-            for member in tf:
-                if not member.isfile():
-                    continue
-                parts = member.name.split("/")
-                if parts[-1] in _BATCH_NAMES and "cifar-10-batches-py" in parts:
-                    batches[parts[-1]] = tf.extractfile(member).read()
-                elif parts[-1].lower().endswith(_IMAGE_SUFFIXES):
-                    images.append((parts, tf.extractfile(member).read()))
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise DataError(
-            f"The archive {archive} is truncated or corrupt ({type(exc).__name__}: {exc}). "
-            "Download or copy it again."
-        ) from exc
-    if batches:
-        missing = [n for n in _BATCH_NAMES if n not in batches]
-        if missing:
-            raise DataError(
-                f"{archive} holds an incomplete cifar-10-batches-py (missing {', '.join(missing)})."
-            )
-        return _batches_to_arrays(batches, str(archive))
-    return _collect(iter(images), workers, str(archive))
 
 
 # A cache entry is two files: <name>.npy with all 60,000 images (train, then test; np.load reads it in

@@ -104,6 +104,27 @@ def test_resume_with_another_length_is_refused(tmp_path, small):
     assert h.epochs_done == 3 and h.stopped == "completed" and h.config["epochs"] == 3
 
 
+def test_a_length_free_schedule_may_be_extended_on_resuming(tmp_path, small):
+    """Under a constant (or step) schedule the learning rates do not depend on the planned length, so a
+    2-epoch run continued to 4 is exactly a 4-epoch run (AlexNet's Figure 1 race continues its sweep
+    winner this way); never below the epochs done, and never under a schedule that spans the run."""
+    ckpt = tmp_path / "c.pt"
+    fit(tiny_cnn(), small, quiet(epochs=2, schedule="constant"), checkpoint=ckpt)
+    model = tiny_cnn()
+    h = fit(model, small, quiet(epochs=4, schedule="constant"), checkpoint=ckpt, resume=ckpt)
+    whole = tiny_cnn()
+    h_whole = fit(whole, small, quiet(epochs=4, schedule="constant"))
+    assert h.epochs_done == 4 and h.train_loss == h_whole.train_loss
+    for a, b in zip(model.state_dict().values(), whole.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match=r"epochs \(checkpoint 4, now 3\)"):
+        fit(tiny_cnn(), small, quiet(epochs=3, schedule="constant"), resume=ckpt)  # below the 4 done
+    cosine = tmp_path / "cos.pt"
+    fit(tiny_cnn(), small, quiet(epochs=2), checkpoint=cosine)
+    with pytest.raises(ValueError, match=r"epochs \(checkpoint 2, now 4\)"):
+        fit(tiny_cnn(), small, quiet(epochs=4), resume=cosine)
+
+
 def test_resume_with_a_shape_mismatched_model_is_a_clean_error(tmp_path, small):
     ckpt = tmp_path / "c.pt"
     fit(tiny_cnn(8), small, quiet(), checkpoint=ckpt)
@@ -299,7 +320,7 @@ def test_deeply_nested_json_is_an_archive_error(tmp_path):
 @pytest.fixture
 def cache_entry(tmp_path, cifar10, monkeypatch):
     """A fake source (a tiny file) whose decoding is the real CIFAR-10, cached in tmp_path/cache."""
-    from ecg_lib import data as D
+    from ecg_lib import cifar_files
 
     source = tmp_path / "src"
     (source / "cifar-10-batches-py").mkdir(parents=True)
@@ -311,7 +332,7 @@ def cache_entry(tmp_path, cifar10, monkeypatch):
         return {"train_x": cifar10.train_x.numpy(), "train_y": cifar10.train_y.numpy(),
                 "test_x": cifar10.test_x.numpy(), "test_y": cifar10.test_y.numpy()}  # fmt: skip
 
-    monkeypatch.setattr(D, "_read_batches_folder", decode)
+    monkeypatch.setattr(cifar_files, "_read_batches_folder", decode)
     cache = tmp_path / "cache"
     load_cifar10(source, cache_dir=cache)
     (npy,) = cache.glob("*.npy")
@@ -365,7 +386,7 @@ def test_orphan_temporary_files_of_a_killed_write_are_removed(cache_entry):
 
 
 def test_sigint_while_decoding_leaves_no_cache(tmp_path, monkeypatch):
-    from ecg_lib import data as D
+    from ecg_lib import cifar_files
 
     source = tmp_path / "src" / "cifar-10-batches-py"
     source.mkdir(parents=True)
@@ -374,7 +395,7 @@ def test_sigint_while_decoding_leaves_no_cache(tmp_path, monkeypatch):
     def interrupted(folder):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(D, "_read_batches_folder", interrupted)
+    monkeypatch.setattr(cifar_files, "_read_batches_folder", interrupted)
     with pytest.raises(KeyboardInterrupt):
         load_cifar10(source.parent, cache_dir=tmp_path / "cache")
     cache = tmp_path / "cache"
@@ -397,7 +418,7 @@ def test_decoding_workers_ignore_sigint():
     """Pool workers leave Ctrl-C to the parent, which stops the pool: no traceback per worker."""
     import signal
 
-    from ecg_lib.data import _ignore_sigint
+    from ecg_lib.cifar_files import _ignore_sigint
 
     before = signal.getsignal(signal.SIGINT)
     try:

@@ -15,7 +15,6 @@ from ecg_lib.data import (
     CIFAR10_CLASSES,
     CIFAR10Data,
     DataError,
-    DeviceLoader,
     Normalizer,
     _read_cache,  # the cache format itself is tested too
     _write_cache,
@@ -23,8 +22,8 @@ from ecg_lib.data import (
     class_balanced_indices,
     load_cifar10,
     mean_image,
-    random_crop_flip,
 )
+from ecg_lib.loader import DeviceLoader, random_crop_flip
 
 ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 

@@ -12,15 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ecg_lib.data import (
-    CIFAR10_CLASSES,
-    CIFAR10Data,
-    _batches_to_arrays,
-    _read_archive,
-    _read_cache,
-    _read_tree,
-    _write_cache,
-)
+from ecg_lib.cifar_files import _batches_to_arrays, _read_archive, _read_tree
+from ecg_lib.data import CIFAR10_CLASSES, CIFAR10Data, _read_cache, _write_cache
 from ecg_lib.image_quality import describe_images, jpeg_quality, libjpeg_table, quality_note
 from ecg_lib.train import format_run_info, run_info
 

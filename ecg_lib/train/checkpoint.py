@@ -146,23 +146,37 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 # settings that may change between an interrupted run and its resumption without changing the result.
-# `epochs` is not one of them: the schedule spans the planned length, so another length is another run.
+# `epochs` is one of them only where the schedule does not depend on the run's length (see _length_free).
 _RESUME_FREE = {"quiet", "max_time_s", "device", "compile", "eval_every", "eval_batch_size"}
+
+
+def _length_free(config: dict[str, Any]) -> bool:
+    """Whether the learning rate at every step is the same whatever the planned number of epochs: true for
+    "constant" and "step" (milestones and an explicit warmup are in epochs), false for the warmup_* decays
+    (their decay, and by default their warmup, span the run). Such a run can be extended on resuming: the
+    first epochs of a longer run are exactly the shorter run."""
+    return config.get("schedule") in ("constant", "step")
 
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path,
                      run: dict[str, Any] | None = None, saved_run: dict[str, Any] | None = None,
-                     ) -> None:  # fmt: skip
+                     *, done: int | None = None) -> None:  # fmt: skip
     """Refuse to resume ``path`` into another run: another model, options, data (:func:`run_key`), or
-    configuration (anything but the settings in ``_RESUME_FREE``), naming each difference."""
+    configuration (anything but the settings in ``_RESUME_FREE``; also the length, except that a run whose
+    schedule does not depend on its length may be continued to at least the ``done`` epochs it has),
+    naming each difference."""
     if run is not None and saved_run is not None:
         _check_same_run(saved_run, run, path)
     now = config.to_dict()
-    diff = {k: (saved.get(k), v) for k, v in now.items() if k not in _RESUME_FREE and saved.get(k) != v}
+    free = set(_RESUME_FREE)
+    if _length_free(saved) and _length_free(now) and (done is None or config.epochs >= done):
+        free.add("epochs")
+    diff = {k: (saved.get(k), v) for k, v in now.items() if k not in free and saved.get(k) != v}
     if diff:
         raise CheckpointError(
             f"Cannot resume from {path}: the configuration differs in "
             + ", ".join(f"{k} (checkpoint {a!r}, now {b!r})" for k, (a, b) in diff.items())
             + ". Resume with the checkpoint's settings (only the time budget, device, evaluation and "
-            "display settings may change; a run's length is fixed because its schedule spans it)."
+            "display settings may change; the length only under a constant or step schedule, whose "
+            "learning rates do not depend on it, and never below the epochs already done)."
         )

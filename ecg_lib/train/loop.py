@@ -15,7 +15,8 @@ from torch import Tensor, nn
 
 from ecg_lib import distributed
 from ecg_lib.atomic import check_writable
-from ecg_lib.data import DeviceLoader, Normalizer
+from ecg_lib.data import Normalizer
+from ecg_lib.loader import DeviceLoader
 from ecg_lib.profiles import check_profile
 from ecg_lib.train import info as _info
 from ecg_lib.train.checkpoint import (
@@ -208,7 +209,7 @@ def fit(
 
     start_epoch, time_offset, wall_offset = 0, 0.0, 0.0
     if ckpt is not None:
-        _check_resumable(ckpt["config"], cfg, Path(resume), run, ckpt["run"])
+        _check_resumable(ckpt["config"], cfg, Path(resume), run, ckpt["run"], done=int(ckpt["epoch"]))
         try:
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
