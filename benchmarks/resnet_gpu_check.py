@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from ecg_lib.atomic import atomic_write_text
 from ecg_lib.data import load_cifar10
 from ecg_lib.experiments import resnet as E
 from ecg_lib.train import fit, pick_device, run_info
@@ -68,24 +69,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, device {device}"
           + (f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""), flush=True)  # fmt: skip
     data = load_cifar10()
-    full = E.depth_settings("full")
+    full = E.SETTINGS["full"]
     if args.smoke:
         data = data.subset(100, 50, seed=0)
     cost_nets = DEPTH_NETS if args.smoke else full.nets
 
     print("1. one epoch of each full-profile net", flush=True)
-    cost = epoch_cost(data, cost_nets, full.config)
-    spe = math.ceil(data.train_y.numel() / full.config.batch_size)
-    projected = {n: c * full.config.epochs for n, c in cost.items()}
+    cost = epoch_cost(data, cost_nets, full.train)
+    spe = math.ceil(data.train_y.numel() / full.train.batch_size)
+    projected = {n: c * full.train.epochs for n, c in cost.items()}
     total = sum(projected.values())
-    print(f"  full profile: {full.config.epochs} epochs x {spe} steps; projected training time of all "
+    print(f"  full profile: {full.train.epochs} epochs x {spe} steps; projected training time of all "
           f"{len(cost)} nets: {total / 3600:.2f} h here (evaluation and lesions not included)")  # fmt: skip
 
     per_round = sum(cost[n] for n in DEPTH_NETS)
     epochs = 1 if args.smoke else max(2, min(args.max_epochs, int(args.budget / (1.1 * per_round))))
-    config = full.config.replace(schedule="warmup_cosine", milestones=(), warmup_epochs=min(1.0, epochs / 2),
+    config = full.train.replace(schedule="warmup_cosine", milestones=(), warmup_epochs=min(1.0, epochs / 2),
                                  warmup_factor=None, epochs=epochs, eval_every=epochs)  # fmt: skip
-    settings = E.DepthSettings(nets=DEPTH_NETS, n_train_per_class=None, n_test_per_class=None, config=config,
+    settings = E.DepthSettings(nets=DEPTH_NETS, n_train_per_class=None, n_test_per_class=None, train=config,
                                lesion_nets=DEPTH_NETS)  # fmt: skip
     print(f"2. depth experiment: {settings.describe()}", flush=True)
     run = E.DepthRun(data, profile="full", settings=settings)
@@ -128,11 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         "grad_ratio_first_last": ratios,
         "lesions": m["lesions"],
         "lesion_summary": summaries,
-        "run_info": run_info(run.data),
+        "run_info": run_info(run.data, profile="full"),
         "wall_s": round(time.perf_counter() - t0, 1),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1, default=str) + "\n")
+    atomic_write_text(args.out, json.dumps(report, indent=1, default=str) + "\n")
     print(f"wrote {args.out} after {report['wall_s']:.0f} s")
     return 0
 

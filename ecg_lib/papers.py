@@ -24,9 +24,26 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "ALEXNET_CLAIMS",
     "CIFAR_RESNET_1202",
+    "COMPARISON_CIFAR",
+    "GOOGLENET_AUX_WEIGHT",
+    "GOOGLENET_BUDGET_MACS",
+    "GOOGLENET_DEPTH_WITH_POOLS",
+    "GOOGLENET_PARAM_RATIO",
+    "GOOGLENET_TABLE1",
     "NETWORKS",
+    "NIN_CIFAR10",
+    "NIN_CIFAR10_PARAMS",
     "PAPERS",
+    "RESNET_TABLE1_GMACS",
+    "RESNET_TABLE6",
+    "RESNET_VGG_GMACS",
+    "VGG_EARLIER_FIRST_LAYERS",
+    "VGG_LRN_FINDING",
+    "VGG_STACK_EXTRA",
+    "VGG_TABLE3",
+    "CifarFigure",
     "CifarResult",
     "Network",
     "Paper",
@@ -296,8 +313,6 @@ VGG_TABLE3: dict[str, tuple[float, float]] = {
 #: Sec. 4.1: "the local response normalisation (A-LRN network) does not improve on the model A without
 #: any normalisation layers".
 VGG_LRN_FINDING = "A-LRN does not improve on A (Table 3: 10.5% vs 10.4% top-5)"
-#: He et al. 2016, Sec. 3.3: VGG-19 (configuration E) has "19.6 billion FLOPs", counted as multiply-adds.
-VGG19_MACS = 19.6e9
 #: Sec. 2.3: the first layers VGG moved away from, as (kernel, stride): AlexNet's conv1 (Krizhevsky et al.
 #: 2012, Sec. 3.5), and the 7x7/2 conv1 of ZFNet (Zeiler & Fergus 2014) and OverFeat's accurate model
 #: (Sermanet et al. 2014).
@@ -344,4 +359,48 @@ GOOGLENET_DEPTH_WITH_POOLS = 27
 
 # --- ResNet (He et al. 2016)
 
+#: Table 1, last row: "FLOPs" of the ImageNet ResNets by depth, in units of 10^9 multiply-adds (MACs; the
+#: paper counts a multiply-add as one FLOP, Sec. 3.3).
+RESNET_TABLE1_GMACS: dict[int, float] = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}
+
+#: VGG-16/19 in the same unit, as the ResNet paper quotes them to compare complexity (He et al. 2016,
+#: Sec. 3.3 and 4.1: "15.3/19.6 billion FLOPs").
+RESNET_VGG_GMACS: dict[int, float] = {16: 15.3, 19: 19.6}
+
+#: Table 6: (parameters in millions, CIFAR-10 test error) of the residual nets by depth. The 110-layer
+#: figure is the best of 5 runs (their mean is 6.61 +- 0.16%); the others are single runs.
+RESNET_TABLE6: dict[int, tuple[float, float]] = {
+    20: (0.27, 0.0875),
+    32: (0.46, 0.0751),
+    44: (0.66, 0.0717),
+    56: (0.85, 0.0697),
+    110: (1.7, 0.0643),
+    1202: (19.4, 0.0793),
+}
+
 # --- Comparison chapter (figures of several papers side by side)
+
+
+@dataclass(frozen=True)
+class CifarFigure:
+    """A CIFAR-10 test error a paper reports for (the closest relative of) a network of the comparison
+    chapter's race."""
+
+    error: float
+    paper: str  # citation key
+    source: str  # table or section
+    note: str = ""
+
+
+#: The CIFAR-10 figure each paper reports for its race network (registry name). VGG and GoogLeNet report
+#: no CIFAR-10 result: the chapter says so instead of quoting one.
+COMPARISON_CIFAR: dict[str, CifarFigure] = {
+    "alexnet_cifar": CifarFigure(
+        0.13, "krizhevsky2012imagenet", "Sec. 3.3",
+        "a four-layer CNN without response normalization (11% with it); the paper gives no layer sizes",
+    ),
+    "nin_cifar": CifarFigure(
+        0.0881, "lin2014network", "Table 1", "NIN + dropout + augmentation (10.41% without augmentation)"
+    ),
+    "resnet20": CifarFigure(0.0875, "he2016deep", "Table 6", "164 epochs (64k iterations) of SGD"),
+}  # fmt: skip

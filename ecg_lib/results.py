@@ -298,17 +298,3 @@ def list_archives(chapter: str | None = None, root: str | os.PathLike | None = N
     pattern = f"{_check_name(chapter, 'chapter')}/*.json" if chapter else "*/*.json"
     return sorted(base.glob(pattern)) if base.is_dir() else []
 
-
-# TEMPORARY: the presentation helpers moved to ecg_lib.chapters.common; old names resolve there until the
-# chapters are converted.
-_MOVED = {"archive_label": "archive_label", "plot_histories": "plot_histories",
-          "show_with_archive": "show_with_archive", "full_profile_value": "archive_value",
-          "add_full_profile_column": "add_archive_column", "NO_ARCHIVE": "NO_ARCHIVE"}  # fmt: skip
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        from ecg_lib.chapters import common
-
-        return getattr(common, _MOVED[name])
-    raise AttributeError(name)

@@ -8,10 +8,12 @@ from book_fixtures import printed_text
 from torch import nn
 
 from ecg_lib import papers
+from ecg_lib.chapters import comparison as page
 from ecg_lib.counting import count_macs, count_params, receptive_field
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import comparison as C
 from ecg_lib.models import get_model, model_spec
+from ecg_lib.profiles import PROFILES, UnknownProfileError
 
 
 def _meta(name: str) -> nn.Module:
@@ -121,17 +123,35 @@ def test_plan_budget() -> None:
 
 
 def test_race_settings() -> None:
-    quick, full = C.race_settings("quick"), C.race_settings("full", seed=2)
+    assert set(C.SETTINGS) == set(PROFILES)  # every profile has a race
+    quick, full = C.SETTINGS["quick"], C.SETTINGS["full"]
     assert (quick.n_train_per_class, quick.n_test_per_class, quick.seconds_per_net) == (500, 50, 20.0)
     assert (full.n_train_per_class, full.seconds_per_net, full.max_epochs) == (None, None, 30)
-    assert full.config.epochs == 30
-    assert full.config.seed == 2
+    assert full.train.epochs == 30
+    assert quick.train.seed == full.train.seed == 0  # the race's seed replaces it
     # one recipe for every network of a profile
-    assert quick.config.replace(epochs=30, batch_size=128) == full.config.replace(seed=0)
+    assert quick.train.replace(epochs=30, batch_size=128) == full.train
     assert list(C.EXPERIMENTS) == ["race_seed0", "race_seed1", "race_seed2"]
     assert [C.EXPERIMENTS[k].keywords["seed"] for k in C.EXPERIMENTS] == [0, 1, 2]
-    with pytest.raises(ValueError, match="quick' or 'full"):
-        C.race_settings("medium")
+
+
+def test_unknown_profile_is_rejected_before_any_work() -> None:
+    with pytest.raises(UnknownProfileError, match="quick, full"):
+        C.race(profile="medium")  # before loading data or measuring anything
+    with pytest.raises(UnknownProfileError, match="quick, full"):
+        C.EXPERIMENTS["race_seed1"](profile="medium")
+    bogus = ExperimentResult("race_seed0", "medium", metrics={"seed": 0, "nets": {"vgg_cifar": {}}})
+    with pytest.raises(UnknownProfileError, match="quick, full"):
+        C.rerun_with_batch_norm(bogus, "vgg_cifar")
+
+
+def test_page_helpers() -> None:
+    assert page.race_budget(C.SETTINGS["quick"]) == (
+        "20 s of training per network, seed 0 (the full profile archives seeds 0, 1, 2)")
+    assert page.race_budget(C.SETTINGS["full"]).startswith("30 epochs per network, seed 0")
+    assert page.top5(None) == "—"
+    resnet = papers.network("ResNet-152")
+    assert page.top5(resnet.single_model) == "4.49% (val)" and page.top5(resnet.entry) == "3.57% (6 nets)"
 
 
 def test_race_summary_pools_seeds() -> None:
@@ -156,8 +176,9 @@ def test_race_models_and_paper_figures() -> None:
         "alexnet_cifar": "alexnet", "vgg_cifar": "vgg", "nin_cifar": "nin", "googlenet_cifar": "googlenet",
         "resnet20": "resnet",
     }  # fmt: skip
-    assert {m: f.error for m, f in C.PAPER_CIFAR.items()} == {"alexnet_cifar": 0.13, "nin_cifar": 0.0881,
-                                                              "resnet20": 0.0875}  # fmt: skip
+    assert {m: f.error for m, f in papers.COMPARISON_CIFAR.items()} == {
+        "alexnet_cifar": 0.13, "nin_cifar": 0.0881, "resnet20": 0.0875}  # fmt: skip
+    assert papers.COMPARISON_CIFAR["resnet20"].error == papers.RESNET_TABLE6[20][1]
 
 
 def test_race_models_are_counted_like_the_registry() -> None:
@@ -173,22 +194,24 @@ def test_race_models_are_counted_like_the_registry() -> None:
 
 def test_rerun_with_batch_norm_repeats_the_race_conditions(cifar10) -> None:
     # A tiny race on real images (no time budget: the epochs are fixed), then vgg_cifar again with BN.
-    settings = C.RaceSettings(2, 2, None, 1, 1, C._recipe(1, 10, 0))
-    race = C.race(cifar10, models=("vgg_cifar",), settings=settings)
-    out = C.rerun_with_batch_norm(race, "vgg_cifar", cifar10, settings)
+    settings = C.RaceSettings(2, 2, None, 1, 1, C._recipe(1, 10))
+    race = C.race(cifar10, profile="quick", models=("vgg_cifar",), settings=settings)
+    assert race.profile == race.run_info["profile"] == "quick"
+    assert race.histories["vgg_cifar"].info["profile"] == "quick"
+    out = C.rerun_with_batch_norm(race, "vgg_cifar", cifar10, settings=settings)
     ran = race.metrics["nets"]["vgg_cifar"]
     assert (out.epochs, out.images_seen) == (ran["epochs"], ran["images_seen"]) == (1, 20)
     assert out.history.steps_per_epoch == 2  # the same 20 training images in batches of 10
     assert 0.0 <= out.test_error <= 1.0 and out.train_time_s > 0
     assert out.error_without == ran["test_error"]
     with pytest.raises(ValueError, match="not in this race"):
-        C.rerun_with_batch_norm(race, "resnet20", cifar10, settings)
+        C.rerun_with_batch_norm(race, "resnet20", cifar10, settings=settings)
     with pytest.raises(ValueError, match="already has batch norm"):
-        C.rerun_with_batch_norm(C.race(cifar10, models=("resnet20",), settings=settings), "resnet20",
-                                cifar10, settings)  # fmt: skip
+        C.rerun_with_batch_norm(C.race(cifar10, profile="quick", models=("resnet20",), settings=settings),
+                                "resnet20", cifar10, settings=settings)  # fmt: skip
     with pytest.raises(ValueError, match="no batch_norm option"):
-        small = C.race(cifar10, models=("alexnet_cifar",), settings=settings)
-        C.rerun_with_batch_norm(small, "alexnet_cifar", cifar10, settings)
+        small = C.race(cifar10, profile="quick", models=("alexnet_cifar",), settings=settings)
+        C.rerun_with_batch_norm(small, "alexnet_cifar", cifar10, settings=settings)
 
 
 # --------------------------------------------------------------------------------------------------------

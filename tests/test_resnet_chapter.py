@@ -1,8 +1,10 @@
 """The arithmetic the ResNet chapter prints, checked against the library and against hand counts; the
-chapter's training settings; the lesion study's shortcut (running only from the deleted block on)."""
+chapter's training settings; the lesion study's shortcut (running only from the deleted block on); the
+page's tables (ecg_lib.chapters.resnet)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -10,10 +12,13 @@ import torch
 from book_fixtures import printed_text
 from torch import nn
 
-from ecg_lib.experiments import CHAPTERS, chapter_module
+from ecg_lib import papers
+from ecg_lib.chapters import resnet as page
+from ecg_lib.experiments import CHAPTERS, ExperimentResult, chapter_module
 from ecg_lib.experiments import resnet as E
 from ecg_lib.models import resnet as R
 from ecg_lib.papers import CIFAR_RESNET_1202
+from ecg_lib.profiles import PROFILES, UnknownProfileError
 from ecg_lib.train import lr_at
 
 # ---------------------------------------------------------------------------------------------
@@ -81,8 +86,8 @@ def test_table1_against_torchvision_metadata(table1: dict[int, E.ImageNetRow]) -
 def test_vgg_comparison_quoted_by_the_resnet_paper(table1: dict[int, E.ImageNetRow]) -> None:
     vgg = E.vgg_macs()
     assert vgg == {16: 15_470_264_320, 19: 19_632_062_464}
-    assert round(vgg[19] / 1e9, 1) == E.PAPER_VGG_GMACS[19]
-    assert vgg[16] / 1e9 == pytest.approx(E.PAPER_VGG_GMACS[16], rel=0.015)
+    assert round(vgg[19] / 1e9, 1) == papers.RESNET_VGG_GMACS[19]
+    assert vgg[16] / 1e9 == pytest.approx(papers.RESNET_VGG_GMACS[16], rel=0.015)
     rows = table1
     # Sec. 3.3: the 34-layer net has "18%" of VGG-19's FLOPs; counted, it is 18.7%.
     assert round(100 * rows[34].macs / vgg[19], 1) == 18.7
@@ -96,7 +101,7 @@ def test_table6_rows() -> None:
         20: 269_722, 32: 464_154, 44: 658_586, 56: 853_018, 110: 1_727_962, 1202: 19_421_274,
     }  # fmt: skip
     for d, r in rows.items():
-        assert round(r.params / 1e6, 1 if d >= 110 else 2) == r.paper_params_m == E.PAPER_TABLE6[d][0]
+        assert round(r.params / 1e6, 1 if d >= 110 else 2) == r.paper_params_m == papers.RESNET_TABLE6[d][0]
         assert r.blocks == 3 * (d - 2) // 6
     # The paper's errors: best at 110 layers, worse again at 1202.
     errors = {d: r.paper_error for d, r in rows.items()}
@@ -106,26 +111,31 @@ def test_table6_rows() -> None:
 
 def test_table6_agrees_with_the_papers_module() -> None:
     for rec in CIFAR_RESNET_1202:
-        assert E.PAPER_TABLE6[rec.depth] == (rec.params, rec.error)
+        assert papers.RESNET_TABLE6[rec.depth] == (rec.params, rec.error)
 
 
 # ---------------------------------------------------------------------------------------------
 # Training settings and the probes (no training here)
 
 
+def test_every_profile_has_settings() -> None:
+    assert set(E.SETTINGS) == set(PROFILES)
+    assert all(isinstance(s, E.DepthSettings) for s in E.SETTINGS.values())
+
+
 def test_quick_settings() -> None:
-    s = E.depth_settings("quick")
+    s = E.SETTINGS["quick"]
     assert s.nets == ("plain20", "plain56", "resnet20", "resnet56")
     assert s.plain == ("plain20", "plain56") and s.residual == ("resnet20", "resnet56")
-    assert all(s.config_for(n) == s.config for n in s.nets)  # one schedule for all four
-    assert s.config.weight_decay == 1e-4 and s.config.momentum == 0.9  # Sec. 4.2
+    assert all(s.config_for(n) == s.train for n in s.nets)  # one schedule for all four
+    assert s.train.weight_decay == 1e-4 and s.train.momentum == 0.9  # Sec. 4.2
     assert s.lesion_nets == ("resnet20", "plain20", "resnet56", "plain56")
-    assert (s.n_train_per_class, s.n_test_per_class, s.config.epochs, s.config.batch_size) == (200, 50, 3, 32)
-    assert math.ceil(10 * s.n_train_per_class / s.config.batch_size) * s.config.epochs == 189  # steps per net
+    assert (s.n_train_per_class, s.n_test_per_class, s.train.epochs, s.train.batch_size) == (200, 50, 3, 32)
+    assert math.ceil(10 * s.n_train_per_class / s.train.batch_size) * s.train.epochs == 189  # steps per net
 
 
 def test_full_settings_follow_section_4_2() -> None:
-    s = E.depth_settings("full")
+    s = E.SETTINGS["full"]
     assert s.n_train_per_class is None and s.n_test_per_class is None
     assert s.nets == ("plain20", "plain32", "plain44", "plain56",
                       "resnet20", "resnet32", "resnet44", "resnet56", "resnet110")  # fmt: skip
@@ -142,9 +152,29 @@ def test_full_settings_follow_section_4_2() -> None:
     assert s.config_for("resnet56").warmup == 0
 
 
-def test_unknown_profile() -> None:
-    with pytest.raises(ValueError, match="'quick' or 'full'"):
-        E.depth_settings("medium")
+def test_unknown_profile_is_rejected_before_any_work() -> None:
+    # no data is loaded and nothing trains: the profile is checked first
+    for call in (lambda: E.depth_experiment(profile="medium"), lambda: E.tables_experiment(profile="medium"),
+                 lambda: E.DepthRun(profile="medium", settings=E.SETTINGS["quick"])):  # fmt: skip
+        with pytest.raises(UnknownProfileError, match="quick, full"):
+            call()
+
+
+def test_depth_run_records_the_profile_it_is_given(cifar10) -> None:
+    # A tiny run with explicit settings: 2 images per class, one epoch of plain-20 and ResNet-20.
+    quick = E.SETTINGS["quick"]
+    tiny = dataclasses.replace(
+        quick, nets=("plain20", "resnet20"), n_train_per_class=2, n_test_per_class=2,
+        lesion_nets=("resnet20",), grad_batch=8, train=quick.train.replace(epochs=1, batch_size=10),
+    )  # fmt: skip
+    run = E.DepthRun(cifar10, profile="full", settings=tiny)  # the profile is recorded; the settings are tiny
+    run.train(*tiny.nets)
+    lesions = run.lesions()
+    assert run.result.profile == "full" and run.result.run_info["profile"] == "full"
+    assert all(h.info["profile"] == "full" and h.steps_per_epoch == 2 for h in run.result.histories.values())
+    assert set(run.result.metrics["final_train_error"]) == {"plain20", "resnet20"}
+    assert list(lesions) == ["resnet20"] and len(lesions["resnet20"]) == 1 + 9
+    assert len(E.grads_of(run.result, "plain20", "trained")) == 19
 
 
 def test_plain_and_residual_nets_start_from_the_same_weights() -> None:
@@ -215,6 +245,39 @@ def test_lesion_summary() -> None:
     assert math.isnan(at_chance.toward_chance)  # no way left to chance: undefined, not a huge number
     with pytest.raises(ValueError, match="intact net first"):
         E.LesionSummary.of(les[1:])
+
+
+def test_the_page_tables() -> None:
+    twins = [E.twin_nets(d) for d in (20, 56)]
+    assert page.twins_table(twins).splitlines() == [
+        "| depth | blocks | parameters (plain) | parameters (residual) | same initial weights |",
+        "|---|---|---|---|---|",
+        "| 20 | 9 | 269,722 | 269,722 | True |",
+        "| 56 | 27 | 853,018 | 853,018 | True |",
+    ]
+    assert page.depth_cost_line(E.table6_rows()) == (
+        "ResNet-1202 / ResNet-110: 11.1x the blocks, 11.2x the parameters"
+    )
+
+
+def test_paper_vs_book_has_one_archive_value_per_row(monkeypatch, tmp_path) -> None:
+    # A made-up quick result (no archive exists under tmp_path): every claim gets a row and an archive cell.
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    nets = ("plain20", "plain56", "resnet20", "resnet56")
+    grads = {n: {w: [vars(E.LayerGrad(i, f"c{i}", 2.0 - i / 60, 0.1)) for i in range(55)]
+                 for w in ("init", "trained")} for n in nets}  # fmt: skip
+    lesions = {n: [vars(E.Lesion(-1, "none", False, 0.5))]
+               + [vars(E.Lesion(i, f"b{i}", i == 3, 0.6)) for i in range(9)] for n in nets}  # fmt: skip
+    result = ExperimentResult("resnet.depth", "quick", metrics={
+        "final_train_error": dict.fromkeys(nets, 0.5), "final_test_error": dict.fromkeys(nets, 0.55),
+        "grad_norms": grads, "lesions": lesions,
+    })  # fmt: skip
+    table = page.paper_vs_book(result, E.bottleneck_comparison(), E.table1_rows(), E.table6_rows())
+    lines = table.splitlines()
+    assert lines[0].endswith("| full profile (archived) |") and len(lines) == 2 + 11
+    assert ("| CIFAR-10 test error, ResNet-20 / ResNet-56 (Table 6) | 8.75% / 6.97% | 55.0% / 55.0% | — |"
+            in lines)  # fmt: skip
+    assert "| ResNet-50 multiply-adds | 3.8 G | 3.86 G | — |" in lines
 
 
 def test_chapter_is_registered() -> None:

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 
 from ecg_lib import results
 from ecg_lib.chapters import common
+from ecg_lib.chapters import comparison as comparison_page
 from ecg_lib.cli import main
 from ecg_lib.experiments import ExperimentResult, comparison
 from ecg_lib.train import TrainConfig
@@ -28,7 +29,7 @@ TINY_MODELS = ("alexnet_cifar", "resnet20")
 # time-budget stop and final scoring, in seconds.
 TINY = comparison.RaceSettings(
     n_train_per_class=20, n_test_per_class=10, seconds_per_net=3.0, min_epochs=1, max_epochs=3,
-    config=TrainConfig(epochs=3, batch_size=50, lr=0.05, nesterov=True, schedule="warmup_cosine", quiet=True),
+    train=TrainConfig(epochs=3, batch_size=50, lr=0.05, nesterov=True, schedule="warmup_cosine", quiet=True),
 )  # fmt: skip
 # the profile is explicit: on a GPU machine the default would be the full one
 QUICK = ("reproduce", "comparison", "--profile", "quick")
@@ -89,7 +90,7 @@ def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, full_archive: Pa
     monkeypatch.setenv(results.ENV_VAR, str(full_archive))
     live = load_quick(tiny_archive / "comparison" / "tiny.json")  # stands in for the live run
     plt.close("all")
-    archived = common.show_with_archive(live, "comparison", "tiny", plot=comparison.plot_race)
+    archived = common.show_with_archive(live, "comparison", "tiny", plot=comparison_page.plot_race)
     assert archived is not None and archived.profile == "full"
     assert {**archived.to_dict(), "profile": "quick", "run_info": live.run_info} == live.to_dict()
     fig = plt.gcf()

@@ -209,7 +209,7 @@ def paper_table(
         lines.append(f"| parameters of configuration {c} | {by[c].paper_params_m} M (Table 2) | "
                      f"{by[c].params:,} |")  # fmt: skip
     lines += [
-        f"| multiply-adds of VGG-19 (E) | {papers.VGG19_MACS / 1e9:.1f} G {{cite}}`he2016deep` | "
+        f"| multiply-adds of VGG-19 (E) | {papers.RESNET_VGG_GMACS[19]:.1f} G {{cite}}`he2016deep` | "
         f"{by['E'].macs / 1e9:.2f} G MACs |",
         f"| 1×1 layers of C change the receptive field | no (Sec. 2.2) | no: "
         f"{trace_c[-1].receptive_field} px for B and C |",

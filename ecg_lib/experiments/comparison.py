@@ -3,14 +3,19 @@ CIFAR-sized versions under one training budget.
 
 * :func:`landmarks` measures each ImageNet network of the papers from the library (depth, parameters,
   multiply-adds, receptive field of its last convolution) and pairs it with the paper's top-5 error.
-* :func:`race` trains the CIFAR-sized network of each family with one recipe and one budget: the same
-  wall-clock time per network in the quick profile (a CPU), the same number of epochs on the whole of
-  CIFAR-10 in the full profile (a GPU). ``race_seed0``, ``race_seed1`` and ``race_seed2`` are separate
-  experiments so that each seed is archived on its own (a time-limited GPU session keeps what finished);
-  the chapter runs ``race_seed0`` live and :func:`race_summary` pools the archived seeds.
+* :func:`race` trains the CIFAR-sized network of each family with one recipe and one budget
+  (:data:`SETTINGS`, one entry per profile): the same wall-clock time per network in the quick profile
+  (a CPU), the same number of epochs on the whole of CIFAR-10 in the full profile (a GPU).
+  ``race_seed0``, ``race_seed1`` and ``race_seed2`` are separate experiments so that each seed is
+  archived on its own (a time-limited GPU session keeps what finished); the chapter runs ``race_seed0``
+  live and :func:`race_summary` pools the archived seeds. The quick race plans each network's epochs from
+  its throughput measured at run time, so its numbers depend on the machine and its load.
 
-Depth and receptive field are measured on the network's computation itself (:func:`trace`), not read
-from a list of layers, so Inception branches and residual shortcuts count the way the papers count them.
+Depth and receptive field are measured on the network's computation itself (:func:`ecg_lib.tracing.trace`,
+re-exported here), not read from a list of layers, so Inception branches and residual shortcuts count the
+way the papers count them.
+What the chapter shows is drawn by :mod:`ecg_lib.chapters.comparison`; the papers' CIFAR-10 figures are
+in :mod:`ecg_lib.papers` (comparison section).
 """
 
 from __future__ import annotations
@@ -18,42 +23,31 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-from torch.overrides import TorchFunctionMode
+from torch import nn
 
 from ecg_lib import papers
 from ecg_lib.counting import count_macs, count_params, layer_table
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import get_model, model_spec
-from ecg_lib.train import (
-    History,
-    NonFiniteLossError,
-    TrainConfig,
-    current_profile,
-    evaluate,
-    fit,
-    pick_device,
-    resolve_profile,
-    run_info,
-)
+from ecg_lib.profiles import check_profile, select
+from ecg_lib.tracing import Trace, trace
+from ecg_lib.train import History, NonFiniteLossError, TrainConfig, evaluate, fit, pick_device, run_info
 
 if TYPE_CHECKING:
     from ecg_lib.data import CIFAR10Data
 
 __all__ = [
     "EXPERIMENTS",
-    "PAPER_CIFAR",
     "RACE_MODELS",
+    "SETTINGS",
     "BatchNormRerun",
-    "CifarFigure",
     "Landmark",
     "RaceModel",
     "RaceRow",
@@ -63,176 +57,13 @@ __all__ = [
     "landmarks",
     "measure_throughput",
     "plan_budget",
-    "plot_race",
     "race",
     "race_curve",
     "race_models",
-    "race_settings",
     "race_summary",
     "rerun_with_batch_norm",
     "trace",
 ]
-
-# ----------------------------------------------------------------------------------------------------------
-# Tracing depth and receptive field through the computation
-
-
-@dataclass(frozen=True)
-class Trace:
-    """What :func:`trace` measured. ``depth``: weight layers (conv and linear) on the longest path from
-    input to output. ``receptive_field``: side, in input pixels, of the window seen by one unit of the
-    last convolution (the widest branch where branches run side by side); ``jump``: that layer's stride
-    in input pixels. ``input_size``: the (C, H, W) it was measured at."""
-
-    depth: int
-    receptive_field: int
-    jump: int
-    input_size: tuple[int, int, int]
-    conv_kernels: dict[int, int] = field(default_factory=dict)  # kernel side -> convolutions called
-    activations: dict[str, int] = field(default_factory=dict)  # "relu", "tanh", ... -> calls
-    linear_layers: int = 0  # fully connected layers called
-    global_pool: bool = False  # an adaptive (global) pool before the classifier
-    shortcut_adds: int = 0  # additions that join two paths from the input (residual shortcuts)
-    concats: int = 0  # concatenations that join paths (Inception modules)
-
-
-_ACTIVATIONS = ("relu", "relu_", "tanh", "tanh_", "sigmoid", "gelu", "silu", "leaky_relu", "elu")
-_ADDS = ("add", "add_", "__add__", "__iadd__", "__radd__")
-
-
-@dataclass
-class _Node:
-    depth: int
-    rf: int | None  # None once a global pool or a linear layer has mixed all positions
-    jump: int
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
-
-
-def _side(value: Any, what: str) -> int:
-    """One side of a square kernel/stride/padding given as an int or a pair."""
-    if isinstance(value, int):
-        return value
-    values = set(value)
-    if len(values) != 1:
-        raise ValueError(f"trace() handles square windows only; got {what}={tuple(value)}.")
-    return int(values.pop())
-
-
-class _Tracer(TorchFunctionMode):
-    """Follows every torch function the model calls and keeps, per tensor, the longest weight-layer path
-    behind it and its receptive field. Ops with several inputs (``+`` of a shortcut, ``cat`` of Inception
-    branches) take the longest path and the widest field among them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.nodes: dict[int, _Node] = {}
-        self.keep: list[Tensor] = []  # keeps traced tensors alive so their ids are never reused
-        self.conv_fields: list[tuple[int, int]] = []
-        self.kernels: Counter[int] = Counter()
-        self.activations: Counter[str] = Counter()
-        self.counts: Counter[str] = Counter()
-
-    def mark(self, t: Tensor, node: _Node) -> None:
-        self.nodes[id(t)] = node
-        self.keep.append(t)
-
-    def _inputs(self, obj: Any) -> list[_Node]:
-        if isinstance(obj, Tensor):
-            node = self.nodes.get(id(obj))
-            return [node] if node is not None else []
-        if isinstance(obj, list | tuple):
-            return [n for item in obj for n in self._inputs(item)]
-        if isinstance(obj, dict):
-            return [n for item in obj.values() for n in self._inputs(item)]
-        return []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        name = getattr(func, "__name__", "")
-        first = args[0] if args else None
-        if name in ("conv2d", "linear", "max_pool2d", "avg_pool2d"):
-            parents = self._inputs(first)  # the weights and biases are not on the data path
-        else:
-            parents = self._inputs((args, kwargs))
-        if not parents:
-            return out
-        if name in _ACTIVATIONS:
-            self.activations[name.rstrip("_")] += 1
-        elif name in _ADDS and len(parents) > 1:
-            self.counts["shortcut_adds"] += 1
-        elif name == "cat" and len(parents) > 1:
-            self.counts["concats"] += 1
-        depth = max(p.depth for p in parents)
-        fields = [p for p in parents if p.rf is not None]
-        widest = max(fields, key=lambda p: p.rf) if fields else None
-        rf, jump = (widest.rf, widest.jump) if widest is not None else (None, 1)
-        if name == "conv2d":
-            weight = _arg(args, kwargs, 1, "weight", None)
-            k = _side(tuple(weight.shape[-2:]), "kernel_size")
-            s = _side(_arg(args, kwargs, 3, "stride", 1), "stride")
-            d = _side(_arg(args, kwargs, 5, "dilation", 1), "dilation")
-            depth += 1
-            self.kernels[k] += 1
-            if rf is not None:
-                rf, jump = rf + d * (k - 1) * jump, jump * s
-                self.conv_fields.append((rf, jump))
-        elif name in ("max_pool2d", "avg_pool2d"):
-            k = _side(_arg(args, kwargs, 1, "kernel_size", 1), "kernel_size")
-            s = _arg(args, kwargs, 2, "stride", None)
-            s = k if s is None or s == [] or s == () else _side(s, "stride")
-            d = _side(_arg(args, kwargs, 4, "dilation", 1), "dilation") if name == "max_pool2d" else 1
-            if rf is not None:
-                rf, jump = rf + d * (k - 1) * jump, jump * s
-        elif name == "linear":
-            depth, rf = depth + 1, None
-            self.counts["linear"] += 1
-        elif name.startswith("adaptive_"):
-            rf = None  # a global (or coarse adaptive) pool: every position mixes
-            self.counts["global_pool"] += 1
-        for t in out if isinstance(out, tuple | list) else (out,):
-            if isinstance(t, Tensor):
-                self.mark(t, _Node(depth, rf, jump))
-        return out
-
-
-def trace(model: nn.Module, input_size: Sequence[int]) -> Trace:
-    """Depth and last-convolution receptive field of ``model`` for one input of ``input_size``.
-
-    Runs one forward pass in eval mode on the model's device. Build the model on the meta device
-    (``with torch.device("meta"):``) and the pass computes shapes only, instantly even for ResNet-152.
-    """
-    c, h, w = (int(v) for v in input_size)
-    if h != w:
-        raise ValueError(f"trace() needs a square input; got {h}x{w}.")
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("meta")
-    was_training = model.training
-    model.eval()
-    tracer = _Tracer()
-    x = torch.zeros(1, c, h, w, device=device)
-    try:
-        with torch.no_grad(), tracer:
-            tracer.mark(x, _Node(0, 1, 1))
-            out = model(x)
-    finally:
-        model.train(was_training)
-    final = tracer.nodes.get(id(out))
-    if final is None or not tracer.conv_fields:
-        raise ValueError(f"{type(model).__name__}: no convolution on the path from input to output.")
-    rf, jump = max(tracer.conv_fields)
-    return Trace(
-        depth=final.depth, receptive_field=rf, jump=jump, input_size=(c, h, w),
-        conv_kernels=dict(sorted(tracer.kernels.items())), activations=dict(tracer.activations),
-        linear_layers=tracer.counts["linear"], global_pool=tracer.counts["global_pool"] > 0,
-        shortcut_adds=tracer.counts["shortcut_adds"], concats=tracer.counts["concats"],
-    )  # fmt: skip
-
 
 # ----------------------------------------------------------------------------------------------------------
 # The five ImageNet networks
@@ -331,29 +162,6 @@ def race_models(models: Sequence[str] = RACE_MODELS) -> list[RaceModel]:
 
 
 @dataclass(frozen=True)
-class CifarFigure:
-    """A CIFAR-10 test error a paper reports for (the closest relative of) a race network."""
-
-    error: float
-    paper: str  # citation key
-    source: str  # table or section
-    note: str = ""
-
-
-PAPER_CIFAR: dict[str, CifarFigure] = {
-    "alexnet_cifar": CifarFigure(
-        0.13, "krizhevsky2012imagenet", "Sec. 3.3",
-        "a four-layer CNN without response normalization (11% with it); the paper gives no layer sizes",
-    ),
-    "nin_cifar": CifarFigure(
-        0.0881, "lin2014network", "Table 1", "NIN + dropout + augmentation (10.41% without augmentation)"
-    ),
-    "resnet20": CifarFigure(0.0875, "he2016deep", "Table 6", "164 epochs (64k iterations) of SGD"),
-}  # fmt: skip
-# VGG and GoogLeNet report no CIFAR-10 result: their rows say so instead of quoting one.
-
-
-@dataclass(frozen=True)
 class RaceSettings:
     """One profile's race: the data, the shared recipe, and the budget per network.
 
@@ -361,7 +169,8 @@ class RaceSettings:
     epochs over the ``n_train_per_class`` subset as fit in the time (at least ``min_epochs``, at most
     ``max_epochs``), and one too slow for ``min_epochs`` over the whole subset trains on a smaller, nested
     part of it. ``seconds_per_net`` None (full profile): every network trains ``max_epochs`` epochs.
-    ``None`` sizes mean the whole split.
+    ``None`` sizes mean the whole split. ``train`` is the shared recipe; the race's seed replaces its
+    ``seed`` (see :func:`race`).
     """
 
     n_train_per_class: int | None
@@ -369,10 +178,10 @@ class RaceSettings:
     seconds_per_net: float | None
     min_epochs: int
     max_epochs: int
-    config: TrainConfig
+    train: TrainConfig
 
 
-def _recipe(epochs: int, batch_size: int, seed: int) -> TrainConfig:
+def _recipe(epochs: int, batch_size: int, seed: int = 0) -> TrainConfig:
     # One recipe for all five: SGD with Nesterov momentum, short warmup, cosine decay, crop-and-flip
     # augmentation, the usual CIFAR weight decay. None of the papers used it; the point is that every
     # network gets the same one. lr 0.05 rather than 0.1: four of the five nets have no batch norm.
@@ -382,13 +191,14 @@ def _recipe(epochs: int, batch_size: int, seed: int) -> TrainConfig:
     )  # fmt: skip
 
 
-def race_settings(profile: str | None = None, seed: int = 0) -> RaceSettings:
-    """The quick and the full race, side by side (``profile`` None: the current profile)."""
-    if resolve_profile(profile) == "full":  # a GPU: the whole of CIFAR-10, 30 epochs each
-        return RaceSettings(None, None, None, 30, 30, _recipe(30, 128, seed))
+#: The race of each profile (one entry per profile of :data:`ecg_lib.profiles.PROFILES`).
+SETTINGS: dict[str, RaceSettings] = {
     # A 2-core CPU: 20 s per network on up to 5,000 training images; 500 test images, scored once at
     # the end (scoring costs a third of a training pass per image, and GoogLeNet's is not cheap).
-    return RaceSettings(500, 50, 20.0, 1, 20, _recipe(20, 64, seed))
+    "quick": RaceSettings(500, 50, 20.0, 1, 20, _recipe(20, 64)),
+    # A GPU: the whole of CIFAR-10, 30 epochs each.
+    "full": RaceSettings(None, None, None, 30, 30, _recipe(30, 128)),
+}
 
 
 def plan_budget(images_per_s: float, seconds: float, n_per_class: int, min_epochs: int, max_epochs: int,
@@ -438,21 +248,23 @@ def measure_throughput(name: str, batch_size: int = 32, device: torch.device | s
 
 def race(
     data: Any = None,
-    profile: str | None = None,
     *,
+    profile: str,
+    settings: RaceSettings | None = None,
     seed: int = 0,
     models: Sequence[str] = RACE_MODELS,
-    settings: RaceSettings | None = None,
 ) -> ExperimentResult:
     """Train each of ``models`` on CIFAR-10 with the profile's :class:`RaceSettings` (or ``settings``).
 
-    ``data`` is a :class:`~ecg_lib.data.CIFAR10Data` (None: :func:`~ecg_lib.data.load_cifar10`). Returns
+    ``data`` is a :class:`~ecg_lib.data.CIFAR10Data` (None: :func:`~ecg_lib.data.load_cifar10`). ``seed``
+    picks the training subset, the initial weights and the recipe's seed (it replaces ``settings.train``'s).
+    Returns
     one History per network and, in ``metrics["nets"]``, per network: parameters, MACs, images per class
     and epochs trained, images seen, training seconds, final test error, how the run ended. A network
     whose loss becomes NaN is recorded as ``"non_finite"`` with no test error; the race goes on.
     """
-    profile = profile or current_profile()
-    settings = settings or race_settings(profile, seed)
+    check_profile(profile)
+    settings = select(SETTINGS, profile) if settings is None else settings
     if data is None:
         from ecg_lib.data import load_cifar10
 
@@ -463,7 +275,7 @@ def race(
     histories: dict[str, History] = {}
     nets: dict[str, dict[str, Any]] = {}
     for name in models:
-        cfg = settings.config
+        cfg = settings.train.replace(seed=seed)
         train = data
         per_class, epochs, ips = n_per_class, settings.max_epochs, None
         if settings.seconds_per_net is not None:
@@ -479,7 +291,7 @@ def race(
         torch.manual_seed(seed)  # the same initial weights in every rerun
         model = get_model(name)
         try:
-            history = fit(model, train, cfg)
+            history = fit(model, train, cfg, profile=profile)
         except NonFiniteLossError as exc:
             history = exc.history
         error = history.final_test_error
@@ -525,7 +337,7 @@ class BatchNormRerun:
     history: History
 
 
-def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR10Data | None = None,
+def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR10Data | None = None, *,
                           settings: RaceSettings | None = None) -> BatchNormRerun:  # fmt: skip
     """Train ``name`` again exactly as in ``race_result`` (same images, epochs, recipe and seed) but with
     batch normalisation after every convolution, and no time budget.
@@ -533,12 +345,12 @@ def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR1
     This separates a network that ran out of budget from one that stalls: a network near chance after
     many passes over its images, that learns with batch normalisation in the same passes, has an
     optimisation problem rather than a compute problem. ``settings`` must be those the race ran with
-    (default: the race's profile and seed)."""
+    (default: the :data:`SETTINGS` of the race's profile); the seed is the race's."""
     nets = race_result.metrics["nets"]
     if name not in nets:
         raise ValueError(f"{name!r} is not in this race (it has {', '.join(nets)}).")
     seed = race_result.metrics["seed"]
-    settings = settings or race_settings(race_result.profile, seed)
+    settings = select(SETTINGS, race_result.profile) if settings is None else settings
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in get_model(name).modules()):
         raise ValueError(f"{name} already has batch norm; rerun a network without it, e.g. vgg_cifar.")
     torch.manual_seed(seed)
@@ -557,7 +369,8 @@ def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR1
     if ran["train_per_class"] < data.n_train // 10:  # the race's nested subset for a slow network
         train = data.subset(ran["train_per_class"], None, seed=seed)
     epochs = ran["epochs"]
-    history = fit(model, train, settings.config.replace(epochs=epochs, eval_every=epochs, max_time_s=None))
+    config = settings.train.replace(seed=seed, epochs=epochs, eval_every=epochs, max_time_s=None)
+    history = fit(model, train, config, profile=race_result.profile)
     return BatchNormRerun(name, epochs, epochs * ran["train_per_class"] * 10, history.train_time_s[-1],
                           history.final_test_error, ran["test_error"], history)  # fmt: skip
 
@@ -584,19 +397,6 @@ def race_curve(history: History, points: int = 40) -> tuple[list[float], list[fl
     xs = [times[min(i + window, len(times)) - 1] for i in range(0, len(times), window)]
     ys = [100 * statistics.fmean(errors[i : i + window]) for i in range(0, len(times), window)]
     return xs, ys
-
-
-def plot_race(result: ExperimentResult, ax: Any) -> None:
-    """The race as a plot: each network's training error against its training seconds (see
-    :func:`race_curve`), one line per network; the time axis is the budget they shared."""
-    for name, h in result.histories.items():
-        xs, ys = race_curve(h)
-        if xs:
-            ax.plot(xs, ys, marker="o" if len(xs) < 4 else None, markersize=4, label=name)
-    ax.axhline(90, color="grey", lw=0.8, ls=":")  # chance: one class in ten
-    ax.set_xlabel("training time (s)")
-    ax.set_ylabel("training error (%)")
-    ax.legend(fontsize=8)
 
 
 @dataclass(frozen=True)

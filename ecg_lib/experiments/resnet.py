@@ -3,8 +3,8 @@ Figure 6), gradient norms of plain and residual nets, the lesion study of Veit e
 arithmetic of the bottleneck block and of the paper's Tables 1 and 6.
 
 Counts come from modules built by :mod:`ecg_lib.models.resnet` and counted by :mod:`ecg_lib.counting`
-on the meta device. Training goes through :func:`ecg_lib.train.fit`; every setting is declared for both
-profiles (:func:`ecg_lib.train.resolve_profile` picks one):
+on the meta device. Training goes through :func:`ecg_lib.train.fit`; every setting is declared per profile
+in :data:`SETTINGS` (the caller passes the resolved profile, see :mod:`ecg_lib.profiles`):
 
 * quick (a 2-core CPU, under 4 minutes for the whole chapter): 2,000 training and 500 test images,
   189 optimisation steps, a short linear warmup and cosine decay; enough to see plain-56 train worse
@@ -13,6 +13,9 @@ profiles (:func:`ecg_lib.train.resolve_profile` picks one):
 * full (a GPU): all of CIFAR-10 and the paper's schedule (Sec. 4.2: batch 128, learning rate 0.1 divided
   by 10 at 32k and 48k iterations, 64k iterations, weight decay 1e-4, momentum 0.9), for the depths of
   Figure 6.
+
+What the chapter shows (plots, tables, paragraphs) is drawn by :mod:`ecg_lib.chapters.resnet`; the paper's
+figures are in :mod:`ecg_lib.papers` (ResNet section).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,18 +31,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ecg_lib import papers
 from ecg_lib.counting import count_macs, count_params
 from ecg_lib.data import CIFAR10Data, Normalizer
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import get_model
 from ecg_lib.models import resnet as R
-from ecg_lib.train import TrainConfig, current_profile, fit, pick_device, resolve_profile, run_info
+from ecg_lib.profiles import check_profile, select
+from ecg_lib.train import TrainConfig, fit, pick_device, run_info
 
 __all__ = [
     "EXPERIMENTS",
-    "PAPER_TABLE1_GMACS",
-    "PAPER_TABLE6",
-    "PAPER_VGG_GMACS",
+    "SETTINGS",
     "BlockCost",
     "CifarRow",
     "DepthRun",
@@ -48,41 +51,22 @@ __all__ = [
     "LayerGrad",
     "Lesion",
     "LesionSummary",
+    "TwinNets",
     "bottleneck_comparison",
     "depth_data",
     "depth_experiment",
-    "depth_settings",
     "gradient_norms",
     "grads_of",
     "initial_model",
     "lesion_study",
     "lesions_of",
-    "plot_grad_norms",
-    "plot_lesions",
-    "plot_training_error",
     "table1_rows",
     "table6_rows",
     "tables_experiment",
     "training_curve",
+    "twin_nets",
     "vgg_macs",
 ]
-
-# Table 1, last row: "FLOPs" of the ImageNet nets, in units of 10^9 multiply-adds (MACs).
-PAPER_TABLE1_GMACS: dict[int, float] = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}
-
-# VGG-16/19 in the same unit, as the ResNet paper quotes them (Sec. 3.3 and 4.1) to compare complexity.
-PAPER_VGG_GMACS: dict[int, float] = {16: 15.3, 19: 19.6}
-
-# Table 6: (parameters in millions, CIFAR-10 test error) of the residual nets. The 110-layer figure is
-# the best of 5 runs (their mean is 6.61 +- 0.16%); the others are single runs.
-PAPER_TABLE6: dict[int, tuple[float, float]] = {
-    20: (0.27, 0.0875),
-    32: (0.46, 0.0751),
-    44: (0.66, 0.0717),
-    56: (0.85, 0.0697),
-    110: (1.7, 0.0643),
-    1202: (19.4, 0.0793),
-}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -165,7 +149,8 @@ def table1_rows() -> list[ImageNetRow]:
         # Only a bottleneck has a 1x1 before its 3x3 to put the stride on; basic blocks are the same.
         v15 = count_macs(_meta(R.resnet_imagenet, depth, stride_on="3x3", init="default"), (3, 224, 224)) \
             if kind == "bottleneck" else macs  # fmt: skip
-        rows.append(ImageNetRow(depth, kind, count_params(model), macs, v15, PAPER_TABLE1_GMACS[depth]))
+        paper = papers.RESNET_TABLE1_GMACS[depth]
+        rows.append(ImageNetRow(depth, kind, count_params(model), macs, v15, paper))
     return rows
 
 
@@ -192,23 +177,26 @@ def table6_rows() -> list[CifarRow]:
     for depth in R.CIFAR_DEPTHS:
         # Counting needs shapes only: PyTorch's default init is much faster than He init on the meta device.
         model = _meta(R.resnet_cifar, depth, init="default")
-        params_m, error = PAPER_TABLE6[depth]
+        params_m, error = papers.RESNET_TABLE6[depth]
         rows.append(CifarRow(depth, len(model.blocks), count_params(model), params_m, error))
     return rows
 
 
-def tables_experiment(profile: str | None = None) -> ExperimentResult:
-    """The chapter's arithmetic (no training): the bottleneck comparison and Tables 1 and 6."""
+def tables_experiment(*, profile: str) -> ExperimentResult:
+    """The chapter's arithmetic (no training, the same in every profile): the bottleneck comparison and
+    Tables 1 and 6. ``profile`` is recorded (an unknown one raises
+    :class:`~ecg_lib.profiles.UnknownProfileError`)."""
+    check_profile(profile)
     return ExperimentResult(
         name="resnet.tables",
-        profile=profile or current_profile(),
+        profile=profile,
         metrics={
             "bottleneck": [vars(b) for b in bottleneck_comparison()],
             "table1": [vars(r) for r in table1_rows()],
             "table6": [vars(r) for r in table6_rows()],
             "vgg_macs": vgg_macs(),
         },
-        run_info=run_info(),
+        run_info=run_info(profile=profile),
     )
 
 
@@ -223,7 +211,7 @@ class DepthSettings:
     nets: tuple[str, ...]
     n_train_per_class: int | None  # None: all 5,000
     n_test_per_class: int | None  # None: all 1,000
-    config: TrainConfig
+    train: TrainConfig
     warmup_only: tuple[str, ...] | None = None  # nets that get the warmup; None: every net
     # Both depths: in a short run plain-56 may barely leave chance level, leaving a lesion nothing to
     # destroy, while plain-20 has learned enough to show the collapse.
@@ -241,11 +229,11 @@ class DepthSettings:
 
     def config_for(self, name: str) -> TrainConfig:
         if self.warmup_only is None or name in self.warmup_only:
-            return self.config
-        return self.config.replace(warmup_epochs=0.0, warmup_factor=None)
+            return self.train
+        return self.train.replace(warmup_epochs=0.0, warmup_factor=None)
 
     def describe(self) -> str:
-        c = self.config
+        c = self.train
         n = "all" if self.n_train_per_class is None else f"{10 * self.n_train_per_class:,}"
         m = "all" if self.n_test_per_class is None else f"{10 * self.n_test_per_class:,}"
         warm = f"{c.warmup:g} epoch(s) of warmup"
@@ -256,41 +244,36 @@ class DepthSettings:
                 f"seed {self.seed}")  # fmt: skip
 
 
-def depth_settings(profile: str | None = None) -> DepthSettings:
-    """The settings of ``profile`` (``None``: the current one, see :func:`ecg_lib.train.current_profile`)."""
-    return _quick_settings() if resolve_profile(profile) == "quick" else _full_settings()
-
-
-def _full_settings() -> DepthSettings:
-    # Sec. 4.2 on all 50k training images: 391 steps per epoch, so 32k, 48k and 64k iterations are
-    # epochs 81.8, 122.8 and 163.7. The paper warms up only its 110-layer net, at lr 0.01 for about
-    # 400 iterations (one epoch here).
-    spe = math.ceil(50_000 / 128)
-    config = TrainConfig(
-        epochs=round(64_000 / spe), batch_size=128, lr=0.1, momentum=0.9, weight_decay=1e-4,
-        schedule="step", milestones=(32_000 / spe, 48_000 / spe), warmup_epochs=1.0, warmup_factor=0.1,
-        quiet=True,
-    )  # fmt: skip
-    return DepthSettings(
-        nets=("plain20", "plain32", "plain44", "plain56",
-              "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"),
-        n_train_per_class=None, n_test_per_class=None, config=config, warmup_only=("resnet110",),
-    )  # fmt: skip
-
-
-def _quick_settings() -> DepthSettings:
-    # 2,000 images x 3 epochs at batch 32 (189 steps per net): measured on two idle cores of the book's
-    # CPU, the four nets train in about 2 minutes and the lesions take half a minute. Small batches give
-    # more steps for the same compute; at lr 0.1 (batch 32) plain-56 stayed at chance level in a budget
-    # like this one, at 0.05 it trains, more slowly than plain-20, as in the paper.
-    config = TrainConfig(
+# Quick: 2,000 images x 3 epochs at batch 32 (189 steps per net): measured on two idle cores of the
+# book's CPU, the four nets train in about 2 minutes and the lesions take half a minute. Small batches
+# give more steps for the same compute; at lr 0.1 (batch 32) plain-56 stayed at chance level in a budget
+# like this one, at 0.05 it trains, more slowly than plain-20, as in the paper.
+_QUICK = DepthSettings(
+    nets=("plain20", "plain56", "resnet20", "resnet56"),
+    n_train_per_class=200, n_test_per_class=50, grad_batch=128,
+    train=TrainConfig(
         epochs=3, batch_size=32, lr=0.05, momentum=0.9, weight_decay=1e-4, schedule="warmup_cosine",
         warmup_epochs=0.5, quiet=True, eval_every=3,
-    )  # fmt: skip
-    return DepthSettings(
-        nets=("plain20", "plain56", "resnet20", "resnet56"),
-        n_train_per_class=200, n_test_per_class=50, config=config, grad_batch=128,
-    )
+    ),
+)  # fmt: skip
+
+# Full: Sec. 4.2 on all 50k training images: 391 steps per epoch, so 32k, 48k and 64k iterations are
+# epochs 81.8, 122.8 and 163.7. The paper warms up only its 110-layer net, at lr 0.01 for about
+# 400 iterations (one epoch here).
+_STEPS_PER_EPOCH = math.ceil(50_000 / 128)
+_FULL = DepthSettings(
+    nets=("plain20", "plain32", "plain44", "plain56",
+          "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"),
+    n_train_per_class=None, n_test_per_class=None, warmup_only=("resnet110",),
+    train=TrainConfig(
+        epochs=round(64_000 / _STEPS_PER_EPOCH), batch_size=128, lr=0.1, momentum=0.9, weight_decay=1e-4,
+        schedule="step", milestones=(32_000 / _STEPS_PER_EPOCH, 48_000 / _STEPS_PER_EPOCH),
+        warmup_epochs=1.0, warmup_factor=0.1, quiet=True,
+    ),
+)  # fmt: skip
+
+#: What each profile trains (one entry per profile of :data:`ecg_lib.profiles.PROFILES`).
+SETTINGS: dict[str, DepthSettings] = {"quick": _QUICK, "full": _FULL}
 
 
 @dataclass(frozen=True)
@@ -331,6 +314,26 @@ def initial_model(name: str, seed: int = 0) -> R.ResNet:
     return model
 
 
+@dataclass(frozen=True)
+class TwinNets:
+    """The plain and the residual net of one depth as they start training: blocks, parameters, and
+    whether their initial weights are identical."""
+
+    depth: int
+    blocks: int
+    plain_params: int
+    residual_params: int
+    same_weights: bool
+
+
+def twin_nets(depth: int, seed: int = 0) -> TwinNets:
+    """Build ``plain{depth}`` and ``resnet{depth}`` with :func:`initial_model` and compare them."""
+    plain, res = initial_model(f"plain{depth}", seed), initial_model(f"resnet{depth}", seed)
+    a, b = plain.state_dict(), res.state_dict()
+    same = list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
+    return TwinNets(depth, len(plain.blocks), count_params(plain), count_params(res), same)
+
+
 def depth_data(data: CIFAR10Data, settings: DepthSettings) -> CIFAR10Data:
     """The images ``settings`` trains and tests on: a class-balanced subset, or all of ``data``."""
     if settings.n_train_per_class is None and settings.n_test_per_class is None:
@@ -341,25 +344,27 @@ def depth_data(data: CIFAR10Data, settings: DepthSettings) -> CIFAR10Data:
 class DepthRun:
     """Plain and residual nets trained under one schedule (He et al., 2016, Fig. 6), one call per group.
 
-    ``run = DepthRun(data)`` fixes the profile's settings, the training subset, the normaliser and a
-    fixed batch of training images for gradient probes; ``run.train("plain20", "plain56")`` trains nets
+    ``run = DepthRun(data, profile="quick")`` fixes the profile's settings (or ``settings``), the training
+    subset, the normaliser and a fixed batch of training images for gradient probes;
+    ``run.train("plain20", "plain56")`` trains nets
     and can be called again for more. Nets of equal depth start from identical weights (same seed, same
     parameter shapes and order), so plain-56 and ResNet-56 differ only by their shortcuts. Each net's
     per-convolution gradient norms are measured on the probe batch before and after training.
     ``run.result`` collects histories and metrics; ``run.models`` holds the trained nets (on the CPU).
     """
 
-    def __init__(self, data: CIFAR10Data | None = None, profile: str | None = None,
+    def __init__(self, data: CIFAR10Data | None = None, *, profile: str,
                  settings: DepthSettings | None = None) -> None:  # fmt: skip
-        """``settings`` replaces the profile's (as benchmarks/resnet_gpu_check.py does)."""
+        """``profile``: the resolved profile (recorded; its :data:`SETTINGS` entry unless ``settings``
+        replaces it, as benchmarks/resnet_gpu_check.py does)."""
+        self.profile = check_profile(profile)
+        self.settings = select(SETTINGS, profile) if settings is None else settings
         if data is None:
             from ecg_lib.data import load_cifar10
 
             data = load_cifar10()
-        self.profile = profile or current_profile()
-        self.settings = settings or depth_settings(self.profile)
         self.data = depth_data(data, self.settings)
-        self.normalizer = Normalizer.from_images(self.data.train_x, self.settings.config.normalize)
+        self.normalizer = Normalizer.from_images(self.data.train_x, self.settings.train.normalize)
         gen = torch.Generator().manual_seed(self.settings.seed)
         idx = torch.randperm(self.data.train_y.numel(), generator=gen)[: self.settings.grad_batch]
         self.probe_x, self.probe_y = self.normalizer(self.data.train_x[idx]), self.data.train_y[idx]
@@ -376,7 +381,7 @@ class DepthRun:
         for name in names:
             model = initial_model(name, self.settings.seed)
             at_init = gradient_norms(model, self.probe_x, self.probe_y)
-            history = fit(model, self.data, self.settings.config_for(name))
+            history = fit(model, self.data, self.settings.config_for(name), profile=self.profile)
             model.cpu().to(memory_format=torch.contiguous_format).eval()
             trained = gradient_norms(model, self.probe_x, self.probe_y)
             self.result.metrics["grad_norms"][name] = {
@@ -390,7 +395,7 @@ class DepthRun:
             final_test_error={n: h.final_test_error for n, h in hs.items()},
             train_time_s={n: round(h.train_time_s[-1], 1) for n, h in hs.items()},
         )
-        self.result.run_info = run_info(self.data)
+        self.result.run_info = run_info(self.data, profile=self.profile)
         return self
 
     def lesions(self) -> dict[str, list[Lesion]]:
@@ -398,7 +403,7 @@ class DepthRun:
         also stored in ``result.metrics["lesions"]``."""
         # On the training device: a full-profile study (10,000 images, 4 nets, up to 27 deletions each)
         # is hundreds of forward passes of the test set, minutes on a CPU, seconds on a GPU.
-        device = pick_device(self.settings.config.device)
+        device = pick_device(self.settings.train.device)
         x, y = self.normalizer(self.data.test_x).to(device), self.data.test_y.to(device)
         out = {}
         for name in self.settings.lesion_nets:
@@ -489,31 +494,25 @@ def _median(values: Sequence[float]) -> float:
     return float(torch.tensor(values, dtype=torch.float64).median()) if values else float("nan")
 
 
-def depth_experiment(data: CIFAR10Data | None = None, profile: str | None = None) -> ExperimentResult:
+def depth_experiment(data: CIFAR10Data | None = None, *, profile: str,
+                     settings: DepthSettings | None = None) -> ExperimentResult:  # fmt: skip
     """Everything the chapter trains, in one result: every net of :class:`DepthRun` and the lesions."""
     t0 = time.perf_counter()
-    run = DepthRun(data, profile)
+    run = DepthRun(data, profile=profile, settings=settings)
     run.train(*run.settings.nets)
     run.lesions()
     run.result.metrics["seconds"] = round(time.perf_counter() - t0, 1)
     return run.result
 
 
-EXPERIMENTS = {"tables": tables_experiment, "depth": depth_experiment}
+EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
+    "tables": tables_experiment,
+    "depth": depth_experiment,
+}
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Plots (matplotlib is imported by the callers' notebooks; the functions draw on an Axes they are given)
-
-
-def _style(name: str, color_by: str = "depth") -> dict[str, Any]:
-    # As in Fig. 6: colour by depth, plain dashed, residual solid; one depth per panel: colour by kind.
-    depth = int("".join(c for c in name if c.isdigit()))
-    plain = name.startswith("plain")
-    colors = {20: "tab:blue", 32: "tab:green", 44: "tab:purple", 56: "tab:red", 110: "black"}
-    color = colors.get(depth, "tab:gray") if color_by == "depth" else ("tab:orange" if plain else "tab:blue")
-    label = f"{'plain' if plain else 'ResNet'}-{depth}"
-    return {"color": color, "linestyle": "--" if plain else "-", "label": label}
+# Reading a result (live or archived) back into records
 
 
 def training_curve(history: Any, points: int = 30) -> tuple[list[float], list[float]]:
@@ -529,19 +528,6 @@ def training_curve(history: Any, points: int = 30) -> tuple[list[float], list[fl
     return [w * (i + 1) for i in range(k)], means.tolist()
 
 
-def plot_training_error(result: ExperimentResult, ax: Any, names: Sequence[str] | None = None) -> Any:
-    """Training error (%) against iterations, plain nets dashed and residual nets solid (as Fig. 6)."""
-    for name in names or list(result.histories):
-        x, y = training_curve(result.histories[name])
-        ax.plot(x, [100 * v for v in y], **_style(name))
-    ax.set_xlabel("iteration (optimisation steps)")
-    ax.set_ylabel("training error (%)")
-    ax.axhline(90, color="0.7", linewidth=0.8, zorder=0)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return ax
-
-
 def grads_of(result: ExperimentResult, name: str, when: str = "init") -> list[LayerGrad]:
     """The gradient probe of ``name`` in ``result`` (live or archived) at ``"init"`` or ``"trained"``."""
     if when not in ("init", "trained"):
@@ -552,40 +538,3 @@ def grads_of(result: ExperimentResult, name: str, when: str = "init") -> list[La
 def lesions_of(result: ExperimentResult) -> dict[str, list[Lesion]]:
     """The lesion study stored in ``result`` (live or archived); empty before :meth:`DepthRun.lesions`."""
     return {k: [Lesion(**les) for les in v] for k, v in result.metrics.get("lesions", {}).items()}
-
-
-def plot_grad_norms(result: ExperimentResult, ax: Any, names: Sequence[str], when: str) -> Any:
-    """Gradient norm of every convolution's weights (log scale) against its depth in the net."""
-    for name in names:
-        g = grads_of(result, name, when)
-        ax.plot([v.index + 1 for v in g], [v.norm for v in g], marker=".", **_style(name, "kind"))
-    ax.set_yscale("log")
-    ax.set_xlabel("convolution (1 = nearest the input)")
-    ax.set_ylabel("gradient norm ‖∂L/∂W‖")
-    ax.set_title("at initialisation" if when == "init" else "after training", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    return ax
-
-
-def plot_lesions(result: ExperimentResult, ax: Any, names: Sequence[str] | None = None) -> Any:
-    """Test error (%) after deleting each single block; downsampling blocks ringed, intact nets dotted."""
-    lesions = lesions_of(result)
-    for name in names or list(lesions):
-        les = lesions[name]
-        style = _style(name, "kind")
-        blocks = les[1:]
-        xs, ys = [b.block + 1 for b in blocks], [100 * b.error for b in blocks]
-        ax.plot(xs, ys, marker="o", markersize=3, **style)
-        ax.axhline(100 * les[0].error, color=style["color"], linestyle=":", linewidth=1)
-        down = [b for b in blocks if b.downsampling]
-        ax.scatter([b.block + 1 for b in down], [100 * b.error for b in down], s=90, facecolors="none",
-                   edgecolors=style["color"], zorder=3)  # fmt: skip
-    ax.axhline(90, color="0.6", linewidth=0.8)
-    ax.text(1, 91.5, "chance (90%)", fontsize=8, color="0.4")
-    ax.set_xlabel("deleted block (ringed: a downsampling block; dotted: the intact net)")
-    ax.set_ylabel("test error (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return ax

@@ -46,19 +46,3 @@ __all__ = [
     "save_checkpoint",
 ]
 
-
-# TEMPORARY (removed when the chapters move to SETTINGS tables): the old profile helpers.
-def current_profile() -> str:
-    from ecg_lib.profiles import resolve_profile as _resolve
-
-    return _resolve(None)
-
-
-def resolve_profile(profile: str | None) -> str:
-    from ecg_lib.profiles import resolve_profile as _resolve
-
-    return _resolve(profile)
-
-
-def by_profile(*, quick, full):
-    return full if current_profile() == "full" else quick

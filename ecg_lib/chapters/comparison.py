@@ -1,0 +1,319 @@
+"""What the comparison chapter (``notebooks/comparison.md``) shows: the tables, printed comparisons and plots
+of the five ImageNet networks (:func:`ecg_lib.experiments.comparison.landmarks`), of the CIFAR-10 race
+(:func:`ecg_lib.experiments.comparison.race`, live and archived) and of what carried forward, and the
+closing "Paper vs. this book" table. The papers' figures come from :mod:`ecg_lib.papers`.
+
+The quick race plans each network's epochs from the speed it measures at run time, so its numbers (images
+per second, epochs, images seen, errors) vary with the machine and its load from one run to the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ecg_lib import papers
+from ecg_lib.chapters import common
+from ecg_lib.chapters.common import pct
+from ecg_lib.counting import format_count
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import comparison as experiment
+from ecg_lib.results import find_archive
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "CHAPTER",
+    "archived_races",
+    "bn_rerun_lines",
+    "bn_rerun_text",
+    "carried_forward_table",
+    "landmarks_table",
+    "paper_vs_book",
+    "plot_race",
+    "race_budget",
+    "race_findings",
+    "race_models_table",
+    "race_table",
+    "receptive_field_lines",
+    "show_error_vs_cost",
+    "show_full_race",
+    "size_lines",
+    "top5",
+    "vgg_cost_lines",
+]
+
+CHAPTER = "comparison"
+
+
+def race_budget(settings: experiment.RaceSettings) -> str:
+    """The race's budget for the run-info box: seconds per network (quick) or epochs (full)."""
+    if settings.seconds_per_net is not None:
+        budget = f"{settings.seconds_per_net:.0f} s of training per network"
+    else:
+        budget = f"{settings.max_epochs} epochs per network"
+    return f"{budget}, seed 0 (the full profile archives seeds 0, 1, 2)"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 1. The five ImageNet networks, measured
+
+
+def top5(t: papers.TopFive | None) -> str:
+    """A paper's top-5 error with its split, or the number of networks of an ensemble; "—" if none."""
+    if t is None:
+        return "—"
+    return f"{100 * t.error:.2f}% ({t.split})" if t.models == 1 else f"{100 * t.error:.2f}% ({t.models} nets)"
+
+
+def landmarks_table(marks: Sequence[experiment.Landmark]) -> str:
+    """Year, measured depth, size, cost and receptive field of each network, beside the papers' errors."""
+    return common.markdown_table(
+        ("network", "year", "depth", "parameters", "multiply-adds (input)", "last-conv receptive field",
+         "top-5, one network", "top-5, ILSVRC entry"),
+        [(f"{m.name} {{cite}}`{m.paper}`", m.year, m.depth, format_count(m.params),
+          f"{format_count(m.macs)} ({m.input_size[1]}²)", f"{m.receptive_field} px", top5(m.single_model),
+          top5(m.entry)) for m in marks],
+    )  # fmt: skip
+
+
+def size_lines(marks: Sequence[experiment.Landmark]) -> str:
+    """One line per network, shallowest first: depth, parameters, multiply-adds, share in FC layers."""
+    return "\n".join(
+        f"{m.name:>10}: {m.depth:>3} weight layers, {m.params / 1e6:6.1f} M parameters "
+        f"({m.params / m.depth / 1e6:5.2f} M per layer), {m.macs / 1e9:5.2f} G multiply-adds, "
+        f"{100 * m.fc_share:4.1f}% of the parameters in fully connected layers"
+        for m in sorted(marks, key=lambda m: m.depth)
+    )
+
+
+def vgg_cost_lines(marks: Sequence[experiment.Landmark]) -> str:
+    """VGG-16/19's multiply-adds in all and in the convolutions alone, and ResNet-152's against them."""
+    by = {m.name: m for m in marks}
+    lines = []
+    for name, model in (("VGG-16", "vgg_d"), ("VGG-19", "vgg_e")):
+        total, convs = by[name].macs, experiment.conv_macs(model)
+        lines.append(f"{name}: {total / 1e9:.2f} G multiply-adds in all, {convs / 1e9:.2f} G in the "
+                     "convolutions alone")  # fmt: skip
+    r152 = by["ResNet-152"].macs
+    lines.append(f"ResNet-152: {r152 / 1e9:.2f} G; {r152 / by['VGG-16'].macs:.0%} of VGG-16's, "
+                 f"{r152 / by['VGG-19'].macs:.0%} of VGG-19's")  # fmt: skip
+    return "\n".join(lines)
+
+
+def receptive_field_lines(marks: Sequence[experiment.Landmark]) -> str:
+    """Each network's last-conv receptive field against its input side."""
+    lines = []
+    for m in marks:
+        verdict = "wider than the image" if m.receptive_field > m.input_size[1] else "a part of the image"
+        lines.append(f"{m.name:>10}: {m.receptive_field:>5} px, {verdict} ({m.input_size[1]} px)")
+    return "\n".join(lines)
+
+
+def show_error_vs_cost(marks: Sequence[experiment.Landmark]) -> None:
+    """The papers' top-5 errors against parameters (left) and multiply-adds (right): each network's best
+    single result hollow, its team's ensemble entry filled."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, attr, label in ((axes[0], "params", "parameters (millions, log scale)"),
+                            (axes[1], "macs", "multiply-adds per image (billions, log scale)")):  # fmt: skip
+        scale = 1e6 if attr == "params" else 1e9
+        for i, m in enumerate(marks):
+            if m.single_model is None:
+                continue  # NIN: no ImageNet result in its paper
+            x = getattr(m, attr) / scale
+            ax.scatter(x, 100 * m.single_model.error, s=60, color="white", edgecolor=f"C{i}", zorder=3)
+            if m.entry is not None and m.name != "VGG-19":  # VGG-16 and -19 share one ensemble entry
+                ax.scatter(x, 100 * m.entry.error, s=60, color=f"C{i}", zorder=3)
+            below = m.name == "VGG-19"  # VGG-16 and VGG-19 sit almost on top of each other
+            ax.annotate(m.name, (x, 100 * m.single_model.error), textcoords="offset points",
+                        xytext=(7, -12 if below else 3), fontsize=9)  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("ImageNet top-5 error (%)")
+    axes[0].scatter([], [], color="white", edgecolor="k", label="best single network (mostly validation set)")
+    axes[0].scatter([], [], color="k", label="ILSVRC entry, an ensemble (test set)")
+    axes[0].set_ylim(0, 21)
+    fig.suptitle("Error against cost, from the papers' tables; costs measured on the library's models",
+                 fontsize=10)  # fmt: skip
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    plt.show()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 2. The CIFAR-10 race
+
+
+def race_models_table(facts: Sequence[experiment.RaceModel]) -> str:
+    """Family, measured depth, size, cost per 32 x 32 image and receptive field of each race network."""
+    return common.markdown_table(
+        ("network", "family", "depth", "parameters", "multiply-adds per 32×32 image",
+         "receptive field of the last conv"),
+        [(f"`{r.name}`", r.family, r.depth, format_count(r.params), format_count(r.macs),
+          f"{r.receptive_field} px") for r in facts],
+    )  # fmt: skip
+
+
+def race_table(result: ExperimentResult) -> str:
+    """What each network of a race got and reached: measured speed, images, epochs, time, test error."""
+    rows = []
+    for name in result.metrics["models"]:
+        n = result.metrics["nets"][name]
+        ips = "—" if n["measured_images_per_s"] is None else f"{n['measured_images_per_s']:.0f}"
+        rows.append((f"`{name}`", ips, f"{10 * n['train_per_class']:,}", n["epochs"], f"{n['images_seen']:,}",
+                     f"{n['train_time_s']:.0f} s", pct(n["test_error"])))  # fmt: skip
+    return common.markdown_table(
+        ("network", "images/s (measured)", "training images", "epochs", "images seen", "training time",
+         "test error"), rows,
+    )  # fmt: skip
+
+
+def plot_race(result: ExperimentResult, ax: Axes) -> None:
+    """The race as a plot: each network's training error against its training seconds (see
+    :func:`~ecg_lib.experiments.comparison.race_curve`), one line per network; the time axis is the budget
+    they shared."""
+    for name, h in result.histories.items():
+        xs, ys = experiment.race_curve(h)
+        if xs:
+            ax.plot(xs, ys, marker="o" if len(xs) < 4 else None, markersize=4, label=name)
+    ax.axhline(90, color="grey", lw=0.8, ls=":")  # chance: one class in ten
+    ax.set_xlabel("training time (s)")
+    ax.set_ylabel("training error (%)")
+    ax.legend(fontsize=8)
+
+
+def race_findings(result: ExperimentResult, facts: Sequence[experiment.RaceModel]) -> str:
+    """Three lines on a race: the lowest test error, the spread of images seen, the networks near chance."""
+    nets = result.metrics["nets"]
+    scored = {name: n["test_error"] for name, n in nets.items() if n["test_error"] is not None}
+    best = min(scored, key=scored.get)
+    cheapest = min(facts, key=lambda r: r.macs).name
+    seen = {name: n["images_seen"] for name, n in nets.items()}
+    near_chance = [name for name, e in scored.items() if e > 0.85]
+    return "\n".join([
+        f"Lowest test error: {best} ({pct(scored[best])}); cheapest per image: {cheapest}.",
+        f"Images seen ranged from {min(seen.values()):,} ({min(seen, key=seen.get)}) "
+        f"to {max(seen.values()):,} ({max(seen, key=seen.get)}), a factor of "
+        f"{max(seen.values()) / max(1, min(seen.values())):.0f}.",
+        f"Within 5 points of chance (90%): {', '.join(near_chance) or 'none'}.",
+    ])  # fmt: skip
+
+
+def bn_rerun_lines(bn: experiment.BatchNormRerun) -> str:
+    """The raced network and its batch-norm rerun, one line each."""
+    return (
+        f"{bn.model}, as raced:          {pct(bn.error_without)} test error after {bn.epochs} epochs "
+        f"({bn.images_seen:,} images seen)\n"
+        f"{bn.model} with batch norm:    {pct(bn.test_error)} test error, same images and epochs "
+        f"({bn.train_time_s:.0f} s)"
+    )
+
+
+def bn_rerun_text(bn: experiment.BatchNormRerun) -> str:
+    """The measured paragraph: did batch normalisation turn a stalled network into one that learns?"""
+    stalled = bn.error_without is not None and bn.error_without > 0.85
+    learns = (bn.test_error is not None and bn.error_without is not None
+              and bn.test_error < bn.error_without - 0.1)  # fmt: skip
+    if stalled and learns:
+        return (
+            f"**Measured.** The plain `{bn.model}` stays near chance, and the same network with batch "
+            f"normalisation reaches {pct(bn.test_error)} in the same passes: in this race VGG loses to an "
+            "optimisation problem of a deep plain network, not to its cost. The VGG paper met the same "
+            "problem on ImageNet: bad initialisation can stall deep nets, so the authors trained their "
+            "shallowest configuration first and started the deeper ones from its layers (Sec. 3.1 of "
+            "{cite}`simonyan2015very`). The full profile's longer race shows whether the plain network "
+            "gets going given more steps."
+        )
+    return (f"**Measured.** Batch normalisation changes `{bn.model}`'s test error from "
+            f"{pct(bn.error_without)} to {pct(bn.test_error)} in the same passes.")  # fmt: skip
+
+
+def archived_races(seeds: Sequence[int] = (0, 1, 2)) -> list[ExperimentResult]:
+    """The archived races (``race_seed0`` ...) that exist, in seed order."""
+    found = (find_archive(CHAPTER, f"race_seed{s}") for s in seeds)
+    return [a for a in found if a is not None]
+
+
+def show_full_race(archives: Sequence[ExperimentResult], rows: Sequence[experiment.RaceRow]) -> None:
+    """The archived races pooled over seeds (``rows`` from
+    :func:`~ecg_lib.experiments.comparison.race_summary`), or a note that there is no archive."""
+    if not rows:
+        print(common.NO_ARCHIVE.format(chapter=CHAPTER))
+        return
+    print(common.archive_label(archives[0]))
+    common.display_markdown(common.markdown_table(
+        ("network", "test error, mean ± sd over seeds", "seeds", "epochs", "training time (first seed)"),
+        [(f"`{r.model}`", f"{pct(r.error_mean)} ± {pct(r.error_std)}", r.seeds, r.epochs,
+          f"{r.train_time_s / 60:.1f} min") for r in rows],
+    ))  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 3. What carried forward
+
+
+def carried_forward_table(marks: Sequence[experiment.Landmark]) -> str:
+    """Activations, kernel sizes, FC layers, global pooling and joins of each network (VGG-19 left out:
+    it is VGG-16 with three more 3×3 layers)."""
+    rows = []
+    for m in marks:
+        if m.name == "VGG-19":
+            continue
+        t = m.trace
+        larger = sum(n for k, n in t.conv_kernels.items() if k > 3)
+        acts = ", ".join(f"{n} {a}" for a, n in t.activations.items())
+        joins = ((f"{t.concats} concatenations" if t.concats else "")
+                 + (f"{t.shortcut_adds} shortcut additions" if t.shortcut_adds else ""))  # fmt: skip
+        rows.append((m.name, acts, t.conv_kernels.get(3, 0), t.conv_kernels.get(1, 0), larger,
+                     f"{t.linear_layers} ({100 * m.fc_share:.0f}%)", "yes" if t.global_pool else "no",
+                     joins or "—"))  # fmt: skip
+    return common.markdown_table(
+        ("network", "activations", "3×3 convs", "1×1 convs", "larger convs",
+         "FC layers (share of parameters)", "global average pool", "paths joined"), rows,
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Paper vs. this book
+
+
+def _full_race_error(rows: Sequence[experiment.RaceRow], model: str) -> str | None:
+    """The full-profile race's mean test error over archived seeds (None without an archive)."""
+    row = next((r for r in rows if r.model == model), None)
+    if row is None or row.error_mean is None:
+        return None
+    return f"{pct(row.error_mean)} ± {pct(row.error_std)} ({row.seeds} seeds)"
+
+
+def paper_vs_book(marks: Sequence[experiment.Landmark], race: ExperimentResult,
+                  full_rows: Sequence[experiment.RaceRow]) -> str:  # fmt: skip
+    """The closing table as Markdown; outside the full profile with a column of the archived full race."""
+    by = {m.name: m for m in marks}
+    he = "{cite}`he2016deep`"
+    vgg16, vgg19 = papers.RESNET_VGG_GMACS[16], papers.RESNET_VGG_GMACS[19]
+    names = ("AlexNet", "VGG-16", "VGG-19", "GoogLeNet", "ResNet-152")
+    rows = [
+        ("ResNet-152 multiply-adds", f"{papers.RESNET_TABLE1_GMACS[152]} G {he}",
+         f"{by['ResNet-152'].macs / 1e9:.2f} G"),
+        ("VGG-16 / VGG-19 multiply-adds", f"{vgg16} G / {vgg19} G {he}",
+         f"{by['VGG-16'].macs / 1e9:.2f} G / {by['VGG-19'].macs / 1e9:.2f} G "
+         f"(convolutions: {experiment.conv_macs('vgg_d') / 1e9:.2f} G / "
+         f"{experiment.conv_macs('vgg_e') / 1e9:.2f} G)"),
+        ("depth of AlexNet, VGG-16, VGG-19, GoogLeNet, ResNet-152",
+         ", ".join(str(papers.network(n).depth) for n in names), ", ".join(str(by[n].depth) for n in names)),
+    ]  # fmt: skip
+    models = race.metrics["models"]
+    for name in models:
+        paper = papers.COMPARISON_CIFAR.get(name)
+        quoted = (f"{100 * paper.error:.2f}% {{cite}}`{paper.paper}` ({paper.source}: {paper.note})" if paper
+                  else "no CIFAR-10 result reported")  # fmt: skip
+        rows.append((f"CIFAR-10 test error, `{name}`", quoted, pct(race.metrics["nets"][name]["test_error"])))
+    table = common.markdown_table(("claim", "paper", f"this book ({race.profile} profile)"), rows)
+    if race.profile == "full":
+        return table
+    counted: list[Any] = ["same (counted, not trained)"] * 3
+    return common.add_archive_column(table, counted + [_full_race_error(full_rows, n) for n in models])
