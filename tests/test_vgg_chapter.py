@@ -100,7 +100,8 @@ def test_macs_and_where_the_parameters_sit() -> None:
     assert rows["A"].macs == 7_609_090_048
     assert rows["D"].macs == 15_470_264_320  # torchvision lists VGG-16 at 15.47 "GFLOPS"
     assert rows["E"].macs == 19_632_062_464
-    assert rows["E"].macs == pytest.approx(papers.RESNET_VGG_GMACS[19] * 1e9, rel=0.002)  # He et al.: 19.6 billion
+    # He et al. (ResNet paper): VGG-19 has 19.6 billion multiply-adds
+    assert rows["E"].macs == pytest.approx(papers.RESNET_VGG_GMACS[19] * 1e9, rel=0.002)
     # the three FC layers hold 86-93% of every configuration's parameters; FC6 alone 102.8 M
     assert all(0.86 < r.fc_share < 0.94 for r in rows.values())
     assert rows["A"].fc_params == (25088 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
