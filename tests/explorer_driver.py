@@ -36,6 +36,19 @@ CONTROLS = """root => [...root.querySelectorAll('[data-control]')].map((c, i) =>
   min: c.min, max: c.max, step: c.step, value: c.value, block: c.dataset.block || null,
   options: c.tagName === 'SELECT' ? [...c.options].map(o => o.value) : [],
 }))"""
+# The JSON an explorer's script passes to ECGExplorers.mount(id, kind, data) (explorers.py writes that
+# call last in the script right after the root element): {found, data}.
+READ_DATA = """root => {
+  const head = 'ECGExplorers.mount("' + root.id + '", ';
+  for (const s of document.querySelectorAll('script')) {
+    const text = s.textContent, at = text.indexOf(head);
+    if (at < 0) continue;
+    const rest = text.slice(at + head.length);
+    const args = rest.slice(rest.indexOf(', ') + 2, rest.lastIndexOf(');'));
+    return {found: true, data: JSON.parse(args)};
+  }
+  return {found: false, data: null};
+}"""
 # Sets control number `index` the way a reader does: a new value (or a toggled box), then the event.
 SET_CONTROL = """(root, [index, value]) => {
   const c = root.querySelectorAll('[data-control]')[index];
@@ -52,6 +65,25 @@ def read_params(root: Any) -> dict[str, Any]:
 
 def read_outputs(root: Any) -> dict[str, dict[str, str]]:
     return root.evaluate(READ_OUTPUTS)
+
+
+def read_data(root: Any) -> Any:
+    """The data the page's script mounted the explorer with (None for formula explorers); raises
+    LookupError when the page has no mount call for this explorer's id."""
+    got = root.evaluate(READ_DATA)
+    if not got["found"]:
+        raise LookupError(f"no ECGExplorers.mount call for #{root.get_attribute('id')} on the page")
+    return got["data"]
+
+
+def movable(control: dict[str, Any]) -> bool:
+    """False for a control a reader cannot change: a slider whose range is one value (a curve profile
+    with a single recorded epoch), a select with one option."""
+    if control["type"] == "checkbox":
+        return True
+    if control["tag"] == "select":
+        return len(control["options"]) > 1
+    return float(control["min"]) < float(control["max"])
 
 
 def controls(root: Any) -> list[dict[str, Any]]:

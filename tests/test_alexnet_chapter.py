@@ -265,6 +265,22 @@ def test_tiny_runs_record_their_profile_and_settings(tiny_runs: dict[str, X.Expe
     assert torch.tensor(lrn_result.metrics["conv1_filters"]).shape == (32, 3, 5, 5)
 
 
+def test_sweep_explorer_shows_every_race_without_a_kernel(tiny_runs: dict[str, X.ExperimentResult],
+                                                          monkeypatch, tmp_path) -> None:  # fmt: skip
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the live races only, and a note
+    rt = tiny_runs["relu_vs_tanh"]
+    x = page.sweep_explorer(rt)
+    assert x.kind == "curves"  # explorers.curves_explorer: recomputes in the static book
+    assert list(x.data["profiles"]) == ["paper recipe, relu", "paper recipe, tanh", "modern recipe, relu",
+                                        "modern recipe, tanh"]  # fmt: skip
+    ((name, curve),) = x.data["profiles"]["paper recipe, tanh"].items()
+    outcome = rt.metrics["recipes"]["paper"]["tanh"]["entries"][0]["outcome"]
+    assert name == f"lr 0.02 ({outcome})"
+    errors = [e for e in rt.histories["paper/tanh/lr=0.02"].epoch_train_error if math.isfinite(e)]
+    assert curve["y"] == errors and curve["x"] == list(range(1, len(errors) + 1))
+    assert "No full-profile archive" in x.note and "until 95% training error" in x.note
+
+
 def test_page_tables_and_text(tiny_runs: dict[str, X.ExperimentResult], monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the archived column says "—"
     rt, lrn_result = tiny_runs["relu_vs_tanh"], tiny_runs["lrn"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from book_fixtures import ARTIFACTS, BookBuild, notebook_pages, toc_files
+from book_fixtures import ARTIFACTS, ROOT, BookBuild, notebook_pages, toc_files
 
 pytestmark = pytest.mark.book
 
@@ -101,6 +101,30 @@ class PageReport:
     console_errors: list[str] = field(default_factory=list)
 
 
+def _offline_tab(browser: object, site: str, report: PageReport) -> tuple[object, object]:
+    """A new browser context and tab in which every request to a host other than the site's is aborted
+    (and recorded in ``report.blocked``), with failed loads and console errors recorded in ``report``."""
+    origin = urlsplit(site).netloc
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+
+    def route(r: object) -> None:
+        if urlsplit(r.request.url).netloc == origin:
+            r.continue_()
+        else:
+            report.blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    tab = context.new_page()
+    tab.on("console", lambda msg: msg.type == "error" and report.console_errors.append(msg.text))
+    tab.on("pageerror", lambda exc: report.console_errors.append(f"uncaught: {exc}"))
+    tab.on("requestfailed", lambda req: urlsplit(req.url).netloc == origin
+           and report.failed.append(f"{req.url}: {req.failure}"))
+    tab.on("response", lambda resp: resp.status >= 400
+           and report.failed.append(f"{resp.url}: HTTP {resp.status}"))
+    return context, tab
+
+
 # Runs in the page: waits for MathJax and the widget embedder, then reports what rendered.
 _VIEWS_JS = """
 const VIEWS = 'script[type="application/vnd.jupyter.widget-view+json"]';
@@ -137,24 +161,7 @@ def test_page_renders_offline(page: str, site: str, browser: object) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     report = PageReport()
-    origin = urlsplit(site).netloc
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-
-    def route(r: object) -> None:
-        if urlsplit(r.request.url).netloc == origin:
-            r.continue_()
-        else:
-            report.blocked.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    tab = context.new_page()
-    tab.on("console", lambda msg: msg.type == "error" and report.console_errors.append(msg.text))
-    tab.on("pageerror", lambda exc: report.console_errors.append(f"uncaught: {exc}"))
-    tab.on("requestfailed", lambda req: urlsplit(req.url).netloc == origin
-           and report.failed.append(f"{req.url}: {req.failure}"))
-    tab.on("response", lambda resp: resp.status >= 400
-           and report.failed.append(f"{resp.url}: HTTP {resp.status}"))
+    context, tab = _offline_tab(browser, site, report)
     try:
         response = tab.goto(f"{site}/{page}.html", wait_until="load")
         assert response is not None and response.ok, f"{page}.html: HTTP {response and response.status}"
@@ -198,3 +205,75 @@ def test_committed_book_exercises_math_and_figures(site: str, browser: object) -
         context.close()
     assert info["math"] >= 2 and info["mathRendered"] == info["math"]
     assert any("_images/" in img["src"] and img["width"] > 0 for img in info["images"])
+
+
+# The page's powers (LRN) may differ from the library's in the last bit (V8 against the C library).
+_RELATIVE_TOLERANCE = {"lrn": 1e-12}
+
+
+def _drive_explorer(root: object) -> list[str]:
+    """Moves every control of one explorer in the page; after each move the displayed numbers must have
+    changed and equal the library's (``explorer_numbers.REFERENCES``) for the settings the page then
+    holds. Returns the problems found."""
+    from explorer_driver import controls, mismatches, movable, move, read_data, read_outputs, read_params
+
+    from ecg_lib.chapters.explorer_numbers import REFERENCES, reference_numbers
+
+    kind = root.get_attribute("data-explorer")
+    where = f"{kind} explorer #{root.get_attribute('id')}"
+    if kind not in REFERENCES:
+        return [f"{where}: no library reference for this kind in explorer_numbers.REFERENCES"]
+    if root.get_attribute("data-ready") != "1":
+        return [f"{where}: its script did not mount"]
+    data = read_data(root)
+    rel = _RELATIVE_TOLERANCE.get(kind, 0.0)
+    shown = read_outputs(root)
+    loaded = mismatches(shown, reference_numbers(kind, read_params(root), data), rel)
+    problems = [f"{where}, as loaded: {m}" for m in loaded]
+    if not shown:
+        problems.append(f"{where}: no displayed numbers")
+    ctrls = controls(root)
+    if not any(movable(c) for c in ctrls):
+        problems.append(f"{where}: no control a reader can move")
+    for i in range(len(ctrls)):
+        c = controls(root)[i]  # read again: a profile switch changes the epoch slider's range
+        if not movable(c):
+            continue
+        before = read_outputs(root)
+        move(root, c)
+        params = read_params(root)
+        after = read_outputs(root)
+        label = f"{where}: after moving {c['name']}{' ' + c['block'] if c['block'] else ''} to {params}"
+        if all(after[k]["text"] == before.get(k, {}).get("text") for k in after):
+            problems.append(f"{label}: no displayed number changed")
+        problems += [f"{label}: {m}" for m in mismatches(after, reference_numbers(kind, params, data), rel)]
+    return problems
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page", notebook_pages())
+def test_explorers_recompute_offline(page: str, site: str, browser: object, book_build: BookBuild) -> None:
+    """Every kernel-free explorer of the built page, whatever its kind, follows its controls, offline:
+    each control is moved as a reader moves it, and the numbers shown must change and equal the library's.
+    A page whose source calls an explorer must show one (the scripts survived the build)."""
+    html_text = (book_build.html / f"{page}.html").read_text(encoding="utf-8")
+    if "data-explorer=" not in html_text:
+        source = (ROOT / f"{page}.md").read_text(encoding="utf-8")
+        assert "explorer(" not in source, f"{page}: the notebook calls an explorer; the built page has none"
+        pytest.skip(f"{page}: no explorers on this page")
+    report = PageReport()
+    context, tab = _offline_tab(browser, site, report)
+    try:
+        response = tab.goto(f"{site}/{page}.html", wait_until="load")
+        assert response is not None and response.ok, f"{page}.html: HTTP {response and response.status}"
+        roots = tab.query_selector_all("[data-explorer]")
+        problems = [p for root in roots for p in _drive_explorer(root)]
+        kinds = sorted({root.get_attribute("data-explorer") for root in roots})
+    finally:
+        context.close()
+    assert roots, f"{page}: the HTML has data-explorer but the page shows no explorer"
+    assert not report.blocked, f"{page}: requests left the site (blocked): {report.blocked}"
+    assert not report.failed, f"{page}: failed requests: {report.failed}"
+    assert not report.console_errors, f"{page}: console errors: {report.console_errors}"
+    summary = f"{page} ({', '.join(kinds)}): {len(problems)} problems"
+    assert not problems, f"{summary}:\n" + "\n".join(problems[:20])

@@ -124,6 +124,15 @@ def test_lrn_numbers_are_the_library_layer() -> None:
         assert m["gain"] == pytest.approx(float(lrn_gain(a, k=1.5, n=3, alpha=1e-3, beta=0.5)), rel=1e-12)
 
 
+def test_lrn_activity_starts_on_its_slider_step() -> None:
+    # A browser snaps a range input's value to the slider's step (0.05 in log10 for the activity): the
+    # numbers Python fills in must be those of the value the page then holds.
+    x = E.lrn_explorer(activity=23.4)  # log10 23.4 = 1.369...
+    assert x.params["log10_activity"] == 1.35 and 'value="1.35"' in x.html()
+    assert x.numbers == E.lrn_numbers(**x.params)
+    assert E.lrn_explorer(activity=10.0).params["log10_activity"] == 1.0
+
+
 def test_lesion_readout_is_measured_or_labelled_estimate() -> None:
     data = E.lesion_explorer(LESION_DATA["errors"], LESION_DATA["intact"], combos=LESION_DATA["combos"]).data
     assert E.lesion_numbers([], data) == {"deleted": 0, "error": 0.08, "measured": 1,

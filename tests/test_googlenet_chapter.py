@@ -16,7 +16,7 @@ from book_fixtures import printed_text
 from torch import nn
 
 from ecg_lib import papers, profiles
-from ecg_lib.chapters import common
+from ecg_lib.chapters import common, explorers
 from ecg_lib.chapters import googlenet as googlenet_page
 from ecg_lib.counting import count_params
 from ecg_lib.data import CIFAR10Data
@@ -157,13 +157,16 @@ def test_network_facts() -> None:
     assert f.alexnet_fc_params == 9216 * 4096 + 4096 * 4096 + 4096 * 1000 + 4096 + 4096 + 1000 == 58_631_144
 
 
-def test_explorer_recomputes() -> None:
-    pytest.importorskip("ipywidgets")
-    _box, sliders, out = googlenet_page.inception_explorer("3a", return_parts=True)
-    assert "163,328" in out.value and "387,072" not in out.value  # with reductions; pool projection kept
-    assert f"{E.inception_cost(ROW_3A, reduce=False, pool_proj=True).weights:,}" in out.value
-    sliders["n5x5red"].value = 32
-    assert f"{163_328 + 192 * 16 + 25 * 16 * 32:,}" in out.value
+def test_module_explorer_shows_the_chapters_counts() -> None:
+    # The chapter's explorer is the kernel-free one (it recomputes in the static book); at (3a) it shows
+    # the counts of the chapter's own inception_cost, with reductions and for both naive modules.
+    n = explorers.inception_explorer("3a").numbers
+    reduced = E.inception_cost(ROW_3A)
+    assert (n["reduced.total.weights"], n["reduced.total.macs"]) == (reduced.weights, reduced.macs)
+    assert n["reduced.total.weights"] == 163_328
+    for key, pool_proj in (("naive", False), ("naive_proj", True)):
+        naive = E.inception_cost(ROW_3A, reduce=False, pool_proj=pool_proj)
+        assert (n[f"{key}.total.weights"], n[f"{key}.total.macs"]) == (naive.weights, naive.macs)
 
 
 def test_counts_experiment_is_archivable() -> None:

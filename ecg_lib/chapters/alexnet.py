@@ -1,5 +1,5 @@
-"""What the AlexNet chapter (``notebooks/alexnet.md``) shows: its figures, explorers, tables and measured
-paragraphs, and the closing "Paper vs. this book" table.
+"""What the AlexNet chapter (``notebooks/alexnet.md``) shows: its figures, the races' kernel-free
+explorer, tables and measured paragraphs, and the closing "Paper vs. this book" table.
 
 The numbers come from :mod:`ecg_lib.experiments.alexnet` (results of its experiments, live or archived,
 and its small measurements); the paper's figures from :data:`ecg_lib.papers.ALEXNET_CLAIMS`. The
@@ -9,6 +9,7 @@ normalisation, the two-GPU split, pooling, the first-layer filters (Figure 3), a
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -17,6 +18,7 @@ from torch import Tensor
 from ecg_lib import papers
 from ecg_lib.chapters import common
 from ecg_lib.chapters.common import pct
+from ecg_lib.chapters.explorers import Explorer, curves_explorer, history_curves
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import alexnet as experiment
@@ -26,10 +28,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
-    "CHAPTER", "figure1_text", "filter_table", "fmt_ratio", "lrn_explorer", "lrn_text", "paper_vs_book",
-    "per_class", "plot_figure1", "plot_filters", "plot_lrn", "plot_sweeps", "pooling_table", "race_table",
-    "run_cell", "run_notes", "saturation_table", "show_lrn", "show_lrn_gain", "show_mean_image",
-    "show_sweep", "sweep_explorer", "tower_notes", "tower_table",
+    "CHAPTER", "figure1_text", "filter_table", "fmt_ratio", "lrn_text", "paper_vs_book", "per_class",
+    "plot_figure1", "plot_filters", "plot_lrn", "plot_sweeps", "pooling_table", "race_curves", "race_table",
+    "run_cell", "run_notes", "saturation_table", "show_lrn_gain", "show_mean_image", "sweep_explorer",
+    "tower_notes", "tower_table",
 ]  # fmt: skip
 
 CHAPTER = "alexnet"
@@ -187,25 +189,44 @@ def plot_sweeps(result: ExperimentResult) -> None:
     plt.show()
 
 
-def show_sweep(result: ExperimentResult, recipe: str = "paper", activation: str = "tanh") -> None:
-    """One race: every learning rate's training error per epoch (the explorer's figure)."""
-    import matplotlib.pyplot as plt
+def race_curves(result: ExperimentResult, recipe: str, act: str) -> dict[str, dict[str, list]]:
+    """One race's curves for :func:`ecg_lib.chapters.explorers.curves_explorer`: every learning rate's
+    training error per epoch (fractions), named ``"lr 0.01 (winner)"``; epochs without a finite error
+    (a diverged run) are left out, and a run with none at all is left out."""
+    curves = {}
+    for entry in result.metrics["recipes"][recipe][act]["entries"]:
+        h = result.histories[f"{recipe}/{act}/lr={entry['lr']:g}"]
+        points = history_curves({"run": h}, "epoch_train_error")["run"]
+        if points["x"]:
+            curves[f"lr {entry['lr']:g} ({entry['outcome']})"] = points
+    return curves
 
-    _, ax = plt.subplots(figsize=(6, 3.5))
-    _plot_sweep(result, recipe, activation, ax, "lr {lr:g} ({outcome})")
-    ax.set(xlabel="epoch", ylabel="training error (%)", title=f"{recipe} recipe, {activation}")
-    ax.legend()
-    plt.show()
 
+def sweep_explorer(result: ExperimentResult, *, archive_root: str | None = None) -> Explorer:
+    """The four races (recipe x activation) one at a time, with no kernel: a switch picks the race, the
+    chart shows each learning rate's training error per epoch, and hovering or the epoch slider reads every
+    curve. With a full-profile archive of ``relu_vs_tanh``, its races are four more choices."""
+    from ecg_lib import results
 
-def sweep_explorer(result: ExperimentResult) -> None:
-    """A widget that shows one race at a time (needs a running kernel)."""
-    import ipywidgets as widgets
-
-    def show(recipe: str = "paper", activation: str = "tanh") -> None:
-        show_sweep(result, recipe, activation)
-
-    widgets.interact(show, recipe=list(result.metrics["recipes"]), activation=["relu", "tanh"])
+    runs = [("", result)]
+    archived = results.find_archive(CHAPTER, "relu_vs_tanh", archive_root)
+    if archived is not None:
+        runs.append(("archived: ", archived))
+    series = {
+        f"{prefix}{recipe} recipe, {act}": race_curves(r, recipe, act)
+        for prefix, r in runs
+        for recipe in r.metrics["recipes"]
+        for act in ("relu", "tanh")
+    }
+    target = f"{100 * result.metrics['target']:.0f}%"
+    note = (f"Precomputed: the page only draws and reads the recorded values. The winner is the rate with "
+            f"the lowest training error after the sweep; it continues until {target} training error.")
+    if archived is not None:
+        note += f" Archived races: {html.escape(common.archive_label(archived))}."
+    else:
+        note += " " + html.escape(common.NO_ARCHIVE.format(chapter=CHAPTER))
+    return curves_explorer(series, ylabel="training error", title="AlexNet: the learning-rate races",
+                           note=note)  # fmt: skip
 
 
 def saturation_table(result: ExperimentResult, x_uint8: Tensor) -> str:
@@ -256,29 +277,6 @@ def show_lrn_gain(activity: dict[str, float]) -> None:
     print(f"trained network: {100 * activity['inhibited']:.1f}% of the active first-layer units are "
           f"scaled down by more than 10% beyond the constant {activity['constant_gain']:.3f}; "
           f"median gain {activity['median_gain']:.3f}")  # fmt: skip
-
-
-def show_lrn(activity: dict[str, float], k: float = 2.0, log10_alpha: float = -4.0, beta: float = 0.75,
-             n: int = 5) -> None:  # fmt: skip
-    """The gain curve for one choice of the constants (the explorer's figure)."""
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=(6, 3))
-    ax.semilogx(_LEVELS, experiment.lrn_gain(_LEVELS, k=k, n=n, alpha=10**log10_alpha, beta=beta))
-    ax.axvline(activity["rms"], color="k", lw=0.8)
-    ax.set(xlabel="activity of the neighbouring maps", ylabel="output / input", ylim=(0, 1.05))
-    plt.show()
-
-
-def lrn_explorer(activity: dict[str, float]) -> None:
-    """A widget that varies the normalisation's constants (needs a running kernel)."""
-    import ipywidgets as widgets
-
-    def show(k: float = 2.0, log10_alpha: float = -4.0, beta: float = 0.75, n: int = 5) -> None:
-        show_lrn(activity, k, log10_alpha, beta, n)
-
-    widgets.interact(show, k=(0.5, 4.0, 0.5), log10_alpha=(-6.0, -2.0, 0.5), beta=(0.25, 1.0, 0.05),
-                     n=widgets.IntSlider(value=5, min=1, max=9, step=2))  # fmt: skip
 
 
 def plot_lrn(result: ExperimentResult, ax: Axes) -> None:

@@ -384,9 +384,12 @@ def lrn_explorer(k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 
                  activity: float = 10.0) -> Explorer:  # fmt: skip
     """AlexNet's local response normalisation (Krizhevsky et al., 2012, Sec. 3.3; defaults: the paper's
     k = 2, n = 5, alpha = 1e-4, beta = 0.75): the gain b/a when all n neighbouring maps hold the same
-    ``activity``, and a curve of the gain against the activity (log scales for alpha and the activity)."""
+    ``activity``, and a curve of the gain against the activity (log scales for alpha and the activity;
+    the activity starts at the slider step nearest to ``activity``, within 6%)."""
+    # Log scales start on their sliders' steps (0.1 and 0.05): a browser snaps a range input's value to its
+    # step, and the numbers filled in here must be those of the value the page then holds.
     params = {"k": float(k), "n": int(n), "log10_alpha": round(math.log10(alpha), 1), "beta": float(beta),
-              "log10_activity": round(math.log10(activity), 2)}  # fmt: skip
+              "log10_activity": round(round(math.log10(activity) / 0.05) * 0.05, 2)}  # fmt: skip
     nums = lrn_numbers(**params)
     sliders = [
         _Slider("k", "k", 0.25, 4, 0.25, params["k"], "float"),

@@ -1,14 +1,14 @@
 """What the GoogLeNet chapter shows: the drawing of an Inception module, its tables (Table 1 rows, the
-savings of inception (3a), every row against the paper, the whole network), the module explorer, the
-reduction-width sweep, the training curves and summary, and the closing "Paper vs. this book" table.
-The numbers come from :mod:`ecg_lib.experiments.googlenet`; the paper's from :mod:`ecg_lib.papers`.
+savings of inception (3a), every row against the paper, the whole network), the reduction-width sweep
+beside the module explorer (:func:`ecg_lib.chapters.explorers.inception_explorer`), the training curves
+and summary, and the closing "Paper vs. this book" table. The numbers come from
+:mod:`ecg_lib.experiments.googlenet`; the paper's from :mod:`ecg_lib.papers`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ecg_lib import papers
 from ecg_lib.chapters import common
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = [
     "branches_table",
     "draw_inception",
-    "inception_explorer",
     "module_variants_table",
     "network_table",
     "ops_column_with_plain_conv1",
@@ -173,69 +172,7 @@ def table1_totals(lines: Sequence[googlenet.Table1Line]) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Exploring one module
-
-
-_SLIDER_FIELDS = ("n1x1", "n3x3red", "n3x3", "n5x5red", "n5x5", "pool_proj")
-
-
-def _explorer_html(row: InceptionRow, in_channels: int, side: int) -> str:
-    reduced = googlenet.inception_cost(row, in_channels, side)
-    naive = googlenet.inception_cost(row, in_channels, side, reduce=False, pool_proj=True)
-    cells = [
-        ("with 1x1 reductions (Fig. 2b)", reduced),
-        ("without them, pool projection kept", naive),
-    ]
-    body = "".join(
-        f"<tr><td>{label}</td><td style='text-align:right'>{c.weights:,}</td>"
-        f"<td style='text-align:right'>{c.macs:,}</td></tr>"
-        for label, c in cells
-    )
-    where = f"module, input {in_channels} x {side} x {side}, output {row.out_channels} channels"
-    return (
-        f"<table><tr><th>{where}</th><th>weights</th><th>multiply-adds</th></tr>{body}</table>"
-        f"<p>Without the reductions the module needs {naive.macs / reduced.macs:.1f}x the multiply-adds.</p>"
-    )
-
-
-def inception_explorer(row: InceptionRow | str = "3a", *, return_parts: bool = False) -> Any:
-    """Sliders for a module's input (channels, map side) and the six filter counts of a Table 1 row;
-    a table below gives weights and multiply-adds with and without the 1x1 reductions, counted on the
-    module built from the sliders' values. Returns the widget box (and, with ``return_parts``, the
-    sliders by field name and the output widget, for tests)."""
-    import ipywidgets as widgets
-
-    row = _as_row(row)
-    in_channels, side = googlenet.inception_inputs()[row.name]
-    style, layout = {"description_width": "150px"}, widgets.Layout(width="460px")
-    labels = {
-        "n1x1": "#1x1",
-        "n3x3red": "#3x3 reduce",
-        "n3x3": "#3x3",
-        "n5x5red": "#5x5 reduce",
-        "n5x5": "#5x5",
-        "pool_proj": "pool proj",
-    }
-    sliders = {
-        "in_channels": widgets.IntSlider(in_channels, 8, 1024, 8, description="input channels", style=style,
-                                         layout=layout),
-        "side": widgets.IntSlider(side, 1, 56, 1, description="map side", style=style, layout=layout),
-    }  # fmt: skip
-    for f in _SLIDER_FIELDS:
-        sliders[f] = widgets.IntSlider(
-            getattr(row, f), 1, 512, 1, description=labels[f], style=style, layout=layout
-        )
-    out = widgets.HTML()
-
-    def update(_change: object = None) -> None:
-        custom = replace(row, name="custom", **{f: sliders[f].value for f in _SLIDER_FIELDS})
-        out.value = _explorer_html(custom, sliders["in_channels"].value, sliders["side"].value)
-
-    for s in sliders.values():
-        s.observe(update, "value")
-    update()
-    box = widgets.VBox([*sliders.values(), out])
-    return (box, sliders, out) if return_parts else box
+# Exploring one module: the static sweep beside the kernel-free explorer (explorers.inception_explorer)
 
 
 def plot_reduction_sweep(

@@ -1,13 +1,14 @@
 """What the VGG chapter shows: receptive-field footprints, the cost bars of Table 1's configurations,
-the tables, the trained run's loss curves and paragraph, the stack explorer and the closing "Paper vs.
-this book" table. The numbers come from :mod:`ecg_lib.experiments.vgg`; the paper's from
+the tables (among them the static one beside the kernel-free stack explorer of
+:mod:`ecg_lib.chapters.explorers`), the trained run's loss curves and paragraph, and the closing "Paper
+vs. this book" table. The numbers come from :mod:`ecg_lib.experiments.vgg`; the paper's from
 :mod:`ecg_lib.papers`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,12 +24,10 @@ __all__ = [
     "config_table_markdown",
     "cost_figure",
     "describe_settings",
-    "describe_stack",
     "footprint_figure",
     "loss_figure",
     "paper_table",
     "run_paragraph",
-    "stack_explorer",
     "stack_table_markdown",
 ]
 
@@ -165,32 +164,9 @@ def run_paragraph(result: ExperimentResult, settings: vgg.Settings) -> str:
     return text
 
 
-def describe_stack(kernel: int = 3, layers: int = 3, channels: int = 256, side: int = 56) -> None:
-    """Print receptive field, weights, MACs and non-linearities of a stack of equal layers."""
-    s = vgg.stack_stats(kernel, layers, channels, side)
-    print(f"{layers} x {kernel}x{kernel}, {channels} channels, {side}x{side} maps")
-    print(f"receptive field  {s.receptive_field} x {s.receptive_field} pixels")
-    print(f"weights          {s.weights:,} ({s.weights_per_c2:.0f} C^2); with biases {s.params:,}")
-    print(f"MACs per image   {s.macs:,}")
-    print(f"non-linearities  {s.relus}")
-
-
-def stack_explorer() -> Any:
-    """Sliders for kernel, layers, channels and map side over :func:`describe_stack` (an
-    ``ipywidgets.interactive``, displayed when it is a cell's last expression)."""
-    import ipywidgets as widgets
-
-    return widgets.interactive(
-        describe_stack,
-        kernel=widgets.IntSlider(value=3, min=1, max=11, step=2, description="kernel"),
-        layers=widgets.IntSlider(value=3, min=1, max=6, description="layers"),
-        channels=widgets.IntSlider(value=256, min=16, max=512, step=16, description="channels"),
-        side=widgets.IntSlider(value=56, min=7, max=224, step=7, description="map side"),
-    )
-
-
 def stack_table_markdown(table: Sequence[vgg.StackStats]) -> str:
-    """The static companion of :func:`stack_explorer`: the stacks the chapter compares."""
+    """The static companion of the chapter's stack explorer
+    (:func:`ecg_lib.chapters.explorers.vgg_stack_explorer`): the stacks the chapter compares."""
     channels, side = table[0].channels, table[0].side
     return common.markdown_table(
         [f"stack (C = {channels}, {side}×{side} maps)", "receptive field", "weights", "weights / C²", "MACs",
