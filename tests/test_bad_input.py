@@ -321,16 +321,18 @@ def test_deeply_nested_json_is_an_archive_error(tmp_path):
 def cache_entry(tmp_path, cifar10, monkeypatch):
     """A fake source (a tiny file) whose decoding is the real CIFAR-10, cached in tmp_path/cache."""
     from ecg_lib import cifar_files
+    from ecg_lib.image_quality import ORIGINAL_BATCHES
 
     source = tmp_path / "src"
     (source / "cifar-10-batches-py").mkdir(parents=True)
     (source / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"fake")
     calls = []
 
-    def decode(folder):
+    def decode(folder):  # what the real batches reader returns, the encoding included
         calls.append(folder)
         return {"train_x": cifar10.train_x.numpy(), "train_y": cifar10.train_y.numpy(),
-                "test_x": cifar10.test_x.numpy(), "test_y": cifar10.test_y.numpy()}  # fmt: skip
+                "test_x": cifar10.test_x.numpy(), "test_y": cifar10.test_y.numpy(),
+                "encoding": ORIGINAL_BATCHES}  # fmt: skip
 
     monkeypatch.setattr(cifar_files, "_read_batches_folder", decode)
     cache = tmp_path / "cache"
