@@ -143,6 +143,10 @@ def test_lesion_text_compares_with_the_quick_net() -> None:
     assert "section 4, intact 50.0%" in text and "+20.0 points" in text and "more fragile" in text
     robust = [{**r, "error": 0.5 + (0.001 if r["block"] >= 0 else 0)} for r in quick]
     assert "less fragile" in P.lesion_text(_lesions(), robust)
+    # a quick net near chance has little left to lose: no verdict on fragility, a caveat instead
+    near = [{**r, "error": 0.72} for r in quick]
+    text = P.lesion_text(_lesions(), near)
+    assert "only 18.0 points from chance" in text and "fragile" not in text
 
 
 def test_lesion_explorer_holds_every_measured_set() -> None:

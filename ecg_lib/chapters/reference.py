@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 CHANCE = 0.9  # ten classes
+# A net closer to chance than this has too little left to lose for its lesions to say much.
+_NEAR_CHANCE = 0.25
 _LABEL = "trained elsewhere on the original CIFAR-10, evaluated here"
 
 
@@ -294,11 +296,17 @@ def lesion_text(lesions: ExperimentResult, quick_resnet56: Sequence[Any] | None 
         q_med = statistics.median(e - q_intact for e, d in q[1:] if not d)
         trained_share = _share(intact + s["median"], intact)
         q_share = _share(q_intact + q_med, q_intact)
-        more = "more" if q_share > trained_share else "less"
         text += (f" The ResNet-56 trained in this chapter (section 4, intact {pct(q_intact)}) loses a median "
                  f"{100 * q_med:+.1f} points per single deletion, {100 * q_share:.0f}% of its way to chance "
-                 f"against {100 * trained_share:.0f}% for the fully trained net: {more} fragile per "
-                 "block.")  # fmt: skip
+                 f"against {100 * trained_share:.0f}% for the fully trained net")  # fmt: skip
+        if CHANCE - q_intact < _NEAR_CHANCE:
+            text += (f"; but intact it is only {100 * (CHANCE - q_intact):.1f} points from chance, so its "
+                     "small changes say that it has little left to lose, not that its blocks are "
+                     "redundant.")  # fmt: skip
+        else:
+            more = "more" if q_share > trained_share else "less"
+            text += f": {more} fragile per block."
+
     return text
 
 
