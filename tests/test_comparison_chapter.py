@@ -276,6 +276,11 @@ def test_paper_vs_book_notes_the_data_and_its_effect(landmarks, monkeypatch, tmp
     assert plain.startswith("**Data.** This run's CIFAR-10: lossy JPEG copy (quality 75).\n\n| claim |")
     with_ref = page.paper_vs_book(marks, race, [], _reference(0.18, 0.16))
     assert "ResNet-20 +9.8, ResNet-56 +9.6 points" in with_ref.split("\n")[0]
+    # an error compared with a paper's carries the measured offset; one with no paper figure does not
+    assert ("| 50.0% (this data costs the trained references +9.6 to +9.8 points) | — |"
+            in next(line for line in with_ref.splitlines() if "`resnet20`" in line))  # fmt: skip
+    assert next(line for line in with_ref.splitlines() if "`vgg_cifar`" in line).endswith("| 50.0% | — |")
+    assert "costs the trained" not in plain
     rows = [line for line in with_ref.splitlines() if line.startswith("| CIFAR-10 test error, trained")]
     assert rows == ["| CIFAR-10 test error, trained ResNet-20 / ResNet-56 (reference: trained elsewhere on "
                     "the original data, evaluated on this run's data) | 8.75% / 6.97% (Table 6) "

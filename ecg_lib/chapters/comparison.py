@@ -349,11 +349,19 @@ def paper_vs_book(marks: Sequence[experiment.Landmark], race: ExperimentResult,
          ", ".join(str(papers.network(n).depth) for n in names), ", ".join(str(by[n].depth) for n in names)),
     ]  # fmt: skip
     models = race.metrics["models"]
+    offset = ""  # the measured lossy-copy effect, beside every error compared with a paper's
+    if reference is not None:
+        rep = reference.metrics["reported_accuracy"]
+        eff = [e["error"] - (1 - rep[k] / 100) for k, e in reference.metrics["errors"].items()]
+        offset = (f" (this data costs the trained references {100 * min(eff):+.1f} to {100 * max(eff):+.1f} "
+                  "points)")  # fmt: skip
     for name in models:
         paper = papers.COMPARISON_CIFAR.get(name)
         quoted = (f"{100 * paper.error:.2f}% {{cite}}`{paper.paper}` ({paper.source}: {paper.note})" if paper
                   else "no CIFAR-10 result reported")  # fmt: skip
-        rows.append((f"CIFAR-10 test error, `{name}`", quoted, pct(race.metrics["nets"][name]["test_error"])))
+        ours = pct(race.metrics["nets"][name]["test_error"])
+        compared = paper is not None and ours != "—"
+        rows.append((f"CIFAR-10 test error, `{name}`", quoted, ours + (offset if compared else "")))
     extra: list[Any] = []
     quality = str(race.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
     note = f"**Data.** This run's CIFAR-10: {quality}."
