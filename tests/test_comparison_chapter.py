@@ -215,6 +215,79 @@ def test_rerun_with_batch_norm_repeats_the_race_conditions(cifar10) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------
+# The trained reference networks beside the race
+
+
+def _race(errors: dict[str, float | None]) -> ExperimentResult:
+    nets = {m: {"params": 1, "macs": 2, "epochs": 3, "train_per_class": 500, "images_seen": 15000,
+                "train_time_s": 20.0, "test_error": e, "measured_images_per_s": 100.0}
+            for m, e in errors.items()}  # fmt: skip
+    return ExperimentResult("race_seed0", "quick", metrics={"models": list(errors), "nets": nets},
+                            run_info={"data_quality": "lossy JPEG copy (quality 75) — not comparable"})
+
+
+def _reference(e20: float, e56: float) -> ExperimentResult:
+    errors = {"resnet20": {"correct": round(500 * (1 - e20)), "n": 500, "error": e20},
+              "resnet56": {"correct": round(500 * (1 - e56)), "n": 500, "error": e56}}  # fmt: skip
+    return ExperimentResult("comparison.reference", "quick", metrics={
+        "errors": errors, "reported_accuracy": {"resnet20": 91.78, "resnet56": 93.62},
+        "data_quality": "lossy JPEG copy (quality 75) — not comparable", "seed": 0,
+    })  # fmt: skip
+
+
+def test_reference_errors_on_the_race_test_images(cifar10) -> None:
+    # given models (no weights needed): a constant classifier is right on exactly one class in ten
+    class Const(nn.Module):
+        def forward(self, x):
+            out = torch.zeros(x.shape[0], 10)
+            out[:, 3] = 1
+            return out
+
+    settings = C.RaceSettings(2, 5, None, 1, 1, C._recipe(1, 10))
+    models = {n: (Const(), lambda x: x.float()) for n in ("resnet20", "resnet56")}
+    ref = C.reference_errors(cifar10, profile="quick", settings=settings, models=models)
+    assert ref.metrics["errors"]["resnet20"] == {"correct": 5, "n": 50, "error": pytest.approx(0.9)}
+    assert ref.metrics["reported_accuracy"] == {"resnet20": 91.78, "resnet56": 93.62}
+    assert ref.run_info["profile"] == "quick" and "data_quality" in ref.metrics
+    with pytest.raises(UnknownProfileError):
+        C.reference_errors(cifar10, profile="medium", models=models)
+
+
+def test_race_table_and_text_with_the_references() -> None:
+    race, ref = _race({"alexnet_cifar": 0.6, "resnet20": 0.5}), _reference(0.18, 0.16)
+    lines = page.race_table(race, ref).splitlines()
+    assert len(lines) == 2 + 2 + 2
+    assert lines[-1] == ("| ResNet-56, trained elsewhere on the original data (reference) | — | "
+                         "50,000 (original files) | paper's schedule | — | — | 16.0% |")  # fmt: skip
+    assert len(page.race_table(race).splitlines()) == 2 + 2
+    text = page.reference_text(race, ref)
+    assert "ResNet-20 18.0%, ResNet-56 16.0%" in text and "ResNet-20 +9.8, ResNet-56 +9.6 points" in text
+    assert "resnet20, ends at 50.0%, +34.0 points from the better reference" in text
+    assert "the same architecture as the reference ResNet-20, ends +32.0 points from it" in text
+    better = page.reference_text(_race({"alexnet_cifar": 0.12}), ref)
+    assert "alexnet_cifar, ends at 12.0%, -4.0 points" in better and "same architecture" not in better
+
+
+def test_paper_vs_book_notes_the_data_and_its_effect(landmarks, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    marks = list(landmarks.values())
+    race = _race(dict.fromkeys(C.RACE_MODELS, 0.5))
+    plain = page.paper_vs_book(marks, race, [])
+    assert plain.startswith("**Data.** This run's CIFAR-10: lossy JPEG copy (quality 75).\n\n| claim |")
+    with_ref = page.paper_vs_book(marks, race, [], _reference(0.18, 0.16))
+    assert "ResNet-20 +9.8, ResNet-56 +9.6 points" in with_ref.split("\n")[0]
+    # an error compared with a paper's carries the measured offset; one with no paper figure does not
+    assert ("| 50.0% (this data costs the trained references +9.6 to +9.8 points) | — |"
+            in next(line for line in with_ref.splitlines() if "`resnet20`" in line))  # fmt: skip
+    assert next(line for line in with_ref.splitlines() if "`vgg_cifar`" in line).endswith("| 50.0% | — |")
+    assert "costs the trained" not in plain
+    rows = [line for line in with_ref.splitlines() if line.startswith("| CIFAR-10 test error, trained")]
+    assert rows == ["| CIFAR-10 test error, trained ResNet-20 / ResNet-56 (reference: trained elsewhere on "
+                    "the original data, evaluated on this run's data) | 8.75% / 6.97% (Table 6) "
+                    "{cite}`he2016deep` | 18.0% / 16.0% (reported on the original: 8.22% / 6.38%) | — |"]
+
+
+# --------------------------------------------------------------------------------------------------------
 # The built chapter (one shared book build; see tests/book_fixtures.py); race numbers vary by machine.
 
 
@@ -225,4 +298,8 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "ResNet-152: 11.28 G; 73% of VGG-16's, 57% of VGG-19's" in text
     assert "| ResNet-152 | 151 relu | 50 | 104 | 1 | 1 (3%) | yes | 50 shortcut additions |" in text
     assert "vgg_cifar, as raced:" in text and "vgg_cifar with batch norm:" in text
+    # the trained references beside the race, and the data note above the closing table
+    assert "| ResNet-20, trained elsewhere on the original data (reference) |" in text
+    assert "**Measured.** On the race's own 500 test images, the trained references score" in text
+    assert "**Data.** This run's CIFAR-10: lossy JPEG copy (quality 75" in text
     assert "Chapter run time:" in text and "quick profile" in text

@@ -273,17 +273,43 @@ def test_paper_vs_book_has_one_archive_value_per_row(monkeypatch, tmp_path) -> N
         "grad_norms": grads, "lesions": lesions,
     })  # fmt: skip
     table = page.paper_vs_book(result, E.bottleneck_comparison(), E.table1_rows(), E.table6_rows())
-    lines = table.splitlines()
+    note, blank, *lines = table.splitlines()
+    assert note == "**Data.** This run's CIFAR-10: source not recorded." and blank == ""
     assert lines[0].endswith("| full profile (archived) |") and len(lines) == 2 + 11
     assert ("| CIFAR-10 test error, ResNet-20 / ResNet-56 (Table 6) | 8.75% / 6.97% | 55.0% / 55.0% | — |"
             in lines)  # fmt: skip
     assert "| ResNet-50 multiply-adds | 3.8 G | 3.86 G | — |" in lines
+    # With the trained references: the data effect in the note and in the row that compares absolute
+    # errors with Table 6, and three rows of their own (no archive under tmp_path: "—").
+    depth_ref = ExperimentResult("reference.depth", "quick", metrics={
+        "errors": {n: {"correct": 850, "n": 1000, "error": 0.15} for n in ("resnet20", "resnet56")},
+        "reported_accuracy": {"resnet20": 91.78, "resnet56": 93.62}, "data_quality": "lossy JPEG copy — x",
+    })  # fmt: skip
+    single = [{"block": -1, "name": "none", "downsampling": False, "error": 0.15}]
+    single += [{"block": i, "name": f"b{i}", "downsampling": i == 3, "error": 0.17} for i in range(9)]
+    lesions_ref = ExperimentResult("reference.lesions", "quick", metrics={
+        "intact_error": 0.15, "sampling_se": 0.025, "n_test": 200, "single": single, "contiguous": {},
+        "random": {"4": {"sets": [[0, 1, 2, 4]], "errors": [0.4], "mean": 0.4, "std": 0.0, "min": 0.4,
+                         "max": 0.4, "n": 1}},
+    })  # fmt: skip
+    table = page.paper_vs_book(result, E.bottleneck_comparison(), E.table1_rows(), E.table6_rows(),
+                               depth_ref, lesions_ref)  # fmt: skip
+    note, _, *lines = table.splitlines()
+    assert "ResNet-20 +6.8, ResNet-56 +8.6 points" in note
+    assert len(lines) == 2 + 14
+    assert ("| CIFAR-10 test error, ResNet-20 / ResNet-56 (Table 6) | 8.75% / 6.97% | 55.0% / 55.0% (this "
+            "data costs the trained references +6.8 / +8.6 points) | — |") in lines  # fmt: skip
+    assert any("| 15.0% / 15.0% (reported on the original: 8.22% / 6.38%) | — |" in line for line in lines)
+    assert any("| +2.0 points (SE 2.5) | — |" in line for line in lines)
+    assert any("| k = 4: 40.0% ± 0.0 (1 draws) | — |" in line for line in lines)
 
 
 def test_chapter_is_registered() -> None:
     assert CHAPTERS["resnet"] == "ecg_lib.experiments.resnet"
     module = chapter_module("resnet")
-    assert set(module.EXPERIMENTS) == {"tables", "depth"}
+    # the trained reference networks are the chapter's too: `reproduce resnet` runs them
+    assert set(module.EXPERIMENTS) == {"tables", "depth", "reference_depth", "reference_lesions",
+                                       "reference_block_stats"}  # fmt: skip
 
 
 def test_rows_are_json_clean(table1: dict[int, E.ImageNetRow]) -> None:
@@ -312,6 +338,13 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "| 110 | 1,727,962 | 1.7 M | 6.43% |" in text and "| 1202 | 19,421,274 | 19.4 M | 7.93% |" in text
     # The measured paragraphs are there, whichever way this machine's run came out.
     for start in ("**Measured.** At the end of training", "**Measured.** With the same 56 layers",
-                  "**Measured.** At initialisation", "**Measured.** Deleting one block"):
+                  "**Measured.** At initialisation", "**Measured.** Deleting one block",
+                  "**Measured.** On 1,000 test images of this chapter's data",
+                  "**Measured.** On 200 test images (sampling standard error",
+                  "**Measured.** On 200 test images, the residual F(x)"):
         assert start in text
+    # section 7: the four trained networks beside Table 6, the lesion curve, the data note
+    assert "| ResNet-20 | 8.75% | 8.22% |" in text and "| ResNet-56 | 6.97% | 6.38% |" in text
+    assert "| 12 | random | 3 |" in text and "ensemble-like behaviour" in text
+    assert "**Data.** This run's CIFAR-10: lossy JPEG copy (quality 75" in text
     assert "Chapter run time:" in text and "quick profile" in text

@@ -37,6 +37,7 @@ __all__ = [
     "race_models_table",
     "race_table",
     "receptive_field_lines",
+    "reference_text",
     "show_error_vs_cost",
     "show_full_race",
     "size_lines",
@@ -158,14 +159,25 @@ def race_models_table(facts: Sequence[experiment.RaceModel]) -> str:
     )  # fmt: skip
 
 
-def race_table(result: ExperimentResult) -> str:
-    """What each network of a race got and reached: measured speed, images, epochs, time, test error."""
+def _ref_name(name: str) -> str:
+    return f"ResNet-{name.removeprefix('resnet')}"
+
+
+def race_table(result: ExperimentResult, reference: ExperimentResult | None = None) -> str:
+    """What each network of a race got and reached: measured speed, images, epochs, time, test error; with
+    ``reference`` (:func:`~ecg_lib.experiments.comparison.reference_errors`), a row per trained reference
+    network, trained elsewhere on the original data and scored here on the same test images."""
     rows = []
     for name in result.metrics["models"]:
         n = result.metrics["nets"][name]
         ips = "—" if n["measured_images_per_s"] is None else f"{n['measured_images_per_s']:.0f}"
         rows.append((f"`{name}`", ips, f"{10 * n['train_per_class']:,}", n["epochs"], f"{n['images_seen']:,}",
                      f"{n['train_time_s']:.0f} s", pct(n["test_error"])))  # fmt: skip
+    if reference is not None:
+        for name, e in reference.metrics["errors"].items():
+            rows.append((f"{_ref_name(name)}, trained elsewhere on the original data (reference)", "—",
+                         "50,000 (original files)", "paper's schedule", "—", "—",
+                         pct(e["error"])))  # fmt: skip
     return common.markdown_table(
         ("network", "images/s (measured)", "training images", "epochs", "images seen", "training time",
          "test error"), rows,
@@ -201,6 +213,33 @@ def race_findings(result: ExperimentResult, facts: Sequence[experiment.RaceModel
         f"{max(seen.values()) / max(1, min(seen.values())):.0f}.",
         f"Within 5 points of chance (90%): {', '.join(near_chance) or 'none'}.",
     ])  # fmt: skip
+
+
+def reference_text(result: ExperimentResult, reference: ExperimentResult) -> str:
+    """The measured paragraph: where the trained references sit beside the race, on the same test images."""
+    errs = {n: e["error"] for n, e in reference.metrics["errors"].items()}
+    n = next(iter(reference.metrics["errors"].values()))["n"]
+    nets = result.metrics["nets"]
+    scored = {name: v["test_error"] for name, v in nets.items() if v["test_error"] is not None}
+    best = min(scored, key=scored.get) if scored else None
+    rep = reference.metrics["reported_accuracy"]
+    effect = ", ".join(f"{_ref_name(k)} {100 * (e - (1 - rep[k] / 100)):+.1f}" for k, e in errs.items())
+    text = (f"**Measured.** On the race's own {n:,} test images, the trained references score "
+            f"{', '.join(f'{_ref_name(k)} {pct(e)}' for k, e in errs.items())}. They were trained elsewhere, "
+            f"on the original CIFAR-10 with the paper's schedule; on this run's data "
+            f"({str(reference.metrics.get('data_quality', '')).split(' — ')[0] or 'source not recorded'}) "
+            f"their errors are {effect} points off the ones their publisher reports, which is what the "
+            "data costs a trained network. ")  # fmt: skip
+    if best is not None:
+        gap = scored[best] - min(errs.values())
+        text += (f"The race's best network, {best}, ends at {pct(scored[best])}, {100 * gap:+.1f} points "
+                 "from the better reference")  # fmt: skip
+        if "resnet20" in scored and "resnet20" in errs:
+            same = scored["resnet20"] - errs["resnet20"]
+            text += (f"; the race's resnet20, the same architecture as the reference ResNet-20, ends "
+                     f"{100 * same:+.1f} points from it")  # fmt: skip
+        text += ": the distance between this budget and a full training run."
+    return text
 
 
 def bn_rerun_lines(bn: experiment.BatchNormRerun) -> str:
@@ -290,8 +329,11 @@ def _full_race_error(rows: Sequence[experiment.RaceRow], model: str) -> str | No
 
 
 def paper_vs_book(marks: Sequence[experiment.Landmark], race: ExperimentResult,
-                  full_rows: Sequence[experiment.RaceRow]) -> str:  # fmt: skip
-    """The closing table as Markdown; outside the full profile with a column of the archived full race."""
+                  full_rows: Sequence[experiment.RaceRow],
+                  reference: ExperimentResult | None = None) -> str:  # fmt: skip
+    """The closing table as Markdown, below a note on the data (its source and, with ``reference``, the
+    measured size of the lossy-copy effect on the trained references); outside the full profile with a
+    column of the archived full race."""
     by = {m.name: m for m in marks}
     he = "{cite}`he2016deep`"
     vgg16, vgg19 = papers.RESNET_VGG_GMACS[16], papers.RESNET_VGG_GMACS[19]
@@ -307,13 +349,41 @@ def paper_vs_book(marks: Sequence[experiment.Landmark], race: ExperimentResult,
          ", ".join(str(papers.network(n).depth) for n in names), ", ".join(str(by[n].depth) for n in names)),
     ]  # fmt: skip
     models = race.metrics["models"]
+    offset = ""  # the measured lossy-copy effect, beside every error compared with a paper's
+    if reference is not None:
+        rep = reference.metrics["reported_accuracy"]
+        eff = [e["error"] - (1 - rep[k] / 100) for k, e in reference.metrics["errors"].items()]
+        offset = (f" (this data costs the trained references {100 * min(eff):+.1f} to {100 * max(eff):+.1f} "
+                  "points)")  # fmt: skip
     for name in models:
         paper = papers.COMPARISON_CIFAR.get(name)
         quoted = (f"{100 * paper.error:.2f}% {{cite}}`{paper.paper}` ({paper.source}: {paper.note})" if paper
                   else "no CIFAR-10 result reported")  # fmt: skip
-        rows.append((f"CIFAR-10 test error, `{name}`", quoted, pct(race.metrics["nets"][name]["test_error"])))
+        ours = pct(race.metrics["nets"][name]["test_error"])
+        compared = paper is not None and ours != "—"
+        rows.append((f"CIFAR-10 test error, `{name}`", quoted, ours + (offset if compared else "")))
+    extra: list[Any] = []
+    quality = str(race.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
+    note = f"**Data.** This run's CIFAR-10: {quality}."
+    if reference is not None:
+        errs, rep = reference.metrics["errors"], reference.metrics["reported_accuracy"]
+        effect = {k: e["error"] - (1 - rep[k] / 100) for k, e in errs.items()}
+        note += (" Measured on the trained reference networks (same test images), this data moves a "
+                 "network's test error from its reported value by "
+                 f"{', '.join(f'{_ref_name(k)} {100 * v:+.1f}' for k, v in effect.items())} points; read the "
+                 "absolute errors below against the papers' with that offset in mind.")  # fmt: skip
+        names = " / ".join(_ref_name(k) for k in errs)
+        t6 = papers.RESNET_TABLE6
+        paper = " / ".join(f"{100 * t6[int(k.removeprefix('resnet'))][1]:.2f}%" for k in errs)
+        ours = " / ".join(pct(e["error"]) for e in errs.values())
+        reported = " / ".join(f"{100 - rep[k]:.2f}%" for k in errs)
+        rows.append((f"CIFAR-10 test error, trained {names} (reference: trained elsewhere on the original "
+                     "data, evaluated on this run's data)", f"{paper} (Table 6) {he}",
+                     f"{ours} (reported on the original: {reported})"))  # fmt: skip
+        extra.append(None)
     table = common.markdown_table(("claim", "paper", f"this book ({race.profile} profile)"), rows)
     if race.profile == "full":
-        return table
+        return note + "\n\n" + table
     counted: list[Any] = ["same (counted, not trained)"] * 3
-    return common.add_archive_column(table, counted + [_full_race_error(full_rows, n) for n in models])
+    archived = counted + [_full_race_error(full_rows, n) for n in models] + extra
+    return note + "\n\n" + common.add_archive_column(table, archived)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ecg_lib import papers
-from ecg_lib.chapters import common
+from ecg_lib.chapters import common, reference
 from ecg_lib.chapters.common import pct
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import resnet as experiment
@@ -423,6 +423,7 @@ class Row:
     paper: str
     ours: str
     archived: Callable[[ExperimentResult], str] | None = None
+    experiment: str = _DEPTH  # the archived experiment ``archived`` reads
 
 
 def _train_pair(a: str, b: str, sep: str = "vs.") -> Callable[[ExperimentResult], str]:
@@ -452,17 +453,61 @@ def _toward_chance(r: ExperimentResult) -> str:
     return "{:.0f}%, {:.0f}%".format(*(100 * s[n].toward_chance for n in ("plain20", "plain56")))
 
 
+def _ref_errors(r: ExperimentResult) -> str:
+    err = r.metrics["errors"]
+    return f"{pct(err['resnet20']['error'])} / {pct(err['resnet56']['error'])}"
+
+
+def _ref_single(r: ExperimentResult) -> str:
+    median, se = reference.single_summary(r)["median"], r.metrics["sampling_se"]
+    return f"{100 * median:+.1f} points (SE {100 * se:.1f})"
+
+
+def _ref_random(r: ExperimentResult) -> str:
+    top = [row for row in reference.k_rows(r) if row["kind"] == "random"][-1]
+    return f"k = {top['k']}: {pct(top['mean'])} ± {100 * top['std']:.1f} ({top['n']} draws)"
+
+
+def _reference_rows(depth_ref: ExperimentResult | None, lesions_ref: ExperimentResult | None) -> list[Row]:
+    rows = []
+    t6_20, t6_56 = papers.RESNET_TABLE6[20][1], papers.RESNET_TABLE6[56][1]
+    if depth_ref is not None:
+        rep = depth_ref.metrics["reported_accuracy"]
+        rows.append(Row(
+            "CIFAR-10 test error of trained ResNet-20 / ResNet-56 (Table 6; trained elsewhere on the "
+            "original data, evaluated on this run's data)", f"{100 * t6_20:.2f}% / {100 * t6_56:.2f}%",
+            f"{_ref_errors(depth_ref)} (reported on the original: {100 - rep['resnet20']:.2f}% / "
+            f"{100 - rep['resnet56']:.2f}%)", _ref_errors, "reference_depth",
+        ))  # fmt: skip
+    if lesions_ref is not None:
+        rows.append(Row("trained ResNet-56, one ordinary block deleted: median change "
+                        "{cite}`veit2016residual`", "small (ResNet-110, Fig. 3)", _ref_single(lesions_ref),
+                        _ref_single, "reference_lesions"))  # fmt: skip
+        rows.append(Row("trained ResNet-56, k random blocks deleted (Veit et al., Fig. 5a)", "a smooth rise",
+                        _ref_random(lesions_ref), _ref_random, "reference_lesions"))  # fmt: skip
+    return rows
+
+
 def paper_vs_book_rows(
     result: ExperimentResult,
     blocks: Sequence[experiment.BlockCost],
     table1: Sequence[experiment.ImageNetRow],
     t6: Sequence[experiment.CifarRow],
+    depth_ref: ExperimentResult | None = None,
+    lesions_ref: ExperimentResult | None = None,
 ) -> list[Row]:
-    """The chapter's claims, one :class:`Row` each, from this run's ``result`` and the counted tables."""
+    """The chapter's claims, one :class:`Row` each, from this run's ``result``, the counted tables and
+    (when given) the trained reference networks' results. With ``depth_ref`` the row that compares this
+    run's absolute test errors with Table 6 carries the measured size of the data effect."""
     bott, b64 = blocks[0], blocks[1]
     r50, r152 = _by_depth(table1, 50), _by_depth(table1, 152)
     t6_20, t6_56 = papers.RESNET_TABLE6[20][1], papers.RESNET_TABLE6[56][1]
-    return [
+    test_errors = _test_errors(result)
+    if depth_ref is not None:
+        eff = reference.lossy_effect(depth_ref)
+        test_errors += (f" (this data costs the trained references {100 * eff['resnet20']:+.1f} / "
+                        f"{100 * eff['resnet56']:+.1f} points)")  # fmt: skip
+    return [*_reference_rows(depth_ref, lesions_ref), *[
         Row("deeper plain net, higher training error (Fig. 6 left)", "plain-56 above plain-20",
             _train_pair("plain56", "plain20")(result), _train_pair("plain56", "plain20")),
         Row("shortcuts remove the degradation (Fig. 6 middle)", "ResNet-56 below plain-56",
@@ -470,7 +515,7 @@ def paper_vs_book_rows(
         Row("deeper residual net, lower training error (Fig. 6 middle)", "ResNet-56 below ResNet-20",
             _train_pair("resnet56", "resnet20")(result), _train_pair("resnet56", "resnet20")),
         Row("CIFAR-10 test error, ResNet-20 / ResNet-56 (Table 6)",
-            f"{100 * t6_20:.2f}% / {100 * t6_56:.2f}%", _test_errors(result), _test_errors),
+            f"{100 * t6_20:.2f}% / {100 * t6_56:.2f}%", test_errors, _test_errors),
         Row("first / last conv gradient at init, plain-56", '"healthy norms" (Sec. 4.1)',
             _plain56_ratio(result), _plain56_ratio),
         Row("one block deleted: median change in test error, ResNet-20, ResNet-56 {cite}`veit2016residual`",
@@ -483,7 +528,7 @@ def paper_vs_book_rows(
         Row("ResNet-152 multiply-adds", f"{papers.RESNET_TABLE1_GMACS[152]} G", f"{r152.macs / 1e9:.2f} G"),
         Row("ResNet-110 parameters (Table 6)", f"{papers.RESNET_TABLE6[110][0]} M",
             f"{_by_depth(t6, 110).params:,}"),
-    ]  # fmt: skip
+    ]]  # fmt: skip
 
 
 def paper_vs_book(
@@ -491,15 +536,20 @@ def paper_vs_book(
     blocks: Sequence[experiment.BlockCost],
     table1: Sequence[experiment.ImageNetRow],
     t6: Sequence[experiment.CifarRow],
+    depth_ref: ExperimentResult | None = None,
+    lesions_ref: ExperimentResult | None = None,
 ) -> str:
-    """The closing table as Markdown; outside the full profile with a column of the archived full run."""
-    rows = paper_vs_book_rows(result, blocks, table1, t6)
+    """The closing table as Markdown, below a note on the data (its source and, with ``depth_ref``, the
+    measured size of the lossy-copy effect); outside the full profile with a column of the archived full
+    run."""
+    rows = paper_vs_book_rows(result, blocks, table1, t6, depth_ref, lesions_ref)
+    note = reference.data_note(depth_ref, result.run_info.get("data_quality")) + "\n\n"
     table = common.markdown_table(
         ("claim", "paper {cite}`he2016deep`", f"this book ({result.profile} profile)"),
         [(r.claim, r.paper, r.ours) for r in rows],
     )
     if result.profile == "full":
-        return table
-    archived = [None if r.archived is None else common.archive_value(CHAPTER, _DEPTH, r.archived)
+        return note + table
+    archived = [None if r.archived is None else common.archive_value(CHAPTER, r.experiment, r.archived)
                 for r in rows]  # fmt: skip
-    return common.add_archive_column(table, archived, header="full profile (archived)")
+    return note + common.add_archive_column(table, archived, header="full profile (archived)")

@@ -61,6 +61,7 @@ __all__ = [
     "race_curve",
     "race_models",
     "race_summary",
+    "reference_errors",
     "rerun_with_batch_norm",
     "trace",
 ]
@@ -373,6 +374,42 @@ def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR1
     history = fit(model, train, config, profile=race_result.profile)
     return BatchNormRerun(name, epochs, epochs * ran["train_per_class"] * 10, history.train_time_s[-1],
                           history.final_test_error, ran["test_error"], history)  # fmt: skip
+
+
+def reference_errors(
+    data: CIFAR10Data | None = None,
+    *,
+    profile: str,
+    settings: RaceSettings | None = None,
+    seed: int = 0,
+    names: Sequence[str] = ("resnet20", "resnet56"),
+    models: dict[str, tuple[nn.Module, Any]] | None = None,
+) -> ExperimentResult:
+    """The trained reference networks (:func:`ecg_lib.pretrained.load_pretrained`: trained elsewhere, on the
+    original CIFAR-10) scored on the race's own test images (the subset :func:`race` tests on with the same
+    ``settings`` and ``seed``). ``metrics["errors"][name]``: ``correct``, ``n``, ``error``;
+    ``reported_accuracy``: the publisher's, on the original test set (percent). ``models`` replaces
+    ``load_pretrained`` (tests). Evaluation only: seconds on a CPU."""
+    from ecg_lib.experiments.reference import count_correct
+    from ecg_lib.pretrained import PRETRAINED, load_pretrained
+
+    check_profile(profile)
+    settings = select(SETTINGS, profile) if settings is None else settings
+    if data is None:
+        from ecg_lib.data import load_cifar10
+
+        data = load_cifar10()
+    if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
+        data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
+    errors = {}
+    for name in names:
+        model, norm = models[name] if models is not None else load_pretrained(name)
+        correct = count_correct(model, norm, data.test_x, data.test_y)
+        errors[name] = {"correct": correct, "n": data.n_test, "error": 1 - correct / data.n_test}
+    metrics = {"errors": errors, "reported_accuracy": {n: PRETRAINED[n].reported_accuracy for n in names},
+               "data_quality": data.data_quality, "seed": seed}  # fmt: skip
+    info = run_info(data, profile=profile)
+    return ExperimentResult("comparison.reference", profile, metrics=metrics, run_info=info)
 
 
 EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from ecg_lib import papers
 from ecg_lib.counting import count_macs, count_params
 from ecg_lib.data import CIFAR10Data, Normalizer
-from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import ExperimentResult, reference
 from ecg_lib.models import get_model
 from ecg_lib.models import resnet as R
 from ecg_lib.profiles import check_profile, select
@@ -505,9 +505,15 @@ def depth_experiment(data: CIFAR10Data | None = None, *, profile: str,
     return run.result
 
 
+# The trained reference networks (ecg_lib.experiments.reference) are registered here, not as a chapter of
+# their own: the ResNet chapter is the page that shows them, so `reproduce resnet` regenerates everything
+# it shows and their archives sit in results/resnet/, where the chapter looks for them.
 EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
     "tables": tables_experiment,
     "depth": depth_experiment,
+    "reference_depth": reference.depth_experiment,
+    "reference_lesions": reference.lesion_experiment,
+    "reference_block_stats": reference.block_stats_experiment,
 }
 
 
