@@ -14,7 +14,6 @@ matrix products only; pooling, ReLU, normalisation and bias additions are not co
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -87,27 +86,12 @@ def vgg_stack_numbers(k: int, channels: int, side: int) -> dict[str, Any]:
     return out
 
 
-@functools.lru_cache(maxsize=1)
-def _imagenet_inception_inputs() -> tuple[tuple[str, tuple[int, int]], ...]:
-    model = _meta(G.googlenet, init="default")
-    seen: dict[str, tuple[int, int]] = {}
-    hooks = [
-        m.register_forward_pre_hook(lambda _m, args, n=name: seen.__setitem__(n, tuple(args[0].shape[1:3])))
-        for name, m in model.inception.items()
-    ]
-    try:
-        with torch.no_grad():
-            model.eval()(torch.zeros(1, 3, 224, 224, device="meta"))
-    finally:
-        for h in hooks:
-            h.remove()
-    return tuple(seen.items())
-
-
 def inception_inputs() -> dict[str, tuple[int, int]]:
     """``{row: (input channels, map side)}`` of each Inception module of the ImageNet GoogLeNet at
     224 x 224, measured on the library's network (3a: 192 channels on 28 x 28)."""
-    return dict(_imagenet_inception_inputs())
+    from ecg_lib.experiments.googlenet import inception_inputs as measured
+
+    return measured()
 
 
 _BRANCHES = {"1x1": "branch1", "3x3": "branch3", "5x5": "branch5", "pool": "branch_pool"}
