@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +124,39 @@ def printed_text(nb) -> str:
             data = out.get("data", {})
             parts.append(data.get("text/markdown", "") + data.get("text/plain", ""))
     return "\n".join(parts)
+
+
+# One headless Chromium per test session, shared by the book's browser tests and the explorers' page
+# test: Playwright's sync API allows only one running instance per thread, so a second
+# `sync_playwright()` while the first is open fails ("Sync API inside the asyncio loop").
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags for a headless, quiet browser that contacts nothing by itself (toolchain notes).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object | None]:
+    """The session's headless Chromium (a Playwright ``Browser``), or None where Debian's Chromium or
+    Playwright is missing; each user decides whether that fails or skips."""
+    if not CHROMIUM.exists():
+        yield None
+        return
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        yield None
+        return
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from book_fixtures import book_build, executed_notebook  # noqa: F401
+from book_fixtures import book_build, chromium, executed_notebook  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -17,25 +17,13 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from book_fixtures import ARTIFACTS, ROOT, BookBuild, notebook_pages, toc_files
+from book_fixtures import ARTIFACTS, CHROMIUM, ROOT, BookBuild, notebook_pages, toc_files
 
 pytestmark = pytest.mark.book
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags for a headless, quiet browser that contacts nothing by itself (toolchain notes).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 SCREENSHOTS = ARTIFACTS / "screenshots"
 PAGES = [*toc_files(), "genindex", "search"]
 
@@ -77,21 +65,14 @@ def site(book_build: BookBuild) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
+def browser(chromium: object | None) -> Iterator[object]:
+    if chromium is None:
         pytest.fail(f"{CHROMIUM} not found: install Debian's Chromium (apt-get install -y chromium). Do not "
                     "use `playwright install`; `python -m pytest -m 'not book'` skips the book tests.")
-    from playwright.sync_api import sync_playwright  # imported here: only the book tests need it
-
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)
     SCREENSHOTS.mkdir(parents=True)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield chromium
 
 
 @dataclass

@@ -27,11 +27,6 @@ from ecg_lib.models import googlenet as G
 
 JS = Path(E.__file__).with_name("explorers.js")
 NODE = shutil.which("node")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [  # as tests/test_book.py: a headless browser that contacts nothing by itself
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]  # fmt: skip
 
 LESION_DATA = {
     "errors": {"stage1.1": 0.12, "stage1.2": 0.10, "stage2.1": 0.55, "stage2.2": 0.11, "stage3.1": 0.60},
@@ -324,36 +319,31 @@ def test_python_initial_text_is_the_page_format(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def explorer_page(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    pytest.importorskip("playwright")
-    from playwright.sync_api import sync_playwright
+def explorer_page(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Any:
+    if chromium is None:
+        pytest.skip("no headless Chromium (apt-get install -y chromium) or no playwright")
 
     xs = all_explorers()
     path = tmp_path_factory.mktemp("explorers") / "explorers.html"
     path.write_text(E.standalone_page(*xs))
     blocked: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
 
-        def route(r: Any) -> None:
-            if r.request.url.startswith("file:"):
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
+    def route(r: Any) -> None:
+        if r.request.url.startswith("file:"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
 
-        context.route("**/*", route)
-        tab = context.new_page()
-        tab.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-        tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-        tab.goto(path.as_uri(), wait_until="load")
-        yield tab, {x.kind: x for x in xs}, blocked, errors
-        context.close()
-        browser.close()
+    context.route("**/*", route)
+    tab = context.new_page()
+    tab.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    tab.goto(path.as_uri(), wait_until="load")
+    yield tab, {x.kind: x for x in xs}, blocked, errors
+    context.close()
 
 
 KINDS = ["vgg-stack", "inception", "resnet-blocks", "lrn", "lesion", "curves"]
