@@ -247,6 +247,18 @@ def measure_throughput(name: str, batch_size: int = 32, device: torch.device | s
     return (steps - 1) * batch_size / elapsed
 
 
+def _race_data(data: CIFAR10Data | None, settings: RaceSettings, seed: int) -> CIFAR10Data:
+    """The race's images: ``settings``' class-balanced subset (drawn with ``seed``) of ``data`` (None: the
+    whole of CIFAR-10, loaded). The batch-norm rerun and the reference scores use the same images."""
+    if data is None:
+        from ecg_lib.data import load_cifar10
+
+        data = load_cifar10()
+    if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
+        data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
+    return data
+
+
 def race(
     data: Any = None,
     *,
@@ -266,12 +278,7 @@ def race(
     """
     check_profile(profile)
     settings = select(SETTINGS, profile) if settings is None else settings
-    if data is None:
-        from ecg_lib.data import load_cifar10
-
-        data = load_cifar10()
-    if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
-        data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
+    data = _race_data(data, settings, seed)
     n_per_class = data.n_train // 10
     histories: dict[str, History] = {}
     nets: dict[str, dict[str, Any]] = {}
@@ -359,12 +366,7 @@ def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR1
         model = get_model(name, batch_norm=True)
     except (TypeError, ValueError):  # the registry names an unknown option in a ValueError
         raise ValueError(f"{name} has no batch_norm option; vgg_cifar has one.") from None
-    if data is None:
-        from ecg_lib.data import load_cifar10
-
-        data = load_cifar10()
-    if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
-        data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
+    data = _race_data(data, settings, seed)
     ran = nets[name]
     train = data
     if ran["train_per_class"] < data.n_train // 10:  # the race's nested subset for a slow network
@@ -395,12 +397,7 @@ def reference_errors(
 
     check_profile(profile)
     settings = select(SETTINGS, profile) if settings is None else settings
-    if data is None:
-        from ecg_lib.data import load_cifar10
-
-        data = load_cifar10()
-    if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
-        data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
+    data = _race_data(data, settings, seed)
     errors = {}
     for name in names:
         model, norm = models[name] if models is not None else load_pretrained(name)

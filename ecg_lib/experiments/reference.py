@@ -38,12 +38,14 @@ __all__ = [
     "NAMES",
     "SETTINGS",
     "Settings",
+    "block_inputs",
     "block_statistics",
     "block_stats_experiment",
     "contiguous_lesions",
     "count_correct",
     "depth_experiment",
     "eval_images",
+    "head",
     "lesion_errors",
     "lesion_experiment",
     "random_lesions",
@@ -129,12 +131,29 @@ def count_correct(
     return correct
 
 
+def head(model: nn.Module, h: Tensor) -> Tensor:
+    """A CIFAR ResNet's classifier on the last block's output: global average pooling, then ``fc``."""
+    return model.fc(torch.flatten(model.pool(h), 1))
+
+
+def block_inputs(model: nn.Module, x: Tensor) -> tuple[list[Tensor], Tensor]:
+    """Run the intact net once on ``x``: every block's input (the stem's output first) and the last
+    block's output. A lesioned net is the intact one up to its first deleted block, so lesion studies
+    start each lesioned net from these inputs instead of from the image."""
+    h = model.stem(x)
+    inputs = []
+    for block in model.blocks:
+        inputs.append(h)
+        h = block(h)
+    return inputs, h
+
+
 def _run_blocks(model: nn.Module, h: Tensor, start: int, deleted: frozenset[int]) -> Tensor:
     """Blocks ``start..`` on ``h``, those in ``deleted`` reduced to ``relu(shortcut(h))``, then the head."""
     for i in range(start, len(model.blocks)):
         block = model.blocks[i]
         h = F.relu(block.shortcut(h)) if i in deleted else block(h)
-    return model.fc(torch.flatten(model.pool(h), 1))
+    return head(model, h)
 
 
 @torch.no_grad()
@@ -158,12 +177,8 @@ def lesion_errors(
     wrong = [0] * len(sets)
     for start in range(0, x.shape[0], batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        h = model.stem(xb)
-        inputs = []
-        for block in model.blocks:
-            inputs.append(h)
-            h = block(h)
-        intact_wrong = int((model.fc(torch.flatten(model.pool(h), 1)).argmax(1) != yb).sum())
+        inputs, h = block_inputs(model, xb)
+        intact_wrong = int((head(model, h).argmax(1) != yb).sum())
         for j, d in enumerate(sets):
             if not d:
                 wrong[j] += intact_wrong

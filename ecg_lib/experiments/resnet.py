@@ -433,10 +433,6 @@ def _without(model: R.ResNet, index: int) -> R.ResNet:
     return R.drop_block(model, index, allow_downsampling=True)
 
 
-def _head(model: R.ResNet, h: Tensor) -> Tensor:
-    return model.fc(torch.flatten(model.pool(h), 1))
-
-
 @torch.no_grad()
 def lesion_study(model: R.ResNet, x: Tensor, y: Tensor, *, batch_size: int = 250) -> list[Lesion]:
     """Test error of ``model`` with each single block deleted in turn (Veit et al., 2016, Sec. 4.1).
@@ -454,14 +450,10 @@ def lesion_study(model: R.ResNet, x: Tensor, y: Tensor, *, batch_size: int = 250
     wrong = torch.zeros(n + 1, dtype=torch.float64, device=x.device)
     for start in range(0, x.shape[0], batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        h = model.stem(xb)
-        inputs = []
-        for block in model.blocks:
-            inputs.append(h)
-            h = block(h)
-        wrong[0] += (_head(model, h).argmax(1) != yb).sum()
+        inputs, h = reference.block_inputs(model, xb)
+        wrong[0] += (reference.head(model, h).argmax(1) != yb).sum()
         for i, net in enumerate(lesioned):
-            wrong[i + 1] += (_head(net, net.blocks[i:](inputs[i])).argmax(1) != yb).sum()
+            wrong[i + 1] += (reference.head(net, net.blocks[i:](inputs[i])).argmax(1) != yb).sum()
     errors = (wrong / y.numel()).tolist()
     out = [Lesion(-1, "none", False, errors[0])]
     out += [Lesion(i, b.name, b.downsamples, errors[i + 1]) for i, b in enumerate(model.blocks)]
