@@ -402,11 +402,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     quick_dir = results.quick_results_dir()
     archived = args.profile in ARCHIVED_PROFILES
     out = Path(args.out) if args.out else (results.results_dir() if archived else quick_dir)
-    # quick results never go where the book reads full-profile ones: results/, $ECG_RESULTS_DIR, or an
+    # quick results never go where the book reads archived ones: results/, $ECG_RESULTS_DIR, or an
     # --out naming either
     if args.profile not in ARCHIVED_PROFILES and results.is_archive_root(out):
-        print(f"error: {out} holds full-profile archives only (the book shows them as full-profile results). "
-              f"Run with --profile full on a GPU, or write quick-profile results elsewhere with --out "
+        print(f"error: {out} holds standard- and full-profile archives only (the book shows them as "
+              f"archived long runs). Run with --profile standard or full, or write quick-profile results "
+              f"elsewhere with --out "
               f"(the default is {quick_dir}).", file=sys.stderr)  # fmt: skip
         return 2
 
@@ -414,7 +415,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     written, failed, skipped = [], [], []
     for i, name in enumerate(names):
-        target = results.archive_path(args.chapter, name, out)
+        target = results.archive_path(args.chapter, name, out, profile=args.profile)
         if args.skip_existing and target.is_file():
             print(f"{args.chapter}/{name}: archive exists, skipped ({target})")
             continue
