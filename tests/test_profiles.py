@@ -15,7 +15,7 @@ def test_resolve_reads_the_environment_only_when_not_given(monkeypatch):
     monkeypatch.setenv("ECG_PROFILE", " Quick ")
     assert resolve_profile() == "quick"  # the environment is trimmed and case-folded
     monkeypatch.delenv("ECG_PROFILE")
-    auto = "full" if torch.cuda.is_available() else "quick"
+    auto = "standard" if torch.cuda.is_available() else "quick"
     assert resolve_profile() == auto and resolve_profile("auto") == auto
     monkeypatch.setenv("ECG_PROFILE", "")
     assert resolve_profile() == auto

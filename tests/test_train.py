@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from ecg_lib import train
 from ecg_lib.cli import main as cli_main
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.train import (
@@ -146,6 +147,45 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(small, tmp_path):
     assert resumed.train_loss == ref.train_loss and resumed.test_error == ref.test_error
     assert resumed.info["resumed_from_epoch"] == 1 and load_checkpoint(ckpt)["epoch"] == 3
     assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_checkpoint_dir_resumes_every_fit_of_an_experiment_after_a_kill(small, tmp_path):
+    # What `reproduce` relies on: an experiment that fits two nets, killed in the second one's second
+    # epoch, run again in the same checkpoint folder, trains only what was left and ends with exactly
+    # the weights and Histories of an uninterrupted run.
+    cfg = quiet(epochs=3, batch_size=40, lr=0.05, seed=1)
+
+    def experiment(crash_at=None):
+        nets, hists = [], []
+        for seed in (0, 1):
+            net = tiny_cnn(5, dropout=0.3)
+            def stop(epoch, model, history, seed=seed):
+                if (seed, epoch) == crash_at:
+                    raise KeyboardInterrupt
+            hists.append(fit(net, small, cfg.replace(seed=seed), on_epoch_end=stop))
+            nets.append(net)
+        return nets, hists
+
+    ref_nets, ref_hists = experiment()
+    events = []
+    with train.checkpoint_dir(tmp_path / "ckpt") as folder, train.progress_hook(events.append):
+        with pytest.raises(KeyboardInterrupt):
+            experiment(crash_at=(1, 1))
+        assert len(list(folder.glob("*.pt"))) == 2  # one file per fit, named after the run
+        assert [(e["epoch"], e["resumed"]) for e in events] == [(1, 0), (2, 0), (3, 0), (1, 0)]
+        events.clear()
+        nets, hists = experiment()
+    # the first fit was finished: reported once, nothing trained; the second resumed after its epoch 1
+    assert [(e["epoch"], e["resumed"]) for e in events] == [(3, 3), (2, 1), (3, 1)]
+    assert events[0]["steps"] == 3 * 5 and events[-1]["test_error"] == hists[1].test_error[-1]
+    for ref, net in zip(ref_nets, nets, strict=True):
+        for a, b in zip(ref.state_dict().values(), net.state_dict().values(), strict=True):
+            assert torch.equal(a, b)
+    assert [h.train_loss for h in hists] == [h.train_loss for h in ref_hists]
+    # outside the block nothing is checkpointed; another config is another file
+    names = {train.auto_checkpoint_path(tmp_path, tiny_cnn(), small, c).name
+             for c in (cfg, cfg.replace(seed=2), cfg.replace(quiet=False, eval_every=0))}  # fmt: skip
+    assert len(names) == 2
 
 
 def test_resume_refuses_another_configuration(small, tmp_path):

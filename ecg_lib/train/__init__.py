@@ -22,7 +22,15 @@ from ecg_lib.train.config import CHECKPOINT_FORMAT, OPTIMIZERS, PRECISIONS, SCHE
 from ecg_lib.train.device import pick_device, pick_precision
 from ecg_lib.train.history import History, NonFiniteLossError
 from ecg_lib.train.info import format_run_info, run_info
-from ecg_lib.train.loop import EpochCallback, evaluate, fit
+from ecg_lib.train.loop import (
+    EpochCallback,
+    ProgressCallback,
+    auto_checkpoint_path,
+    checkpoint_dir,
+    evaluate,
+    fit,
+    progress_hook,
+)
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -33,7 +41,10 @@ __all__ = [
     "EpochCallback",
     "History",
     "NonFiniteLossError",
+    "ProgressCallback",
     "TrainConfig",
+    "auto_checkpoint_path",
+    "checkpoint_dir",
     "evaluate",
     "fit",
     "format_run_info",
@@ -41,6 +52,7 @@ __all__ = [
     "lr_at",
     "pick_device",
     "pick_precision",
+    "progress_hook",
     "run_info",
     "run_key",
     "save_checkpoint",
