@@ -219,11 +219,22 @@ def _config_from_args(args: argparse.Namespace):
     import dataclasses
 
     from ecg_lib.train import TrainConfig
+    from ecg_lib.train.config import apply_recipe, recipe_fields
 
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
     if values["normalize"] == "none":
         values["normalize"] = None
-    return TrainConfig(**values)
+    config = TrainConfig(**values)
+    recipe = getattr(args, "recipe", "paper")
+    # a flag the recipe would override is an error, not silently lost (--lr 0.3 --recipe fast)
+    defaults = TrainConfig()
+    sets = recipe_fields(recipe, config)
+    clash = [n for n, v in sets.items() if values[n] != getattr(defaults, n) and values[n] != v]
+    if clash:
+        flags = ", ".join(_FLAG_NAMES.get(n, "--" + n.replace("_", "-")) for n in clash)
+        raise ValueError(f"--recipe {recipe} sets {', '.join(clash)} itself; drop {flags} or use "
+                         "--recipe paper with your own values.")  # fmt: skip
+    return apply_recipe(config, recipe)
 
 
 def _check_paths(args: argparse.Namespace) -> None:
@@ -289,6 +300,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         history = fit(model, data, config, checkpoint=checkpoint, resume=args.resume, model_name=args.model,
                       model_options=options)  # fmt: skip
+        history.info["recipe"] = args.recipe
     except NonFiniteLossError as exc:
         if args.out and distributed.current().is_main:
             exc.history.save(args.out)
@@ -326,6 +338,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", help="registered CIFAR model, e.g. resnet20, alexnet_cifar (see `models`)")
     _add_config_flags(p)
+    from ecg_lib.train.config import RECIPES
+
+    p.add_argument("--recipe", default="paper", choices=RECIPES,
+                   help="fast: the short-budget recipe (lr 0.2 per batch of 128, Nesterov, linear warmup "
+                        "over 20%% then linear decay, no augmentation); paper: the flags as given (default)")
     p.add_argument("--subset", type=int, default=None, metavar="N",
                    help="train on N images, N/10 per class (default: all 50,000)")
     p.add_argument("--test-subset", type=int, default=None, metavar="N",

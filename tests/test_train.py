@@ -280,7 +280,7 @@ def test_run_info_says_what_produced_the_numbers(small, monkeypatch):
     text = format_run_info(info)
     assert text.splitlines()[0].startswith("profile") and "quick" in text.splitlines()[0]
     assert run_info()["profile"] is None  # no profile given, none recorded
-    with pytest.raises(ValueError, match="profile must be one of quick, full"):
+    with pytest.raises(ValueError, match="profile must be one of quick, standard, full"):
         run_info(profile="fast")
 
 
@@ -289,7 +289,7 @@ def test_fit_records_the_profile_it_is_given(small, monkeypatch):
     h = fit(tiny_cnn(), small.subset(2, 1), quiet(epochs=1, batch_size=20), profile="quick")
     assert h.info["profile"] == "quick"
     assert fit(tiny_cnn(), small.subset(2, 1), quiet(epochs=1, batch_size=20)).info["profile"] is None
-    with pytest.raises(ValueError, match="profile must be one of quick, full"):
+    with pytest.raises(ValueError, match="profile must be one of quick, standard, full"):
         fit(tiny_cnn(), small.subset(2, 1), quiet(epochs=1, batch_size=20), profile="Quick")
 
 
@@ -316,6 +316,34 @@ def test_cli_flags_follow_train_config(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "resnet20", "--milestones", "a,b"])
     assert "--milestones takes epochs separated by commas" in capsys.readouterr().err
+
+
+def test_fast_recipe_sets_what_was_measured_and_keeps_the_rest():
+    base = TrainConfig(epochs=5, batch_size=256, seed=3, weight_decay=1e-4, precision="fp32")
+    fast = train.apply_recipe(base, "fast")
+    assert (fast.lr, fast.nesterov, fast.schedule, fast.warmup_epochs, fast.augment) == (
+        0.4, True, "warmup_linear", 1.0, False)  # 0.2 per 128 images of batch; 20% of the run warms up
+    kept = (fast.epochs, fast.batch_size, fast.seed, fast.weight_decay, fast.precision)
+    assert kept == (5, 256, 3, 1e-4, "fp32")
+    assert train.apply_recipe(base, "paper") == base
+    with pytest.raises(ValueError, match="recipe must be one of paper, fast"):
+        train.apply_recipe(base, "quick")
+    # the schedule it names: the peak after the warmup, zero at the end
+    steps = 10
+    lrs = [lr_at(i, steps, fast) for i in range(5 * steps)]
+    assert max(lrs) == pytest.approx(0.4) and lrs.index(max(lrs)) == steps - 1 and lrs[-1] < 0.01
+
+
+def test_cli_recipe_refuses_flags_it_would_override(capsys):
+    from ecg_lib.cli import _config_from_args, build_parser
+
+    flags = ["train", "resnet20", "--epochs", "2", "--recipe", "fast", "--no-augment"]
+    args = build_parser().parse_args(flags)
+    cfg = _config_from_args(args)  # --no-augment agrees with the recipe: accepted
+    assert cfg == train.apply_recipe(TrainConfig(epochs=2), "fast")
+    args = build_parser().parse_args(["train", "resnet20", "--recipe", "fast", "--lr", "0.3"])
+    with pytest.raises(ValueError, match="--recipe fast sets lr itself; drop --lr"):
+        _config_from_args(args)
 
 
 def test_cli_train_prints_accuracy_and_writes_history(tmp_path, capsys):

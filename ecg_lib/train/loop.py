@@ -32,7 +32,7 @@ from ecg_lib.train.checkpoint import (
     run_key,
     save_checkpoint,
 )
-from ecg_lib.train.config import TrainConfig, lr_at
+from ecg_lib.train.config import TrainConfig, apply_recipe, lr_at
 from ecg_lib.train.device import autocast, device_name, pick_device, pick_precision
 from ecg_lib.train.history import History, NonFiniteLossError
 
@@ -173,6 +173,7 @@ def fit(
     profile: str | None = None,
     model_name: str | None = None,
     model_options: Mapping[str, Any] | None = None,
+    recipe: str | None = None,
 ) -> History:
     """Train ``model`` on ``data.train_x``/``train_y`` and evaluate on ``data.test_x``/``test_y``.
 
@@ -200,11 +201,17 @@ def fit(
     ``model_name``/``model_options``: the registry name and builder options (``get_model(name,
     **options)``), recorded in ``history.info`` and the checkpoint; ``None``: the model's ``name``.
 
+    ``recipe``: ``"fast"`` replaces the optimiser, rate, schedule and augmentation of ``config`` with the
+    short-budget recipe (:func:`~ecg_lib.train.config.recipe_fields`), ``"paper"`` or ``None`` keeps it
+    as given; recorded in ``history.info["recipe"]``.
+
     Before training, the model's output size is checked against the data's classes.
     """
     if profile is not None:
         check_profile(profile)
     cfg = config if config is not None else TrainConfig()
+    if recipe is not None:
+        cfg = apply_recipe(cfg, recipe)
     auto_dir = _CHECKPOINT_DIR.get()
     if auto_dir is not None and checkpoint is None and resume is None:
         checkpoint = auto_checkpoint_path(auto_dir, model, data, cfg, profile=profile, model_name=model_name,
@@ -259,7 +266,7 @@ def fit(
         "backend": world.backend, "n_train": int(data.train_y.numel()), "n_test": int(data.test_y.numel()),
         "data_source": getattr(data, "source", ""), "data_quality": getattr(data, "data_quality", None),
         "normalize": normalizer.mode, "torch": torch.__version__, "profile": profile,
-        "model_name": run["model_name"], "model_options": run["model_options"],
+        "model_name": run["model_name"], "model_options": run["model_options"], "recipe": recipe or "paper",
     }  # fmt: skip
     if world.enabled:  # record, and so prove, that the ranks' shards are disjoint and cover the epoch
         shards = distributed.all_gather_object(loader.indices(0).tolist())
