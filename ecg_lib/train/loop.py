@@ -36,8 +36,8 @@ from ecg_lib.train.config import TrainConfig, apply_recipe, lr_at
 from ecg_lib.train.device import autocast, device_name, pick_device, pick_precision
 from ecg_lib.train.history import History, NonFiniteLossError
 
-__all__ = ["EpochCallback", "ProgressCallback", "auto_checkpoint_path", "checkpoint_dir", "evaluate", "fit",
-           "progress_hook"]  # fmt: skip
+__all__ = ["EpochCallback", "ProgressCallback", "auto_checkpoint_path", "checkpoint_dir",
+           "current_checkpoint_dir", "evaluate", "fit", "progress_hook"]  # fmt: skip
 
 #: ``progress(event)`` after every epoch of every :func:`fit` inside :func:`progress_hook`; ``event`` holds
 #: model, epoch, epochs, steps, steps_per_epoch, train_time_s, wall_time_s, train_error, test_error and
@@ -64,6 +64,13 @@ def checkpoint_dir(path: str | os.PathLike) -> Iterator[Path]:
         yield folder
     finally:
         _CHECKPOINT_DIR.reset(token)
+
+
+def current_checkpoint_dir() -> Path | None:
+    """The folder of the enclosing :func:`checkpoint_dir` block, or None outside one. Code that manages
+    its own checkpoints (e.g. a race that continues a run past its first schedule) keeps them there, so
+    they survive a kill too."""
+    return _CHECKPOINT_DIR.get()
 
 
 @contextlib.contextmanager
