@@ -13,9 +13,14 @@ import inspect
 import sys
 from typing import Any
 
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import pytest
 
 from ecg_lib import results
+from ecg_lib.chapters import common
 from ecg_lib.experiments import CHAPTERS, ExperimentResult, chapter_module
 from ecg_lib.profiles import ARCHIVED_PROFILES
 from ecg_lib.reproduce import pool_steps
@@ -26,11 +31,12 @@ TINY_TRAIN, TINY_TEST = 3, 2
 
 
 def tiny_train(c: TrainConfig) -> TrainConfig:
-    """Two short epochs of the same recipe: schedule, optimiser, precision and head kept."""
+    """Two short epochs of the same recipe: schedule, optimiser and head kept; fp32, since bf16 on the
+    CPU costs about half a second per step of tiny batches (kernel set-up), and has tests of its own."""
     milestones = (1.0,) if c.schedule == "step" else ()
     warm = None if c.warmup_epochs is None else min(c.warmup_epochs, 0.5)
     return c.replace(epochs=2, batch_size=10, milestones=milestones, warmup_epochs=warm, max_time_s=None,
-                     eval_every=1, eval_batch_size=50, quiet=True)  # fmt: skip
+                     eval_every=1, eval_batch_size=50, quiet=True, precision="fp32")  # fmt: skip
 
 
 def shrink(settings: Any) -> Any:
@@ -80,6 +86,22 @@ def _settings_table(fn: Any) -> dict[str, Any] | None:
 
 # A seeded() variant (name_seed1) runs its base experiment's code with another seed: checked once, in
 # the standard profile, that it reaches its settings table and its seed.
+def _chapter_plot(chapter: str, name: str) -> Any:
+    """The plot a chapter draws an archived result of ``name`` with (None: the chapter draws none)."""
+    import importlib
+
+    page = importlib.import_module(f"ecg_lib.chapters.{chapter}")
+    base = name.rsplit("_seed", 1)[0] if chapter != "comparison" else "race"
+    plots = {("alexnet", "relu_vs_tanh"): "plot_figure1", ("alexnet", "lrn"): "plot_lrn",
+             ("vgg", "train_configs"): None, ("nin", "train_heads"): "plot_heads",
+             ("googlenet", "train"): "plot_training", ("resnet", "depth"): "plot_training_error",
+             ("comparison", "race"): "plot_race"}  # fmt: skip
+    if (chapter, base) not in plots:
+        return None
+    attr = plots[(chapter, base)]
+    return common.plot_histories if attr is None else getattr(page, attr)
+
+
 CASES = [
     (chapter, name, profile)
     for chapter in CHAPTERS
@@ -92,7 +114,7 @@ CASES = [
 
 @pytest.mark.parametrize(("chapter", "name", "profile"), CASES, ids=[f"{c}-{n}-{p}" for c, n, p in CASES])
 def test_long_profile_code_paths_run_on_tiny_data(chapter: str, name: str, profile: str, cifar10,
-                                                   tmp_path) -> None:  # fmt: skip
+                                                   tmp_path, monkeypatch, capsys) -> None:  # fmt: skip
     module = chapter_module(chapter)
     fn = module.EXPERIMENTS[name]
     table = _settings_table(fn)
@@ -115,3 +137,12 @@ def test_long_profile_code_paths_run_on_tiny_data(chapter: str, name: str, profi
     path = results.save_archive(result, chapter, name, tmp_path)
     assert results.find_archive(chapter, name, tmp_path, profile=profile) is not None
     assert path == results.archive_path(chapter, name, tmp_path, profile=profile)
+    # the chapter draws the archive beside its live run in the same style: it must fit the plot
+    plot = _chapter_plot(chapter, name)
+    if plot is not None:
+        monkeypatch.setenv(results.ENV_VAR, str(tmp_path))
+        plt.close("all")
+        shown = common.show_with_archive(result, chapter, name, plot=plot)
+        plt.close("all")
+        out = capsys.readouterr().out
+        assert shown is not None and "does not match" not in out, out
