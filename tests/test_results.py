@@ -248,7 +248,7 @@ def test_reproduce_time_budget_and_skip_existing(tiny_archive: Path,
     assert main([*QUICK, "--time-budget", "0", "--out", str(tiny_archive)]) == 0
     out = capsys.readouterr().out
     assert "not started: race_seed0, race_seed1, race_seed2" in out
-    assert "0 written, 0 failed, 3 not started" in out
+    assert "0 written, 0 already archived, 0 failed, 3 not started" in out
     path = tiny_archive / "comparison" / "tiny.json"
     stamp = path.stat().st_mtime_ns
     with pytest.MonkeyPatch.context() as mp:
