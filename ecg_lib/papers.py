@@ -295,8 +295,8 @@ ALEXNET_CLAIMS: dict[str, dict[str, object]] = {
     "neurons": {"value": 650_000, "source": "Krizhevsky et al. 2012, Abstract ('650,000 neurons')"},
     # "the number of neurons in the network's remaining layers is given by ..."
     "neurons_per_layer": {"value": [253_440, 186_624, 64_896, 64_896, 43_264, 4096, 4096, 1000],
-                          "source": "Krizhevsky et al. 2012, Sec. 3.5"},
-    "input_dims": {"value": 150_528, "source": "Krizhevsky et al. 2012, Sec. 3.5"},
+                          "source": "Krizhevsky et al. 2012, Figure 2 caption (Sec. 3.5)"},
+    "input_dims": {"value": 150_528, "source": "Krizhevsky et al. 2012, Figure 2 caption (Sec. 3.5)"},
 }  # fmt: skip
 
 # --- VGG (Simonyan & Zisserman 2015)

@@ -141,7 +141,8 @@ def show_error_vs_cost(marks: Sequence[experiment.Landmark]) -> None:
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("ImageNet top-5 error (%)")
-    axes[0].scatter([], [], color="white", edgecolor="k", label="best single network (mostly validation set)")
+    axes[0].scatter([], [], color="white", edgecolor="k",
+                    label="best single network of the architecture (mostly validation set)")
     axes[0].scatter([], [], color="k", label="ILSVRC entry, an ensemble (test set)")
     axes[0].set_ylim(0, 21)
     fig.suptitle("Error against cost, from the papers' tables; costs measured on the library's models",
