@@ -24,7 +24,7 @@ def test_inception_share_is_counted_without_and_with_the_pool_projection() -> No
     text = seed_notes.reduction_share_box(googlenet.branch_savings("3a"))
     assert "no pool projection, 157,184 / 387,072 = 40.6%" in text
     assert "in both modules, 163,328 / 393,216 = 41.5%" in text
-    assert "41 to 42% of the weights, not one third" in text
+    assert "40.6 to 41.5% of the weights, not one third" in text
 
 
 def test_resnet_1202_box_reads_table6_and_counts_the_models() -> None:

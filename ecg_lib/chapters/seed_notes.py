@@ -84,11 +84,11 @@ def reduction_share_box(saving: ModuleSaving) -> str:
     if any(abs(v - 1 / 3) < 0.03 for v in values):
         verdict = "about one third, as the notes say"
     else:
-        verdict = f"{100 * min(values):.0f} to {100 * max(values):.0f}% of the weights, not one third"
+        verdict = f"{100 * min(values):.1f} to {100 * max(values):.1f}% of the weights, not one third"
     return box("inception_one_third", (
         f"Counted on the library's modules (weights without biases, as Table 1 counts them), the module "
         f"with its reductions keeps this share of the weights of the module without them: {lines}. "
-        f"That is {verdict}. The multiply-adds fall by the same factor (section 2's table)."
+        f"That is {verdict}. The multiply-adds fall in about the same proportion (section 2's table)."
     ))  # fmt: skip
 
 
