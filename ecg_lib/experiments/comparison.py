@@ -10,8 +10,8 @@ CIFAR-sized versions under one training budget.
   profile, a GPU).
   ``race_seed0``, ``race_seed1`` and ``race_seed2`` are separate experiments so that each seed is
   archived on its own (a time-limited GPU session keeps what finished); the chapter runs ``race_seed0``
-  live and :func:`race_summary` pools the archived seeds. The quick race plans each network's epochs from
-  its throughput measured at run time, so its numbers depend on the machine and its load.
+  live and :func:`race_summary` pools the archived seeds. What a network does with a timed budget (steps,
+  images seen, error) depends on the machine and its load; its training time does not, beyond one step.
 
 Depth and receptive field are measured on the network's computation itself (:func:`ecg_lib.tracing.trace`,
 re-exported here), not read from a list of layers, so Inception branches and residual shortcuts count the
