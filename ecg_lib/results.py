@@ -1,14 +1,15 @@
-"""The results archive: full-profile experiment results, produced once on a GPU, shown in every build.
+"""The results archive: standard- and full-profile experiment results from long runs, shown in every build.
 
-``python -m ecg_lib reproduce CHAPTER --profile full`` writes each experiment's
+``python -m ecg_lib reproduce CHAPTER --profile standard`` (or ``full``) writes each experiment's
 :class:`~ecg_lib.experiments.ExperimentResult` (its Histories, metrics and ``run_info`` with device,
-precision, torch version, data source, date and wall time) to ``results/<chapter>/<experiment>.json``.
-Those files are small and committed; a book built later on a CPU shows them next to its own
-quick-profile numbers (:mod:`ecg_lib.chapters.common` draws them).
+precision, torch version, data source, date and wall time) to ``results/<chapter>/<experiment>.json``
+(standard) or ``results/<chapter>/full/<experiment>.json`` (full). Those files are small and committed;
+a book built later on a CPU shows them next to its own quick-profile numbers
+(:mod:`ecg_lib.chapters.common` draws them).
 
-Only full-profile results belong in the repository's ``results/``: quick-profile runs of ``reproduce``
-go to ``_build/results-quick/`` (not committed) unless ``--out`` says otherwise. ``$ECG_RESULTS_DIR``
-replaces ``results/`` everywhere (tests point it at a temporary folder).
+Only standard- and full-profile results belong in the repository's ``results/``: quick-profile runs of
+``reproduce`` go to ``_build/results-quick/`` (not committed) unless ``--out`` says otherwise.
+``$ECG_RESULTS_DIR`` replaces ``results/`` everywhere (tests point it at a temporary folder).
 
 Every archive is checked on load against the schema of :class:`~ecg_lib.train.History` and
 :class:`~ecg_lib.experiments.ExperimentResult`; a malformed file raises :class:`ArchiveError` naming
@@ -36,6 +37,7 @@ __all__ = [
     "ArchiveError",
     "archive_path",
     "find_archive",
+    "find_archives",
     "is_archive_root",
     "list_archives",
     "load_archive",
@@ -80,7 +82,7 @@ def quick_results_dir() -> Path:
 
 def is_archive_root(path: str | os.PathLike) -> bool:
     """Whether ``path`` is the archive root (:func:`results_dir`) or the repository's ``results/``: the
-    folders whose results the book shows as full-profile ones."""
+    folders whose results the book shows as archived (standard or full) ones."""
     target = Path(path).expanduser().resolve()
     return target in (results_dir().resolve(), repository_results_dir().resolve())
 
@@ -91,10 +93,20 @@ def _check_name(value: str, what: str) -> str:
     return value
 
 
-def archive_path(chapter: str, experiment: str, root: str | os.PathLike | None = None) -> Path:
-    """``<root>/<chapter>/<experiment>.json`` (root: :func:`results_dir`)."""
+def archive_path(chapter: str, experiment: str, root: str | os.PathLike | None = None, *,
+                 profile: str = "standard") -> Path:  # fmt: skip
+    """Where the ``profile`` result of ``experiment`` is archived (root: :func:`results_dir`):
+    ``<root>/<chapter>/<experiment>.json`` for the standard profile (and for quick results, which live
+    in their own root), ``<root>/<chapter>/full/<experiment>.json`` for the full profile, so the two
+    archived profiles of one experiment sit side by side and neither overwrites the other."""
+    if profile not in (*PROFILES, *ARCHIVED_PROFILES):
+        known = ", ".join(dict.fromkeys((*PROFILES, *ARCHIVED_PROFILES)))
+        raise ValueError(f"profile must be one of {known}, got {profile!r}.")
     base = Path(root) if root is not None else results_dir()
-    return base / _check_name(chapter, "chapter") / f"{_check_name(experiment, 'experiment')}.json"
+    folder = base / _check_name(chapter, "chapter")
+    if profile == "full":
+        folder = folder / "full"
+    return folder / f"{_check_name(experiment, 'experiment')}.json"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -216,6 +228,10 @@ def validate_result(d: Any, where: str = "result", *, archive: bool = True,
     known = (*PROFILES, *(p for p in ARCHIVED_PROFILES if p not in PROFILES))
     if d["profile"] not in known:
         raise _fail(where, f"'profile' must be one of {', '.join(known)}, got {d['profile']!r}")
+    if d["profile"] not in profiles and d["profile"] in ARCHIVED_PROFILES:
+        raise _fail(where, f"a {d['profile']!r}-profile result where only {' or '.join(profiles)} ones "
+                    "belong (standard archives are <chapter>/<experiment>.json, full ones "
+                    "<chapter>/full/<experiment>.json)")
     if d["profile"] not in profiles:
         raise _fail(where, f"a {d['profile']!r}-profile result is not an archive (archives hold "
                     f"{' or '.join(profiles)} results; quick runs belong in {quick_results_dir()})")
@@ -246,7 +262,7 @@ def save_archive(result: ExperimentResult, chapter: str, experiment: str | None 
     In the archive root (:func:`is_archive_root`) only :data:`ARCHIVED_PROFILES` results are written;
     elsewhere (``_build/results-quick/``, a test folder) quick ones too."""
     base = Path(root) if root is not None else results_dir()
-    path = archive_path(chapter, experiment or result.name, base)
+    path = archive_path(chapter, experiment or result.name, base, profile=result.profile)
     allowed = ARCHIVED_PROFILES if is_archive_root(base) else (*PROFILES, *ARCHIVED_PROFILES)
     validate_result(result.to_dict(), str(path), profiles=allowed)
     return result.save(path)
@@ -284,17 +300,35 @@ def load_archive(path: str | os.PathLike, *,
 
 
 def find_archive(
-    chapter: str, experiment: str, root: str | os.PathLike | None = None
+    chapter: str, experiment: str, root: str | os.PathLike | None = None, *, profile: str = "standard"
 ) -> ExperimentResult | None:
-    """The archived result of ``experiment``, or None when there is none (a malformed one, or one of the
-    quick profile, raises :class:`ArchiveError`: it must never be shown as a full-profile result)."""
-    path = archive_path(chapter, experiment, root)
-    return load_archive(path) if path.is_file() else None
+    """The archived ``profile`` result of ``experiment`` (standard or full), or None when there is none.
+
+    A malformed archive, or one whose own ``profile`` differs from the one its place says (a quick result
+    copied into ``results/``, a full one in the standard place), raises :class:`ArchiveError`: it must
+    never be shown as something it is not."""
+    if profile not in ARCHIVED_PROFILES:
+        raise ValueError(f"only {', '.join(ARCHIVED_PROFILES)} results are archived, not {profile!r}.")
+    path = archive_path(chapter, experiment, root, profile=profile)
+    return load_archive(path, profiles=(profile,)) if path.is_file() else None
+
+
+def find_archives(
+    chapter: str, experiment: str, root: str | os.PathLike | None = None
+) -> dict[str, ExperimentResult]:
+    """``{profile: result}`` for every archived profile of ``experiment`` that exists (standard first)."""
+    found = {p: find_archive(chapter, experiment, root, profile=p) for p in ARCHIVED_PROFILES}
+    return {p: r for p, r in found.items() if r is not None}
 
 
 def list_archives(chapter: str | None = None, root: str | os.PathLike | None = None) -> list[Path]:
-    """Archive files under ``root`` (default :func:`results_dir`), of one chapter or all, sorted."""
+    """Archive files under ``root`` (default :func:`results_dir`), of one chapter or all, of every
+    profile (``<chapter>/*.json`` and ``<chapter>/full/*.json``), sorted."""
     base = Path(root) if root is not None else results_dir()
-    pattern = f"{_check_name(chapter, 'chapter')}/*.json" if chapter else "*/*.json"
-    return sorted(base.glob(pattern)) if base.is_dir() else []
+    if not base.is_dir():
+        return []
+    chapters = [_check_name(chapter, "chapter")] if chapter else ["*"]
+    patterns = [f"{c}/*.json" for c in chapters] + [f"{c}/full/*.json" for c in chapters]
+    found = [p for pattern in patterns for p in base.glob(pattern)]
+    return sorted(found)
 

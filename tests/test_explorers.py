@@ -176,17 +176,19 @@ def test_result_curves_explorer_pairs_live_and_archive(monkeypatch: pytest.Monke
 
     live = ExperimentResult("depth", "quick", {"resnet20": History(test_error=[0.6, 0.4])},
                             run_info={"device": "cpu", "precision": "fp32"})  # fmt: skip
-    monkeypatch.setattr(results, "find_archive", lambda *_args: None)
+    monkeypatch.setattr(results, "find_archives", lambda *_args: {})
     alone = E.result_curves_explorer(live, "resnet", "depth")
     assert list(alone.data["profiles"]) == ["this run: quick profile · cpu · fp32"]
-    assert "No full-profile archive" in alone.note
+    assert "No archived long run" in alone.note
     info = {"device": "cuda: H100", "precision": "bf16", "date": "2026-01-02T03"}
     curves = {"resnet20": History(test_error=[0.3, 0.1, 0.07])}
     archived = ExperimentResult("depth", "full", curves, run_info=info)
-    monkeypatch.setattr(results, "find_archive", lambda *_args: archived)
+    standard = ExperimentResult("depth", "standard", curves, run_info={**info, "device": "cpu: AMD EPYC"})
+    monkeypatch.setattr(results, "find_archives", lambda *_args: {"standard": standard, "full": archived})
     both = E.result_curves_explorer(live, "resnet", "depth")
     label = "archived: full profile · H100 · bf16 · 2026-01-02"
-    assert list(both.data["profiles"])[1] == label
+    standard_label = "archived: standard profile · AMD EPYC · bf16 · 2026-01-02"
+    assert list(both.data["profiles"])[1:] == [standard_label, label]
     assert both.data["profiles"][label]["resnet20"]["x"] == [1, 2, 3]
 
 

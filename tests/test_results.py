@@ -49,12 +49,15 @@ def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def full_archive(tiny_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny archive relabelled as a full-profile one: what a chapter shows (quick results never are)."""
+    """The tiny archive relabelled as a standard- and a full-profile one, each in its place: what a
+    chapter shows (quick results never are)."""
     root = tmp_path_factory.mktemp("full")
-    d = json.loads((tiny_archive / "comparison" / "tiny.json").read_text())
-    d["profile"] = d["run_info"]["profile"] = "full"
-    (root / "comparison").mkdir()
-    (root / "comparison" / "tiny.json").write_text(json.dumps(d))
+    for profile in ("standard", "full"):
+        d = json.loads((tiny_archive / "comparison" / "tiny.json").read_text())
+        d["profile"] = d["run_info"]["profile"] = profile
+        path = results.archive_path("comparison", "tiny", root, profile=profile)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(d))
     return root
 
 
@@ -96,18 +99,21 @@ def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, full_archive: Pa
     assert {**archived.to_dict(), "profile": "quick", "run_info": live.run_info} == live.to_dict()
     fig = plt.gcf()
     titles = [ax.get_title() for ax in fig.axes]
-    assert len(titles) == 2 and titles[0].startswith("this run") and titles[1].startswith("archived")
+    # this run, then the standard profile's archive, then the full profile's, each labelled
+    assert len(titles) == 3 and titles[0].startswith("this run")
+    assert titles[1].startswith("archived: standard profile")
+    assert titles[2].startswith("archived: full profile")
     device = archived.run_info["device"].split(": ", 1)[-1]
-    assert device in titles[1] and archived.run_info["date"][:10] in titles[1]
-    # the two panels are drawn alike: one line per network, same axis labels
-    left, right = fig.axes
+    assert device in titles[2] and archived.run_info["date"][:10] in titles[2]
+    # the panels are drawn alike: one line per network, same axis labels
+    left, middle, right = fig.axes
     def curves(ax: plt.Axes) -> list[str]:
         return [line.get_label() for line in ax.lines if not line.get_label().startswith("_")]
 
-    assert curves(left) == curves(right) == list(TINY_MODELS)
+    assert curves(left) == curves(middle) == curves(right) == list(TINY_MODELS)
     assert left.get_xlabel() == right.get_xlabel()
     out = capsys.readouterr().out
-    assert "Archived 'race_seed0'" in out and "No full-profile archive" not in out
+    assert out.count("Archived 'race_seed0'") == 2 and "No archived long run" not in out
     plt.close("all")
 
     def resnet20_error(r: ExperimentResult) -> float:
@@ -133,11 +139,14 @@ def test_an_archive_that_no_longer_fits_the_plot_is_reported(
 
     plt.close("all")
     assert common.show_with_archive(live, "comparison", "tiny", plot=plot) is not None
-    left, right = plt.gcf().axes
-    assert len(left.lines) == 1 and not right.lines and "rerun `reproduce`" in right.texts[0].get_text()
+    left, *archived = plt.gcf().axes
+    assert len(left.lines) == 1 and len(archived) == 2
+    for ax in archived:
+        assert not ax.lines and "rerun `reproduce`" in ax.texts[0].get_text()
     plt.close("all")
     out = capsys.readouterr().out
-    assert "KeyError" in out and "--experiments tiny" in out
+    assert out.count("KeyError") == 2 and "--profile standard --experiments tiny" in out
+    assert "--profile full --experiments tiny" in out
 
 
 def test_without_an_archive_the_chapter_says_so(tiny_archive: Path, tmp_path: Path,
@@ -150,10 +159,8 @@ def test_without_an_archive_the_chapter_says_so(tiny_archive: Path, tmp_path: Pa
     assert len(plt.gcf().axes) == 1
     plt.close("all")
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[-1] == (
-        "No full-profile archive exists for this experiment yet "
-        "(run `python -m ecg_lib reproduce comparison --profile full` on a GPU)."
-    )
+    assert out[-1] == common.NO_ARCHIVE.format(chapter="comparison")
+    assert "--profile standard" in out[-1] and "--profile full" in out[-1]
     assert common.archive_value("comparison", "tiny", lambda r: 1) == "—"
 
 
@@ -182,7 +189,7 @@ MALFORMED = {
     "per-epoch lengths differ": (_set("histories", "resnet20", "train_time_s", []), "per-epoch lists differ"),
     "text for a number": (_set("histories", "resnet20", "lr", 0, "0.1"), r"'lr'\[0\] must be a number"),
     "no date": (lambda d: d["run_info"].pop("date"), "run_info lacks date"),
-    "unknown profile": (_set("profile", "medium"), "'profile' must be one of quick, full, standard"),
+    "unknown profile": (_set("profile", "medium"), "'profile' must be one of quick, standard, full"),
     "history not an object": (_set("histories", "resnet20", [1, 2]), "a History must be a JSON object"),
 }
 
@@ -211,18 +218,22 @@ def test_not_json_is_an_archive_error(tmp_path: Path) -> None:
         results.load_archive(tmp_path / "missing.json")
 
 
-def test_committed_archives_are_full_profile_and_valid() -> None:
-    # results/ holds full-profile archives only, each written by `reproduce` (see results/README.md)
+def test_committed_archives_are_long_runs_in_their_place_and_valid() -> None:
+    # results/ holds standard- and full-profile archives only, each written by `reproduce` in the place
+    # its profile says (see results/README.md)
     for path in results.list_archives(root=results.repository_results_dir()):
         archived = results.load_archive(path)
-        assert archived.profile == "full", f"{path}: quick-profile results do not belong in results/"
-        assert archived.run_info["command"].startswith(f"python -m ecg_lib reproduce {path.parent.name} ")
+        assert archived.profile in ("standard", "full"), f"{path}: quick results do not belong in results/"
+        chapter = path.parent.parent.name if archived.profile == "full" else path.parent.name
+        root = results.repository_results_dir()
+        assert path == results.archive_path(chapter, path.stem, root, profile=archived.profile)
+        assert archived.run_info["command"].startswith(f"python -m ecg_lib reproduce {chapter} ")
 
 
 def test_reproduce_keeps_quick_results_out_of_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
     rc = main([*QUICK, "--out", str(results.repository_results_dir())])
     assert rc == 2
-    assert "full-profile archives only" in capsys.readouterr().err
+    assert "standard- and full-profile archives only" in capsys.readouterr().err
 
 
 def test_reproduce_errors_name_what_exists(capsys: pytest.CaptureFixture[str]) -> None:
@@ -256,6 +267,26 @@ def test_archive_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert results.quick_results_dir() == repo / "_build" / "results-quick"
     monkeypatch.setenv(results.ENV_VAR, str(tmp_path))
     assert results.archive_path("resnet", "depth") == tmp_path / "resnet" / "depth.json"
+    assert results.archive_path("resnet", "depth", profile="standard") == tmp_path / "resnet" / "depth.json"
+    full = results.archive_path("resnet", "depth", profile="full")
+    assert full == tmp_path / "resnet" / "full" / "depth.json"
+    with pytest.raises(ValueError, match="profile must be one of"):
+        results.archive_path("resnet", "depth", profile="long")
+
+
+def test_an_archive_in_the_wrong_place_is_refused(full_archive: Path, tmp_path: Path) -> None:
+    # a full-profile result copied to the standard place is an error, never shown as a standard run
+    bad = tmp_path / "comparison" / "tiny.json"
+    bad.parent.mkdir()
+    bad.write_bytes(results.archive_path("comparison", "tiny", full_archive, profile="full").read_bytes())
+    with pytest.raises(results.ArchiveError, match="'full'-profile result where only standard ones belong"):
+        results.find_archive("comparison", "tiny", tmp_path)
+    assert results.find_archive("comparison", "tiny", tmp_path, profile="full") is None
+    found = results.find_archives("comparison", "tiny", full_archive)
+    assert [(p, r.profile) for p, r in found.items()] == [("standard", "standard"), ("full", "full")]
+    assert len(results.list_archives("comparison", full_archive)) == 2
+    with pytest.raises(ValueError, match="only standard, full results are archived"):
+        results.find_archive("comparison", "tiny", full_archive, profile="quick")
     with pytest.raises(ValueError, match="plain file name"):
         results.archive_path("../etc", "x")
 

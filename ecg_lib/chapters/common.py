@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ecg_lib.experiments import ExperimentResult
-from ecg_lib.profiles import resolve_profile
-from ecg_lib.results import find_archive
+from ecg_lib.profiles import ARCHIVED_PROFILES, resolve_profile
+from ecg_lib.results import find_archive, find_archives
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -42,8 +42,9 @@ __all__ = [
 ]
 
 NO_ARCHIVE = (
-    "No full-profile archive exists for this experiment yet "
-    "(run `python -m ecg_lib reproduce {chapter} --profile full` on a GPU)."
+    "No archived long run exists for this experiment yet: neither the standard profile "
+    "(`python -m ecg_lib reproduce {chapter} --profile standard`, minutes on a GPU, hours on a CPU) nor the "
+    "full one (`--profile full`, paper scale, a GPU)."
 )
 
 
@@ -155,20 +156,21 @@ def show_with_archive(
     root: str | os.PathLike | None = None,
     figsize: tuple[float, float] = (11.0, 4.0),
 ) -> ExperimentResult | None:
-    """Plot ``live`` (this run) and, beside it in the same style, the archived result of ``experiment``
-    (its key in the chapter's ``EXPERIMENTS``), each titled with its profile, device and date;
-    ``plot(result, ax)`` draws one result. Without an archive, plots ``live`` alone and prints
-    :data:`NO_ARCHIVE`.
+    """Plot ``live`` (this run) and, beside it in the same style, every archived long run of
+    ``experiment`` (its key in the chapter's ``EXPERIMENTS``): the standard profile's, then the full
+    profile's, each titled with its profile, device and date; ``plot(result, ax)`` draws one result.
+    Without an archive, plots ``live`` alone and prints :data:`NO_ARCHIVE`.
 
-    Returns the archived result (None if there is none) so the chapter can quote its numbers.
+    Returns the archived result the chapter quotes (None if there is none): the full profile's where it
+    exists, since it is the paper-scale run, else the standard one.
     """
     import matplotlib.pyplot as plt
 
-    archived = find_archive(chapter, experiment, root)
-    panels = [(live, "this run")] + ([(archived, "archived")] if archived is not None else [])
-    size = figsize if archived is not None else (figsize[0] / 2 + 0.5, figsize[1])
-    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False, sharey=True)
-    stale = None
+    found = find_archives(chapter, experiment, root)
+    panels = [(live, "this run")] + [(r, "archived") for r in found.values()]
+    width = figsize[0] / 2 * len(panels) + (0.5 if len(panels) == 1 else 0.0)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, figsize[1]), squeeze=False, sharey=True)
+    stale: dict[str, Exception] = {}
     for ax, (result, what) in zip(axes[0], panels, strict=True):
         if result is live:
             plot(result, ax)
@@ -177,32 +179,38 @@ def show_with_archive(
                 plot(result, ax)
             except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
                 # an archive from an older version of the experiment: say so instead of failing the build
-                stale = exc
+                stale[result.profile] = exc
                 ax.cla()
                 ax.text(0.5, 0.5, "archive does not fit this plot:\nrerun `reproduce`", ha="center",
                         va="center", transform=ax.transAxes)  # fmt: skip
         ax.set_title(f"{what}: {archive_label(result)}", fontsize=9)
     fig.tight_layout()
     plt.show()
-    if archived is None:
+    if not found:
         print(NO_ARCHIVE.format(chapter=chapter))
-    elif stale is not None:
-        print(f"The archive of {experiment!r} does not match this chapter's plot ({type(stale).__name__}: "
-              f"{stale}); it was made by an older version of the experiment. Rerun `python -m ecg_lib "
-              f"reproduce {chapter} --profile full --experiments {experiment}` on a GPU.")  # fmt: skip
-    else:
+    for profile, archived in found.items():
+        if profile in stale:
+            exc = stale[profile]
+            print(f"The {profile}-profile archive of {experiment!r} does not match this chapter's plot "
+                  f"({type(exc).__name__}: {exc}); it was made by an older version of the experiment. Rerun "
+                  f"`python -m ecg_lib reproduce {chapter} --profile {profile} "
+                  f"--experiments {experiment}`.")  # fmt: skip
+            continue
         info = archived.run_info
         print(f"Archived {archived.name!r}: {archive_label(archived)}; data: {info.get('data', '?')}; "
               f"wall time {float(info['wall_time_s']) / 60:.1f} min; torch {info['torch']}.")  # fmt: skip
-    return archived
+    return found.get("full", found.get("standard"))
 
 
 def archive_value(chapter: str, experiment: str, get: Callable[[ExperimentResult], Any],
-                  fmt: str = "{}", root: str | os.PathLike | None = None) -> str:  # fmt: skip
-    """``fmt.format(get(archive))`` for the archived ``experiment``, or "—" when there is no archive or
-    ``get`` finds nothing in it: returns None, or raises KeyError/IndexError/TypeError/AttributeError (an
-    archive from an older version of the experiment lacks what the chapter asks for)."""
-    archived = find_archive(chapter, experiment, root)
+                  fmt: str = "{}", root: str | os.PathLike | None = None, *,
+                  profile: str = "full") -> str:  # fmt: skip
+    """``fmt.format(get(archive))`` for the archived ``profile`` run of ``experiment``, or "—" when there
+    is no archive or ``get`` finds nothing in it: returns None, or raises KeyError/IndexError/TypeError/
+    AttributeError (an archive from an older version of the experiment lacks what the chapter asks for)."""
+    if profile not in ARCHIVED_PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(ARCHIVED_PROFILES)}, got {profile!r}.")
+    archived = find_archive(chapter, experiment, root, profile=profile)
     if archived is None:
         return "—"
     try:

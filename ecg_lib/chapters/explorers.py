@@ -563,17 +563,18 @@ def result_curves_explorer(
     **kwargs: Any,
 ) -> Explorer:
     """:func:`curves_explorer` of an experiment's live result (an ``ExperimentResult`` with histories)
-    and, when one exists, its archived full-profile result (``results/<chapter>/<experiment>.json``), one
-    profile each, labelled with profile, device and date; ``metric`` is a per-epoch History field."""
+    and its archived long runs where they exist (standard, then full profile; see
+    :func:`ecg_lib.results.find_archives`), one profile each, labelled with profile, device and date;
+    ``metric`` is a per-epoch History field."""
     from ecg_lib import results
     from ecg_lib.chapters.common import NO_ARCHIVE, archive_label
 
     series = {f"this run: {archive_label(live)}": history_curves(live.histories, metric)}
-    archived = results.find_archive(chapter, experiment, root)
-    if archived is not None:
+    found = results.find_archives(chapter, experiment, root)
+    for archived in found.values():
         series[f"archived: {archive_label(archived)}"] = history_curves(archived.histories, metric)
     note = "Precomputed: the page only draws and reads the recorded values."
-    if archived is None:
+    if not found:
         note += " " + html.escape(NO_ARCHIVE.format(chapter=chapter))
     kwargs.setdefault("ylabel", metric.replace("_", " "))
     return curves_explorer(series, note=note, **kwargs)
