@@ -238,11 +238,25 @@ def test_train_for_time_ends_at_the_pass_cap_or_replays_given_rates(cifar10) -> 
     h = C.train_for_time(get_model("alexnet_cifar"), data, C._recipe(3, 10), seconds=1e6)
     assert h.stopped == "completed" and h.extra["steps"] == 6 and h.extra["passes"] == 3.0
     assert h.steps_per_epoch == 1 and len(h.train_time_s) == 6 and h.test_error[-1] is not None
+    # the pass cap ended the run, so the schedule ran over the passes: fit's rates, step by step
+    from ecg_lib.train import lr_at
+
+    assert h.lr == [lr_at(i, 2, C._recipe(3, 10)) for i in range(6)]
     torch.manual_seed(0)
     again = C.train_for_time(get_model("alexnet_cifar"), data, C._recipe(3, 10), lrs=h.lr[:5])
     assert again.lr == h.lr[:5] and again.extra["steps"] == 5 and again.stopped == "completed"
     # the same weights, batches and rates: the same losses (on the CPU, exactly)
     assert again.train_loss == h.train_loss[:5]
+    # a long run is recorded in windows of steps (here 2 per entry), valid as an archive, exact rates kept
+    torch.manual_seed(0)
+    pooled = C.train_for_time(get_model("alexnet_cifar"), data, C._recipe(3, 10), seconds=1e6, max_points=4)
+    from ecg_lib.results import validate_history
+
+    validate_history(pooled.to_dict())
+    assert pooled.extra["steps"] == 6 and pooled.extra["steps_per_entry"] == 2 and pooled.epochs_done == 3
+    assert pooled.extra["lr_steps"] == h.lr  # the same schedule: 3 passes planned, run to the end
+    assert pooled.lr == pytest.approx([(a + b) / 2 for a, b in zip(h.lr[::2], h.lr[1::2], strict=True)])
+    assert pooled.test_error[:2] == [None, None] and pooled.test_error[-1] is not None
     with pytest.raises(ValueError, match="either seconds"):
         C.train_for_time(get_model("alexnet_cifar"), data, C._recipe(3, 10))
     with pytest.raises(ValueError, match="positive"):

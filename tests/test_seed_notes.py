@@ -39,7 +39,7 @@ def test_resnet_1202_box_reads_table6_and_counts_the_models() -> None:
 def test_lrn_box_quotes_sec_3_3_and_computes_the_slopes() -> None:
     text = seed_notes.lrn_box()
     assert "do not require input normalization to prevent them from saturating" in text
-    assert "x = 100: ReLU 1, tanh 0" in text and "x = 1: ReLU 1, tanh 0.42" in text
+    assert "x = 100: ReLU 1, tanh 0" in text and "x = 1: ReLU 1, tanh 0.42;" in text
     assert "1.4 and 1.2 points lower top-1 and top-5 error" in text and "13% against 11%" in text
 
 

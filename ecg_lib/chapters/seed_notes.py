@@ -141,7 +141,7 @@ def lrn_box() -> str:
     x = torch.tensor([1.0, 10.0, 100.0], requires_grad=True)
     relu_slope = torch.autograd.grad(torch.relu(x).sum(), x)[0]
     tanh_slope = torch.autograd.grad(torch.tanh(x).sum(), x)[0]
-    slopes = ", ".join(f"x = {v:g}: ReLU {r:g}, tanh {t:.2g}" for v, r, t in
+    slopes = "; ".join(f"x = {v:g}: ReLU {r:g}, tanh {t:.2g}" for v, r, t in
                        zip(x.tolist(), relu_slope.tolist(), tanh_slope.tolist(), strict=True))  # fmt: skip
     gain, cifar = papers.ALEXNET_CLAIMS["lrn_imagenet_gain"], papers.ALEXNET_CLAIMS["lrn_cifar_test_error"]
     return box("lrn_unbounded", (
@@ -149,10 +149,10 @@ def lrn_box() -> str:
         "the desirable property that they do not require input normalization to prevent them from "
         "saturating. If at least some training examples produce a positive input to a ReLU, learning will "
         "happen in that neuron. However, we still find that the following local normalization scheme aids "
-        f"generalization.\u201d The slope, computed with autograd ({slopes}), shows what saturation means: "
-        "tanh's gradient vanishes for large inputs, ReLU's stays 1. The paper's case for LRN is the "
-        f"generalisation it measured: {100 * gain['top1']:.1f} and {100 * gain['top5']:.1f} points lower "
-        f"top-1 and top-5 error on ImageNet, and {100 * cifar['without']:.0f}% against "
+        f"generalization.\u201d The slope, computed with autograd in float32 ({slopes}), shows what "
+        "saturation means: tanh's gradient vanishes for large inputs, ReLU's stays 1. The paper's case for "
+        f"LRN is the generalisation it measured: {100 * gain['top1']:.1f} and {100 * gain['top5']:.1f} "
+        f"points lower top-1 and top-5 error on ImageNet, and {100 * cifar['without']:.0f}% against "
         f"{100 * cifar['with']:.0f}% CIFAR-10 test error ({gain['source']})."
     ))  # fmt: skip
 

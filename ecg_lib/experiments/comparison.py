@@ -243,6 +243,7 @@ def train_for_time(
     lrs: Sequence[float] | None = None,
     max_epochs: int | None = None,
     profile: str | None = None,
+    max_points: int = 2000,
 ) -> History:
     """Train ``model`` on ``data`` with ``config``'s recipe for a budget of training time, checked after
     every optimisation step, or for a given sequence of learning rates.
@@ -252,14 +253,19 @@ def train_for_time(
     follows ``config``'s schedule over the budget's *time*: a step that starts when a fraction ``f`` of the
     budget is spent gets ``lr_at(f * planned steps)``, with ``config.epochs`` passes planned, so every
     network's warmup and decay complete within its budget whatever its speed. ``max_epochs`` passes over
-    the data (default ``config.epochs``) end the run early (``stopped == "completed"``).
+    the data (default ``config.epochs``) end the run early (``stopped == "completed"``); ``f`` is then
+    the larger of the time fraction and the fraction of those passes done, so the schedule also
+    completes for a network fast enough to reach the cap first.
     ``lrs``: take exactly ``len(lrs)`` steps with these rates (a replay of a timed run: the same batches,
     in the same order, with the same rates), without a clock.
 
     The batches are those :func:`~ecg_lib.train.fit` would serve (the same :class:`DeviceLoader`, seed and
     augmentation); the optimiser is SGD as in :class:`TrainConfig`. The :class:`History` has one entry
     per optimisation *step* (``steps_per_epoch == 1``: its per-"epoch" lists are per step, with the
-    training clock after each), and the test error after the last step. ``extra`` holds ``budget_s``,
+    training clock after each), and the test error after the last step; a run of more than
+    ``max_points`` steps is recorded in windows of ``k`` consecutive steps instead (means, the clock at
+    each window's end, the last window possibly shorter), with ``extra["steps_per_entry"] = k`` and the
+    exact per-step rates in ``extra["lr_steps"]`` (what a replay needs). ``extra`` holds ``budget_s``,
     ``steps``, ``images_seen``, ``steps_per_pass`` and ``passes`` (images seen over training images).
     A non-finite loss ends the run with ``stopped == "non_finite"`` and no test error.
     """
@@ -311,7 +317,10 @@ def train_for_time(
                         break
                     lr = lrs[steps]
                 else:
-                    lr = lr_at(min(planned - 1, int(clock / seconds * planned)), spe, config)
+                    # progress: the larger of the budget's time spent and the pass cap's steps taken, so
+                    # the schedule completes whichever ends the run
+                    progress = max(clock / seconds, steps / (passes_cap * spe))
+                    lr = lr_at(min(planned - 1, int(progress * planned)), spe, config)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 step_start = clock
@@ -368,7 +377,35 @@ def train_for_time(
         "budget_s": seconds, "steps": steps, "images_seen": images, "steps_per_pass": spe,
         "passes": images / max(1, int(data.train_y.numel())),
     })  # fmt: skip
+    if steps > max_points:
+        _pool_per_step(history, math.ceil(steps / max_points))
     return history
+
+
+def _pool_per_step(history: History, k: int) -> None:
+    """Record a per-step History (``steps_per_epoch == 1``) in windows of ``k`` steps, in place: means of
+    loss, error and rate, the clocks at each window's end, images per second over the window; the exact
+    rates go to ``extra["lr_steps"]``. Keeps archives of long timed runs small."""
+    n = len(history.train_loss)
+    starts = range(0, n, k)
+
+    def mean(values: list[float]) -> list[float]:
+        return [statistics.fmean(values[i : i + k]) for i in starts]
+
+    def last(values: list[Any]) -> list[Any]:
+        return [values[min(i + k, n) - 1] for i in starts]
+
+    clock = [0.0, *history.train_time_s]
+    rate = [sum(history.images_per_s[j] * (clock[j + 1] - clock[j]) for j in range(i, min(i + k, n)))
+            / max(clock[min(i + k, n)] - clock[i], 1e-9) for i in starts]  # fmt: skip
+    history.extra["lr_steps"] = list(history.lr)
+    history.extra["steps_per_entry"] = k
+    history.train_loss, history.train_error, history.lr = (
+        mean(history.train_loss), mean(history.train_error), mean(history.lr))
+    history.epoch_train_loss, history.epoch_train_error = list(history.train_loss), list(history.train_error)
+    history.test_loss, history.test_error = last(history.test_loss), last(history.test_error)
+    history.train_time_s, history.wall_time_s = last(history.train_time_s), last(history.wall_time_s)
+    history.images_per_s = rate
 
 
 def race(
@@ -496,7 +533,8 @@ def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR1
     raced = race_result.histories.get(name)
     if ran.get("budget_s") is not None and raced is not None:
         config = settings.train.replace(seed=seed, max_time_s=None)
-        history = train_for_time(model, train, config, lrs=raced.lr, profile=race_result.profile)
+        rates = raced.extra.get("lr_steps", raced.lr)  # exact per-step rates of a pooled record
+        history = train_for_time(model, train, config, lrs=rates, profile=race_result.profile)
         images, steps = history.extra["images_seen"], history.extra["steps"]
     else:
         epochs = ran["epochs"]
