@@ -54,7 +54,7 @@ SEED_NOTES: dict[str, SeedNote] = {n.key: n for n in (
              "He et al. introduce shortcuts to ease optimisation and train without dropout; the ensemble "
              "reading is Veit et al.'s analysis of trained networks, not a regulariser"),
     SeedNote("lrn_unbounded", "alexnet", "3. Local response normalisation",
-             "ReLU outputs are unbounded, so they must be normalised (the reason for LRN)",
+             "LRN is there because ReLU outputs are unbounded, so they must be normalised",
              "the paper says ReLUs need no input normalisation to keep learning, and that LRN still aided "
              "generalisation (Sec. 3.3)"),
     SeedNote("relu_linear", "alexnet", "2. ReLU versus tanh (Figure 1)", "ReLU is a linear activation",
