@@ -36,6 +36,7 @@ __all__ = [
     "NIN_CIFAR10",
     "NIN_CIFAR10_PARAMS",
     "PAPERS",
+    "RESNET_1202_TRAIN_ERROR_BELOW",
     "RESNET_TABLE1_GMACS",
     "RESNET_TABLE6",
     "RESNET_VGG_GMACS",
@@ -267,6 +268,10 @@ CIFAR_RESNET_1202: tuple[CifarResult, CifarResult] = (
 )
 
 
+#: Sec. 4.2: the 1202-layer network reaches a training error "<0.1%" (an upper bound, as a fraction).
+RESNET_1202_TRAIN_ERROR_BELOW = 0.001
+
+
 def network(name_or_model: str) -> Network:
     """The record for a network by display name (``"VGG-19"``) or registry name (``"vgg_e"``)."""
     for net in NETWORKS:
@@ -295,8 +300,8 @@ ALEXNET_CLAIMS: dict[str, dict[str, object]] = {
     "neurons": {"value": 650_000, "source": "Krizhevsky et al. 2012, Abstract ('650,000 neurons')"},
     # "the number of neurons in the network's remaining layers is given by ..."
     "neurons_per_layer": {"value": [253_440, 186_624, 64_896, 64_896, 43_264, 4096, 4096, 1000],
-                          "source": "Krizhevsky et al. 2012, Sec. 3.5"},
-    "input_dims": {"value": 150_528, "source": "Krizhevsky et al. 2012, Sec. 3.5"},
+                          "source": "Krizhevsky et al. 2012, Figure 2 caption (Sec. 3.5)"},
+    "input_dims": {"value": 150_528, "source": "Krizhevsky et al. 2012, Figure 2 caption (Sec. 3.5)"},
 }  # fmt: skip
 
 # --- VGG (Simonyan & Zisserman 2015)

@@ -111,17 +111,6 @@ def test_resnet152_is_cheaper_than_vgg(landmarks: dict[str, C.Landmark]) -> None
     assert round(C.conv_macs("vgg_d") / 1e9, 2) == 15.35  # the paper's 15.3: convolutions only
 
 
-def test_plan_budget() -> None:
-    # 100 images/s for 24 s = 2,400 images: over a 500-image subset, 4 epochs
-    assert C.plan_budget(100, 24, 50, 2, 20) == (50, 4)
-    # too slow for 2 passes over 5,000 images: 2 passes over the largest part that fits
-    assert C.plan_budget(100, 24, 500, 2, 20) == (120, 2)
-    assert C.plan_budget(1e6, 24, 500, 2, 20) == (500, 20)  # capped at max_epochs
-    assert C.plan_budget(0.1, 10, 500, 2, 20) == (1, 2)  # at least one image per class
-    with pytest.raises(ValueError, match="positive"):
-        C.plan_budget(0, 24, 500, 2, 20)
-
-
 def test_race_settings() -> None:
     assert set(C.SETTINGS) == set(PROFILES)  # every profile has a race
     quick, full = C.SETTINGS["quick"], C.SETTINGS["full"]
@@ -214,13 +203,84 @@ def test_rerun_with_batch_norm_repeats_the_race_conditions(cifar10) -> None:
         C.rerun_with_batch_norm(small, "alexnet_cifar", cifar10, settings=settings)
 
 
+def _within_one_step(history, budget: float) -> bool:
+    """The run ended at the first step whose clock reached the budget: the one before had not."""
+    times = history.train_time_s
+    return times[-1] >= budget and (len(times) == 1 or times[-2] < budget)
+
+
+def test_a_timed_race_stops_every_network_within_one_step_of_the_budget(cifar10) -> None:
+    # 20 images per class, batches of 10: a pass is 20 steps; 60 passes allowed, far more than 1.5 s take
+    budget = 1.5
+    settings = C.RaceSettings(20, 2, budget, 1, 60, C._recipe(60, 10))
+    race = C.race(cifar10, profile="quick", models=("alexnet_cifar", "resnet20"), settings=settings)
+    for name, n in race.metrics["nets"].items():
+        h = race.histories[name]
+        assert n["stopped"] == h.stopped == "time_budget", name
+        assert _within_one_step(h, budget), (name, h.train_time_s[-3:])
+        step = h.train_time_s[-1] - (h.train_time_s[-2] if len(h.train_time_s) > 1 else 0.0)
+        assert budget <= n["train_time_s"] <= budget + step
+        assert n["budget_s"] == budget and n["steps"] == len(h.train_loss) == h.epochs_done
+        # batches of 10 over 200 images: every step sees 10 images
+        assert n["images_seen"] == 10 * n["steps"] and n["passes"] == pytest.approx(n["steps"] / 20)
+        assert n["epochs"] == n["steps"] // 20
+        assert n["test_error"] is not None and 0.0 <= n["test_error"] <= 1.0
+        # the schedule runs over the budget's time: warmup from a small rate, then decay below the peak
+        # (a machine under load may allow only a step or two in the budget)
+        assert h.lr[0] == pytest.approx(0.05 / 120)  # the first of 120 warmup steps (10% of 60 passes)
+        if len(h.lr) >= 3:
+            assert h.lr[0] < max(h.lr) <= 0.05 and h.lr[-1] < max(h.lr)
+
+
+def test_train_for_time_ends_at_the_pass_cap_or_replays_given_rates(cifar10) -> None:
+    data = cifar10.subset(2, 2)  # 20 images: two steps of 10 per pass
+    torch.manual_seed(0)
+    h = C.train_for_time(get_model("alexnet_cifar"), data, C._recipe(3, 10), seconds=1e6)
+    assert h.stopped == "completed" and h.extra["steps"] == 6 and h.extra["passes"] == 3.0
+    assert h.steps_per_epoch == 1 and len(h.train_time_s) == 6 and h.test_error[-1] is not None
+    # the pass cap ended the run, so the schedule ran over the passes: fit's rates, step by step
+    from ecg_lib.train import lr_at
+
+    assert h.lr == [lr_at(i, 2, C._recipe(3, 10)) for i in range(6)]
+    torch.manual_seed(0)
+    again = C.train_for_time(get_model("alexnet_cifar"), data, C._recipe(3, 10), lrs=h.lr[:5])
+    assert again.lr == h.lr[:5] and again.extra["steps"] == 5 and again.stopped == "completed"
+    # the same weights, batches and rates: the same losses (on the CPU, exactly)
+    assert again.train_loss == h.train_loss[:5]
+    # a long run is recorded in windows of steps (here 2 per entry), valid as an archive, exact rates kept
+    torch.manual_seed(0)
+    pooled = C.train_for_time(get_model("alexnet_cifar"), data, C._recipe(3, 10), seconds=1e6, max_points=4)
+    from ecg_lib.results import validate_history
+
+    validate_history(pooled.to_dict())
+    assert pooled.extra["steps"] == 6 and pooled.extra["steps_per_entry"] == 2 and pooled.epochs_done == 3
+    assert pooled.extra["lr_steps"] == h.lr  # the same schedule: 3 passes planned, run to the end
+    assert pooled.lr == pytest.approx([(a + b) / 2 for a, b in zip(h.lr[::2], h.lr[1::2], strict=True)])
+    assert pooled.test_error[:2] == [None, None] and pooled.test_error[-1] is not None
+    with pytest.raises(ValueError, match="either seconds"):
+        C.train_for_time(get_model("alexnet_cifar"), data, C._recipe(3, 10))
+    with pytest.raises(ValueError, match="positive"):
+        C.train_for_time(get_model("alexnet_cifar"), data, C._recipe(3, 10), seconds=0)
+
+
+def test_batch_norm_rerun_of_a_timed_race_replays_its_steps(cifar10) -> None:
+    settings = C.RaceSettings(2, 2, 0.3, 1, 50, C._recipe(50, 10))
+    race = C.race(cifar10, profile="quick", models=("vgg_cifar",), settings=settings)
+    out = C.rerun_with_batch_norm(race, "vgg_cifar", cifar10, settings=settings)
+    raced = race.histories["vgg_cifar"]
+    assert out.history.lr == raced.lr and out.steps == race.metrics["nets"]["vgg_cifar"]["steps"]
+    assert out.images_seen == race.metrics["nets"]["vgg_cifar"]["images_seen"]
+    assert out.history.extra["budget_s"] is None  # no clock: the replay may take longer than the race
+
+
 # --------------------------------------------------------------------------------------------------------
 # The trained reference networks beside the race
 
 
 def _race(errors: dict[str, float | None]) -> ExperimentResult:
     nets = {m: {"params": 1, "macs": 2, "epochs": 3, "train_per_class": 500, "images_seen": 15000,
-                "train_time_s": 20.0, "test_error": e, "measured_images_per_s": 100.0}
+                "train_time_s": 20.0, "test_error": e, "images_per_s": 750.0, "steps": 300,
+                "passes": 3.0, "budget_s": 20.0, "stopped": "time_budget"}
             for m, e in errors.items()}  # fmt: skip
     return ExperimentResult("race_seed0", "quick", metrics={"models": list(errors), "nets": nets},
                             run_info={"data_quality": "lossy JPEG copy (quality 75) — not comparable"})
@@ -258,7 +318,8 @@ def test_race_table_and_text_with_the_references() -> None:
     lines = page.race_table(race, ref).splitlines()
     assert len(lines) == 2 + 2 + 2
     assert lines[-1] == ("| ResNet-56, trained elsewhere on the original data (reference) | — | "
-                         "50,000 (original files) | paper's schedule | — | — | 16.0% |")  # fmt: skip
+                         "50,000 (original files) | — | paper's schedule | — | — | 16.0% |")  # fmt: skip
+    assert lines[2] == "| `alexnet_cifar` | 750 | 5,000 | 300 | 3.0 | 15,000 | 20.0 s | 60.0% |"
     assert len(page.race_table(race).splitlines()) == 2 + 2
     text = page.reference_text(race, ref)
     assert "ResNet-20 18.0%, ResNet-56 16.0%" in text and "ResNet-20 +9.8, ResNet-56 +9.6 points" in text
@@ -285,6 +346,105 @@ def test_paper_vs_book_notes_the_data_and_its_effect(landmarks, monkeypatch, tmp
     assert rows == ["| CIFAR-10 test error, trained ResNet-20 / ResNet-56 (reference: trained elsewhere on "
                     "the original data, evaluated on this run's data) | 8.75% / 6.97% (Table 6) "
                     "{cite}`he2016deep` | 18.0% / 16.0% (reported on the original: 8.22% / 6.38%) | — |"]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Sentences about a race: generated from its numbers, so other numbers give other sentences
+
+
+def _timed(nets: dict[str, tuple[float, int, float | None, str]], budget: float = 20.0) -> ExperimentResult:
+    """A timed race: per network (realised seconds, images seen, test error, how it stopped); each History
+    records the clock after its last two steps (0.3 s apart)."""
+    from ecg_lib.train import History
+
+    metrics = {"models": list(nets), "seconds_per_net": budget, "nets": {
+        m: {"params": 1, "macs": 2, "train_per_class": 500, "epochs": seen // 5000, "passes": seen / 5000,
+            "steps": seen // 64, "images_seen": seen, "train_time_s": t, "budget_s": budget, "test_error": e,
+            "stopped": stop, "images_per_s": seen / t}
+        for m, (t, seen, e, stop) in nets.items()}}  # fmt: skip
+    histories = {m: History(steps_per_epoch=1, train_time_s=[t - 0.3, t]) for m, (t, *_rest) in nets.items()}
+    return ExperimentResult("race_seed0", "quick", histories, metrics)
+
+
+def test_race_time_sentence_follows_the_realised_times() -> None:
+    ok = _timed({"vgg_cifar": (20.1, 60_000, 0.5, "time_budget"),
+                 "nin_cifar": (20.25, 2_500, 0.8, "time_budget")})  # fmt: skip
+    text = page.race_time_text(ok)
+    assert "Budget 20 s per network; realised training times ran from 20.1 s (`vgg_cifar`) to 20.2 s" in text
+    assert "Every network stopped at the first step that reached the budget" in text
+    assert "0.25 s (`nin_cifar`), is its last step, which took 0.30 s" in text
+    # the issue's old race: budget checked between epochs only, 53 s against 20 s
+    late = _timed({"alexnet_cifar": (53.0, 60_000, 0.5, "time_budget"),
+                   "resnet20": (11.0, 2_000, 0.7, "completed")})  # fmt: skip
+    text = page.race_time_text(late)
+    assert "from 11.0 s (`resnet20`) to 53.0 s (`alexnet_cifar`)" in text and "Every network" not in text
+    assert text.endswith("No network stopped at the first step that reached it; not so: `alexnet_cifar` "
+                         "(more than one step over, 53.0 s), `resnet20` (finished its passes first, 11.0 s).")
+    untimed = ExperimentResult("race_seed0", "full", metrics={"models": ["a", "b"], "seconds_per_net": None,
+                               "nets": {"a": {"train_time_s": 60.0, "epochs": 30},
+                                        "b": {"train_time_s": 300.0, "epochs": 30}}})  # fmt: skip
+    assert page.race_time_text(untimed) == ("**Measured.** No time budget in this profile: every network "
+                                            "trained 30 epochs, and their training times ran from 60.0 s "
+                                            "(`a`) to 300.0 s (`b`).")  # fmt: skip
+
+
+def test_race_cost_and_passes_sentences_follow_the_result() -> None:
+    facts = [C.RaceModel("vgg_cifar", "vgg", 11, 1, 9_913_600, 1),
+             C.RaceModel("nin_cifar", "nin", 9, 1, 222_486_528, 1),
+             C.RaceModel("googlenet_cifar", "googlenet", 22, 1, 391_620_608, 1)]  # fmt: skip
+    race = _timed({"vgg_cifar": (20.0, 40_000, 0.9, "time_budget"),
+                   "nin_cifar": (20.0, 2_520, 0.6, "time_budget"),
+                   "googlenet_cifar": (20.0, 1_320, 0.7, "time_budget")})  # fmt: skip
+    text = page.race_cost_text(race, facts)
+    assert "`nin_cifar` (222.5 M multiply-adds per image) saw 2,520 images, 0.5 passes" in text
+    assert "The cheaper the network per image, the more images it saw, without exception." in text
+    assert "60.0% (`nin_cifar`), is 51.2 points above the lowest CIFAR-10 figure" in text  # 8.81%, NIN
+    swapped = _timed({"vgg_cifar": (20.0, 40_000, 0.9, "time_budget"),
+                      "nin_cifar": (20.0, 1_000, 0.6, "time_budget"),
+                      "googlenet_cifar": (20.0, 1_320, 0.7, "time_budget")})  # fmt: skip
+    assert "two of the three networks sit at another place" in page.race_cost_text(swapped, facts)
+    intro = page.bn_intro_text(race, facts)
+    assert intro.startswith("`vgg_cifar` is the cheapest of the three per image and made 8.0 passes over "
+                            "its 5,000 training images, the most of the three; it ends at 90.0% test error")
+    assert "Cost cannot explain" in intro
+    fewer = _timed({"vgg_cifar": (20.0, 1_000, 0.4, "time_budget"),
+                    "nin_cifar": (20.0, 2_520, 0.6, "time_budget"),
+                    "googlenet_cifar": (20.0, 1_320, 0.7, "time_budget")})  # fmt: skip
+    intro = page.bn_intro_text(fewer, facts)
+    assert "0.2 passes" in intro and "the third most of the three" in intro and "Cost cannot" not in intro
+
+
+def test_batch_norm_sentence_is_true_for_equal_close_and_far_errors() -> None:
+    from ecg_lib.train import History
+
+    def bn(without: float | None, with_bn: float | None, n_test: int = 500) -> str:
+        h = History(info={"n_test": n_test})
+        return page.bn_rerun_text(C.BatchNormRerun("vgg_cifar", 3, 15_000, 30.0, with_bn, without, h, 240))
+
+    assert bn(0.9, 0.9) == ("**Measured.** Batch normalisation leaves `vgg_cifar`'s test error where it was, "
+                            "90.0%, in the same steps.")  # fmt: skip
+    assert "from 90.0% to 90.0%" not in bn(0.9, 0.9004)
+    stalled = bn(0.9, 0.45)
+    assert "stays near chance (90.0%), and the same network with batch normalisation reaches 45.0%" in stalled
+    close = bn(0.50, 0.47)  # 3 points; two standard errors on 500 images are 6.3 points
+    assert "differ by 3.0 points, within two standard errors (6.3 points on 500 test images)" in close
+    assert "lowers `vgg_cifar`'s test error from 50.0% to 47.0%" in bn(0.50, 0.47, n_test=10_000)
+    assert "raises `vgg_cifar`'s test error from 40.0% to 60.0%" in bn(0.40, 0.60)
+    assert "No test error for the rerun" in bn(0.9, None)
+
+
+def test_race_setup_text_is_generated_from_the_settings() -> None:
+    text = page.race_setup_text(C.SETTINGS)
+    quick = next(line for line in text.splitlines() if line.startswith("- **quick profile**"))
+    assert "the same *training time* for every network, 20 s" in quick
+    assert "20 s, on the same images, a 5,000-image subset of the training images" in quick
+    assert "or it stops after 20 passes" in quick
+    assert "scored once, at the end, on 500 test images" in quick
+    full = next(line for line in text.splitlines() if line.startswith("- **full profile**"))
+    assert "the same *number of epochs*, 30, for every network, on all 50,000 training images" in full
+    assert "one race per seed (0, 1, 2)" in full
+    other = page.race_setup_text({"x": C.RaceSettings(100, 20, 7.5, 2, 9, C._recipe(9, 32))})
+    assert "7.5 s" in other and "1,000-image subset" in other and "9 passes" in other and "200 test" in other
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -359,3 +359,21 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "= 8.7x fewer parameters" in text and "5,080,435 parameters" in text
     assert "| weight layers on the longest path | 22 (27 with pooling) | 22 (27 with pooling) |" in text
     assert "Chapter run time:" in text
+
+
+def test_table1_agreement_is_counted_not_typed() -> None:
+    import dataclasses
+
+    from ecg_lib.chapters import googlenet as page
+    from ecg_lib.experiments import googlenet as G
+
+    assert page.rounding_agrees(159, 159.5) and page.rounding_agrees(360, 359.66)  # truncated, rounded
+    assert page.rounding_agrees(2.7, 2.74) and not page.rounding_agrees(364, 366.75)
+    lines = G.table1_comparison()
+    text = page.table1_agreement_text(lines)
+    assert "3 of the 12 params entries agree with the channel numbers (conv2, 3a, linear)" in text
+    assert "10 of the 12 ops entries" in text and "4a 364K against 366.8K (-0.7%)" in text
+    # other numbers, another sentence: a corrected (4a) entry joins the agreeing rows
+    fixed = [dataclasses.replace(x, paper_params_k=366) if x.name == "4a" else x for x in lines]
+    assert "4 of the 12 params entries agree with the channel numbers (conv2, 3a, 4a, linear)" in (
+        page.table1_agreement_text(fixed))

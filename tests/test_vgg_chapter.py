@@ -239,4 +239,15 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
         assert f"| {config} | " in text and f"{count:,}" in text
     assert "every count rounds to Table 2: True" in text
     assert "conv3_3 (1x1): receptive field 32 -> 32 px" in text
+    assert ("last convolution: B's conv5_2 is its convolution number 10, C's conv5_3 its number 13; "
+            "receptive field 140 px in B and 140 px in C") in text
     assert "Chapter run time:" in text
+
+
+def test_the_1x1_row_reads_the_last_convolution_not_pool5() -> None:
+    from ecg_lib.chapters import vgg as page
+    from ecg_lib.experiments import vgg as V
+
+    trace_b, trace_c = V.layer_trace("B"), V.layer_trace("C")
+    assert trace_c[-1].kind == "maxpool" and trace_c[-1].receptive_field == 156  # pool5, not a conv
+    assert page.last_conv_field(trace_b) == page.last_conv_field(trace_c) == 140

@@ -27,6 +27,8 @@ __all__ = [
     "paper_table",
     "plot_reduction_sweep",
     "plot_training",
+    "rounding_agrees",
+    "table1_agreement_text",
     "table1_rows_table",
     "table1_table",
     "table1_totals",
@@ -322,3 +324,40 @@ def paper_table(
         common.archive_value("googlenet", "train", lambda r: pct(test_error_of(r, "no_aux"))),
     ]
     return common.add_archive_column(table, full, header="full profile (archived)")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Table 1 against its own channel numbers, counted (instead of a typed count of agreeing rows)
+
+
+def _printed_digits(value: float) -> int:
+    """Decimals Table 1 prints for ``value`` (2.7 -> 1, 364 -> 0)."""
+    return 0 if float(value).is_integer() else len(repr(float(value)).split(".")[1])
+
+
+def rounding_agrees(printed: float, counted: float) -> bool:
+    """True if ``printed`` is ``counted`` rounded or truncated to the digits the table prints (the table
+    does both: (3a)'s 159.5K is printed as 159, conv2's 359.7M as 360)."""
+    d = _printed_digits(printed)
+    scale = 10**d
+    return round(printed * scale) in (round(counted * scale), int(counted * scale))
+
+
+def table1_agreement_text(lines: Sequence[googlenet.Table1Line]) -> str:
+    """How many of Table 1's params and ops entries agree with the counts from its own channel numbers, up
+    to its rounding, and how far the others are off: generated from the counts."""
+    n = len(lines)
+    params_ok = [line.name for line in lines if rounding_agrees(line.paper_params_k, line.ours.params_k)]
+    ops_ok = [line.name for line in lines if rounding_agrees(line.paper_ops_m, line.ours.ops_m)]
+    off = [line for line in lines if line.name not in params_ok]
+    worst = max(off, key=lambda line: abs(line.params_diff), default=None)
+    text = (f"Up to the table's rounding (the printed entry equals the count rounded or truncated to the "
+            f"printed digits), {len(params_ok)} of the {n} params entries agree with the channel numbers "
+            f"({', '.join(params_ok) or 'none'}) and {len(ops_ok)} of the {n} ops entries "
+            f"({', '.join(ops_ok) or 'none'}).")  # fmt: skip
+    if off:
+        listed = "; ".join(f"{line.name} {line.paper_params_k:g}K against {line.ours.params_k:,.1f}K "
+                           f"({100 * line.params_diff:+.1f}%)" for line in off)  # fmt: skip
+        text += (f" The other params entries: {listed}. The largest gap is {worst.name}'s "
+                 f"({100 * worst.params_diff:+.1f}%).")  # fmt: skip
+    return text

@@ -52,7 +52,8 @@ def depth_and_error_figure() -> Figure:
             single = 100 * net.single_model.error
             ax_err.scatter(x + dx, single, s=50, color="white", edgecolor="C3", zorder=2)
     ax_err.scatter([], [], color="C3", label="ILSVRC entry (ensemble, test set)")
-    ax_err.scatter([], [], color="white", edgecolor="C3", label="best single network in the paper")
+    ax_err.scatter([], [], color="white", edgecolor="C3",
+                   label="best single network of the paper's architecture")
     ax_err.set_ylim(0, 20)
     ax_err.set_ylabel("top-5 error (%)")
     ax_err.set_title("ImageNet top-5 classification error")
@@ -72,7 +73,7 @@ def top5_text(result: TopFive | None) -> str:
 
 def networks_table() -> str:
     """The networks as a Markdown table: year, depth, entry, best single network, sources."""
-    rows = ["| network | year | depth | ILSVRC entry | best single network | sources |",
+    rows = ["| network | year | depth | ILSVRC entry | best single network of the architecture | sources |",
             "|---|---|---|---|---|---|"]
     for net in NETWORKS:
         sources = "; ".join(s for s in (net.depth_source, net.entry and net.entry.source,

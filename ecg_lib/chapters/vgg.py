@@ -25,6 +25,7 @@ __all__ = [
     "cost_figure",
     "describe_settings",
     "footprint_figure",
+    "last_conv_field",
     "loss_figure",
     "paper_table",
     "run_paragraph",
@@ -211,8 +212,9 @@ def paper_table(
     lines += [
         f"| multiply-adds of VGG-19 (E) | {papers.RESNET_VGG_GMACS[19]:.1f} G {{cite}}`he2016deep` | "
         f"{by['E'].macs / 1e9:.2f} G MACs |",
-        f"| 1×1 layers of C change the receptive field | no (Sec. 2.2) | no: "
-        f"{trace_c[-1].receptive_field} px for B and C |",
+        f"| 1×1 layers of C change the receptive field | no (Sec. 2.3) | no: "
+        f"{last_conv_field(vgg.layer_trace('B'))} px at B's last convolution, "
+        f"{last_conv_field(trace_c)} px at C's |",
         f"| LRN helps (A vs A-LRN) | no: {top5['A']} vs {top5['A-LRN']} top-5, "
         f"ImageNet (Table 3) | {100 * m['A']['test_error']:.1f}% vs {100 * m['A-LRN']['test_error']:.1f}% "
         f"CIFAR-10 test error ({profile} profile) |",
@@ -226,3 +228,8 @@ def paper_table(
         f"{_archived_error(shallow)} vs {_archived_error(deep)}",
     ]
     return common.add_archive_column("\n".join(lines), full, header="full profile (archived)")
+
+
+def last_conv_field(trace: Sequence[vgg.LayerTrace]) -> int:
+    """Receptive field of the last convolution of a configuration's trace (its last entry is pool5)."""
+    return [t for t in trace if t.kind.startswith("conv")][-1].receptive_field

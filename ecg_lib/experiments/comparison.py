@@ -4,12 +4,14 @@ CIFAR-sized versions under one training budget.
 * :func:`landmarks` measures each ImageNet network of the papers from the library (depth, parameters,
   multiply-adds, receptive field of its last convolution) and pairs it with the paper's top-5 error.
 * :func:`race` trains the CIFAR-sized network of each family with one recipe and one budget
-  (:data:`SETTINGS`, one entry per profile): the same wall-clock time per network in the quick profile
-  (a CPU), the same number of epochs on the whole of CIFAR-10 in the full profile (a GPU).
+  (:data:`SETTINGS`, one entry per profile): the same training time per network where the profile sets
+  ``seconds_per_net`` (the quick profile, a CPU), enforced after every optimisation step by
+  :func:`train_for_time`; the same number of epochs on the whole of CIFAR-10 where it does not (the full
+  profile, a GPU).
   ``race_seed0``, ``race_seed1`` and ``race_seed2`` are separate experiments so that each seed is
   archived on its own (a time-limited GPU session keeps what finished); the chapter runs ``race_seed0``
-  live and :func:`race_summary` pools the archived seeds. The quick race plans each network's epochs from
-  its throughput measured at run time, so its numbers depend on the machine and its load.
+  live and :func:`race_summary` pools the archived seeds. What a network does with a timed budget (steps,
+  images seen, error) depends on the machine and its load; its training time does not, beyond one step.
 
 Depth and receptive field are measured on the network's computation itself (:func:`ecg_lib.tracing.trace`,
 re-exported here), not read from a list of layers, so Inception branches and residual shortcuts count the
@@ -34,11 +36,24 @@ from torch import nn
 
 from ecg_lib import papers
 from ecg_lib.counting import count_macs, count_params, layer_table
+from ecg_lib.data import Normalizer
 from ecg_lib.experiments import ExperimentResult
+from ecg_lib.loader import DeviceLoader
 from ecg_lib.models import get_model, model_spec
 from ecg_lib.profiles import check_profile, select
 from ecg_lib.tracing import Trace, trace
-from ecg_lib.train import History, NonFiniteLossError, TrainConfig, evaluate, fit, pick_device, run_info
+from ecg_lib.train import (
+    History,
+    NonFiniteLossError,
+    TrainConfig,
+    evaluate,
+    fit,
+    lr_at,
+    pick_device,
+    pick_precision,
+    run_info,
+)
+from ecg_lib.train.device import autocast
 
 if TYPE_CHECKING:
     from ecg_lib.data import CIFAR10Data
@@ -55,8 +70,6 @@ __all__ = [
     "Trace",
     "conv_macs",
     "landmarks",
-    "measure_throughput",
-    "plan_budget",
     "race",
     "race_curve",
     "race_models",
@@ -64,6 +77,7 @@ __all__ = [
     "reference_errors",
     "rerun_with_batch_norm",
     "trace",
+    "train_for_time",
 ]
 
 # ----------------------------------------------------------------------------------------------------------
@@ -166,12 +180,14 @@ def race_models(models: Sequence[str] = RACE_MODELS) -> list[RaceModel]:
 class RaceSettings:
     """One profile's race: the data, the shared recipe, and the budget per network.
 
-    ``seconds_per_net`` set (quick profile): every network trains for that long; a network gets as many
-    epochs over the ``n_train_per_class`` subset as fit in the time (at least ``min_epochs``, at most
-    ``max_epochs``), and one too slow for ``min_epochs`` over the whole subset trains on a smaller, nested
-    part of it. ``seconds_per_net`` None (full profile): every network trains ``max_epochs`` epochs.
-    ``None`` sizes mean the whole split. ``train`` is the shared recipe; the race's seed replaces its
-    ``seed`` (see :func:`race`).
+    ``seconds_per_net`` set (quick profile): every network trains on the same ``n_train_per_class``
+    subset for that many seconds of training, checked after every step (:func:`train_for_time`), for at
+    most ``max_epochs`` passes; a network too slow for one pass sees part of the subset once.
+    ``seconds_per_net`` None (full profile): every network trains ``max_epochs`` epochs. ``None`` sizes
+    mean the whole split. ``train`` is the shared recipe; the race's seed replaces its ``seed`` (see
+    :func:`race`). ``min_epochs`` is not used by :func:`race` any more: it sized a smaller training set
+    for slow networks when the budget was checked only between epochs, from a throughput measured
+    beforehand that did not match the training run's.
     """
 
     n_train_per_class: int | None
@@ -206,51 +222,6 @@ SETTINGS: dict[str, RaceSettings] = {
 }
 
 
-def plan_budget(images_per_s: float, seconds: float, n_per_class: int, min_epochs: int, max_epochs: int,
-                classes: int = 10) -> tuple[int, int]:  # fmt: skip
-    """``(images per class, epochs)`` for a network that trains ``images_per_s`` for ``seconds``.
-
-    The network sees ``images_per_s * seconds`` images. If that covers ``min_epochs`` passes over the
-    ``n_per_class`` subset, it takes the whole subset for as many epochs as fit (up to ``max_epochs``);
-    otherwise it gets ``min_epochs`` passes over the largest class-balanced part that fits (at least one
-    image per class).
-    """
-    if images_per_s <= 0 or seconds <= 0:
-        raise ValueError(f"images_per_s and seconds must be positive (got {images_per_s}, {seconds}).")
-    if not 1 <= min_epochs <= max_epochs:
-        raise ValueError(f"need 1 <= min_epochs <= max_epochs (got {min_epochs}, {max_epochs}).")
-    images = images_per_s * seconds
-    full = n_per_class * classes
-    if images >= min_epochs * full:
-        return n_per_class, max(min_epochs, min(max_epochs, int(images // full)))
-    return max(1, int(images // (min_epochs * classes))), min_epochs
-
-
-def measure_throughput(name: str, batch_size: int = 32, device: torch.device | str | None = None,
-                       min_seconds: float = 1.0, max_steps: int = 8) -> float:  # fmt: skip
-    """Training images per second of a fresh ``name`` model on batches of random 32 x 32 images: one
-    untimed step, then timed SGD steps until ``min_seconds`` have passed or ``max_steps`` were taken
-    (the model is thrown away). On a CPU one GoogLeNet step already takes seconds; a small network
-    needs several steps for a stable figure."""
-    device = pick_device(device)
-    model = get_model(name).to(device, memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-    x = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (batch_size,), device=device)
-    elapsed, steps = 0.0, 0
-    while steps <= max_steps and (steps <= 1 or elapsed < min_seconds):
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        if steps:  # the first step pays for memory allocation and kernel selection
-            elapsed += time.perf_counter() - t0
-        steps += 1
-    return (steps - 1) * batch_size / elapsed
-
-
 def _race_data(data: CIFAR10Data | None, settings: RaceSettings, seed: int) -> CIFAR10Data:
     """The race's images: ``settings``' class-balanced subset (drawn with ``seed``) of ``data`` (None: the
     whole of CIFAR-10, loaded). The batch-norm rerun and the reference scores use the same images."""
@@ -261,6 +232,180 @@ def _race_data(data: CIFAR10Data | None, settings: RaceSettings, seed: int) -> C
     if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
         data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
     return data
+
+
+def train_for_time(
+    model: nn.Module,
+    data: Any,
+    config: TrainConfig,
+    *,
+    seconds: float | None = None,
+    lrs: Sequence[float] | None = None,
+    max_epochs: int | None = None,
+    profile: str | None = None,
+    max_points: int = 2000,
+) -> History:
+    """Train ``model`` on ``data`` with ``config``'s recipe for a budget of training time, checked after
+    every optimisation step, or for a given sequence of learning rates.
+
+    ``seconds``: train until the training clock (batches, forward, backward, update; no evaluation) reaches
+    ``seconds``, so the realised time exceeds the budget by at most the last step. The learning rate
+    follows ``config``'s schedule over the budget's *time*: a step that starts when a fraction ``f`` of the
+    budget is spent gets ``lr_at(f * planned steps)``, with ``config.epochs`` passes planned, so every
+    network's warmup and decay complete within its budget whatever its speed. ``max_epochs`` passes over
+    the data (default ``config.epochs``) end the run early (``stopped == "completed"``); ``f`` is then
+    the larger of the time fraction and the fraction of those passes done, so the schedule also
+    completes for a network fast enough to reach the cap first.
+    ``lrs``: take exactly ``len(lrs)`` steps with these rates (a replay of a timed run: the same batches,
+    in the same order, with the same rates), without a clock.
+
+    The batches are those :func:`~ecg_lib.train.fit` would serve (the same :class:`DeviceLoader`, seed and
+    augmentation); the optimiser is SGD as in :class:`TrainConfig`. The :class:`History` has one entry
+    per optimisation *step* (``steps_per_epoch == 1``: its per-"epoch" lists are per step, with the
+    training clock after each), and the test error after the last step; a run of more than
+    ``max_points`` steps is recorded in windows of ``k`` consecutive steps instead (means, the clock at
+    each window's end, the last window possibly shorter), with ``extra["steps_per_entry"] = k`` and the
+    exact per-step rates in ``extra["lr_steps"]`` (what a replay needs). ``extra`` holds ``budget_s``,
+    ``steps``, ``images_seen``, ``steps_per_pass`` and ``passes`` (images seen over training images).
+    A non-finite loss ends the run with ``stopped == "non_finite"`` and no test error.
+    """
+    from ecg_lib.train.info import FIT_SECONDS
+
+    if (seconds is None) == (lrs is None):
+        raise ValueError("train_for_time needs either seconds (a time budget) or lrs (a replay), not both.")
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"seconds must be a positive number (got {seconds}).")
+    if config.optimizer != "sgd":
+        raise ValueError(f"train_for_time trains with SGD; the config asks for {config.optimizer!r}.")
+    t_enter = time.perf_counter()
+    device = pick_device(config.device)
+    precision = pick_precision(device, config.precision)
+    torch.manual_seed(config.seed)  # dropout and any other randomness inside the model, as in fit
+    normalizer = Normalizer.from_images(data.train_x, config.normalize)
+    channels_last = config.channels_last and device.type != "mps"
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    loader = DeviceLoader(data.train_x, data.train_y, config.batch_size, device=device,
+                          augment=config.augment, normalizer=normalizer, channels_last=channels_last,
+                          seed=config.seed)  # fmt: skip
+    spe = len(loader)
+    planned = config.epochs * spe  # the schedule's length in steps; time maps onto it
+    passes_cap = config.epochs if max_epochs is None else max_epochs
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                nesterov=config.nesterov, weight_decay=config.weight_decay)  # fmt: skip
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+    history = History(config=config.to_dict(), steps_per_epoch=1, normalizer=normalizer, stopped="running")
+    history.info = {
+        "model": type(model).__name__, "params": count_params(model), "device": device.type,
+        "precision": precision, "channels_last": channels_last, "world_size": 1,
+        "n_train": int(data.train_y.numel()), "n_test": int(data.test_y.numel()),
+        "data_source": getattr(data, "source", ""), "data_quality": getattr(data, "data_quality", None),
+        "normalize": normalizer.mode, "torch": torch.__version__, "profile": profile,
+        "trainer": "train_for_time",
+    }  # fmt: skip
+    images, steps = 0, 0
+    model.train()
+    start = time.perf_counter()
+    clock = 0.0
+    try:
+        for epoch in range(passes_cap if lrs is None else math.ceil(len(lrs) / spe)):
+            loader.set_epoch(epoch)
+            for xb, yb in loader:
+                if lrs is not None:
+                    if steps == len(lrs):
+                        break
+                    lr = lrs[steps]
+                else:
+                    # progress: the larger of the budget's time spent and the pass cap's steps taken, so
+                    # the schedule completes whichever ends the run
+                    progress = max(clock / seconds, steps / (passes_cap * spe))
+                    lr = lr_at(min(planned - 1, int(progress * planned)), spe, config)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                step_start = clock
+                with autocast(device, precision):
+                    out = model(xb)
+                logits, aux = (out[0], out[1:]) if isinstance(out, tuple) else (out, ())
+                main = F.cross_entropy(logits.float(), yb, label_smoothing=config.label_smoothing)
+                loss = main
+                for a in aux:  # GoogLeNet's auxiliary heads, weighted as in fit
+                    loss = loss + (config.aux_weight or 0.0) * F.cross_entropy(a.float(), yb)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)  # the clock must include the step's GPU work
+                clock = time.perf_counter() - start
+                value = float(main.detach())
+                steps += 1
+                images += int(yb.numel())
+                history.train_loss.append(value)
+                history.train_error.append(float((logits.detach().argmax(1) != yb).float().mean()))
+                history.lr.append(lr)
+                history.epoch_train_loss.append(value)
+                history.epoch_train_error.append(history.train_error[-1])
+                history.test_loss.append(None)
+                history.test_error.append(None)
+                history.train_time_s.append(clock)
+                history.wall_time_s.append(clock)
+                history.images_per_s.append(yb.numel() / max(clock - step_start, 1e-9))
+                if not math.isfinite(value):
+                    history.stopped = "non_finite"
+                    break
+                if seconds is not None and clock >= seconds:
+                    history.stopped = "time_budget"
+                    break
+            if history.stopped != "running":
+                break
+        if history.stopped == "running":
+            history.stopped = "completed"
+        if history.stopped != "non_finite" and steps:
+            loss_, error = evaluate(model, data.test_x, data.test_y, normalizer=normalizer,
+                                    batch_size=config.eval_batch_size, device=device,
+                                    precision=config.precision)  # fmt: skip
+            history.test_loss[-1], history.test_error[-1] = loss_, error
+            history.wall_time_s[-1] = time.perf_counter() - start
+    finally:
+        FIT_SECONDS[0] += time.perf_counter() - t_enter  # counted as training in the chapter's footer
+    history.extra.update({
+        "budget_s": seconds, "steps": steps, "images_seen": images, "steps_per_pass": spe,
+        "passes": images / max(1, int(data.train_y.numel())),
+    })  # fmt: skip
+    if steps > max_points:
+        _pool_per_step(history, math.ceil(steps / max_points))
+    return history
+
+
+def _pool_per_step(history: History, k: int) -> None:
+    """Record a per-step History (``steps_per_epoch == 1``) in windows of ``k`` steps, in place: means of
+    loss, error and rate, the clocks at each window's end, images per second over the window; the exact
+    rates go to ``extra["lr_steps"]``. Keeps archives of long timed runs small."""
+    n = len(history.train_loss)
+    starts = range(0, n, k)
+
+    def mean(values: list[float]) -> list[float]:
+        return [statistics.fmean(values[i : i + k]) for i in starts]
+
+    def last(values: list[Any]) -> list[Any]:
+        return [values[min(i + k, n) - 1] for i in starts]
+
+    clock = [0.0, *history.train_time_s]
+    rate = [sum(history.images_per_s[j] * (clock[j + 1] - clock[j]) for j in range(i, min(i + k, n)))
+            / max(clock[min(i + k, n)] - clock[i], 1e-9) for i in starts]  # fmt: skip
+    history.extra["lr_steps"] = list(history.lr)
+    history.extra["steps_per_entry"] = k
+    history.train_loss, history.train_error, history.lr = (
+        mean(history.train_loss), mean(history.train_error), mean(history.lr))
+    history.epoch_train_loss, history.epoch_train_error = list(history.train_loss), list(history.train_error)
+    history.test_loss, history.test_error = last(history.test_loss), last(history.test_error)
+    history.train_time_s, history.wall_time_s = last(history.train_time_s), last(history.wall_time_s)
+    history.images_per_s = rate
 
 
 def race(
@@ -275,54 +420,59 @@ def race(
 
     ``data`` is a :class:`~ecg_lib.data.CIFAR10Data` (None: :func:`~ecg_lib.data.load_cifar10`). ``seed``
     picks the training subset, the initial weights and the recipe's seed (it replaces ``settings.train``'s).
-    Returns
-    one History per network and, in ``metrics["nets"]``, per network: parameters, MACs, images per class
-    and epochs trained, images seen, training seconds, final test error, how the run ended. A network
-    whose loss becomes NaN is recorded as ``"non_finite"`` with no test error; the race goes on.
+
+    With a time budget (``settings.seconds_per_net``) each network trains on the same images with
+    :func:`train_for_time`: the clock is read after every optimisation step and the run ends at the first
+    step that reaches the budget (or after ``settings.max_epochs`` passes). Without one, each trains
+    ``settings.max_epochs`` epochs with :func:`~ecg_lib.train.fit`.
+
+    Returns one History per network and, in ``metrics["nets"]``, per network: parameters, MACs, training
+    images per class, complete passes (``epochs``) and ``passes`` (images seen over training images),
+    ``steps``, ``images_seen``, realised training seconds (``train_time_s``) against ``budget_s``, the
+    realised ``images_per_s``, final test error and how the run ended (``stopped``). A network whose loss
+    becomes NaN is recorded as ``"non_finite"`` with no test error; the race goes on.
     """
     check_profile(profile)
     settings = select(SETTINGS, profile) if settings is None else settings
     data = _race_data(data, settings, seed)
     n_per_class = data.n_train // 10
+    budget = settings.seconds_per_net
     histories: dict[str, History] = {}
     nets: dict[str, dict[str, Any]] = {}
     for name in models:
         cfg = settings.train.replace(seed=seed)
         train = data
-        per_class, epochs, ips = n_per_class, settings.max_epochs, None
-        if settings.seconds_per_net is not None:
-            ips = measure_throughput(name, cfg.batch_size, cfg.device)  # the batch it will train with
-            per_class, epochs = plan_budget(ips, settings.seconds_per_net, n_per_class,
-                                            settings.min_epochs, settings.max_epochs)  # fmt: skip
-            if per_class < n_per_class:
-                train = data.subset(per_class, None, seed=seed)  # nested in the subset above
-            # stop at the budget even if the machine slows down after the throughput was measured
-            cfg = cfg.replace(epochs=epochs, max_time_s=settings.seconds_per_net, eval_every=epochs)
-        else:
-            cfg = cfg.replace(epochs=epochs)
+        per_class, epochs = n_per_class, settings.max_epochs
         torch.manual_seed(seed)  # the same initial weights in every rerun
         model = get_model(name)
-        try:
-            history = fit(model, train, cfg, profile=profile)
-        except NonFiniteLossError as exc:
-            history = exc.history
+        if budget is not None:
+            # the same images for every network; the clock, read after every step, ends the run
+            history = train_for_time(model, train, cfg.replace(epochs=epochs), seconds=budget,
+                                     max_epochs=settings.max_epochs, profile=profile)  # fmt: skip
+            steps, images = history.extra["steps"], history.extra["images_seen"]
+        else:
+            try:
+                history = fit(model, train, cfg.replace(epochs=epochs), profile=profile)
+            except NonFiniteLossError as exc:
+                history = exc.history
+            steps = len(history.train_loss)
+            images = history.epochs_done * per_class * 10
         error = history.final_test_error
-        if error is None and history.stopped == "time_budget":
-            # stopped before the scheduled last epoch, whose evaluation it skipped: score it now
-            _, error = evaluate(model, data.test_x, data.test_y, normalizer=history.normalizer,
-                                precision=cfg.precision)  # fmt: skip
-            history.extra["final_test_error"] = error
+        seconds = history.train_time_s[-1] if history.train_time_s else 0.0
         histories[name] = history
         nets[name] = {
             "params": count_params(model),
             "macs": count_macs(model, model_spec(name).input_size),
             "train_per_class": per_class,
-            "epochs": history.epochs_done,
-            "images_seen": history.epochs_done * per_class * 10,
-            "train_time_s": history.train_time_s[-1] if history.train_time_s else 0.0,
+            "epochs": images // (per_class * 10),  # complete passes over its training images
+            "passes": images / (per_class * 10),
+            "steps": steps,
+            "images_seen": images,
+            "train_time_s": seconds,
+            "budget_s": budget,
+            "images_per_s": images / seconds if seconds else None,
             "test_error": error,
             "stopped": history.stopped,
-            "measured_images_per_s": ips,
         }
         del model
     metrics = {
@@ -341,18 +491,23 @@ class BatchNormRerun:
     """One race network trained again with batch normalisation, under the race's conditions."""
 
     model: str
-    epochs: int
+    epochs: int  # complete passes over its training images
     images_seen: int
     train_time_s: float
     test_error: float | None
     error_without: float | None  # the race's own result for the network
     history: History
+    steps: int = 0
 
 
 def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR10Data | None = None, *,
                           settings: RaceSettings | None = None) -> BatchNormRerun:  # fmt: skip
-    """Train ``name`` again exactly as in ``race_result`` (same images, epochs, recipe and seed) but with
-    batch normalisation after every convolution, and no time budget.
+    """Train ``name`` again exactly as in ``race_result`` (same images, steps, learning rates, recipe and
+    seed) but with batch normalisation after every convolution, and no time budget.
+
+    After a timed race the rerun replays the raced network's steps with the learning rates its History
+    recorded (:func:`train_for_time` with ``lrs``), so both see the same batches in the same order; after
+    an untimed race it trains the same epochs with :func:`~ecg_lib.train.fit`.
 
     This separates a network that ran out of budget from one that stalls: a network near chance after
     many passes over its images, that learns with batch normalisation in the same passes, has an
@@ -375,11 +530,19 @@ def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR1
     train = data
     if ran["train_per_class"] < data.n_train // 10:  # the race's nested subset for a slow network
         train = data.subset(ran["train_per_class"], None, seed=seed)
-    epochs = ran["epochs"]
-    config = settings.train.replace(seed=seed, epochs=epochs, eval_every=epochs, max_time_s=None)
-    history = fit(model, train, config, profile=race_result.profile)
-    return BatchNormRerun(name, epochs, epochs * ran["train_per_class"] * 10, history.train_time_s[-1],
-                          history.final_test_error, ran["test_error"], history)  # fmt: skip
+    raced = race_result.histories.get(name)
+    if ran.get("budget_s") is not None and raced is not None:
+        config = settings.train.replace(seed=seed, max_time_s=None)
+        rates = raced.extra.get("lr_steps", raced.lr)  # exact per-step rates of a pooled record
+        history = train_for_time(model, train, config, lrs=rates, profile=race_result.profile)
+        images, steps = history.extra["images_seen"], history.extra["steps"]
+    else:
+        epochs = ran["epochs"]
+        config = settings.train.replace(seed=seed, epochs=epochs, eval_every=epochs, max_time_s=None)
+        history = fit(model, train, config, profile=race_result.profile)
+        images, steps = epochs * ran["train_per_class"] * 10, len(history.train_loss)
+    return BatchNormRerun(name, images // (ran["train_per_class"] * 10), images, history.train_time_s[-1],
+                          history.final_test_error, ran["test_error"], history, steps)  # fmt: skip
 
 
 def reference_errors(
