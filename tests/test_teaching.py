@@ -36,7 +36,7 @@ def test_torchvision_alexnet_is_the_one_tower_variant() -> None:
 def test_torchvision_googlenet_has_a_3x3_where_the_paper_has_5x5() -> None:
     m = EG.torchvision_googlenet()
     assert (m["tv_5x5_kernel"], m["paper_5x5_kernel"]) == (3, 5)
-    assert m["tv_params_aux"] == 13_004_888 and m["tv_params"] == 6_624_904
+    assert m["tv_default_has_aux"] and m["tv_params_aux"] == 13_004_888 and m["tv_params"] == 6_624_904
     assert m["paper_params"] == 6_998_552 and m["paper_params_aux"] > m["paper_params"]
     assert m["tv_batchnorm"] == 57 and m["paper_batchnorm"] == 0
 
@@ -219,3 +219,38 @@ def test_the_3a_reductions_exercise() -> None:
 def test_every_chapter_has_three_to_five_exercises() -> None:
     for chapter in ("alexnet", "vgg", "nin", "googlenet", "resnet"):
         assert 3 <= len(X.exercise_keys(chapter)) <= 5
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages' boxes and sentences are written from the measurements
+
+
+def test_pitfall_boxes_state_the_measured_numbers() -> None:
+    from ecg_lib.chapters import pitfalls
+
+    box = pitfalls.alexnet_box(EA.torchvision_alexnet())
+    assert box.startswith("```{admonition}") and ":class: warning" in box and box.endswith("```")
+    assert "61,100,840" in box and "64-192-384-256-256" in box
+    g = pitfalls.googlenet_box(EG.torchvision_googlenet())
+    assert "**3×3**" in g and "13.0 M" in g and "with the two auxiliary" in g
+    assert "**3×3** convolution" in pitfalls.resnet_box(E.torchvision_resnet50())
+    v = pitfalls.vgg_box(EV.torchvision_vgg_head(32))
+    assert "one value copied 49 times" in v and "512×1×1" in v
+    n = pitfalls.nin_box(EN.pooling_rounding(32))
+    assert "32 → 16 → 8" in n and "32 → 15 → 7" in n and "no `nin*`" in n
+
+
+def test_resnet_teaching_sentences() -> None:
+    from ecg_lib.chapters import resnet as page
+
+    options = E.shortcut_options()
+    text = page.shortcut_options_text(options)
+    assert "173,824" in text and "919,168" in text and "0.51 points" in text and "3.51 points" in text
+    assert "+1,092,992" in page.shortcut_options_table(options)
+    run = E.ShortcutRun("resnet20", 500, 0.50, 0.48, 272_474, 278_000, 12.3)
+    assert "within the noise" in page.shortcut_run_text(run)
+    far = dataclasses.replace(run, error_b=0.30)
+    assert "larger than two standard errors" in page.shortcut_run_text(far)
+    one, two = E.branch_linearity(samples=512)
+    lin = page.linearity_text([one, two])
+    assert "0% (rounding)" in lin and "W + I" in lin

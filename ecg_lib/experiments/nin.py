@@ -387,5 +387,8 @@ def pooling_rounding(side: int = 32) -> dict[str, Any]:
     x = torch.zeros(1, 3, side, side)
     with torch.no_grad():
         caffe_map, floor_map = model.features(x).shape[-1], floor_model.features(x).shape[-1]
+    import torchvision.models as tvm
+
     return {"caffe_sides": sides(True), "floor_sides": sides(False), "caffe_map": caffe_map,
-            "floor_map": floor_map, "caffe_cells": caffe_map**2, "floor_cells": floor_map**2}  # fmt: skip
+            "floor_map": floor_map, "caffe_cells": caffe_map**2, "floor_cells": floor_map**2,
+            "torchvision_nin": [n for n in tvm.list_models() if n.startswith("nin")]}  # fmt: skip
