@@ -202,8 +202,6 @@ def shape_walk_table(steps: list[ShapeStep]) -> str:
     return markdown_table(("step", "module", "input", "output", "parameters"), rows)
 
 
-def show_shape_walk(module: nn.Module, x: torch.Tensor, *, max_depth: int | None = None) -> list[ShapeStep]:
-    """Display the :func:`shape_walk` of ``x`` through ``module`` as a table; returns the steps."""
-    steps = shape_walk(module, x, max_depth=max_depth)
-    display_markdown(shape_walk_table(steps))
-    return steps
+def show_shape_walk(module: nn.Module, x: torch.Tensor, *, max_depth: int | None = None) -> None:
+    """Display the :func:`shape_walk` of ``x`` through ``module`` as a table."""
+    display_markdown(shape_walk_table(shape_walk(module, x, max_depth=max_depth)))
