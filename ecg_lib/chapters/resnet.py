@@ -585,8 +585,9 @@ def batchnorm_text(probes: Sequence[experiment.SignalProbe]) -> str:
         f"(standard deviation {lo:.2f} to {hi:.2f}), as the normalisation guarantees. Without it the same "
         f"weights let the signal shrink from {he.block_std[0]:.3g} after the first block to "
         f"{he.block_std[-1]:.2g} after the last, and from PyTorch's default initialisation to "
-        f"{default.block_std[-1]:.1e}: the network's output no longer depends on the image, and the loss "
-        f"sits at ln 10 = 2.303. Note what BN does *not* do: at initialisation the gradient of the first "
+        f"{default.block_std[-1]:.1e}. What reaches the classifier is then almost nothing: the losses are "
+        f"{he.loss:.3f} and {default.loss:.3f}, a uniform guess's ln 10 = 2.303. Note what BN does *not* "
+        f"do: at initialisation the gradient of the first "
         f"convolution of the BN net is {grad_ratio:,.0f} times that of the last. BN fixes the forward "
         "signal, not every backward one."
     )
