@@ -82,8 +82,8 @@ def vgg_box(m: Mapping[str, Any]) -> str:
     return _box("Pitfall: torchvision's VGG accepts any image size, silently", [
         f"torchvision puts an `{m['tv_pool']}` to 7×7 between the last pool and FC6. On a "
         f"{m['side']}×{m['side']} image the convolutions end in a {c}×{h}×{w} map, which the pool copies "
-        f"into {_list(m['pooled'])}: of the {m['fc6_inputs']:,} numbers FC6 reads, each channel holds "
-        f"{copies}. "
+        f"into {'×'.join(map(str, m['pooled']))}: of the {m['fc6_inputs']:,} numbers FC6 reads, each "
+        f"channel holds {copies}. "
         "The network runs and trains, but its head is not the paper's 7×7×512 → 4096 layer on real 7×7 maps.",
         f"The library's VGG refuses the size instead: \"{m['ours_refuses']}\". The paper evaluates other "
         "sizes densely, by turning the FC layers into convolutions (Sec. 3.2).",
