@@ -38,6 +38,8 @@ __all__ = [
     "PAPERS",
     "RESNET_1202_TRAIN_ERROR_BELOW",
     "RESNET_TABLE1_GMACS",
+    "RESNET_TABLE3",
+    "RESNET_TABLE3_EXTRA_PROJECTIONS",
     "RESNET_TABLE6",
     "RESNET_VGG_GMACS",
     "VGG_EARLIER_FIRST_LAYERS",
@@ -382,6 +384,18 @@ RESNET_TABLE6: dict[int, tuple[float, float]] = {
     110: (1.7, 0.0643),
     1202: (19.4, 0.0793),
 }
+
+#: Table 3: ImageNet validation error (top-1, top-5; 10-crop testing) of the 34-layer nets, plain and with
+#: shortcut options A (zero-padding where the shape changes), B (projections there, identity elsewhere)
+#: and C (projections everywhere). Sec. 3.3 / 4.1 attribute C's small gain to "the extra parameters
+#: introduced by many (thirteen) projection shortcuts".
+RESNET_TABLE3: dict[str, tuple[float, float]] = {
+    "plain-34": (0.2854, 0.1002),
+    "ResNet-34 A": (0.2503, 0.0776),
+    "ResNet-34 B": (0.2452, 0.0746),
+    "ResNet-34 C": (0.2419, 0.0740),
+}
+RESNET_TABLE3_EXTRA_PROJECTIONS = 13  # Sec. 4.1, "Identity vs. Projection Shortcuts": C's over B's
 
 # --- Comparison chapter (figures of several papers side by side)
 

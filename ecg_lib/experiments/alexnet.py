@@ -658,3 +658,36 @@ EXPERIMENTS = {
     "relu_vs_tanh_seed1": seeded(relu_vs_tanh_experiment, ACTIVATION_SETTINGS, 1),
     "lrn_seed1": seeded(lrn_experiment, LRN_SETTINGS, 1),
 }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The reference implementation's pitfall: torchvision's AlexNet is not the 2012 network
+
+
+def torchvision_alexnet() -> dict[str, Any]:
+    """torchvision's ``alexnet(weights=None)`` beside the library's, both built on the meta device:
+    parameters, the convolutions' widths and groups, and how many LRN layers each has. torchvision
+    follows Krizhevsky's 2014 "One weird trick" single-tower variant, not the 2012 paper."""
+    import torchvision.models as tvm
+
+    with torch.device("meta"):
+        tv = tvm.alexnet(weights=None)
+        ours = A.alexnet()
+    from ecg_lib.counting import count_params
+
+    def convs(model: nn.Module) -> list[nn.Conv2d]:
+        return [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+    return {
+        "tv_params": count_params(tv),
+        "paper_params": count_params(ours),
+        "single_tower_params": count_params(_meta_alexnet(False)),
+        "tv_widths": [c.out_channels for c in convs(tv)],
+        "paper_widths": [c.out_channels for c in convs(ours)],
+        "tv_groups": [c.groups for c in convs(tv)],
+        "paper_groups": [c.groups for c in convs(ours)],
+        "tv_lrn": sum(isinstance(m, nn.LocalResponseNorm) for m in tv.modules()),
+        "paper_lrn": sum(isinstance(m, nn.LocalResponseNorm) for m in ours.modules()),
+        "tv_conv1_padding": convs(tv)[0].padding[0],
+        "paper_conv1_padding": convs(ours)[0].padding[0],
+    }

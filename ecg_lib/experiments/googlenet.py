@@ -606,3 +606,44 @@ def cifar_experiment(
 # train_seed1: the second seed of the aux/no-aux difference (issue 13: at least 2 seeds per difference)
 EXPERIMENTS = {"counts": counts_experiment, "train": cifar_experiment,
                "train_seed1": seeded(cifar_experiment, SETTINGS, 1)}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The reference implementation's pitfalls: torchvision's GoogLeNet
+
+
+def torchvision_googlenet() -> dict[str, Any]:
+    """torchvision's ``googlenet(weights=None)`` beside the library's (meta device): the kernel of the
+    branch Table 1 calls "5x5" in inception (3a), batch-norm layers, and parameters with and without
+    the auxiliary classifiers."""
+    import torchvision.models as tvm
+
+    with torch.device("meta"):
+        tv_default = tvm.googlenet(weights=None, init_weights=True)  # what a plain call builds
+        tv = tvm.googlenet(weights=None, aux_logits=False, init_weights=True)
+        ours, ours_aux = G.googlenet(), G.googlenet(aux_logits=True)
+    tv_5x5 = [m for m in tv.inception3a.branch3.modules() if isinstance(m, nn.Conv2d)][-1]
+    our_5x5 = [m for m in ours.inception["3a"].branch5.modules() if isinstance(m, nn.Conv2d)][-1]
+    return {
+        "tv_5x5_kernel": tv_5x5.kernel_size[0],
+        "paper_5x5_kernel": our_5x5.kernel_size[0],
+        "tv_default_has_aux": tv_default.aux1 is not None,
+        "tv_params_aux": count_params(tv_default),
+        "tv_params": count_params(tv),
+        "paper_params_aux": count_params(ours_aux),
+        "paper_params": count_params(ours),
+        "tv_batchnorm": sum(isinstance(m, nn.BatchNorm2d) for m in tv.modules()),
+        "paper_batchnorm": sum(isinstance(m, nn.BatchNorm2d) for m in ours.modules()),
+    }
+
+
+def reduced_weight_share(n3x3red: int, n5x5red: int, row: str = "3a") -> float:
+    """Weights of ``row``'s module with the given reductions over those of the naive module with the pool
+    projection (Fig. 2a, same output width), at the module's place in GoogLeNet (an exercise's check)."""
+    base = table1_row(row)
+    for name, value in (("n3x3red", n3x3red), ("n5x5red", n5x5red)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer (got {value!r}).")
+    reduced = inception_cost(replace(base, n3x3red=n3x3red, n5x5red=n5x5red), *inception_inputs()[row])
+    naive = inception_cost(base, reduce=False, pool_proj=True)
+    return reduced.weights / naive.weights

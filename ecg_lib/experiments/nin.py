@@ -357,3 +357,38 @@ def silent_class_maps(model: nn.Module, x: Tensor, batch_size: int = 500) -> tup
 
 # train_heads_seed1: the second seed of the GAP-FC difference (issue 13: at least 2 seeds per difference)
 EXPERIMENTS = {"train_heads": train_heads, "train_heads_seed1": seeded(train_heads, SETTINGS, 1)}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Porting the reference (Caffe) model: pooling that rounds up
+
+
+def pooling_rounding(side: int = 32) -> dict[str, Any]:
+    """The map sides of the CIFAR-10 NIN at each stage with Caffe's pooling (windows rounded up, as the
+    released model and the library do) and with PyTorch's default (rounded down), and the class-map
+    cells that global average pooling then averages. torchvision has no NIN, so re-implementations
+    port the Caffe model, and the rounding is where a port silently differs."""
+    from ecg_lib.models._common import SpatialOp, output_size
+
+    def sides(ceil: bool) -> list[int]:
+        out, size = [side], side
+        for b in N.NIN_CIFAR:
+            size = output_size(size, [SpatialOp(b.kernel, b.stride, b.padding)])
+            if b.pool:
+                size = output_size(size, [dataclasses.replace(N.POOL, ceil_mode=ceil)])
+                out.append(size)
+        return out
+
+    model = N.nin_cifar()
+    floor_model = N.nin_cifar()
+    for m in floor_model.modules():
+        if isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
+            m.ceil_mode = False
+    x = torch.zeros(1, 3, side, side)
+    with torch.no_grad():
+        caffe_map, floor_map = model.features(x).shape[-1], floor_model.features(x).shape[-1]
+    import torchvision.models as tvm
+
+    return {"caffe_sides": sides(True), "floor_sides": sides(False), "caffe_map": caffe_map,
+            "floor_map": floor_map, "caffe_cells": caffe_map**2, "floor_cells": floor_map**2,
+            "torchvision_nin": [n for n in tvm.list_models() if n.startswith("nin")]}  # fmt: skip

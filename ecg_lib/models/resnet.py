@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 BlockKind = Literal["basic", "bottleneck"]
-Shortcut = Literal["A", "B"]
+Shortcut = Literal["A", "B", "C"]
 
 # Table 1 of the paper: block type and number of blocks in conv2_x, conv3_x, conv4_x, conv5_x.
 IMAGENET_CONFIGS: dict[int, tuple[BlockKind, tuple[int, int, int, int]]] = {
@@ -100,16 +100,19 @@ class ZeroPadShortcut(nn.Module):
 
 
 def _make_shortcut(in_ch: int, out_ch: int, stride: int, kind: Shortcut | None) -> nn.Module | None:
-    """``None`` for a plain block; identity when the shape is kept; option A or B otherwise."""
+    """``None`` for a plain block; identity when the shape is kept; option A or B otherwise.
+    Option C (Table 3) projects on every shortcut, the shape-keeping ones too."""
     if kind is None:
         return None
+    if kind == "C":
+        return nn.Sequential(*_conv_bn(in_ch, out_ch, 1, stride))
     if stride == 1 and in_ch == out_ch:
         return nn.Identity()
     if kind == "A":
         return ZeroPadShortcut(in_ch, out_ch, stride)
     if kind == "B":
         return nn.Sequential(*_conv_bn(in_ch, out_ch, 1, stride))
-    raise ValueError(f"shortcut must be 'A', 'B' or None (plain), got {kind!r}.")
+    raise ValueError(f"shortcut must be 'A', 'B', 'C' or None (plain), got {kind!r}.")
 
 
 class _Block(nn.Module):
@@ -278,8 +281,9 @@ def resnet_imagenet(
 
     Differences from the paper: none in the architecture. ``stride_on="3x3"`` is *not* the paper:
     it builds torchvision's "ResNet V1.5" bottleneck for comparison (same parameters, more MACs).
-    ``shortcut="A"`` gives the zero-padding shortcuts of the paper's Table 2 ResNet-18/34 (Table 3
-    compares the options; option B is what the deeper nets and torchvision use).
+    ``shortcut="A"`` gives the zero-padding shortcuts of the paper's Table 2 ResNet-18/34 and
+    ``shortcut="C"`` projections on every shortcut (Table 3 compares the options; option B is what
+    the deeper nets and torchvision use).
     """
     if depth not in IMAGENET_CONFIGS:
         raise ValueError(f"ImageNet ResNet depth must be one of {sorted(IMAGENET_CONFIGS)}, got {depth!r}.")
