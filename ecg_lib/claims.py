@@ -40,10 +40,12 @@ __all__ = [
     "Z",
     "binomial_se",
     "difference_se",
+    "error_gap",
     "ledger_table",
     "measure",
     "scoreboard_table",
     "seed_spread",
+    "seeds_gap",
     "sentence",
     "tally",
     "tally_text",
@@ -86,6 +88,27 @@ def seed_spread(values: Sequence[float]) -> float:
     if len(values) < 2:
         raise ValueError("a spread over seeds needs at least 2 seeds.")
     return statistics.stdev(values) / math.sqrt(len(values))
+
+
+def error_gap(higher: float, lower: float, n: int, *, n_lower: int | None = None) -> Measurement:
+    """The measurement of "``higher`` is above ``lower``" for two test (or training) errors on ``n``
+    images each: the gap, its binomial standard error, and the text ``"higher% vs. lower%"``."""
+    m = n if n_lower is None else n_lower
+    return Measurement(higher - lower, f"{100 * higher:.1f}% vs. {100 * lower:.1f}%",
+                       se=difference_se(higher, n, lower, m), basis=f"binomial SE, {min(n, m):,} images")
+
+
+def seeds_gap(higher: Sequence[float], lower: Sequence[float], n: int) -> Measurement:
+    """:func:`error_gap` of the mean errors over seeds: with two or more seeds on each side the standard
+    error is the seeds' spread (:func:`seed_spread` of each side, combined), with one the binomial one."""
+    if len(higher) < 2 or len(lower) < 2:
+        if len(higher) != 1 or len(lower) != 1:
+            raise ValueError(f"need one or at least two seeds a side (got {len(higher)} and {len(lower)}).")
+        return error_gap(higher[0], lower[0], n)
+    a, b = statistics.fmean(higher), statistics.fmean(lower)
+    k = min(len(higher), len(lower))
+    return Measurement(a - b, f"{100 * a:.1f}% vs. {100 * b:.1f}% (means)",
+                       se=math.hypot(seed_spread(higher), seed_spread(lower)), basis=f"spread over {k} seeds")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -183,7 +206,9 @@ class Claim:
 
 
 def measure(claim: Claim, result: Any) -> Measurement | None:
-    """``claim.read(result)``; None without a result. A failing reader raises :class:`ClaimError`."""
+    """``claim.read(result)``; None without a result, or when the reader returns None because the run
+    could not measure the quantity (a network missed the target it is timed to). A failing reader (a
+    typo, a missing metric) raises :class:`ClaimError`."""
     if result is None:
         return None
     try:
@@ -195,7 +220,7 @@ def measure(claim: Claim, result: Any) -> Measurement | None:
             f"claim {claim.key!r} cannot read experiment {claim.experiment!r} of {what} "
             f"({type(exc).__name__}: {exc}); fix the claim's reader or rerun the experiment."
         ) from exc
-    if not isinstance(m, Measurement):
+    if m is not None and not isinstance(m, Measurement):
         raise ClaimError(f"claim {claim.key!r}: its reader returned {type(m).__name__}, not a Measurement.")
     return m
 
@@ -383,7 +408,7 @@ class Ledger:
 def _cell(claim: Claim, result: Any, missing: str) -> Cell:
     m = measure(claim, result)
     if m is None:
-        return Cell(None, NO_EVIDENCE, missing)
+        return Cell(None, NO_EVIDENCE, missing if result is None else "not measurable in this run")
     v = verdict(claim, m)
     return Cell(m, v, f"{m.text}: **{v}**")
 

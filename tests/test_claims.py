@@ -15,6 +15,7 @@ from ecg_lib.claims import (
     measure,
     scoreboard_table,
     seed_spread,
+    seeds_gap,
     sentence,
     tally,
     tally_text,
@@ -217,3 +218,13 @@ def test_counted_claims_are_checked_exactly_or_within_their_tolerance(archive_ro
     assert rows[0].count("reproduced") == 3  # a count is the same in every profile
     assert "{ref}`ResNet <resnet-paper-vs-book>`" in rows[1]
     assert "trained in the chapter, not on this page" in rows[1]
+
+
+def test_seeds_gap_uses_the_spread_of_several_seeds():
+    one = seeds_gap([0.3], [0.2], 1000)
+    assert one.basis == "binomial SE, 1,000 images" and one.value == pytest.approx(0.1)
+    many = seeds_gap([0.30, 0.32, 0.34], [0.20, 0.21, 0.22], 1000)
+    assert many.basis == "spread over 3 seeds"
+    assert many.se == pytest.approx(math.hypot(0.02 / math.sqrt(3), 0.01 / math.sqrt(3)))
+    with pytest.raises(ValueError, match="seeds a side"):
+        seeds_gap([0.3, 0.4], [0.2], 1000)
