@@ -36,6 +36,7 @@ __all__ = [
     "Evidence",
     "Ledger",
     "Measurement",
+    "NotMeasured",
     "Tally",
     "Z",
     "binomial_se",
@@ -63,6 +64,11 @@ Z = 2.0
 
 class ClaimError(ValueError):
     """A claim's reader failed on a result (a typo, or a result that lacks the metric)."""
+
+
+class NotMeasured(Exception):
+    """Raised by a reader when the run legitimately holds no value for the claim (its profile does not
+    train the network, a side missed the target it is timed to); the message is what the cell shows."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -406,7 +412,10 @@ class Ledger:
 
 
 def _cell(claim: Claim, result: Any, missing: str) -> Cell:
-    m = measure(claim, result)
+    try:
+        m = measure(claim, result)
+    except NotMeasured as why:
+        return Cell(None, NO_EVIDENCE, str(why))
     if m is None:
         return Cell(None, NO_EVIDENCE, missing if result is None else "not measurable in this run")
     v = verdict(claim, m)

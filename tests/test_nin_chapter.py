@@ -194,10 +194,15 @@ def test_page_tables_and_text(tiny_run: tuple[X.ExperimentResult, dict], monkeyp
     assert "where the paper has +1.18" in text
     assert "after 1 epochs on 2 images per class with width 0.25" in text
     closing = page.paper_vs_book(X.mlpconv_check(), summary, heads, result).splitlines()
-    assert closing[0] == "| claim | paper {cite}`lin2014network` | this book | full profile (archived) |"
-    assert "| parameters of the CIFAR-10 NIN | 0.97 M (released model) | 966,986 | — |" in closing
-    assert any("| 10.41% vs 11.59% (Table 5) |" in line and line.endswith("| — vs — |") for line in closing)
-    assert closing[-1].endswith("not run in the quick profile (the full profile trains it) | — |")
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in closing}
+    assert "| 966,986: **reproduced** | same (counted) |" in rows[
+        "The CIFAR-10 NIN has 0.97 million parameters (released model)"]
+    assert "0 / 6,410 (GAP / FC head): **reproduced**" in rows[
+        "Global average pooling has no parameters to fit (Sec. 3.2)"]
+    gap_fc = rows["GAP gives a lower test error than an FC head on the same mlpconvs (Table 5)"]
+    assert gap_fc.count("no archive: no evidence yet") == 2 and "binomial SE, 20 images" in gap_fc
+    augmented = rows["With translation and flips NIN reaches 8.81% (Table 1)"]
+    assert "| not trained in the quick profile |" in augmented
     full = page.describe_settings(X.SETTINGS["full"])
     assert "120 epochs of batch 128, adam at lr 0.001" in full and "milestones 60, 90" in full
     assert "plus the GAP network with augmentation" in full

@@ -18,7 +18,7 @@ from torch import Tensor
 from ecg_lib import papers
 from ecg_lib.chapters import common
 from ecg_lib.chapters.explorers import Explorer, curves_explorer, history_curves
-from ecg_lib.claims import Claim, Ledger, Measurement, error_gap
+from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, error_gap
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import alexnet as experiment
@@ -393,14 +393,14 @@ def filter_table(initial: Tensor, trained: Tensor) -> str:
 # Paper vs. this book
 
 
-def _relu_faster(r: ExperimentResult) -> Measurement | None:
+def _relu_faster(r: ExperimentResult) -> Measurement:
     # the direction of Figure 1: tanh needs more epochs than ReLU; a side that missed the target counts
     # as slower (it needed more than the run allowed), both missing is no measurement
     m = r.metrics["recipes"]["paper"]
     relu, tanh, target = m["relu"]["epochs"], m["tanh"]["epochs"], r.metrics["target"]
     at = f"at {100 * target:.0f}%"
     if relu is None and tanh is None:
-        return None
+        raise NotMeasured(f"neither reached {100 * target:.0f}%")
     if relu is None or tanh is None:
         missed = "ReLU" if relu is None else "tanh"
         other = f"{tanh if relu is None else relu} epochs"
@@ -410,10 +410,10 @@ def _relu_faster(r: ExperimentResult) -> Measurement | None:
     return Measurement(m["epoch_ratio"] - 1.0, text, basis="one seed: the sign of the difference")
 
 
-def _relu_ratio(r: ExperimentResult) -> Measurement | None:
+def _relu_ratio(r: ExperimentResult) -> Measurement:
     ratio = r.metrics["recipes"]["paper"]["epoch_ratio"]
     if ratio is None:
-        return None
+        raise NotMeasured("a side missed the target: no ratio")
     return Measurement(ratio, f"{fmt_ratio(ratio)} at {100 * r.metrics['target']:.0f}%",
                        basis="one seed, no spread measured")  # fmt: skip
 

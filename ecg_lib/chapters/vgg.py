@@ -14,7 +14,7 @@ import numpy as np
 
 from ecg_lib import papers
 from ecg_lib.chapters import common
-from ecg_lib.claims import Claim, Ledger, Measurement, seeds_gap
+from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, seeds_gap
 from ecg_lib.experiments import ExperimentResult, vgg
 from ecg_lib.models.vgg import TABLE2_PARAMS_MILLIONS
 
@@ -183,11 +183,11 @@ def stack_table_markdown(table: Sequence[vgg.StackStats]) -> str:
     )  # fmt: skip
 
 
-def _config_errors(r: ExperimentResult, config: str) -> list[float] | None:
-    """A configuration's final test errors, one per seed (labels ``C`` or ``C/seed<k>``); None when the
-    run's settings do not train it (a profile may train fewer configurations)."""
+def _config_errors(r: ExperimentResult, config: str) -> list[float]:
+    """A configuration's final test errors, one per seed (labels ``C`` or ``C/seed<k>``); raises
+    :class:`NotMeasured` when the run's settings do not train it (a profile may train fewer)."""
     if config not in r.metrics["settings"]["configs"]:
-        return None
+        raise NotMeasured(f"{config} not trained in the {r.profile} profile")
     errors = [v["test_error"] for k, v in r.metrics.items() if k == config or k.startswith(f"{config}/seed")]
     if not errors:
         raise KeyError(f"configuration {config!r} was not trained in this run")
@@ -197,9 +197,8 @@ def _config_errors(r: ExperimentResult, config: str) -> list[float] | None:
 
 
 def _gap(higher: str, lower: str) -> Any:
-    def read(r: ExperimentResult) -> Measurement | None:
-        a, b = _config_errors(r, higher), _config_errors(r, lower)
-        return None if a is None or b is None else seeds_gap(a, b, r.run_info["n_test"])
+    def read(r: ExperimentResult) -> Measurement:
+        return seeds_gap(_config_errors(r, higher), _config_errors(r, lower), r.run_info["n_test"])
 
     return read
 
