@@ -208,7 +208,7 @@ class Claim:
         """The verdict's rule in words (the table's last column)."""
         if self.counted:
             return "exact" if self.tolerance == 0 else f"within {100 * self.tolerance:g}%"
-        return f"{Z:g} SE; {self.noise}" if self.noise else f"{Z:g} standard errors"
+        return self.noise or f"{Z:g} standard errors"
 
 
 def measure(claim: Claim, result: Any) -> Measurement | None:
@@ -321,9 +321,12 @@ class Evidence:
         """Where each run's noise comes from, or the claim's declared basis before any evidence."""
         if self.claim.counted:
             return self.claim.threshold
-        seen = [f"{_COLUMN_NAMES.get(c, c)}: {cell.measurement.basis}" for c, cell in self.cells.items()
-                if cell.measurement is not None]  # fmt: skip
-        return f"{Z:g} SE; " + ("; ".join(seen) if seen else self.claim.noise or "no run yet")
+        measured = [(c, cell.measurement) for c, cell in self.cells.items() if cell.measurement is not None]
+        if not measured:
+            return self.claim.threshold
+        seen = "; ".join(f"{_COLUMN_NAMES.get(c, c)}: {m.basis}" for c, m in measured)
+        # "2 SE" only where a standard error exists; a sign-only measurement says so in its basis
+        return f"{Z:g} SE; {seen}" if any(m.se for _, m in measured) else seen
 
 
 _COLUMN_NAMES = {"live": "this run", "standard": "standard", "full": "full"}
