@@ -330,6 +330,7 @@ class Evidence:
 
 
 _COLUMN_NAMES = {"live": "this run", "standard": "standard", "full": "full"}
+_NOT_RETRAINED = "trained in the chapter, not on this page"
 
 
 def _archives(chapter: str, experiments: Sequence[str], root: Any = None) -> dict[str, dict[str, Any]]:
@@ -385,7 +386,7 @@ class Ledger:
                                      f"which this run lacks (it has {have}).")  # fmt: skip
                 cells["live"] = _cell(claim, live[claim.experiment], f"not run in the {profile} profile")
             else:
-                cells["live"] = Cell(None, NO_EVIDENCE, "trained in the chapter, not on this page")
+                cells["live"] = Cell(None, NO_EVIDENCE, _NOT_RETRAINED)
             for p in ARCHIVED:
                 if claim.counted:
                     cells[p] = Cell(cells["live"].measurement, cells["live"].verdict, "same (counted)")
@@ -463,7 +464,8 @@ def ledger_table(evidence: Sequence[Evidence], profile: str) -> str:
 @dataclass(frozen=True)
 class Tally:
     """The scoreboard's count. Trained claims are counted by their archived verdict (full over
-    standard); the live quick runs are too small to count."""
+    standard); the live quick runs are too small to count. Claims that are not a paper's (no citation:
+    the notes this book grew from) are counted apart."""
 
     counted: int
     counted_reproduced: int
@@ -473,10 +475,13 @@ class Tally:
     opposite: int
     within_noise: int
     awaiting: int
+    notes: int = 0  # counted claims of the notes (not a paper's), not in ``counted``
+    notes_hold: int = 0
 
 
 def tally(evidence: Sequence[Evidence]) -> Tally:
-    counted = [e for e in evidence if e.claim.counted]
+    counted = [e for e in evidence if e.claim.counted and e.claim.paper]
+    notes = [e for e in evidence if e.claim.counted and not e.claim.paper]
     trained = [e.archived_verdict for e in evidence if not e.claim.counted]
     return Tally(
         counted=len(counted),
@@ -487,6 +492,8 @@ def tally(evidence: Sequence[Evidence]) -> Tally:
         opposite=trained.count("opposite"),
         within_noise=trained.count("within noise"),
         awaiting=trained.count(NO_EVIDENCE),
+        notes=len(notes),
+        notes_hold=sum(e.archived_verdict == "reproduced" for e in notes),
     )
 
 
@@ -497,8 +504,8 @@ def _n(k: int, word: str) -> str:
 def tally_text(t: Tally) -> str:
     """The count in one paragraph, generated (the scoreboard ends with it; the introduction states it)."""
     off = t.counted - t.counted_reproduced
-    counted = (f"{_n(t.counted, 'arithmetic claim')} checked: {t.counted_reproduced} agree with the paper"
-               + (f", {off} do not" if off else ""))  # fmt: skip
+    counted = (f"{_n(t.counted, 'arithmetic claim')} of the papers checked: {t.counted_reproduced} hold "
+               "exactly or within their stated tolerance" + (f", {off} do not" if off else ""))  # fmt: skip
     parts = [f"{t.reproduced} reproduced", f"{t.not_reproduced} not reproduced"
              + (f" ({t.opposite} of them the opposite way)" if t.opposite else "")]
     if t.within_noise:
@@ -506,7 +513,9 @@ def tally_text(t: Tally) -> str:
     parts.append(f"{t.awaiting} awaiting evidence")
     judged = ", ".join(parts)
     trained = f"{_n(t.trained, 'trained claim')}, judged on the archived standard or full runs: {judged}"
-    return f"{counted}. {trained}."
+    notes = (f" Of the notes' {_n(t.notes, 'numeric statement')}, checked the same way, {t.notes_hold} "
+             f"{'holds' if t.notes_hold == 1 else 'hold'}.") if t.notes else ""  # fmt: skip
+    return f"{counted}. {trained}.{notes}"
 
 
 def scoreboard_table(evidence: Sequence[Evidence], profile: str) -> str:
@@ -519,9 +528,10 @@ def scoreboard_table(evidence: Sequence[Evidence], profile: str) -> str:
         c, led = ev.claim, ev.ledger
         link = f"{{ref}}`{led.title} <{c.section or led.label}>`"
         kind = "counted" if c.counted else "trained"
-        verdicts = [ev.cells[col].verdict if ev.cells[col].measurement is not None else ev.cells[col].text
-                    for col in COLUMNS]  # fmt: skip
+        verdicts = [ev.cells[col].verdict for col in COLUMNS]
         if c.counted:
             verdicts = [verdicts[0]] * len(COLUMNS)  # the same in every profile
+        elif ev.cells["live"].text == _NOT_RETRAINED:
+            verdicts[0] = "in the chapter"  # the scoreboard does not retrain
         lines.append(_row([link, f"{c.statement} ({c.where})", _paper_cell(c), kind, *verdicts]))
     return "\n".join(lines)

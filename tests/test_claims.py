@@ -159,15 +159,16 @@ def test_no_gain_claims():
 def test_without_archives_every_archived_column_is_no_evidence(archive_root):
     ev = LEDGER.evidence({**COUNTS, "depth": depth_result(0.40, 0.41)}, "quick")
     counted, trained = ev
-    assert counted.cells["live"].verdict == "reproduced" and counted.cells["standard"].text == "same (counted)"
+    assert counted.cells["live"].verdict == "reproduced"
+    assert counted.cells["standard"].text == "same (counted)"
     assert trained.cells["live"].text == "41.0% vs. 40.0%: **within noise**"
     assert [trained.cells[c].verdict for c in ("standard", "full")] == [NO_EVIDENCE, NO_EVIDENCE]
     assert trained.archived_verdict == NO_EVIDENCE
     t = tally(ev)
     assert (t.counted, t.counted_reproduced, t.trained, t.awaiting, t.reproduced) == (1, 1, 1, 1, 0)
-    assert tally_text(t) == ("1 arithmetic claim checked: 1 agree with the paper. 1 trained claim, judged on "
-                             "the archived standard or full runs: 0 reproduced, 0 not reproduced, "
-                             "1 awaiting evidence.")  # fmt: skip
+    assert tally_text(t) == ("1 arithmetic claim of the papers checked: 1 hold exactly or within their "
+                             "stated tolerance. 1 trained claim, judged on the archived standard or full "
+                             "runs: 0 reproduced, 0 not reproduced, 1 awaiting evidence.")  # fmt: skip
     assert "No archived standard- or full-profile run" in LEDGER.archived_sentence("degradation")
     # a live experiment that did not run in this profile is no evidence, said so
     ev = LEDGER.evidence({**COUNTS, "depth": None}, "quick")
@@ -199,9 +200,9 @@ def test_an_archived_result_flips_the_verdict_the_sentence_and_the_count(archive
     assert "archived full-profile run" in LEDGER.archived_sentence("degradation")
 
     table = LEDGER.table(live, "quick")
-    header = [line for line in table.splitlines() if line.startswith("| claim")][0]
+    header = next(line for line in table.splitlines() if line.startswith("| claim"))
     assert header.count("|") == 7 and "standard (archived)" in header and "this run (quick)" in header
-    row = [line for line in table.splitlines() if line.startswith("| A deeper plain net")][0]
+    row = next(line for line in table.splitlines() if line.startswith("| A deeper plain net"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[2:5] == ["41.0% vs. 40.0%: **within noise**", "30.0% vs. 60.0%: **opposite**",
                           "31.0% vs. 30.0%: **within noise**"]  # fmt: skip
@@ -217,7 +218,7 @@ def test_counted_claims_are_checked_exactly_or_within_their_tolerance(archive_ro
     rows = board.splitlines()[2:]
     assert rows[0].count("reproduced") == 3  # a count is the same in every profile
     assert "{ref}`ResNet <resnet-paper-vs-book>`" in rows[1]
-    assert "trained in the chapter, not on this page" in rows[1]
+    assert "| trained | in the chapter | no evidence yet | no evidence yet |" in rows[1]
 
 
 def test_seeds_gap_uses_the_spread_of_several_seeds():
