@@ -526,7 +526,8 @@ def scoreboard_table(evidence: Sequence[Evidence], profile: str) -> str:
     lines = [_row(header), "|" + "---|" * len(header)]
     for ev in evidence:
         c, led = ev.claim, ev.ledger
-        link = f"{{ref}}`{led.title} <{c.section or led.label}>`"
+        # a claim measured in a section of its own links there under the section's title
+        link = f"{{ref}}`{c.section}`" if c.section else f"{{ref}}`{led.title} <{led.label}>`"
         kind = "counted" if c.counted else "trained"
         verdicts = [ev.cells[col].verdict for col in COLUMNS]
         if c.counted:
