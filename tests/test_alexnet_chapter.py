@@ -314,3 +314,16 @@ def test_page_tables_and_text(tiny_runs: dict[str, X.ExperimentResult], monkeypa
     assert page.run_notes("full")["training_threads"] == "PyTorch's default"
     with pytest.raises(UnknownProfileError):
         page.run_notes("slow")
+
+
+def test_filter_text_follows_the_kernels(tiny_runs: dict[str, X.ExperimentResult]) -> None:
+    torch.manual_seed(0)
+    random = torch.randn(32, 3, 5, 5)
+    ramp = torch.linspace(-1, 1, 5)
+    smooth_grey = (ramp[:, None] + ramp[None, :]).expand(32, 3, 5, 5) + 0.01 * random
+    lrn_result = tiny_runs["lrn"]
+    text = page.filter_text(random, smooth_grey, lrn_result)
+    assert text.startswith("In this quick-profile run the kernels trained on 20 images: smoothness went from")
+    assert text.endswith("towards smoother and more colourless kernels.")
+    assert page.filter_text(smooth_grey, random, lrn_result).endswith(
+        "they are no smoother and no more colourless than at the random start.")

@@ -28,10 +28,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
-    "CHAPTER", "LEDGER", "counted", "figure1_text", "filter_table", "fmt_ratio", "lrn_text", "paper_vs_book",
-    "per_class", "plot_figure1", "plot_filters", "plot_lrn", "plot_sweeps", "pooling_table", "race_curves",
-    "race_table", "relu_archive_text", "run_cell", "run_notes", "saturation_table", "show_lrn_gain",
-    "show_mean_image", "sweep_explorer", "tower_notes", "tower_table",
+    "CHAPTER", "LEDGER", "counted", "figure1_text", "filter_table", "filter_text", "fmt_ratio", "lrn_text",
+    "paper_vs_book", "per_class", "plot_figure1", "plot_filters", "plot_lrn", "plot_sweeps", "pooling_table",
+    "race_curves", "race_table", "relu_archive_text", "run_cell", "run_notes", "saturation_table",
+    "show_lrn_gain", "show_mean_image", "sweep_explorer", "tower_notes", "tower_table",
 ]  # fmt: skip
 
 CHAPTER = "alexnet"
@@ -387,6 +387,24 @@ def filter_table(initial: Tensor, trained: Tensor) -> str:
                      f"{100 * st['colour_agnostic']:.0f}%"])  # fmt: skip
     header = ["kernels", "smoothness", "colourless share of energy", "mostly colourless (> 80%)"]
     return common.markdown_table(header, rows)
+
+
+def filter_text(initial: Tensor, trained: Tensor, result: ExperimentResult) -> str:
+    """What training did to the first-layer kernels, generated from :func:`filter_table`'s two numbers
+    (``result``: the LRN run the kernels come from, for its profile and images)."""
+    a, b = experiment.filter_stats(initial), experiment.filter_stats(trained)
+    smoother, greyer = b["smoothness"] > a["smoothness"], b["luminance_share"] > a["luminance_share"]
+    if smoother and greyer:
+        moved = "they have moved away from the random start, towards smoother and more colourless kernels"
+    elif smoother or greyer:
+        gained, not_gained = ("smoother", "more colourless") if smoother else ("more colourless", "smoother")
+        moved = f"they have become {gained} than at the random start, but not {not_gained}"
+    else:
+        moved = "they are no smoother and no more colourless than at the random start"
+    return (f"In this {result.profile}-profile run the kernels trained on {result.metrics['n_train']:,} "
+            f"images: smoothness went from {a['smoothness']:.2f} to {b['smoothness']:.2f} and the "
+            f"colourless share of their energy from {100 * a['luminance_share']:.0f}% to "
+            f"{100 * b['luminance_share']:.0f}%, so {moved}.")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------
