@@ -287,6 +287,10 @@ def test_page_tables_and_text(tiny_runs: dict[str, X.ExperimentResult], monkeypa
     assert page.race_table(rt).splitlines()[1] == "|---|---|---|---|---|"
     assert "**Measured.** To reach 95% training error" in page.figure1_text(rt)
     assert "rather than the paper's 25%" in page.figure1_text(rt)
+    ratio = rt.metrics["recipes"]["paper"]["epoch_ratio"]
+    expected = ("could not be measured" if ratio is None else "within 2 of the paper's six" if 4 <= ratio <= 8
+                else "the paper's six by more than 2")  # fmt: skip
+    assert expected in page.figure1_text(rt)
     assert "(the paper: 13% and 11%, lowered by 2)" in page.lrn_text(lrn_result)
     rows = X.tower_rows()
     summary = X.architecture_summary(rows)
