@@ -126,15 +126,19 @@ def heads_text(result: ExperimentResult, classes: Sequence[str], n_test: int, si
     if fc < gap:
         text += "In this short run the order is the reverse of the paper's. "
     if mostly_off:
+        # "one reason" only where there is something to explain: FC ahead of GAP
+        lead = ("The GAP network's class maps show one reason: these" if fc < gap
+                else "In the GAP network, these")  # fmt: skip
         text += (
-            "The GAP network's class maps show one reason: these class maps are zero everywhere on more than "
+            lead + " class maps are zero everywhere on more than "
             f"half of the test images (share in brackets): {', '.join(mostly_off)}. The ReLU in front of the "
             "pooling switched them off, and a class whose map is off scores exactly 0"
             + (f"; the network never predicts {', '.join(never)}. " if never else ". ")
             + "The FC head reads all 640 values of the ten maps and does not depend on any one map being on. "
         )
     text += (
-        f"The GAP network is {100 * (gap - PAPER['nin']):.1f} points above the paper's "
+        f"The GAP network is {abs(100 * (gap - PAPER['nin'])):.1f} points "
+        f"{'above' if gap >= PAPER['nin'] else 'below'} the paper's "
         f"{100 * PAPER['nin']:.2f}%, after {s['train']['epochs']} epochs on {n_per_class} images per class "
         f"with width {s['width']:g}; the paper trained the full network on all 5,000 images per class to "
         f"convergence, which is what the full profile does. On {n_test:,} test images, sampling alone gives "
