@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ecg_lib.profiles import ARCHIVED_PROFILES
+
 __all__ = [
     "ARCHIVED",
     "COLUMNS",
@@ -286,7 +288,7 @@ def _fmt_noise(x: float, m: Measurement) -> str:
 
 #: The runs a claim is checked against, in the order the table shows them: this build's live run, then
 #: the archived standard and full runs (``results/``; see :mod:`ecg_lib.results`).
-ARCHIVED = ("standard", "full")
+ARCHIVED: tuple[str, ...] = ARCHIVED_PROFILES  # ("standard", "full"): shorter runs first
 COLUMNS = ("live", *ARCHIVED)
 
 
@@ -311,7 +313,7 @@ class Evidence:
     def archived_verdict(self) -> Verdict:
         """The verdict of the paper-scale evidence: the full archive over the standard one (a counted
         claim's is its own: the same in every profile)."""
-        for column in ("full", "standard"):
+        for column in reversed(ARCHIVED):
             if self.cells[column].measurement is not None:
                 return self.cells[column].verdict
         return self.cells["live"].verdict if self.claim.counted else NO_EVIDENCE
@@ -329,7 +331,7 @@ class Evidence:
         return f"{Z:g} SE; {seen}" if any(m.se for _, m in measured) else seen
 
 
-_COLUMN_NAMES = {"live": "this run", "standard": "standard", "full": "full"}
+_COLUMN_NAMES = {"live": "this run"}
 _NOT_RETRAINED = "trained in the chapter, not on this page"
 
 
@@ -439,7 +441,7 @@ def ledger_table(evidence: Sequence[Evidence], profile: str) -> str:
     """The "Paper vs. this book" table: per claim the paper's value with its source, this run's, the
     archived standard and full runs' measurement with its verdict, how the book measures it and the
     threshold with its noise basis. A line above it states the rule."""
-    header = ["claim", "paper", f"this run ({profile})", "standard (archived)", "full (archived)",
+    header = ["claim", "paper", f"this run ({profile})", *(f"{p} (archived)" for p in ARCHIVED),
               "how measured; verdict threshold"]  # fmt: skip
     lines = [
         f"Each verdict is computed from that run's numbers: a trained difference counts beyond {Z:g} "
@@ -521,8 +523,8 @@ def tally_text(t: Tally) -> str:
 def scoreboard_table(evidence: Sequence[Evidence], profile: str) -> str:
     """One row per claim of every chapter: a link to the section that measures it, the claim, the paper's
     value, and the verdict in this build's profile and in each archived profile."""
-    header = ["chapter", "claim", "paper", "kind", f"this build ({profile})", "standard (archived)",
-              "full (archived)"]  # fmt: skip
+    header = ["chapter", "claim", "paper", "kind", f"this build ({profile})",
+              *(f"{p} (archived)" for p in ARCHIVED)]  # fmt: skip
     lines = [_row(header), "|" + "---|" * len(header)]
     for ev in evidence:
         c, led = ev.claim, ev.ledger
