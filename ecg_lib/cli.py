@@ -219,11 +219,22 @@ def _config_from_args(args: argparse.Namespace):
     import dataclasses
 
     from ecg_lib.train import TrainConfig
+    from ecg_lib.train.config import apply_recipe, recipe_fields
 
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
     if values["normalize"] == "none":
         values["normalize"] = None
-    return TrainConfig(**values)
+    config = TrainConfig(**values)
+    recipe = getattr(args, "recipe", "paper")
+    # a flag the recipe would override is an error, not silently lost (--lr 0.3 --recipe fast)
+    defaults = TrainConfig()
+    sets = recipe_fields(recipe, config)
+    clash = [n for n, v in sets.items() if values[n] != getattr(defaults, n) and values[n] != v]
+    if clash:
+        flags = ", ".join(_FLAG_NAMES.get(n, "--" + n.replace("_", "-")) for n in clash)
+        raise ValueError(f"--recipe {recipe} sets {', '.join(clash)} itself; drop {flags} or use "
+                         "--recipe paper with your own values.")  # fmt: skip
+    return apply_recipe(config, recipe)
 
 
 def _check_paths(args: argparse.Namespace) -> None:
@@ -289,6 +300,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         history = fit(model, data, config, checkpoint=checkpoint, resume=args.resume, model_name=args.model,
                       model_options=options)  # fmt: skip
+        history.info["recipe"] = args.recipe
     except NonFiniteLossError as exc:
         if args.out and distributed.current().is_main:
             exc.history.save(args.out)
@@ -326,6 +338,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", help="registered CIFAR model, e.g. resnet20, alexnet_cifar (see `models`)")
     _add_config_flags(p)
+    from ecg_lib.train.config import RECIPES
+
+    p.add_argument("--recipe", default="paper", choices=RECIPES,
+                   help="fast: the short-budget recipe (lr 0.2 per batch of 128, Nesterov, linear warmup "
+                        "over 20%% then linear decay, no augmentation); paper: the flags as given (default)")
     p.add_argument("--subset", type=int, default=None, metavar="N",
                    help="train on N images, N/10 per class (default: all 50,000)")
     p.add_argument("--test-subset", type=int, default=None, metavar="N",
@@ -337,152 +354,6 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="model builder option, repeatable, e.g. --option activation=tanh")
     p.set_defaults(func=_cmd_train)  # fmt: skip
-
-
-def _git_commit() -> str | None:
-    import subprocess
-    from pathlib import Path
-
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parents[1],
-                             capture_output=True, text=True, timeout=10, check=True)  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from ecg_lib.profiles import UnknownProfileError, resolve_profile
-
-    # The profile is resolved here, once, and passed to every experiment as a value.
-    try:
-        args.profile = resolve_profile(args.profile)
-    except UnknownProfileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return _reproduce(args)
-    except KeyboardInterrupt:  # Ctrl-C, or scripts/gpu_run.sh's time limit
-        print("reproduce: interrupted; the experiment that was running is not archived, finished ones are.",
-              file=sys.stderr)  # fmt: skip
-        return 130
-
-
-def _reproduce(args: argparse.Namespace) -> int:
-    import inspect
-    import time
-    from datetime import datetime, timezone
-    from pathlib import Path
-
-    from ecg_lib import results
-    from ecg_lib.data import DataError, load_cifar10
-    from ecg_lib.experiments import CHAPTERS, chapter_module
-    from ecg_lib.profiles import ARCHIVED_PROFILES
-    from ecg_lib.train import run_info
-
-    try:
-        module = chapter_module(args.chapter)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    table = getattr(module, "EXPERIMENTS", None)
-    if not table:
-        print(f"error: {CHAPTERS[args.chapter]} has no EXPERIMENTS table: nothing to reproduce.",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    names = [n.strip() for n in args.experiments.split(",") if n.strip()] if args.experiments else list(table)
-    unknown = [n for n in names if n not in table]
-    if unknown:
-        print(f"error: {args.chapter} has no experiment {', '.join(map(repr, unknown))}; it has: "
-              f"{', '.join(table)}.", file=sys.stderr)  # fmt: skip
-        return 2
-    if args.list:
-        print("\n".join(names))
-        return 0
-    quick_dir = results.quick_results_dir()
-    archived = args.profile in ARCHIVED_PROFILES
-    out = Path(args.out) if args.out else (results.results_dir() if archived else quick_dir)
-    # quick results never go where the book reads archived ones: results/, $ECG_RESULTS_DIR, or an
-    # --out naming either
-    if args.profile not in ARCHIVED_PROFILES and results.is_archive_root(out):
-        print(f"error: {out} holds standard- and full-profile archives only (the book shows them as "
-              f"archived long runs). Run with --profile standard or full, or write quick-profile results "
-              f"elsewhere with --out "
-              f"(the default is {quick_dir}).", file=sys.stderr)  # fmt: skip
-        return 2
-
-    data = None
-    start = time.perf_counter()
-    written, failed, skipped = [], [], []
-    for i, name in enumerate(names):
-        target = results.archive_path(args.chapter, name, out, profile=args.profile)
-        if args.skip_existing and target.is_file():
-            print(f"{args.chapter}/{name}: archive exists, skipped ({target})")
-            continue
-        if args.time_budget is not None and time.perf_counter() - start >= args.time_budget:
-            skipped = names[i:]
-            print(f"time budget of {args.time_budget:.0f} s spent; not started: {', '.join(skipped)}")
-            break
-        fn = table[name]
-        params = inspect.signature(fn).parameters
-        kwargs = {}
-        if "profile" in params:
-            kwargs["profile"] = args.profile
-        try:
-            if "data" in params:
-                data = data if data is not None else load_cifar10(args.data)
-                kwargs["data"] = data
-            print(f"{args.chapter}/{name}: running ({args.profile} profile) ...", flush=True)
-            t0 = time.perf_counter()
-            result = fn(**kwargs)
-            wall = time.perf_counter() - t0
-            if result.profile != args.profile:
-                raise ValueError(f"it returned a {result.profile!r}-profile result in a {args.profile!r} run")
-            info = {k: v for k, v in run_info(data, profile=args.profile).items()
-                    if k not in ("fit_time_s", "elapsed_s")}
-            info.update(result.run_info)
-            info.update(
-                date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                wall_time_s=round(wall, 1),
-                command=f"python -m ecg_lib reproduce {args.chapter} --profile {args.profile} "
-                f"--experiments {name}",
-                git_commit=_git_commit(),
-            )
-            result.run_info = info
-            path = results.save_archive(result, args.chapter, name, out)
-        except (DataError, results.ArchiveError) as exc:
-            print(f"error: {args.chapter}/{name}: {exc}", file=sys.stderr)
-            failed.append(name)
-            continue
-        except Exception as exc:  # report and go on: one failing experiment should not lose the others
-            print(f"error: {args.chapter}/{name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            failed.append(name)
-            continue
-        written.append(name)
-        print(f"{args.chapter}/{name}: {wall:.1f} s -> {path}", flush=True)
-    total = time.perf_counter() - start
-    print(f"reproduce {args.chapter} ({args.profile}): {len(written)} written, {len(failed)} failed, "
-          f"{len(skipped)} not started, {total:.0f} s")  # fmt: skip
-    return 1 if failed else 0
-
-
-def _add_reproduce(sub: argparse._SubParsersAction) -> None:
-    from ecg_lib.profiles import AUTO, ENV_VAR, PROFILES
-
-    p = sub.add_parser("reproduce", help="run a chapter's experiments without Jupyter, archive the results")
-    p.add_argument("chapter", help="chapter name, e.g. alexnet, resnet, comparison")
-    p.add_argument("--profile", default=None, choices=(*PROFILES, AUTO),
-                   help="quick: CPU-sized subsets; full: whole CIFAR-10, paper-like schedules (a GPU); "
-                        f"default: ${ENV_VAR}, else {AUTO} (full on a CUDA GPU, quick otherwise)")
-    p.add_argument("--experiments", default="", metavar="A,B", help="only these experiments (default: all)")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="archive root (default: results/ for full, _build/results-quick/ for quick)")
-    p.add_argument("--data", default=None, help="CIFAR-10 location (default: $ECG_DATA_DIR, cache, download)")
-    p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
-                   help="start no further experiment once this much time has passed")
-    p.add_argument("--skip-existing", action="store_true", help="leave experiments that have an archive")
-    p.add_argument("--list", action="store_true", help="list the chapter's experiments and exit")
-    p.set_defaults(func=_cmd_reproduce)  # fmt: skip
 
 
 def _cmd_pretrained(args: argparse.Namespace) -> int:
@@ -533,7 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(sub)
     _add_summary(sub)
     _add_train(sub)
-    _add_reproduce(sub)
+    from ecg_lib.reproduce import add_parser as add_reproduce_parser
+
+    add_reproduce_parser(sub)
     _add_pretrained(sub)
     return parser
 

@@ -1,6 +1,8 @@
 """Profiles: how much an experiment trains. Resolved once, at an entry point, and passed down as a value.
 
 - ``quick``: CPU-sized subsets and short schedules; minutes per chapter; what CI runs.
+- ``standard``: all of CIFAR-10, the cheapest run that can show each trained claim; minutes per chapter on
+  one GPU, hours on a CPU; its results are archived in ``results/`` by ``reproduce``.
 - ``full``: all of CIFAR-10 with the papers' schedules; GPU-hours; only when asked for.
 
 The entry points (a chapter's first cell, the command line, ``reproduce``) call :func:`resolve_profile`;
@@ -24,10 +26,10 @@ __all__ = [
 ]  # fmt: skip
 
 # The profiles in order of cost. `auto` is not a profile: it is resolved to one of these.
-PROFILES: tuple[str, ...] = ("quick", "full")
+PROFILES: tuple[str, ...] = ("quick", "standard", "full")
 AUTO = "auto"
-# The profiles whose results may be archived (results/ or $ECG_RESULTS_DIR) and shown as "full profile":
-# all but quick. "standard" is listed before it is runnable so that its archives are accepted from day one.
+# The profiles whose results may be archived (results/ or $ECG_RESULTS_DIR) and shown beside a live run:
+# all but quick.
 ARCHIVED_PROFILES: tuple[str, ...] = ("standard", "full")
 ENV_VAR = "ECG_PROFILE"
 
@@ -39,10 +41,11 @@ class UnknownProfileError(ValueError):
 
 
 def _auto() -> str:
-    """``auto``: the full profile on a CUDA GPU, the quick one elsewhere."""
+    """``auto``: the standard profile on a CUDA GPU (chapters that finish in minutes), the quick one
+    elsewhere. The full profile takes GPU-hours and runs only when asked for by name."""
     import torch
 
-    return "full" if torch.cuda.is_available() else "quick"
+    return "standard" if torch.cuda.is_available() else "quick"
 
 
 def check_profile(profile: str, *, where: str = "profile") -> str:
@@ -62,7 +65,7 @@ def resolve_profile(profile: str | None = None) -> str:
     """The profile an entry point runs with.
 
     ``profile`` given: checked (``auto`` allowed). ``None``: ``$ECG_PROFILE``, and ``auto`` when that is
-    unset or empty. ``auto`` becomes ``full`` on a CUDA GPU and ``quick`` elsewhere. An unknown name
+    unset or empty. ``auto`` becomes ``standard`` on a CUDA GPU and ``quick`` elsewhere. An unknown name
     raises :class:`UnknownProfileError` naming the valid ones.
     """
     if profile is None:

@@ -168,7 +168,7 @@ def test_every_profile_has_settings(table: dict) -> None:
 
 @pytest.mark.parametrize("name", ["architecture", "relu_vs_tanh", "lrn"])
 def test_experiments_reject_an_unknown_profile(name: str) -> None:
-    with pytest.raises(UnknownProfileError, match="quick, full"):
+    with pytest.raises(UnknownProfileError, match="quick, standard, full"):
         X.EXPERIMENTS[name](profile="slow")
 
 

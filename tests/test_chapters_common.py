@@ -20,7 +20,7 @@ def test_start_chapter_resolves_the_profile_once(monkeypatch, capsys):
 
 def test_a_bad_profile_stops_the_chapter_in_its_first_cell(monkeypatch):
     monkeypatch.setenv("ECG_PROFILE", "bogus")
-    with pytest.raises(UnknownProfileError, match="must be one of quick, full"):
+    with pytest.raises(UnknownProfileError, match="must be one of quick, standard, full"):
         common.start_chapter("nin")
 
 

@@ -136,12 +136,12 @@ def test_race_settings() -> None:
 
 
 def test_unknown_profile_is_rejected_before_any_work() -> None:
-    with pytest.raises(UnknownProfileError, match="quick, full"):
+    with pytest.raises(UnknownProfileError, match="quick, standard, full"):
         C.race(profile="medium")  # before loading data or measuring anything
-    with pytest.raises(UnknownProfileError, match="quick, full"):
+    with pytest.raises(UnknownProfileError, match="quick, standard, full"):
         C.EXPERIMENTS["race_seed1"](profile="medium")
     bogus = ExperimentResult("race_seed0", "medium", metrics={"seed": 0, "nets": {"vgg_cifar": {}}})
-    with pytest.raises(UnknownProfileError, match="quick, full"):
+    with pytest.raises(UnknownProfileError, match="quick, standard, full"):
         C.rerun_with_batch_norm(bogus, "vgg_cifar")
 
 

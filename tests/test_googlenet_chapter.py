@@ -199,11 +199,11 @@ def test_every_profile_has_settings() -> None:
 
 
 def test_experiments_reject_an_unknown_profile() -> None:
-    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+    with pytest.raises(profiles.UnknownProfileError, match="quick, standard, full"):
         E.cifar_experiment(_tiny_data(), profile="fast")
-    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+    with pytest.raises(profiles.UnknownProfileError, match="quick, standard, full"):
         E.cifar_experiment(_tiny_data(), profile="fast", settings=_tiny_settings())
-    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+    with pytest.raises(profiles.UnknownProfileError, match="quick, standard, full"):
         E.counts_experiment(profile="fast")
     with pytest.raises(TypeError):
         E.cifar_experiment(_tiny_data())  # the profile is required: resolved by the caller, never guessed

@@ -142,9 +142,9 @@ def test_every_profile_has_settings() -> None:
 
 
 def test_train_heads_rejects_an_unknown_profile() -> None:
-    with pytest.raises(UnknownProfileError, match="quick, full"):
+    with pytest.raises(UnknownProfileError, match="quick, standard, full"):
         X.train_heads(profile="slow")
-    with pytest.raises(UnknownProfileError, match="quick, full"):
+    with pytest.raises(UnknownProfileError, match="quick, standard, full"):
         X.train_heads(profile="slow", settings=X.SETTINGS["quick"])
 
 

@@ -15,7 +15,7 @@ def test_resolve_reads_the_environment_only_when_not_given(monkeypatch):
     monkeypatch.setenv("ECG_PROFILE", " Quick ")
     assert resolve_profile() == "quick"  # the environment is trimmed and case-folded
     monkeypatch.delenv("ECG_PROFILE")
-    auto = "full" if torch.cuda.is_available() else "quick"
+    auto = "standard" if torch.cuda.is_available() else "quick"
     assert resolve_profile() == auto and resolve_profile("auto") == auto
     monkeypatch.setenv("ECG_PROFILE", "")
     assert resolve_profile() == auto
@@ -23,11 +23,11 @@ def test_resolve_reads_the_environment_only_when_not_given(monkeypatch):
 
 @pytest.mark.parametrize("bad", ["fast", "Full", "bogus", ""])
 def test_unknown_profiles_name_the_valid_ones(monkeypatch, bad):
-    with pytest.raises(UnknownProfileError, match="must be one of quick, full"):
+    with pytest.raises(UnknownProfileError, match="must be one of quick, standard, full"):
         check_profile(bad)
     if bad.strip():
         monkeypatch.setenv("ECG_PROFILE", "bogus")
-        with pytest.raises(UnknownProfileError, match=r"\$ECG_PROFILE must be one of quick, full"):
+        with pytest.raises(UnknownProfileError, match=r"\$ECG_PROFILE must be one of quick, standard, full"):
             resolve_profile()
     assert issubclass(UnknownProfileError, ValueError)
 
@@ -56,7 +56,7 @@ def test_cli_fails_fast_on_a_bad_environment_profile(monkeypatch, capsys, argv):
     monkeypatch.setenv("ECG_PROFILE", "bogus")
     assert cli_main(argv) == 2
     err = capsys.readouterr().err
-    assert "$ECG_PROFILE must be one of quick, full" in err and "Traceback" not in err
+    assert "$ECG_PROFILE must be one of quick, standard, full" in err and "Traceback" not in err
 
 
 def test_reproduce_leaves_the_environment_alone(monkeypatch, tmp_path):

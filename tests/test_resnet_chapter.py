@@ -156,7 +156,7 @@ def test_unknown_profile_is_rejected_before_any_work() -> None:
     # no data is loaded and nothing trains: the profile is checked first
     for call in (lambda: E.depth_experiment(profile="medium"), lambda: E.tables_experiment(profile="medium"),
                  lambda: E.DepthRun(profile="medium", settings=E.SETTINGS["quick"])):  # fmt: skip
-        with pytest.raises(UnknownProfileError, match="quick, full"):
+        with pytest.raises(UnknownProfileError, match="quick, standard, full"):
             call()
 
 

@@ -188,7 +188,7 @@ MALFORMED = {
     "per-epoch lengths differ": (_set("histories", "resnet20", "train_time_s", []), "per-epoch lists differ"),
     "text for a number": (_set("histories", "resnet20", "lr", 0, "0.1"), r"'lr'\[0\] must be a number"),
     "no date": (lambda d: d["run_info"].pop("date"), "run_info lacks date"),
-    "unknown profile": (_set("profile", "medium"), "'profile' must be one of quick, full, standard"),
+    "unknown profile": (_set("profile", "medium"), "'profile' must be one of quick, standard, full"),
     "history not an object": (_set("histories", "resnet20", [1, 2]), "a History must be a JSON object"),
 }
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from ecg_lib import train
 from ecg_lib.cli import main as cli_main
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.train import (
@@ -148,6 +149,45 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(small, tmp_path):
     assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files
 
 
+def test_checkpoint_dir_resumes_every_fit_of_an_experiment_after_a_kill(small, tmp_path):
+    # What `reproduce` relies on: an experiment that fits two nets, killed in the second one's second
+    # epoch, run again in the same checkpoint folder, trains only what was left and ends with exactly
+    # the weights and Histories of an uninterrupted run.
+    cfg = quiet(epochs=3, batch_size=40, lr=0.05, seed=1)
+
+    def experiment(crash_at=None):
+        nets, hists = [], []
+        for seed in (0, 1):
+            net = tiny_cnn(5, dropout=0.3)
+            def stop(epoch, model, history, seed=seed):
+                if (seed, epoch) == crash_at:
+                    raise KeyboardInterrupt
+            hists.append(fit(net, small, cfg.replace(seed=seed), on_epoch_end=stop))
+            nets.append(net)
+        return nets, hists
+
+    ref_nets, ref_hists = experiment()
+    events = []
+    with train.checkpoint_dir(tmp_path / "ckpt") as folder, train.progress_hook(events.append):
+        with pytest.raises(KeyboardInterrupt):
+            experiment(crash_at=(1, 1))
+        assert len(list(folder.glob("*.pt"))) == 2  # one file per fit, named after the run
+        assert [(e["epoch"], e["resumed"]) for e in events] == [(1, 0), (2, 0), (3, 0), (1, 0)]
+        events.clear()
+        nets, hists = experiment()
+    # the first fit was finished: reported once, nothing trained; the second resumed after its epoch 1
+    assert [(e["epoch"], e["resumed"]) for e in events] == [(3, 3), (2, 1), (3, 1)]
+    assert events[0]["steps"] == 3 * 5 and events[-1]["test_error"] == hists[1].test_error[-1]
+    for ref, net in zip(ref_nets, nets, strict=True):
+        for a, b in zip(ref.state_dict().values(), net.state_dict().values(), strict=True):
+            assert torch.equal(a, b)
+    assert [h.train_loss for h in hists] == [h.train_loss for h in ref_hists]
+    # outside the block nothing is checkpointed; another config is another file
+    names = {train.auto_checkpoint_path(tmp_path, tiny_cnn(), small, c).name
+             for c in (cfg, cfg.replace(seed=2), cfg.replace(quiet=False, eval_every=0))}  # fmt: skip
+    assert len(names) == 2
+
+
 def test_resume_refuses_another_configuration(small, tmp_path):
     cfg = quiet(epochs=1, batch_size=50, lr=0.05)
     fit(tiny_cnn(), small, cfg, checkpoint=tmp_path / "c.pt")
@@ -240,7 +280,7 @@ def test_run_info_says_what_produced_the_numbers(small, monkeypatch):
     text = format_run_info(info)
     assert text.splitlines()[0].startswith("profile") and "quick" in text.splitlines()[0]
     assert run_info()["profile"] is None  # no profile given, none recorded
-    with pytest.raises(ValueError, match="profile must be one of quick, full"):
+    with pytest.raises(ValueError, match="profile must be one of quick, standard, full"):
         run_info(profile="fast")
 
 
@@ -249,7 +289,7 @@ def test_fit_records_the_profile_it_is_given(small, monkeypatch):
     h = fit(tiny_cnn(), small.subset(2, 1), quiet(epochs=1, batch_size=20), profile="quick")
     assert h.info["profile"] == "quick"
     assert fit(tiny_cnn(), small.subset(2, 1), quiet(epochs=1, batch_size=20)).info["profile"] is None
-    with pytest.raises(ValueError, match="profile must be one of quick, full"):
+    with pytest.raises(ValueError, match="profile must be one of quick, standard, full"):
         fit(tiny_cnn(), small.subset(2, 1), quiet(epochs=1, batch_size=20), profile="Quick")
 
 
@@ -276,6 +316,34 @@ def test_cli_flags_follow_train_config(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "resnet20", "--milestones", "a,b"])
     assert "--milestones takes epochs separated by commas" in capsys.readouterr().err
+
+
+def test_fast_recipe_sets_what_was_measured_and_keeps_the_rest():
+    base = TrainConfig(epochs=5, batch_size=256, seed=3, weight_decay=1e-4, precision="fp32")
+    fast = train.apply_recipe(base, "fast")
+    assert (fast.lr, fast.nesterov, fast.schedule, fast.warmup_epochs, fast.augment) == (
+        0.4, True, "warmup_linear", 1.0, False)  # 0.2 per 128 images of batch; 20% of the run warms up
+    kept = (fast.epochs, fast.batch_size, fast.seed, fast.weight_decay, fast.precision)
+    assert kept == (5, 256, 3, 1e-4, "fp32")
+    assert train.apply_recipe(base, "paper") == base
+    with pytest.raises(ValueError, match="recipe must be one of paper, fast"):
+        train.apply_recipe(base, "quick")
+    # the schedule it names: the peak after the warmup, zero at the end
+    steps = 10
+    lrs = [lr_at(i, steps, fast) for i in range(5 * steps)]
+    assert max(lrs) == pytest.approx(0.4) and lrs.index(max(lrs)) == steps - 1 and lrs[-1] < 0.01
+
+
+def test_cli_recipe_refuses_flags_it_would_override(capsys):
+    from ecg_lib.cli import _config_from_args, build_parser
+
+    flags = ["train", "resnet20", "--epochs", "2", "--recipe", "fast", "--no-augment"]
+    args = build_parser().parse_args(flags)
+    cfg = _config_from_args(args)  # --no-augment agrees with the recipe: accepted
+    assert cfg == train.apply_recipe(TrainConfig(epochs=2), "fast")
+    args = build_parser().parse_args(["train", "resnet20", "--recipe", "fast", "--lr", "0.3"])
+    with pytest.raises(ValueError, match="--recipe fast sets lr itself; drop --lr"):
+        _config_from_args(args)
 
 
 def test_cli_train_prints_accuracy_and_writes_history(tmp_path, capsys):

@@ -166,9 +166,9 @@ def test_every_profile_has_settings() -> None:
 
 
 def test_train_configs_rejects_an_unknown_profile() -> None:
-    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+    with pytest.raises(profiles.UnknownProfileError, match="quick, standard, full"):
         X.train_configs(_tiny_data(), profile="fast")
-    with pytest.raises(profiles.UnknownProfileError, match="quick, full"):
+    with pytest.raises(profiles.UnknownProfileError, match="quick, standard, full"):
         X.train_configs(_tiny_data(), profile="fast", settings=_tiny_settings())
     with pytest.raises(TypeError):
         X.train_configs(_tiny_data())  # the profile is required: resolved by the caller, never guessed

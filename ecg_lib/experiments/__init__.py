@@ -76,3 +76,38 @@ def chapter_module(chapter: str) -> ModuleType:
     if chapter not in CHAPTERS:
         raise ValueError(f"Unknown chapter {chapter!r}; known chapters: {', '.join(CHAPTERS) or '(none)'}.")
     return importlib.import_module(CHAPTERS[chapter])
+
+
+def with_seed(settings: Any, seed: int) -> Any:
+    """``settings`` (a frozen Settings of an experiment module) with every seed it holds replaced by
+    ``seed``: a ``seeds`` tuple becomes ``(seed,)``, a ``seed`` field and the ``seed`` of its ``train``
+    config become ``seed``. Raises ValueError for settings that hold no seed."""
+    import dataclasses
+
+    changes: dict[str, Any] = {}
+    names = {f.name for f in dataclasses.fields(settings)}
+    if "seeds" in names:
+        changes["seeds"] = (seed,)
+    if "seed" in names:
+        changes["seed"] = seed
+    if "train" in names:
+        changes["train"] = settings.train.replace(seed=seed)
+    if not changes:
+        raise ValueError(f"{type(settings).__name__} holds no seed to replace.")
+    return dataclasses.replace(settings, **changes)
+
+
+def seeded(fn: Any, table: dict[str, Any], seed: int) -> Any:
+    """The experiment ``fn(data=None, *, profile, settings=None)`` run with seed ``seed``: its settings
+    (``table[profile]`` unless given) pass through :func:`with_seed`. Registered in a chapter's
+    ``EXPERIMENTS`` as ``<name>_seed<k>``, it gives a claim that is a difference its second seed, so a
+    chapter can report the spread (issue 13: at least 2 seeds for every difference)."""
+    from ecg_lib.profiles import select
+
+    def run(data: Any = None, *, profile: str, settings: Any = None) -> ExperimentResult:
+        base = settings if settings is not None else select(table, profile)
+        return fn(data, profile=profile, settings=with_seed(base, seed))
+
+    run.__name__ = f"{fn.__name__}_seed{seed}"
+    run.__doc__ = f"{fn.__name__} with seed {seed} (see ecg_lib.experiments.seeded)."
+    return run

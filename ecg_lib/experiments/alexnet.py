@@ -22,7 +22,9 @@ most 4 minutes), full a GPU and all of CIFAR-10. The figures the chapter quotes 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -37,13 +39,13 @@ from torch import Tensor, nn
 
 from ecg_lib.counting import layer_table
 from ecg_lib.data import CIFAR10Data, Normalizer, load_cifar10
-from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import ExperimentResult, seeded
 from ecg_lib.models import alexnet as A
 from ecg_lib.models import get_model
 from ecg_lib.models._common import ALEXNET_LRN
 from ecg_lib.models.alexnet import ChannelLRN, RawPixels
 from ecg_lib.profiles import check_profile, select
-from ecg_lib.train import History, NonFiniteLossError, TrainConfig, fit, run_info
+from ecg_lib.train import History, NonFiniteLossError, TrainConfig, current_checkpoint_dir, fit, run_info
 
 __all__ = [
     "ACTIVATION_SETTINGS", "EXPERIMENTS", "LRN_SETTINGS", "MODERN", "PAPER", "RECIPES",
@@ -362,6 +364,11 @@ _RATES = {"paper": {"relu": (0.002, 0.006, 0.02), "tanh": (0.02, 0.06, 0.2)},
 ACTIVATION_SETTINGS: dict[str, ActivationSettings] = {
     "quick": ActivationSettings(_FIGURE1.replace(epochs=40, channels_last=False), n_train_per_class=128,
                                 n_test_per_class=1, target=0.50, sweep_epochs=2, lrs=_RATES, cpu_threads=1),
+    # Standard: all 50,000 images and the paper's 25% target, one sweep epoch per rate, at most 30 epochs
+    # for the winner: about 21 s per epoch on one core of the 2-core CPU, so under 50 minutes for the four
+    # races (benchmarks/standard_cost.md).
+    "standard": ActivationSettings(_FIGURE1.replace(epochs=30, channels_last=False), n_train_per_class=None,
+                                   n_test_per_class=1, target=0.25, sweep_epochs=1, lrs=_RATES),
     "full": ActivationSettings(_FIGURE1.replace(epochs=90, channels_last=True), n_train_per_class=None,
                                n_test_per_class=1, target=0.25, sweep_epochs=2, lrs=_RATES),
 }  # fmt: skip
@@ -410,13 +417,22 @@ def race(
         return h.epoch_train_error[-1] <= target
 
     entries: list[RaceEntry] = []
-    with tempfile.TemporaryDirectory(prefix="ecg-race-") as tmp:
+    # Inside `reproduce` (a checkpoint_dir block) the race keeps its checkpoints there, so a killed race
+    # resumes: finished sweeps are read back, the winner's continuation goes on from its last epoch.
+    keep = current_checkpoint_dir()
+    with contextlib.ExitStack() as stack:
+        if keep is not None:
+            tmp = keep / f"race-{recipe.name}-{activation}-seed{seed}-{len(data.train_y)}"
+            tmp.mkdir(parents=True, exist_ok=True)
+        else:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ecg-race-")))
         for lr in lrs:
-            ckpt = Path(tmp) / f"lr{lr:g}.pt"
+            ckpt = tmp / f"lr{lr:g}.pt"
             model = build_cifar_net(activation, recipe=recipe, seed=seed)
             try:
                 cfg = recipe_config(recipe, train, lr=lr, epochs=sweep_epochs)
-                h = fit(model, data, cfg, checkpoint=ckpt, on_epoch_end=stop, profile=profile)
+                h = fit(model, data, cfg, checkpoint=ckpt, resume=ckpt if ckpt.is_file() else None,
+                        on_epoch_end=stop, profile=profile)  # fmt: skip
             except NonFiniteLossError as exc:
                 entries.append(RaceEntry(lr, exc.history, None, outcome="diverged"))
                 continue
@@ -427,7 +443,9 @@ def race(
         best = min(alive, key=lambda e: (e.history.epochs_to(target) or math.inf, e.sweep_error))
         if best.history.reach(target) is None and sweep_epochs < max_epochs:
             model = build_cifar_net(activation, recipe=recipe, seed=seed)  # weights come from the checkpoint
-            ckpt = Path(tmp) / f"lr{best.lr:g}.pt"
+            ckpt = tmp / f"lr{best.lr:g}-continued.pt"
+            if not ckpt.is_file():  # the sweep's file stays as it is: a rerun reads the sweep back from it
+                shutil.copyfile(tmp / f"lr{best.lr:g}.pt", ckpt)
             try:
                 cfg = recipe_config(recipe, train, lr=best.lr)
                 best.history = fit(model, data, cfg, checkpoint=ckpt, resume=ckpt, on_epoch_end=stop,
@@ -539,6 +557,13 @@ LRN_SETTINGS: dict[str, LrnSettings] = {
         TrainConfig(epochs=6, batch_size=128, lr=0.006, momentum=0.9, weight_decay=0.0, schedule="constant",
                     augment=False, normalize=PAPER.normalize, eval_every=2, quiet=True, channels_last=False),
         n_train_per_class=128, n_test_per_class=200, cpu_threads=1),
+    # Standard: all of CIFAR-10 with flips and crops and weight decay, 15 epochs at the paper recipe's rate,
+    # divided by 10 for the last 5: about 6 minutes per network on one core of the 2-core CPU.
+    "standard": LrnSettings(
+        TrainConfig(epochs=15, batch_size=128, lr=0.006, momentum=0.9, weight_decay=5e-4, schedule="step",
+                    milestones=(10, 13), augment=True, normalize=PAPER.normalize, eval_every=1, quiet=True,
+                    channels_last=False),
+        n_train_per_class=None, n_test_per_class=None),
     "full": LrnSettings(
         TrainConfig(epochs=60, batch_size=128, lr=0.006, momentum=0.9, weight_decay=5e-4, schedule="step",
                     milestones=(40, 50), augment=True, normalize=PAPER.normalize, eval_every=5, quiet=True,
@@ -629,4 +654,7 @@ EXPERIMENTS = {
     "architecture": architecture_experiment,
     "relu_vs_tanh": relu_vs_tanh_experiment,
     "lrn": lrn_experiment,
+    # the second seed of each trained difference (issue 13: report the spread over at least 2 seeds)
+    "relu_vs_tanh_seed1": seeded(relu_vs_tanh_experiment, ACTIVATION_SETTINGS, 1),
+    "lrn_seed1": seeded(lrn_experiment, LRN_SETTINGS, 1),
 }

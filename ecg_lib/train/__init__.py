@@ -18,22 +18,47 @@ The package is split by concern: :mod:`~ecg_lib.train.config` (TrainConfig, sche
 """
 
 from ecg_lib.train.checkpoint import CheckpointError, load_checkpoint, run_key, save_checkpoint
-from ecg_lib.train.config import CHECKPOINT_FORMAT, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig, lr_at
+from ecg_lib.train.config import (
+    CHECKPOINT_FORMAT,
+    OPTIMIZERS,
+    PRECISIONS,
+    RECIPES,
+    SCHEDULES,
+    TrainConfig,
+    apply_recipe,
+    lr_at,
+    recipe_fields,
+)
 from ecg_lib.train.device import pick_device, pick_precision
 from ecg_lib.train.history import History, NonFiniteLossError
 from ecg_lib.train.info import format_run_info, run_info
-from ecg_lib.train.loop import EpochCallback, evaluate, fit
+from ecg_lib.train.loop import (
+    EpochCallback,
+    ProgressCallback,
+    auto_checkpoint_path,
+    checkpoint_dir,
+    current_checkpoint_dir,
+    evaluate,
+    fit,
+    progress_hook,
+)
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "OPTIMIZERS",
     "PRECISIONS",
+    "RECIPES",
     "SCHEDULES",
     "CheckpointError",
     "EpochCallback",
     "History",
     "NonFiniteLossError",
+    "ProgressCallback",
     "TrainConfig",
+    "apply_recipe",
+    "auto_checkpoint_path",
+    "checkpoint_dir",
+    "current_checkpoint_dir",
     "evaluate",
     "fit",
     "format_run_info",
@@ -41,6 +66,8 @@ __all__ = [
     "lr_at",
     "pick_device",
     "pick_precision",
+    "progress_hook",
+    "recipe_fields",
     "run_info",
     "run_key",
     "save_checkpoint",

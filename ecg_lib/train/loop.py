@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +32,69 @@ from ecg_lib.train.checkpoint import (
     run_key,
     save_checkpoint,
 )
-from ecg_lib.train.config import TrainConfig, lr_at
+from ecg_lib.train.config import TrainConfig, apply_recipe, lr_at
 from ecg_lib.train.device import autocast, device_name, pick_device, pick_precision
 from ecg_lib.train.history import History, NonFiniteLossError
 
-__all__ = ["EpochCallback", "evaluate", "fit"]
+__all__ = ["EpochCallback", "ProgressCallback", "auto_checkpoint_path", "checkpoint_dir",
+           "current_checkpoint_dir", "evaluate", "fit", "progress_hook"]  # fmt: skip
+
+#: ``progress(event)`` after every epoch of every :func:`fit` inside :func:`progress_hook`; ``event`` holds
+#: model, epoch, epochs, steps, steps_per_epoch, train_time_s, wall_time_s, train_error, test_error and
+#: resumed (the epochs that came from a checkpoint rather than from training now).
+ProgressCallback = Callable[[dict[str, Any]], None]
+_CHECKPOINT_DIR: ContextVar[Path | None] = ContextVar("ecg_lib_checkpoint_dir", default=None)
+_PROGRESS: ContextVar[ProgressCallback | None] = ContextVar("ecg_lib_progress", default=None)
+# Config fields that do not change what is trained (the same as the resume check ignores).
+_NOT_THE_RUN = ("quiet", "device", "eval_batch_size", "max_time_s", "eval_every")
+
+
+@contextlib.contextmanager
+def checkpoint_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Within the block, every :func:`fit` called without ``checkpoint=``/``resume=`` checkpoints each
+    epoch to its own file in ``path`` (:func:`auto_checkpoint_path`) and resumes from it if it exists.
+
+    This is how ``python -m ecg_lib reproduce`` survives a kill: an experiment that trains many networks
+    one after another, run again, skips the finished fits (their checkpoints hold the final weights and
+    History) and continues the interrupted one from its last epoch, without any experiment knowing."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    token = _CHECKPOINT_DIR.set(folder)
+    try:
+        yield folder
+    finally:
+        _CHECKPOINT_DIR.reset(token)
+
+
+def current_checkpoint_dir() -> Path | None:
+    """The folder of the enclosing :func:`checkpoint_dir` block, or None outside one. Code that manages
+    its own checkpoints (e.g. a race that continues a run past its first schedule) keeps them there, so
+    they survive a kill too."""
+    return _CHECKPOINT_DIR.get()
+
+
+@contextlib.contextmanager
+def progress_hook(callback: ProgressCallback) -> Iterator[None]:
+    """Within the block, every :func:`fit` reports each epoch to ``callback`` (see ProgressCallback)."""
+    token = _PROGRESS.set(callback)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+def auto_checkpoint_path(folder: str | os.PathLike, model: nn.Module, data: Any, config: TrainConfig, *,
+                         profile: str | None = None, model_name: str | None = None,
+                         model_options: Mapping[str, Any] | None = None) -> Path:  # fmt: skip
+    """``<folder>/<model>-<hash>.pt``: one file per run, the hash over what defines the run (model name,
+    options and architecture, data identity, profile, and the config without display and budget
+    fields), so two different fits never share a file and the same fit always finds its own."""
+    run = run_key(model, data, config, model_name=model_name, model_options=dict(model_options or {}))
+    cfg = {k: v for k, v in config.to_dict().items() if k not in _NOT_THE_RUN}
+    blob = json.dumps({"run": run, "config": cfg, "profile": profile}, sort_keys=True, default=repr)
+    digest = hashlib.sha1(blob.encode()).hexdigest()[:16]
+    safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in run["model_name"])
+    return Path(folder) / f"{safe}-{digest}.pt"
 
 
 @torch.no_grad()
@@ -118,6 +180,7 @@ def fit(
     profile: str | None = None,
     model_name: str | None = None,
     model_options: Mapping[str, Any] | None = None,
+    recipe: str | None = None,
 ) -> History:
     """Train ``model`` on ``data.train_x``/``train_y`` and evaluate on ``data.test_x``/``test_y``.
 
@@ -145,11 +208,22 @@ def fit(
     ``model_name``/``model_options``: the registry name and builder options (``get_model(name,
     **options)``), recorded in ``history.info`` and the checkpoint; ``None``: the model's ``name``.
 
+    ``recipe``: ``"fast"`` replaces the optimiser, rate, schedule and augmentation of ``config`` with the
+    short-budget recipe (:func:`~ecg_lib.train.config.recipe_fields`), ``"paper"`` or ``None`` keeps it
+    as given; recorded in ``history.info["recipe"]``.
+
     Before training, the model's output size is checked against the data's classes.
     """
     if profile is not None:
         check_profile(profile)
     cfg = config if config is not None else TrainConfig()
+    if recipe is not None:
+        cfg = apply_recipe(cfg, recipe)
+    auto_dir = _CHECKPOINT_DIR.get()
+    if auto_dir is not None and checkpoint is None and resume is None:
+        checkpoint = auto_checkpoint_path(auto_dir, model, data, cfg, profile=profile, model_name=model_name,
+                                          model_options=model_options)  # fmt: skip
+        resume = checkpoint if checkpoint.is_file() else None
     if checkpoint is not None:
         check_writable(checkpoint, "checkpoint")
     ckpt = load_checkpoint(resume) if resume is not None else None  # a bad file fails before any work
@@ -199,7 +273,7 @@ def fit(
         "backend": world.backend, "n_train": int(data.train_y.numel()), "n_test": int(data.test_y.numel()),
         "data_source": getattr(data, "source", ""), "data_quality": getattr(data, "data_quality", None),
         "normalize": normalizer.mode, "torch": torch.__version__, "profile": profile,
-        "model_name": run["model_name"], "model_options": run["model_options"],
+        "model_name": run["model_name"], "model_options": run["model_options"], "recipe": recipe or "paper",
     }  # fmt: skip
     if world.enabled:  # record, and so prove, that the ranks' shards are disjoint and cover the epoch
         shards = distributed.all_gather_object(loader.indices(0).tolist())
@@ -237,6 +311,9 @@ def fit(
                desc=f"epoch {start_epoch + 1}/{cfg.epochs}")  # fmt: skip
     train_clock = time_offset
     run_start = time.perf_counter() - wall_offset
+    progress = _PROGRESS.get()
+    if progress is not None and start_epoch >= cfg.epochs and world.is_main:  # finished in its checkpoint
+        progress(_event(run, cfg, spe, start_epoch, start_epoch, history))
     try:
         for epoch in range(start_epoch, cfg.epochs):
             model.train()
@@ -333,6 +410,8 @@ def fit(
                     "rng": _rng_state(), "history": history.to_dict(), "config": cfg.to_dict(),
                     "run": run,
                 }, checkpoint)  # fmt: skip
+            if progress is not None and world.is_main:
+                progress(_event(run, cfg, spe, epoch + 1, start_epoch, history))
             if history.stopped in ("callback", "time_budget"):
                 break
         if history.stopped == "running":  # resumed from the checkpoint of a finished run: nothing to train
@@ -344,6 +423,18 @@ def fit(
         bar.close()
         _info.FIT_SECONDS[0] += time.perf_counter() - t_start
     return history
+
+
+def _event(run: dict[str, Any], cfg: TrainConfig, spe: int, epoch: int, resumed: int,
+           history: History) -> dict[str, Any]:  # fmt: skip
+    """What a :data:`ProgressCallback` receives after ``epoch`` (1-based) epochs."""
+    def last(values: list) -> Any:
+        return values[-1] if values else None
+
+    return {"model": run["model_name"], "epoch": epoch, "epochs": cfg.epochs, "steps": spe * epoch,
+            "steps_per_epoch": spe, "train_time_s": last(history.train_time_s) or 0.0,
+            "wall_time_s": last(history.wall_time_s) or 0.0, "train_error": last(history.epoch_train_error),
+            "test_error": last(history.test_error), "resumed": resumed}  # fmt: skip
 
 
 @torch.no_grad()
