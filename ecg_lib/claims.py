@@ -19,6 +19,7 @@ experiment: it never turns into a silent "—".
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ __all__ = [
     "error_gap",
     "ledger_table",
     "measure",
+    "pooled",
     "scoreboard_table",
+    "seed_siblings",
     "seed_spread",
     "seeds_gap",
     "sentence",
@@ -335,10 +338,70 @@ _COLUMN_NAMES = {"live": "this run"}
 _NOT_RETRAINED = "trained in the chapter, not on this page"
 
 
-def _archives(chapter: str, experiments: Sequence[str], root: Any = None) -> dict[str, dict[str, Any]]:
+_SEED = re.compile(r"_seed(\d+)$")
+
+
+def seed_siblings(chapter: str, experiment: str) -> list[tuple[int, str]]:
+    """``[(seed, key), ...]``: ``experiment`` and the other seeds of it that the chapter registers in its
+    ``EXPERIMENTS`` (``lrn`` and ``lrn_seed1``; ``race_seed0``, ``race_seed1``, ...), seed order. A key
+    without a ``_seed<k>`` suffix is seed 0."""
+    from ecg_lib.experiments import CHAPTERS, chapter_module
+
+    keys = list(chapter_module(chapter).EXPERIMENTS) if chapter in CHAPTERS else []
+    base = _SEED.sub("", experiment)
+    found = {experiment, *(k for k in keys if _SEED.search(k) and _SEED.sub("", k) == base)}
+
+    def seed(key: str) -> int:
+        m = _SEED.search(key)
+        return int(m.group(1)) if m else 0
+
+    return sorted((seed(k), k) for k in found)
+
+
+def _archives(chapter: str, experiments: Sequence[str],
+              root: Any = None) -> dict[str, dict[str, list[tuple[int, Any]]]]:  # fmt: skip
+    """``{profile: {experiment: [(seed, archived result), ...]}}`` over every archived seed."""
     from ecg_lib.results import find_archive  # imported here: results imports experiments, not claims
 
-    return {p: {e: find_archive(chapter, e, root, profile=p) for e in experiments} for p in ARCHIVED}
+    out: dict[str, dict[str, list[tuple[int, Any]]]] = {}
+    for p in ARCHIVED:
+        out[p] = {}
+        for e in experiments:
+            found = [(seed, find_archive(chapter, key, root, profile=p))
+                     for seed, key in seed_siblings(chapter, e)]  # fmt: skip
+            out[p][e] = [(seed, r) for seed, r in found if r is not None]
+    return out
+
+
+def pooled(claim: Claim, seeded: Sequence[tuple[int, Any]]) -> Measurement | None:
+    """One measurement from the runs of several seeds: the mean, with the larger of the seeds' spread
+    (:func:`seed_spread`) and the binomial standard error of the mean as its standard error, the basis
+    naming both; one run is measured as it is. None without a run; :class:`NotMeasured` when no run
+    holds the value."""
+    measured, why = [], None
+    for seed, result in seeded:
+        try:
+            m = measure(claim, result)
+        except NotMeasured as exc:
+            why = exc
+            continue
+        if m is not None:
+            measured.append((seed, m))
+    if not measured:
+        if why is not None:
+            raise why
+        return None
+    if len(measured) == 1:
+        return measured[0][1]
+    values = [m.value for _, m in measured]
+    k, spread = len(values), seed_spread(values)
+    binom = math.sqrt(sum(m.se**2 for _, m in measured)) / k if all(m.se for _, m in measured) else None
+    se = max(spread, binom or 0.0)
+    basis = f"{k} seeds: spread SE {_fmt_noise(spread, measured[0][1])}"
+    if binom is not None:
+        basis += f", binomial SE {_fmt_noise(binom, measured[0][1])}; the larger counts"
+    text = "; ".join(f"seed {seed}: {m.text}" for seed, m in measured)
+    return Measurement(statistics.fmean(values), text, se=se, basis=basis)
 
 
 @dataclass(frozen=True)
@@ -393,7 +456,7 @@ class Ledger:
                 if claim.counted:
                     cells[p] = Cell(cells["live"].measurement, cells["live"].verdict, "same (counted)")
                 else:
-                    cells[p] = _cell(claim, archives[p][claim.experiment], "no archive: no evidence yet")
+                    cells[p] = _archived_cell(claim, archives[p][claim.experiment])
             out.append(Evidence(self, claim, cells))
         return out
 
@@ -409,12 +472,26 @@ class Ledger:
             raise ClaimError(f"claim {key!r} is counted: it has no archived run.")
         archives = _archives(self.chapter, (claim.experiment,), root)
         for p in reversed(ARCHIVED):
-            m = measure(claim, archives[p][claim.experiment])
+            try:
+                m = pooled(claim, archives[p][claim.experiment])
+            except NotMeasured:
+                continue
             if m is not None:
                 return sentence(claim, m, f"archived {p}", data)
         return (f"No archived standard- or full-profile run of this experiment exists yet "
                 f"(`python -m ecg_lib reproduce {self.chapter} --profile standard`), so the "
                 f"\"Paper vs. this book\" table lists its archived columns as no evidence yet.")  # fmt: skip
+
+
+def _archived_cell(claim: Claim, seeded: Sequence[tuple[int, Any]]) -> Cell:
+    try:
+        m = pooled(claim, seeded)
+    except NotMeasured as why:
+        return Cell(None, NO_EVIDENCE, str(why))
+    if m is None:
+        return Cell(None, NO_EVIDENCE, "no archive: no evidence yet" if not seeded else "not measurable")
+    v = verdict(claim, m)
+    return Cell(m, v, f"{m.text}: **{v}**")
 
 
 def _cell(claim: Claim, result: Any, missing: str) -> Cell:

@@ -14,6 +14,7 @@ from ecg_lib.claims import (
     difference_se,
     measure,
     scoreboard_table,
+    seed_siblings,
     seed_spread,
     seeds_gap,
     sentence,
@@ -229,3 +230,21 @@ def test_seeds_gap_uses_the_spread_of_several_seeds():
     assert many.se == pytest.approx(math.hypot(0.02 / math.sqrt(3), 0.01 / math.sqrt(3)))
     with pytest.raises(ValueError, match="seeds a side"):
         seeds_gap([0.3, 0.4], [0.2], 1000)
+
+
+def test_archived_seeds_are_pooled_with_their_spread(archive_root):
+    """Two archived seeds of one experiment: the archived cell is their mean, its noise the larger of the
+    seeds' spread and the binomial SE, and a disagreement between seeds turns a verdict into noise."""
+    assert seed_siblings("resnet", "depth") == [(0, "depth"), (1, "depth_seed1")]
+    assert seed_siblings("resnet", "reference_depth") == [(0, "reference_depth")]
+    live = {**COUNTS, "depth": None}
+    save_archive(depth_result(0.30, 0.60, "standard", n=10_000), "resnet")
+    seed1 = depth_result(0.30, 0.62, "standard", n=10_000)
+    save_archive(seed1, "resnet", "depth_seed1")
+    cell = LEDGER.evidence(live, "quick")[1].cells["standard"]
+    assert cell.text == "seed 0: 60.0% vs. 30.0%; seed 1: 62.0% vs. 30.0%: **reproduced**"
+    assert cell.measurement.value == pytest.approx(0.31)
+    assert cell.measurement.basis.startswith("2 seeds: spread SE 1.0 points, binomial SE")
+    # the seeds disagree in sign: the pooled gap is within its spread
+    save_archive(depth_result(0.62, 0.30, "standard", n=10_000), "resnet", "depth_seed1")
+    assert LEDGER.evidence(live, "quick")[1].cells["standard"].verdict == "within noise"
