@@ -101,24 +101,33 @@ def seed_spread(values: Sequence[float]) -> float:
     return statistics.stdev(values) / math.sqrt(len(values))
 
 
-def error_gap(higher: float, lower: float, n: int, *, n_lower: int | None = None) -> Measurement:
+def _pair(a: float, b: float, labels: tuple[str, str] | None) -> str:
+    if labels is None:
+        return f"{100 * a:.1f}% vs. {100 * b:.1f}%"
+    return f"{100 * a:.1f}% ({labels[0]}) vs. {100 * b:.1f}% ({labels[1]})"
+
+
+def error_gap(higher: float, lower: float, n: int, *, n_lower: int | None = None,
+              labels: tuple[str, str] | None = None) -> Measurement:  # fmt: skip
     """The measurement of "``higher`` is above ``lower``" for two test (or training) errors on ``n``
-    images each: the gap, its binomial standard error, and the text ``"higher% vs. lower%"``."""
+    images each: the gap, its binomial standard error, and the text ``"higher% vs. lower%"`` (with
+    ``labels``: ``"higher% (a) vs. lower% (b)"``)."""
     m = n if n_lower is None else n_lower
-    return Measurement(higher - lower, f"{100 * higher:.1f}% vs. {100 * lower:.1f}%",
-                       se=difference_se(higher, n, lower, m), basis=f"binomial SE, {min(n, m):,} images")
+    return Measurement(higher - lower, _pair(higher, lower, labels), se=difference_se(higher, n, lower, m),
+                       basis=f"binomial SE, {min(n, m):,} images")  # fmt: skip
 
 
-def seeds_gap(higher: Sequence[float], lower: Sequence[float], n: int) -> Measurement:
+def seeds_gap(higher: Sequence[float], lower: Sequence[float], n: int,
+              labels: tuple[str, str] | None = None) -> Measurement:  # fmt: skip
     """:func:`error_gap` of the mean errors over seeds: with two or more seeds on each side the standard
     error is the seeds' spread (:func:`seed_spread` of each side, combined), with one the binomial one."""
     if len(higher) < 2 or len(lower) < 2:
         if len(higher) != 1 or len(lower) != 1:
             raise ValueError(f"need one or at least two seeds a side (got {len(higher)} and {len(lower)}).")
-        return error_gap(higher[0], lower[0], n)
+        return error_gap(higher[0], lower[0], n, labels=labels)
     a, b = statistics.fmean(higher), statistics.fmean(lower)
     k = min(len(higher), len(lower))
-    return Measurement(a - b, f"{100 * a:.1f}% vs. {100 * b:.1f}% (means)",
+    return Measurement(a - b, f"{_pair(a, b, labels)}, means",
                        se=math.hypot(seed_spread(higher), seed_spread(lower)), basis=f"spread over {k} seeds")
 
 

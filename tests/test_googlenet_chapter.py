@@ -246,7 +246,8 @@ def test_cifar_experiment_plumbing(tmp_path, monkeypatch: pytest.MonkeyPatch) ->
     assert "128.0M (" in rows["Inception (3a) with its reductions needs 128M multiply-adds (Table 1)"]
     aux = rows["The auxiliary classifiers help training (gradient signal, regularisation) (Sec. 5)"]
     no_aux, with_aux = (common.pct(m["test_error"][k]) for k in ("no_aux", "aux"))
-    assert f"| {no_aux} vs. {with_aux}: **" in aux and aux.count("no archive: no evidence yet") == 2
+    assert f"| {no_aux} (without) vs. {with_aux} (with): **" in aux
+    assert aux.count("no archive: no evidence yet") == 2
     text = googlenet_page.run_text(result)
     assert text.startswith("**This run** (quick profile): 1 epochs on 20 images at width 0.125")
     assert "mean training loss printed above" in text

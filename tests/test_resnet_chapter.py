@@ -285,7 +285,7 @@ def test_paper_vs_book_has_a_row_per_claim_and_no_evidence_without_archives(monk
     body = [line for line in lines if line.startswith("| ") and not line.startswith("| claim")]
     assert len(body) == len(page.LEDGER.claims)
     none = "no archive: no evidence yet"
-    assert f"| 45.0% vs. 30.0%: **reproduced** | {none} | {none} |" in (
+    assert f"| 45.0% (plain-56) vs. 30.0% (plain-20): **reproduced** | {none} | {none} |" in (
         _row(table, "A deeper plain net has a higher training error"))
     assert "| 55.0%: **not reproduced** |" in _row(table, "ResNet-20 reaches 8.75%")
     assert "| 3.86 G: **reproduced** | same (counted) |" in _row(table, "ResNet-50 needs 3.8 billion")
@@ -296,11 +296,12 @@ def test_paper_vs_book_has_a_row_per_claim_and_no_evidence_without_archives(monk
     assert "| not run in the quick profile |" in _row(table, "A trained ResNet-20 tests at 8.75%")
     # the generated sentences follow the verdicts
     text = page.profile_text(result)
-    assert "measured 45.0% vs. 30.0%, which agrees with the paper" in text
-    assert "measured 25.0% vs. 20.0%, which agrees with the paper" in text
+    assert "measured 45.0% (plain-56) vs. 30.0% (plain-20), which agrees with the paper" in text
+    assert "measured 25.0% (ResNet-20) vs. 20.0% (ResNet-56), which agrees with the paper" in text
     worse = ExperimentResult("resnet.depth", "quick", metrics={
         **result.metrics, "final_train_error": {**train_error, "resnet56": 0.35}}, run_info=result.run_info)
-    opposite = "measured 25.0% vs. 35.0%, which is the opposite of what the paper reports"
+    opposite = ("measured 25.0% (ResNet-20) vs. 35.0% (ResNet-56), which is the opposite of what the paper "
+                "reports")
     assert opposite in page.profile_text(worse)
     # With the trained references: the data effect in the note, and their rows measured.
     depth_ref = ExperimentResult("reference.depth", "quick", metrics={

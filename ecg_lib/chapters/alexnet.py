@@ -441,7 +441,7 @@ def _relu_ratio(r: ExperimentResult) -> Measurement:
 
 def _lrn_gap(r: ExperimentResult) -> Measurement:
     e = r.metrics["test_error"]
-    return error_gap(e["without"], e["with"], r.metrics["n_test"])
+    return error_gap(e["without"], e["with"], r.metrics["n_test"], labels=("without", "with"))
 
 
 _SPEED, _LRN = CLAIMS["relu_speedup"], CLAIMS["lrn_cifar_test_error"]

@@ -320,7 +320,7 @@ def _aux_gap(r: ExperimentResult) -> Measurement:
         raise NotMeasured(f"only the auxiliary variant is trained in the {r.profile} profile")
     if e["aux"] is None or e["no_aux"] is None:
         raise NotMeasured("a variant diverged")
-    return error_gap(e["no_aux"], e["aux"], r.metrics["n_test"])
+    return error_gap(e["no_aux"], e["aux"], r.metrics["n_test"], labels=("without", "with"))
 
 
 _COUNTS = "counts"  # the counted object the arithmetic claims read (see counted())

@@ -206,7 +206,8 @@ def _error(label: str) -> Any:
 
 
 def _gap_vs_fc(r: ExperimentResult) -> Measurement:
-    return error_gap(r.metrics["fc"]["test_error"], r.metrics["gap"]["test_error"], r.run_info["n_test"])
+    return error_gap(r.metrics["fc"]["test_error"], r.metrics["gap"]["test_error"], r.run_info["n_test"],
+                     labels=("FC", "GAP"))
 
 
 _CITE = "lin2014network"

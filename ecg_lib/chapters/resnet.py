@@ -418,12 +418,15 @@ def depth_cost_line(t6: Sequence[experiment.CifarRow]) -> str:
 # Paper vs. this book
 
 
+_NAME = {"plain20": "plain-20", "plain56": "plain-56", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
+
+
 def _train_gap(higher: str, lower: str) -> Callable[[ExperimentResult], Measurement]:
     """Final training errors (mean over the last epoch): ``higher`` above ``lower``."""
 
     def read(r: ExperimentResult) -> Measurement:
         e = r.metrics["final_train_error"]
-        return error_gap(e[higher], e[lower], r.run_info["n_train"])
+        return error_gap(e[higher], e[lower], r.run_info["n_train"], labels=(_NAME[higher], _NAME[lower]))
 
     return read
 

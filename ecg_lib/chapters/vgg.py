@@ -198,7 +198,8 @@ def _config_errors(r: ExperimentResult, config: str) -> list[float]:
 
 def _gap(higher: str, lower: str) -> Any:
     def read(r: ExperimentResult) -> Measurement:
-        return seeds_gap(_config_errors(r, higher), _config_errors(r, lower), r.run_info["n_test"])
+        return seeds_gap(_config_errors(r, higher), _config_errors(r, lower), r.run_info["n_test"],
+                         labels=(higher, lower))
 
     return read
 
