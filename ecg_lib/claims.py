@@ -221,7 +221,10 @@ class Claim:
     def threshold(self) -> str:
         """The verdict's rule in words (the table's last column)."""
         if self.counted:
-            return "exact" if self.tolerance == 0 else f"within {100 * self.tolerance:g}%"
+            if self.tolerance == 0:
+                return "exact"
+            # relative to the target, or absolute around a target of 0 (see verdict())
+            return f"within {self.tolerance:g}" if self.target == 0 else f"within {100 * self.tolerance:g}%"
         return self.noise or f"{Z:g} standard errors"
 
 

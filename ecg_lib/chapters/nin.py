@@ -221,7 +221,7 @@ LEDGER = Ledger(CHAPTER, "Network in Network", "nin-paper-vs-book", (
           _COUNTS, lambda c: Measurement(c["check"].max_abs_diff, f"equal to {c['check'].max_abs_diff:.0e}"),
           kind="exact", target=0.0, tolerance=1e-5),
     Claim("params", _CITE, "released model", "The CIFAR-10 NIN has 0.97 million parameters",
-          f"{papers.NIN_CIFAR10_PARAMS / 1e6:.2f} M", "Caffe Model Zoo release (the paper prints no sizes)",
+          f"{papers.NIN_CIFAR10_PARAMS / 1e6:.2f} M", "Caffe Model Zoo release; the paper prints no sizes",
           "counted", _COUNTS, lambda c: Measurement(c["summary"].params, f"{c['summary'].params:,}"),
           kind="exact", target=papers.NIN_CIFAR10_PARAMS, tolerance=0.005),
     Claim("gap_params", _CITE, "Sec. 3.2", "Global average pooling has no parameters to fit",
