@@ -308,7 +308,8 @@ def run_text(result: ExperimentResult, block: int = 50, near_chance: float = 2.2
     else:
         start = (f"the mean training loss printed above stayed near its chance value (ln 10 ≈ 2.30) for the "
                  f"first {stuck * block} steps before it fell below {near_chance}")  # fmt: skip
-    return (f"**This run** ({result.profile} profile): {first.epochs_done} epochs on {m['n_train']:,} images "
+    epochs = f"{first.epochs_done} epoch{'s' if first.epochs_done != 1 else ''}"
+    return (f"**This run** ({result.profile} profile): {epochs} on {m['n_train']:,} images "
             f"at width {m['settings']['width']:g}, {seconds:.0f} s of training in all on {device}. Its test "
             "error says how far a 22-layer network without batch normalisation gets in that budget, not "
             f"what GoogLeNet can do on CIFAR-10. Such a network also starts slowly: {start}.")  # fmt: skip
