@@ -19,26 +19,42 @@ experiment: it never turns into a silent "—".
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from ecg_lib.experiments import ExperimentResult
+from ecg_lib.profiles import ARCHIVED_PROFILES
 
 __all__ = [
+    "ARCHIVED",
+    "COLUMNS",
+    "KINDS",
     "NO_EVIDENCE",
     "VERDICTS",
+    "Cell",
     "Claim",
     "ClaimError",
+    "Evidence",
+    "Ledger",
     "Measurement",
+    "NotMeasured",
+    "Tally",
     "Z",
     "binomial_se",
     "difference_se",
+    "error_gap",
     "ledger_table",
     "measure",
+    "pooled",
+    "scoreboard_table",
+    "seed_siblings",
     "seed_spread",
+    "seeds_gap",
     "sentence",
+    "tally",
+    "tally_text",
     "verdict",
 ]
 
@@ -53,6 +69,11 @@ Z = 2.0
 
 class ClaimError(ValueError):
     """A claim's reader failed on a result (a typo, or a result that lacks the metric)."""
+
+
+class NotMeasured(Exception):
+    """Raised by a reader when the run legitimately holds no value for the claim (its profile does not
+    train the network, a side missed the target it is timed to); the message is what the cell shows."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -78,6 +99,36 @@ def seed_spread(values: Sequence[float]) -> float:
     if len(values) < 2:
         raise ValueError("a spread over seeds needs at least 2 seeds.")
     return statistics.stdev(values) / math.sqrt(len(values))
+
+
+def _pair(a: float, b: float, labels: tuple[str, str] | None) -> str:
+    if labels is None:
+        return f"{100 * a:.1f}% vs. {100 * b:.1f}%"
+    return f"{100 * a:.1f}% ({labels[0]}) vs. {100 * b:.1f}% ({labels[1]})"
+
+
+def error_gap(higher: float, lower: float, n: int, *, n_lower: int | None = None,
+              labels: tuple[str, str] | None = None) -> Measurement:  # fmt: skip
+    """The measurement of "``higher`` is above ``lower``" for two test (or training) errors on ``n``
+    images each: the gap, its binomial standard error, and the text ``"higher% vs. lower%"`` (with
+    ``labels``: ``"higher% (a) vs. lower% (b)"``)."""
+    m = n if n_lower is None else n_lower
+    return Measurement(higher - lower, _pair(higher, lower, labels), se=difference_se(higher, n, lower, m),
+                       basis=f"binomial SE, {min(n, m):,} images")  # fmt: skip
+
+
+def seeds_gap(higher: Sequence[float], lower: Sequence[float], n: int,
+              labels: tuple[str, str] | None = None) -> Measurement:  # fmt: skip
+    """:func:`error_gap` of the mean errors over seeds: with two or more seeds on each side the standard
+    error is the seeds' spread (:func:`seed_spread` of each side, combined), with one the binomial one."""
+    if len(higher) < 2 or len(lower) < 2:
+        if len(higher) != 1 or len(lower) != 1:
+            raise ValueError(f"need one or at least two seeds a side (got {len(higher)} and {len(lower)}).")
+        return error_gap(higher[0], lower[0], n, labels=labels)
+    a, b = statistics.fmean(higher), statistics.fmean(lower)
+    k = min(len(higher), len(lower))
+    return Measurement(a - b, f"{_pair(a, b, labels)}, means",
+                       se=math.hypot(seed_spread(higher), seed_spread(lower)), basis=f"spread over {k} seeds")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -107,6 +158,9 @@ class Measurement:
             raise ValueError(f"a standard error must be finite and non-negative (got {self.se}).")
 
 
+KINDS = ("direction", "no_gain", "value", "exact")
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim of a paper, and how the book checks it.
@@ -114,46 +168,82 @@ class Claim:
     ``kind``:
       - ``"direction"``: the paper says an effect has a sign (deeper plain nets train worse); the
         measurement's value is positive in the paper's direction.
+      - ``"no_gain"``: the paper says something does *not* help (VGG: LRN does not improve A); the
+        measurement's value is the gain the paper says is absent. Reproduced unless the gain exceeds the
+        noise.
       - ``"value"``: the paper gives a number (Table 6: 8.75% test error); reproduced when the measurement
         is within ``tolerance`` plus :data:`Z` standard errors of ``target``.
-      - ``"exact"``: a count (parameters, multiply-adds): reproduced within ``tolerance`` (relative).
+      - ``"exact"``: an arithmetic claim (parameters, multiply-adds, a receptive field): reproduced
+        within ``tolerance`` (relative; 0 means exactly). It is counted, not trained: ``read`` takes the
+        chapter's counted objects (``experiment`` names one), it is the same in every profile and is
+        never read from an archive.
+
+    ``noise`` names where a trained claim's threshold comes from ("binomial SE of each test error"); the
+    measurement states the figures (its ``basis``). ``section``: the MyST label of the page section that
+    measures the claim (None: the chapter's "Paper vs. this book" section).
     """
 
     key: str
-    paper: str  # citation key in references.bib
+    paper: str  # citation key in references.bib ("" for a claim that is not a paper's)
     where: str  # table, figure or section of the paper
     statement: str  # the claim in one sentence
     paper_value: str  # the paper's value as text, from ecg_lib.papers
     source: str  # where the paper's value is stated (from ecg_lib.papers)
     method: str  # how the book measures it
-    experiment: str  # the chapter's EXPERIMENTS key whose result the reader reads
-    read: Callable[[ExperimentResult], Measurement]
-    kind: Literal["direction", "value", "exact"] = "direction"
+    experiment: str  # the EXPERIMENTS key the reader reads (for "exact": the counted object's name)
+    read: Callable[[Any], Measurement]
+    kind: Literal["direction", "no_gain", "value", "exact"] = "direction"
     target: float | None = None
     tolerance: float = 0.0
+    noise: str = ""
+    section: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("direction", "value", "exact"):
-            raise ValueError(f"claim {self.key!r}: kind must be direction, value or exact "
-                             f"(got {self.kind!r}).")  # fmt: skip
+        if self.kind not in KINDS:
+            known = ", ".join(KINDS)
+            raise ValueError(f"claim {self.key!r}: kind must be one of {known} (got {self.kind!r}).")
         if self.kind in ("value", "exact") and self.target is None:
             raise ValueError(f"claim {self.key!r}: a {self.kind!r} claim needs the paper's target value.")
         if self.tolerance < 0:
             raise ValueError(f"claim {self.key!r}: tolerance must be non-negative.")
+        for name in ("key", "where", "statement", "paper_value", "source", "method", "experiment"):
+            if not str(getattr(self, name)).strip():
+                raise ValueError(f"claim {self.key!r}: {name!r} must not be empty.")
+        if not callable(self.read):
+            raise ValueError(f"claim {self.key!r}: read must be a function of the result.")
+
+    @property
+    def counted(self) -> bool:
+        """An arithmetic claim: computed from the definitions, the same in every profile."""
+        return self.kind == "exact"
+
+    @property
+    def threshold(self) -> str:
+        """The verdict's rule in words (the table's last column)."""
+        if self.counted:
+            if self.tolerance == 0:
+                return "exact"
+            # relative to the target, or absolute around a target of 0 (see verdict())
+            return f"within {self.tolerance:g}" if self.target == 0 else f"within {100 * self.tolerance:g}%"
+        return self.noise or f"{Z:g} standard errors"
 
 
-def measure(claim: Claim, result: ExperimentResult | None) -> Measurement | None:
-    """``claim.read(result)``; None without a result. A failing reader raises :class:`ClaimError`."""
+def measure(claim: Claim, result: Any) -> Measurement | None:
+    """``claim.read(result)``; None without a result, or when the reader returns None because the run
+    could not measure the quantity (a network missed the target it is timed to). A failing reader (a
+    typo, a missing metric) raises :class:`ClaimError`."""
     if result is None:
         return None
     try:
         m = claim.read(result)
     except (KeyError, IndexError, TypeError, AttributeError, ValueError, ZeroDivisionError) as exc:
+        what = getattr(result, "profile", None)
+        what = f"a {what}-profile result" if what else f"the counted {type(result).__name__}"
         raise ClaimError(
-            f"claim {claim.key!r} cannot read experiment {claim.experiment!r} of a {result.profile}-profile "
-            f"result ({type(exc).__name__}: {exc}); fix the claim's reader or rerun the experiment."
+            f"claim {claim.key!r} cannot read experiment {claim.experiment!r} of {what} "
+            f"({type(exc).__name__}: {exc}); fix the claim's reader or rerun the experiment."
         ) from exc
-    if not isinstance(m, Measurement):
+    if m is not None and not isinstance(m, Measurement):
         raise ClaimError(f"claim {claim.key!r}: its reader returned {type(m).__name__}, not a Measurement.")
     return m
 
@@ -169,6 +259,8 @@ def verdict(claim: Claim, m: Measurement | None, z: float = Z) -> Verdict:
         if m.value < -noise:
             return "opposite"
         return "within noise"
+    if claim.kind == "no_gain":
+        return "not reproduced" if m.value > noise else "reproduced"
     assert claim.target is not None  # checked in Claim.__post_init__
     if claim.kind == "exact":
         scale = abs(claim.target) or 1.0
@@ -178,7 +270,7 @@ def verdict(claim: Claim, m: Measurement | None, z: float = Z) -> Verdict:
 
 _PHRASES: dict[str, str] = {
     "reproduced": "which agrees with the paper",
-    "not reproduced": "which does not reproduce the paper's value",
+    "not reproduced": "which does not reproduce the paper's finding",
     "opposite": "which is the opposite of what the paper reports",
     "within noise": "a difference within the noise of this measurement",
 }
@@ -207,54 +299,331 @@ def _fmt_noise(x: float, m: Measurement) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# The chapter's table
+# A chapter's ledger: its claims, and the evidence of every run
+
+#: The runs a claim is checked against, in the order the table shows them: this build's live run, then
+#: the archived standard and full runs (``results/``; see :mod:`ecg_lib.results`).
+ARCHIVED: tuple[str, ...] = ARCHIVED_PROFILES  # ("standard", "full"): shorter runs first
+COLUMNS = ("live", *ARCHIVED)
 
 
-def _cell(claim: Claim, result: ExperimentResult | None) -> tuple[str, Verdict, Measurement | None]:
-    m = measure(claim, result)
-    if m is None:
-        return "—", NO_EVIDENCE, None
-    v = verdict(claim, m)
-    return f"{m.text} ({v})", v, m
+@dataclass(frozen=True)
+class Cell:
+    """One claim in one run: the measurement (None: no evidence), its verdict and the text shown."""
+
+    measurement: Measurement | None
+    verdict: Verdict
+    text: str
 
 
-def ledger_table(
-    claims: Sequence[Claim],
-    runs: Mapping[str, Mapping[str, ExperimentResult] | None],
-    *,
-    cite: bool = True,
-) -> str:
-    """The "Paper vs. this book" table: one row per claim, one column per run, and the verdict.
+@dataclass(frozen=True)
+class Evidence:
+    """One claim and its cells by column (``"live"``, ``"standard"``, ``"full"``)."""
 
-    ``runs`` maps a column heading (``"this run (quick)"``, ``"standard (archived)"``, ``"full
-    (archived)"``) to that run's results by experiment key, or None when the run does not exist (its
-    cells say "—" and its verdicts "no evidence yet"). A missing experiment in an existing run raises
-    :class:`ClaimError`. The last column is the verdict of the rightmost column that has evidence (full
-    over standard over live), with the noise basis it rests on.
-    """
-    names = list(runs)
-    header = ["claim", "paper", *names, "verdict (basis)"]
-    rows = []
-    for claim in claims:
-        cells, best = [], (NO_EVIDENCE, None)
-        for name in names:
-            results = runs[name]
-            result = None
-            if results is not None:
-                if claim.experiment not in results:
-                    have = ", ".join(results) or "nothing"
-                    raise ClaimError(f"claim {claim.key!r} needs experiment {claim.experiment!r}, which the "
-                                     f"{name!r} run lacks (it has {have}).")  # fmt: skip
-                result = results[claim.experiment]
-            text, v, m = _cell(claim, result)
-            cells.append(text)
+    ledger: Ledger
+    claim: Claim
+    cells: Mapping[str, Cell]
+
+    @property
+    def archived_verdict(self) -> Verdict:
+        """The verdict of the paper-scale evidence: the full archive over the standard one (a counted
+        claim's is its own: the same in every profile)."""
+        for column in reversed(ARCHIVED):
+            if self.cells[column].measurement is not None:
+                return self.cells[column].verdict
+        return self.cells["live"].verdict if self.claim.counted else NO_EVIDENCE
+
+    @property
+    def basis(self) -> str:
+        """Where each run's noise comes from, or the claim's declared basis before any evidence."""
+        if self.claim.counted:
+            return self.claim.threshold
+        measured = [(c, cell.measurement) for c, cell in self.cells.items() if cell.measurement is not None]
+        if not measured:
+            return self.claim.threshold
+        seen = "; ".join(f"{_COLUMN_NAMES.get(c, c)}: {m.basis}" for c, m in measured)
+        # "2 SE" only where a standard error exists; a sign-only measurement says so in its basis
+        return f"{Z:g} SE; {seen}" if any(m.se for _, m in measured) else seen
+
+
+_COLUMN_NAMES = {"live": "this run"}
+_NOT_RETRAINED = "trained in the chapter, not on this page"
+
+
+_SEED = re.compile(r"_seed(\d+)$")
+
+
+def seed_siblings(chapter: str, experiment: str) -> list[tuple[int, str]]:
+    """``[(seed, key), ...]``: ``experiment`` and the other seeds of it that the chapter registers in its
+    ``EXPERIMENTS`` (``lrn`` and ``lrn_seed1``; ``race_seed0``, ``race_seed1``, ...), seed order. A key
+    without a ``_seed<k>`` suffix is seed 0."""
+    from ecg_lib.experiments import CHAPTERS, chapter_module
+
+    keys = list(chapter_module(chapter).EXPERIMENTS) if chapter in CHAPTERS else []
+    base = _SEED.sub("", experiment)
+    found = {experiment, *(k for k in keys if _SEED.search(k) and _SEED.sub("", k) == base)}
+
+    def seed(key: str) -> int:
+        m = _SEED.search(key)
+        return int(m.group(1)) if m else 0
+
+    return sorted((seed(k), k) for k in found)
+
+
+def _archives(chapter: str, experiments: Sequence[str],
+              root: Any = None) -> dict[str, dict[str, list[tuple[int, Any]]]]:  # fmt: skip
+    """``{profile: {experiment: [(seed, archived result), ...]}}`` over every archived seed."""
+    from ecg_lib.results import find_archive  # imported here: results imports experiments, not claims
+
+    out: dict[str, dict[str, list[tuple[int, Any]]]] = {}
+    for p in ARCHIVED:
+        out[p] = {}
+        for e in experiments:
+            found = [(seed, find_archive(chapter, key, root, profile=p))
+                     for seed, key in seed_siblings(chapter, e)]  # fmt: skip
+            out[p][e] = [(seed, r) for seed, r in found if r is not None]
+    return out
+
+
+def pooled(claim: Claim, seeded: Sequence[tuple[int, Any]]) -> Measurement | None:
+    """One measurement from the runs of several seeds: the mean, with the larger of the seeds' spread
+    (:func:`seed_spread`) and the binomial standard error of the mean as its standard error, the basis
+    naming both; one run is measured as it is. None without a run; :class:`NotMeasured` when no run
+    holds the value."""
+    measured, why = [], None
+    for seed, result in seeded:
+        try:
+            m = measure(claim, result)
+        except NotMeasured as exc:
+            why = exc
+            continue
+        if m is not None:
+            measured.append((seed, m))
+    if not measured:
+        if why is not None:
+            raise why
+        return None
+    if len(measured) == 1:
+        return measured[0][1]
+    values = [m.value for _, m in measured]
+    k, spread = len(values), seed_spread(values)
+    binom = math.sqrt(sum(m.se**2 for _, m in measured)) / k if all(m.se for _, m in measured) else None
+    se = max(spread, binom or 0.0)
+    basis = f"{k} seeds: spread SE {_fmt_noise(spread, measured[0][1])}"
+    if binom is not None:
+        basis += f", binomial SE {_fmt_noise(binom, measured[0][1])}; the larger counts"
+    text = "; ".join(f"seed {seed}: {m.text}" for seed, m in measured)
+    return Measurement(statistics.fmean(values), text, se=se, basis=basis)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A chapter's claims as data: ``chapter`` (its archive folder), ``title`` (for links), ``label`` (the
+    MyST label of its "Paper vs. this book" section) and the :class:`Claim` rows in table order."""
+
+    chapter: str
+    title: str
+    label: str
+    claims: tuple[Claim, ...]
+
+    def __post_init__(self) -> None:
+        keys = [c.key for c in self.claims]
+        doubles = sorted({k for k in keys if keys.count(k) > 1})
+        if doubles:
+            raise ValueError(f"ledger {self.chapter!r}: claim keys used twice: {', '.join(doubles)}.")
+
+    def claim(self, key: str) -> Claim:
+        """The claim with ``key``; an unknown key raises :class:`ClaimError` naming the known ones."""
+        for c in self.claims:
+            if c.key == key:
+                return c
+        raise ClaimError(f"ledger {self.chapter!r} has no claim {key!r} "
+                         f"(it has {', '.join(c.key for c in self.claims)}).")  # fmt: skip
+
+    @property
+    def trained_experiments(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.experiment for c in self.claims if not c.counted))
+
+    def evidence(self, live: Mapping[str, Any], profile: str, *, retrained: bool = True,
+                 root: Any = None) -> list[Evidence]:  # fmt: skip
+        """Every claim's cells. ``live`` maps each experiment key (and each counted object's name) to
+        this build's result; a key that is missing raises :class:`ClaimError` (a typo), a None value
+        means "not run in this profile". With ``retrained=False`` (the scoreboard) trained claims are
+        not looked up in ``live``: their live cell says they are shown in the chapter. Archives come
+        from :func:`ecg_lib.results.find_archive`; a missing file is "no evidence yet", a malformed one
+        raises :class:`~ecg_lib.results.ArchiveError`."""
+        archives = _archives(self.chapter, self.trained_experiments, root)
+        out = []
+        for claim in self.claims:
+            cells: dict[str, Cell] = {}
+            if claim.counted or retrained:
+                if claim.experiment not in live:
+                    have = ", ".join(live) or "nothing"
+                    raise ClaimError(f"claim {claim.key!r} of {self.chapter!r} needs {claim.experiment!r}, "
+                                     f"which this run lacks (it has {have}).")  # fmt: skip
+                cells["live"] = _cell(claim, live[claim.experiment], f"not run in the {profile} profile")
+            else:
+                cells["live"] = Cell(None, NO_EVIDENCE, _NOT_RETRAINED)
+            for p in ARCHIVED:
+                if claim.counted:
+                    cells[p] = Cell(cells["live"].measurement, cells["live"].verdict, "same (counted)")
+                else:
+                    cells[p] = _archived_cell(claim, archives[p][claim.experiment])
+            out.append(Evidence(self, claim, cells))
+        return out
+
+    def table(self, live: Mapping[str, Any], profile: str, *, root: Any = None) -> str:
+        """The chapter's "Paper vs. this book" table (see :func:`ledger_table`)."""
+        return ledger_table(self.evidence(live, profile, root=root), profile)
+
+    def archived_sentence(self, key: str, *, root: Any = None, data: str = "") -> str:
+        """A sentence on the archived evidence of one claim, generated: the full run's measurement and
+        verdict (else the standard run's), or that no archive exists yet."""
+        claim = self.claim(key)
+        if claim.counted:
+            raise ClaimError(f"claim {key!r} is counted: it has no archived run.")
+        archives = _archives(self.chapter, (claim.experiment,), root)
+        for p in reversed(ARCHIVED):
+            try:
+                m = pooled(claim, archives[p][claim.experiment])
+            except NotMeasured:
+                continue
             if m is not None:
-                best = (v, m)
-        v, m = best
-        basis = "" if m is None else f" ({m.basis})"
-        ref = f" {{cite}}`{claim.paper}`" if cite else ""
-        rows.append([f"{claim.statement} ({claim.where})", f"{claim.paper_value}{ref}", *cells,
-                     f"{v}{basis}"])  # fmt: skip
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+                return sentence(claim, m, f"archived {p}", data)
+        return (f"No archived standard- or full-profile run of this experiment exists yet "
+                f"(`python -m ecg_lib reproduce {self.chapter} --profile standard`), so the "
+                f"\"Paper vs. this book\" table lists its archived columns as no evidence yet.")  # fmt: skip
+
+
+def _archived_cell(claim: Claim, seeded: Sequence[tuple[int, Any]]) -> Cell:
+    try:
+        m = pooled(claim, seeded)
+    except NotMeasured as why:
+        return Cell(None, NO_EVIDENCE, str(why))
+    if m is None:
+        return Cell(None, NO_EVIDENCE, "no archive: no evidence yet" if not seeded else "not measurable")
+    v = verdict(claim, m)
+    return Cell(m, v, f"{m.text}: **{v}**")
+
+
+def _cell(claim: Claim, result: Any, missing: str) -> Cell:
+    try:
+        m = measure(claim, result)
+    except NotMeasured as why:
+        return Cell(None, NO_EVIDENCE, str(why))
+    if m is None:
+        return Cell(None, NO_EVIDENCE, missing if result is None else "not measurable in this run")
+    v = verdict(claim, m)
+    return Cell(m, v, f"{m.text}: **{v}**")
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+
+def _paper_cell(claim: Claim) -> str:
+    cite = f" {{cite}}`{claim.paper}`" if claim.paper else ""
+    return f"{claim.paper_value} ({claim.source}){cite}"
+
+
+def ledger_table(evidence: Sequence[Evidence], profile: str) -> str:
+    """The "Paper vs. this book" table: per claim the paper's value with its source, this run's, the
+    archived standard and full runs' measurement with its verdict, how the book measures it and the
+    threshold with its noise basis. A line above it states the rule."""
+    header = ["claim", "paper", f"this run ({profile})", *(f"{p} (archived)" for p in ARCHIVED),
+              "how measured; verdict threshold"]  # fmt: skip
+    lines = [
+        f"Each verdict is computed from that run's numbers: a trained difference counts beyond {Z:g} "
+        "standard errors (the binomial standard error of each test error, or the spread over seeds, as the "
+        "last column says); an arithmetic claim is checked exactly or within the stated tolerance. No "
+        "archive file means no evidence yet.",
+        "",
+        _row(header),
+        "|" + "---|" * len(header),
+    ]
+    for ev in evidence:
+        c = ev.claim
+        lines.append(_row([f"{c.statement} ({c.where})", _paper_cell(c),
+                           *(ev.cells[col].text for col in COLUMNS), f"{c.method}; {ev.basis}"]))  # fmt: skip
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The scoreboard: every chapter's claims in one table, and the count
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The scoreboard's count. Trained claims are counted by their archived verdict (full over
+    standard); the live quick runs are too small to count. Claims that are not a paper's (no citation:
+    the notes this book grew from) are counted apart."""
+
+    counted: int
+    counted_reproduced: int
+    trained: int
+    reproduced: int
+    not_reproduced: int  # "not reproduced" and "opposite"
+    opposite: int
+    within_noise: int
+    awaiting: int
+    notes: int = 0  # counted claims of the notes (not a paper's), not in ``counted``
+    notes_hold: int = 0
+
+
+def tally(evidence: Sequence[Evidence]) -> Tally:
+    counted = [e for e in evidence if e.claim.counted and e.claim.paper]
+    notes = [e for e in evidence if e.claim.counted and not e.claim.paper]
+    trained = [e.archived_verdict for e in evidence if not e.claim.counted]
+    return Tally(
+        counted=len(counted),
+        counted_reproduced=sum(e.archived_verdict == "reproduced" for e in counted),
+        trained=len(trained),
+        reproduced=trained.count("reproduced"),
+        not_reproduced=trained.count("not reproduced") + trained.count("opposite"),
+        opposite=trained.count("opposite"),
+        within_noise=trained.count("within noise"),
+        awaiting=trained.count(NO_EVIDENCE),
+        notes=len(notes),
+        notes_hold=sum(e.archived_verdict == "reproduced" for e in notes),
+    )
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}" if k == 1 else f"{k} {word}s"
+
+
+def tally_text(t: Tally) -> str:
+    """The count in one paragraph, generated (the scoreboard ends with it; the introduction states it)."""
+    off = t.counted - t.counted_reproduced
+    counted = (f"{_n(t.counted, 'arithmetic claim')} of the papers checked: {t.counted_reproduced} hold "
+               "exactly or within their stated tolerance" + (f", {off} do not" if off else ""))  # fmt: skip
+    parts = [f"{t.reproduced} reproduced", f"{t.not_reproduced} not reproduced"
+             + (f" ({t.opposite} of them the opposite way)" if t.opposite else "")]
+    if t.within_noise:
+        parts.append(f"{t.within_noise} within noise")
+    parts.append(f"{t.awaiting} awaiting evidence")
+    judged = ", ".join(parts)
+    trained = f"{_n(t.trained, 'trained claim')}, judged on the archived standard or full runs: {judged}"
+    notes = (f" Of the notes' {_n(t.notes, 'numeric statement')}, checked the same way, {t.notes_hold} "
+             f"{'holds' if t.notes_hold == 1 else 'hold'}.") if t.notes else ""  # fmt: skip
+    return f"{counted}. {trained}.{notes}"
+
+
+def scoreboard_table(evidence: Sequence[Evidence], profile: str) -> str:
+    """One row per claim of every chapter: a link to the section that measures it, the claim, the paper's
+    value, and the verdict in this build's profile and in each archived profile."""
+    header = ["chapter", "claim", "paper", "kind", f"this build ({profile})",
+              *(f"{p} (archived)" for p in ARCHIVED)]  # fmt: skip
+    lines = [_row(header), "|" + "---|" * len(header)]
+    for ev in evidence:
+        c, led = ev.claim, ev.ledger
+        # a claim measured in a section of its own links there under the section's title
+        link = f"{{ref}}`{c.section}`" if c.section else f"{{ref}}`{led.title} <{led.label}>`"
+        kind = "counted" if c.counted else "trained"
+        verdicts = [ev.cells[col].verdict for col in COLUMNS]
+        if c.counted:
+            verdicts = [verdicts[0]] * len(COLUMNS)  # the same in every profile
+        elif ev.cells["live"].text == _NOT_RETRAINED:
+            verdicts[0] = "in the chapter"  # the scoreboard does not retrain
+        lines.append(_row([link, f"{c.statement} ({c.where})", _paper_cell(c), kind, *verdicts]))
     return "\n".join(lines)

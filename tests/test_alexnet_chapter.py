@@ -287,18 +287,29 @@ def test_page_tables_and_text(tiny_runs: dict[str, X.ExperimentResult], monkeypa
     assert page.race_table(rt).splitlines()[1] == "|---|---|---|---|---|"
     assert "**Measured.** To reach 95% training error" in page.figure1_text(rt)
     assert "rather than the paper's 25%" in page.figure1_text(rt)
+    ratio = rt.metrics["recipes"]["paper"]["epoch_ratio"]
+    expected = ("could not be measured" if ratio is None else "within 2 of the paper's six" if 4 <= ratio <= 8
+                else "the paper's six by more than 2")  # fmt: skip
+    assert expected in page.figure1_text(rt)
     assert "(the paper: 13% and 11%, lowered by 2)" in page.lrn_text(lrn_result)
     rows = X.tower_rows()
     summary = X.architecture_summary(rows)
     table = page.tower_table(rows, summary)
     assert table.splitlines()[-1].startswith("| **total** | | | | **60,965,224** | 62,378,344 | **724** |")
     closing = page.paper_vs_book(rt, lrn_result, summary).splitlines()
-    assert closing[0] == ("| claim | paper {cite}`krizhevsky2012imagenet` | this book (quick profile) "
-                          "| full profile (archived) |")  # fmt: skip
-    assert closing[2].startswith(
-        "| tanh/ReLU epochs to the target training error, paper-like recipe | 6× (at 25%) |")
-    assert "| parameters | about 60 million | 60,965,224 | — |" in closing
-    assert "| neurons | about 650,000 | 659,272 | — |" in closing
+    header = next(i for i, line in enumerate(closing) if line.startswith("| claim |"))
+    assert closing[header] == ("| claim | paper | this run (quick) | standard (archived) | full (archived) "
+                               "| how measured; verdict threshold |")  # fmt: skip
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in closing[header + 2:]}
+    assert len(rows) == len(page.LEDGER.claims)
+    assert ("| 60,965,224: **reproduced** | same (counted) | same (counted) | counted, two-tower split; "
+            "within 5% |") in rows["The network has about 60 million parameters (Sec. 4)"]
+    assert "659,272: **reproduced**" in rows["The network has about 650,000 neurons (Abstract)"]
+    assert "290,400: **not reproduced**" in rows["The first layer has 253,440 neurons (Sec. 3.5)"]
+    # no archive in the test's results folder: every trained claim's archived columns say so
+    lrn_row = rows["Response normalisation lowers the CIFAR-10 test error (Sec. 3.3)"]
+    assert lrn_row.count("no archive: no evidence yet") == 2 and "binomial SE" in lrn_row
+    assert "No archived standard- or full-profile run" in page.relu_archive_text()
     notes = page.run_notes("quick")
     assert notes["relu_vs_tanh"] == (
         "128 training images per class, target 50% training error, at most 40 epochs")
@@ -307,3 +318,16 @@ def test_page_tables_and_text(tiny_runs: dict[str, X.ExperimentResult], monkeypa
     assert page.run_notes("full")["training_threads"] == "PyTorch's default"
     with pytest.raises(UnknownProfileError):
         page.run_notes("slow")
+
+
+def test_filter_text_follows_the_kernels(tiny_runs: dict[str, X.ExperimentResult]) -> None:
+    torch.manual_seed(0)
+    random = torch.randn(32, 3, 5, 5)
+    ramp = torch.linspace(-1, 1, 5)
+    smooth_grey = (ramp[:, None] + ramp[None, :]).expand(32, 3, 5, 5) + 0.01 * random
+    lrn_result = tiny_runs["lrn"]
+    text = page.filter_text(random, smooth_grey, lrn_result)
+    assert text.startswith("In this quick-profile run the kernels trained on 20 images: smoothness went from")
+    assert text.endswith("towards smoother and more colourless kernels.")
+    assert page.filter_text(smooth_grey, random, lrn_result).endswith(
+        "they are no smoother and no more colourless than at the random start.")

@@ -8,21 +8,30 @@ from ecg_lib.claims import (
     NO_EVIDENCE,
     Claim,
     ClaimError,
+    Ledger,
     Measurement,
     binomial_se,
     difference_se,
-    ledger_table,
     measure,
+    scoreboard_table,
+    seed_siblings,
     seed_spread,
+    seeds_gap,
     sentence,
+    tally,
+    tally_text,
     verdict,
 )
 from ecg_lib.experiments import ExperimentResult
+from ecg_lib.results import ENV_VAR, ArchiveError, archive_path, save_archive
 
 
 def depth_result(plain20: float, plain56: float, profile: str = "quick", n: int = 500) -> ExperimentResult:
     errors = {"plain20": plain20, "plain56": plain56}
-    return ExperimentResult("depth", profile, metrics={"train_error": errors, "n": n})
+    # what `reproduce` records about a run (results.REQUIRED_RUN_INFO), so the result can be archived
+    info = {"profile": profile, "device": "cpu", "precision": "fp32", "torch": "2", "date": "2026-11-30",
+            "wall_time_s": 1.0}  # fmt: skip
+    return ExperimentResult("depth", profile, metrics={"train_error": errors, "n": n}, run_info=info)
 
 
 def read_degradation(r: ExperimentResult) -> Measurement:
@@ -92,28 +101,150 @@ def test_value_and_exact_claims():
         Claim("v", "k", "w", "s", "pv", "src", "m", "e", lambda r: None, kind="value")
 
 
-def test_a_typo_is_an_error_not_a_dash():
+def read_params(counts: dict) -> Measurement:
+    return Measurement(counts["params"], f"{counts['params']:,}")
+
+
+PARAMS = Claim(
+    key="params", paper="he2016deep", where="Table 6", statement="ResNet-110 has 1.7M parameters",
+    paper_value="1.7M", source="He et al. 2016, Table 6", method="counted", experiment="counts",
+    read=read_params, kind="exact", target=1.7e6, tolerance=0.02,
+)  # fmt: skip
+LEDGER = Ledger("resnet", "ResNet", "resnet-paper-vs-book", (PARAMS, DEGRADATION))
+COUNTS = {"counts": {"params": 1_730_714}}
+
+
+@pytest.fixture
+def archive_root(monkeypatch, tmp_path):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    return tmp_path
+
+
+def test_a_typo_is_an_error_not_a_dash(archive_root):
     typo = Claim("typo", "he2016deep", "Fig. 6", "s", "pv", "src", "m", "depth",
                  lambda r: Measurement(r.metrics["trian_error"], "x"))  # fmt: skip
     with pytest.raises(ClaimError, match=r"'typo' cannot read experiment 'depth'.*KeyError"):
         measure(typo, depth_result(0.3, 0.6))
-    with pytest.raises(ClaimError, match="lacks"):
-        ledger_table([DEGRADATION], {"this run": {"other": depth_result(0.3, 0.6)}})
+    # the chapter forgot to pass an experiment: an error, not an empty cell
+    with pytest.raises(ClaimError, match="needs 'depth', which this run lacks"):
+        LEDGER.evidence({**COUNTS, "other": depth_result(0.3, 0.6)}, "quick")
+    with pytest.raises(ClaimError, match="no claim 'degradaton'"):
+        LEDGER.claim("degradaton")
     with pytest.raises(ValueError, match="finite"):
         Measurement(float("nan"), "x")
+    with pytest.raises(ValueError, match="'statement' must not be empty"):
+        Claim("k", "p", "w", " ", "pv", "src", "m", "e", read_params)
+    with pytest.raises(ValueError, match="used twice"):
+        Ledger("resnet", "ResNet", "l", (PARAMS, PARAMS))
+    # an archive that lacks what the claim reads (an older experiment) is an error too
+    stale = ExperimentResult("depth", "standard", metrics={"n": 5},
+                             run_info=depth_result(0, 0, "standard").run_info)  # fmt: skip
+    save_archive(stale, "resnet")
+    with pytest.raises(ClaimError, match="standard-profile result"):
+        LEDGER.evidence({**COUNTS, "depth": None}, "quick")
+    # and a malformed archive file is refused by the archive reader, never shown as "no evidence"
+    archive_path("resnet", "depth").write_text("{not json")
+    with pytest.raises(ArchiveError):
+        LEDGER.evidence({**COUNTS, "depth": None}, "quick")
 
 
-def test_ledger_table_has_a_column_per_run_and_the_best_evidence():
-    table = ledger_table([DEGRADATION], {
-        "this run (quick)": {"depth": depth_result(0.40, 0.41)},
-        "standard (archived)": {"depth": depth_result(0.30, 0.60, "standard", n=50_000)},
-        "full (archived)": None,
-    })  # fmt: skip
-    header, _sep, row = table.splitlines()
-    assert header.count("|") == 7 and "standard (archived)" in header
+def test_no_gain_claims():
+    lrn = Claim("lrn", "simonyan2015very", "Table 3", "LRN does not improve A", "10.5% vs 10.4%", "Table 3",
+                "test error", "train", lambda r: Measurement(r["gain"], "x", se=0.01, basis="b"),
+                kind="no_gain")  # fmt: skip
+    assert verdict(lrn, measure(lrn, {"gain": 0.001})) == "reproduced"  # within noise: no gain shown
+    assert verdict(lrn, measure(lrn, {"gain": -0.05})) == "reproduced"  # LRN hurts: still no gain
+    assert verdict(lrn, measure(lrn, {"gain": 0.05})) == "not reproduced"
+
+
+def test_without_archives_every_archived_column_is_no_evidence(archive_root):
+    ev = LEDGER.evidence({**COUNTS, "depth": depth_result(0.40, 0.41)}, "quick")
+    counted, trained = ev
+    assert counted.cells["live"].verdict == "reproduced"
+    assert counted.cells["standard"].text == "same (counted)"
+    assert trained.cells["live"].text == "41.0% vs. 40.0%: **within noise**"
+    assert [trained.cells[c].verdict for c in ("standard", "full")] == [NO_EVIDENCE, NO_EVIDENCE]
+    assert trained.archived_verdict == NO_EVIDENCE
+    t = tally(ev)
+    assert (t.counted, t.counted_reproduced, t.trained, t.awaiting, t.reproduced) == (1, 1, 1, 1, 0)
+    assert tally_text(t) == ("1 arithmetic claim of the papers checked: 1 hold exactly or within their "
+                             "stated tolerance. 1 trained claim, judged on the archived standard or full "
+                             "runs: 0 reproduced, 0 not reproduced, 1 awaiting evidence.")  # fmt: skip
+    assert "No archived standard- or full-profile run" in LEDGER.archived_sentence("degradation")
+    # a live experiment that did not run in this profile is no evidence, said so
+    ev = LEDGER.evidence({**COUNTS, "depth": None}, "quick")
+    assert ev[1].cells["live"].text == "not run in the quick profile"
+
+
+def test_an_archived_result_flips_the_verdict_the_sentence_and_the_count(archive_root):
+    """The table, the generated sentence and the scoreboard's count follow whatever the archive says."""
+    live = {**COUNTS, "depth": depth_result(0.40, 0.41)}
+    save_archive(depth_result(0.30, 0.60, "standard", n=10_000), "resnet")
+    ev = LEDGER.evidence(live, "quick")
+    assert ev[1].cells["standard"].text == "60.0% vs. 30.0%: **reproduced**"
+    assert ev[1].archived_verdict == "reproduced" and tally(ev).reproduced == 1
+    said = LEDGER.archived_sentence("degradation")
+    assert "archived standard-profile run measured 60.0% vs. 30.0%, which agrees with the paper" in said
+
+    save_archive(depth_result(0.60, 0.30, "standard", n=10_000), "resnet")  # the same file, other numbers
+    ev = LEDGER.evidence(live, "quick")
+    assert ev[1].cells["standard"].text == "30.0% vs. 60.0%: **opposite**"
+    t = tally(ev)
+    assert (t.reproduced, t.not_reproduced, t.opposite, t.awaiting) == (0, 1, 1, 0)
+    assert "0 reproduced, 1 not reproduced (1 of them the opposite way)" in tally_text(t)
+    assert "opposite of what the paper reports" in LEDGER.archived_sentence("degradation")
+
+    # the full archive outranks the standard one
+    save_archive(depth_result(0.30, 0.31, "full", n=5_000), "resnet")
+    ev = LEDGER.evidence(live, "quick")
+    assert ev[1].archived_verdict == "within noise"
+    assert "archived full-profile run" in LEDGER.archived_sentence("degradation")
+
+    table = LEDGER.table(live, "quick")
+    header = next(line for line in table.splitlines() if line.startswith("| claim"))
+    assert header.count("|") == 7 and "standard (archived)" in header and "this run (quick)" in header
+    row = next(line for line in table.splitlines() if line.startswith("| A deeper plain net"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[2] == "41.0% vs. 40.0% (within noise)"
-    assert cells[3] == "60.0% vs. 30.0% (reproduced)"
-    assert cells[4] == "—"
-    assert cells[5] == "reproduced (binomial SE, 50000 images)"  # the archived standard run decides
+    assert cells[2:5] == ["41.0% vs. 40.0%: **within noise**", "30.0% vs. 60.0%: **opposite**",
+                          "31.0% vs. 30.0%: **within noise**"]  # fmt: skip
+    assert "binomial SE, 10000 images" in cells[5] and "binomial SE, 5000 images" in cells[5]
     assert "{cite}`he2016deep`" in cells[1]
+
+
+def test_counted_claims_are_checked_exactly_or_within_their_tolerance(archive_root):
+    off = LEDGER.evidence({"counts": {"params": 1_800_000}, "depth": None}, "quick")[0]
+    assert off.cells["live"].verdict == off.archived_verdict == "not reproduced"
+    assert off.basis == "within 2%"
+    board = scoreboard_table(LEDGER.evidence(COUNTS, "quick", retrained=False), "quick")
+    rows = board.splitlines()[2:]
+    assert rows[0].count("reproduced") == 3  # a count is the same in every profile
+    assert "{ref}`ResNet <resnet-paper-vs-book>`" in rows[1]
+    assert "| trained | in the chapter | no evidence yet | no evidence yet |" in rows[1]
+
+
+def test_seeds_gap_uses_the_spread_of_several_seeds():
+    one = seeds_gap([0.3], [0.2], 1000)
+    assert one.basis == "binomial SE, 1,000 images" and one.value == pytest.approx(0.1)
+    many = seeds_gap([0.30, 0.32, 0.34], [0.20, 0.21, 0.22], 1000)
+    assert many.basis == "spread over 3 seeds"
+    assert many.se == pytest.approx(math.hypot(0.02 / math.sqrt(3), 0.01 / math.sqrt(3)))
+    with pytest.raises(ValueError, match="seeds a side"):
+        seeds_gap([0.3, 0.4], [0.2], 1000)
+
+
+def test_archived_seeds_are_pooled_with_their_spread(archive_root):
+    """Two archived seeds of one experiment: the archived cell is their mean, its noise the larger of the
+    seeds' spread and the binomial SE, and a disagreement between seeds turns a verdict into noise."""
+    assert seed_siblings("resnet", "depth") == [(0, "depth"), (1, "depth_seed1")]
+    assert seed_siblings("resnet", "reference_depth") == [(0, "reference_depth")]
+    live = {**COUNTS, "depth": None}
+    save_archive(depth_result(0.30, 0.60, "standard", n=10_000), "resnet")
+    seed1 = depth_result(0.30, 0.62, "standard", n=10_000)
+    save_archive(seed1, "resnet", "depth_seed1")
+    cell = LEDGER.evidence(live, "quick")[1].cells["standard"]
+    assert cell.text == "seed 0: 60.0% vs. 30.0%; seed 1: 62.0% vs. 30.0%: **reproduced**"
+    assert cell.measurement.value == pytest.approx(0.31)
+    assert cell.measurement.basis.startswith("2 seeds: spread SE 1.0 points, binomial SE")
+    # the seeds disagree in sign: the pooled gap is within its spread
+    save_archive(depth_result(0.62, 0.30, "standard", n=10_000), "resnet", "depth_seed1")
+    assert LEDGER.evidence(live, "quick")[1].cells["standard"].verdict == "within noise"

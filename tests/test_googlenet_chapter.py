@@ -234,17 +234,23 @@ def test_cifar_experiment_plumbing(tmp_path, monkeypatch: pytest.MonkeyPatch) ->
     assert "no_aux: mean training loss of steps 1-50" in summary
     monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the archived column shows "—"
     s3a, facts = E.branch_savings("3a"), E.network_facts()
-    table = googlenet_page.paper_table(s3a, facts, result, "quick")
-    rows = table.splitlines()
-    assert rows[0].endswith("| this book (quick profile) | full profile (archived) |")
-    assert "| weight layers (with pooling) | 22 (27) | 22 (27) | — |" in table
-    assert '| "12× fewer" than AlexNet | 6,998,552: 8.7× fewer than AlexNet\'s 60,965,224 |' in table
-    assert "| budget 1.5 billion; Table 1: 1,502M | 1,583M |" in table
-    assert "| 2, loss weight 0.3 | 2 × 3.2M parameters |" in table
-    no_aux = common.pct(m["test_error"]["no_aux"])
-    assert rows[-1].startswith(f"| CIFAR-10 test error, without | — | {no_aux} |")
-    full = googlenet_page.paper_table(s3a, facts, result, "full")
-    assert "archived" not in full.splitlines()[0]
+    table = googlenet_page.paper_table(s3a, facts, result)
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines()}
+    assert "| this run (quick) | standard (archived) | full (archived) |" in table
+    assert "| 22: **reproduced** | same (counted) |" in rows[
+        "GoogLeNet is 22 layers deep, counting layers with parameters (Sec. 5)"]
+    assert "| 8.7× (60,965,224 / 6,998,552): **not reproduced** |" in rows[
+        "GoogLeNet has 12 times fewer parameters than AlexNet (Sec. 1)"]
+    assert "| 1,583M: **not reproduced** |" in rows["Inference costs about 1.5 billion multiply-adds "
+                                                    "(Sec. 1, Table 1)"]  # fmt: skip
+    assert "128.0M (" in rows["Inception (3a) with its reductions needs 128M multiply-adds (Table 1)"]
+    aux = rows["The auxiliary classifiers help training (gradient signal, regularisation) (Sec. 5)"]
+    no_aux, with_aux = (common.pct(m["test_error"][k]) for k in ("no_aux", "aux"))
+    assert f"| {no_aux} (without) vs. {with_aux} (with): **" in aux
+    assert aux.count("no archive: no evidence yet") == 2
+    text = googlenet_page.run_text(result)
+    assert text.startswith("**This run** (quick profile): 1 epoch on 20 images at width 0.125")
+    assert "mean training loss printed above" in text
 
 
 def test_page_tables() -> None:

@@ -194,10 +194,15 @@ def test_page_tables_and_text(tiny_run: tuple[X.ExperimentResult, dict], monkeyp
     assert "where the paper has +1.18" in text
     assert "after 1 epochs on 2 images per class with width 0.25" in text
     closing = page.paper_vs_book(X.mlpconv_check(), summary, heads, result).splitlines()
-    assert closing[0] == "| claim | paper {cite}`lin2014network` | this book | full profile (archived) |"
-    assert "| parameters of the CIFAR-10 NIN | 0.97 M (released model) | 966,986 | — |" in closing
-    assert any("| 10.41% vs 11.59% (Table 5) |" in line and line.endswith("| — vs — |") for line in closing)
-    assert closing[-1].endswith("not run in the quick profile (the full profile trains it) | — |")
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in closing}
+    assert "| 966,986: **reproduced** | same (counted) |" in rows[
+        "The CIFAR-10 NIN has 0.97 million parameters (released model)"]
+    assert "0 / 6,410 (GAP / FC head): **reproduced**" in rows[
+        "Global average pooling has no parameters to fit (Sec. 3.2)"]
+    gap_fc = rows["GAP gives a lower test error than an FC head on the same mlpconvs (Table 5)"]
+    assert gap_fc.count("no archive: no evidence yet") == 2 and "binomial SE, 20 images" in gap_fc
+    augmented = rows["With translation and flips NIN reaches 8.81% (Table 1)"]
+    assert "| not trained in the quick profile |" in augmented
     full = page.describe_settings(X.SETTINGS["full"])
     assert "120 epochs of batch 128, adam at lr 0.001" in full and "milestones 60, 90" in full
     assert "plus the GAP network with augmentation" in full
@@ -214,3 +219,33 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "| fc | 6,410 | 10 | rejected" in text
     assert "0 / 6,410" in text  # the closing table's head counts
     assert "Chapter run time:" in text
+
+
+def test_an_archive_fills_its_column_and_flips_its_verdict(tiny_run, monkeypatch, tmp_path) -> None:
+    """The closing table reads the archives: a standard-profile result (here the tiny run's metrics with
+    the GAP and FC errors set) fills the standard column, and other numbers flip the verdict."""
+    from ecg_lib.results import save_archive
+
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    result, _ = tiny_run
+    summary = summarize(X.build_nin(1.0), (3, 32, 32), name="nin_cifar")
+    args = (X.mlpconv_check(), summary, X.head_facts())
+    info = {**result.run_info, "profile": "standard", "device": "cpu", "precision": "fp32", "torch": "2",
+            "date": "2026-11-30", "wall_time_s": 1.0, "n_test": 10_000}  # fmt: skip
+
+    def archive(gap: float, fc: float) -> None:
+        m = {**result.metrics, "gap": {**result.metrics["gap"], "test_error": gap},
+             "fc": {**result.metrics["fc"], "test_error": fc}}  # fmt: skip
+        save_archive(X.ExperimentResult("nin.train_heads", "standard", metrics=m, run_info=info), "nin",
+                     "train_heads")  # fmt: skip
+
+    def standard_cell() -> str:
+        table = page.paper_vs_book(*args, result)
+        row = next(line for line in table.splitlines() if line.startswith("| GAP gives a lower test error"))
+        return row.split(" | ")[3]
+
+    assert standard_cell() == "no archive: no evidence yet"
+    archive(gap=0.11, fc=0.13)
+    assert standard_cell() == "13.0% (FC) vs. 11.0% (GAP): **reproduced**"
+    archive(gap=0.13, fc=0.11)
+    assert standard_cell() == "11.0% (FC) vs. 13.0% (GAP): **opposite**"

@@ -260,27 +260,50 @@ def test_the_page_tables() -> None:
     )
 
 
-def test_paper_vs_book_has_one_archive_value_per_row(monkeypatch, tmp_path) -> None:
-    # A made-up quick result (no archive exists under tmp_path): every claim gets a row and an archive cell.
+def _row(table: str, start: str) -> str:
+    return next(line for line in table.splitlines() if line.startswith(f"| {start}"))
+
+
+def test_paper_vs_book_has_a_row_per_claim_and_no_evidence_without_archives(monkeypatch, tmp_path) -> None:
+    # A made-up quick result (no archive exists under tmp_path): every claim gets a row, the archived
+    # columns say there is no evidence yet.
     monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
     nets = ("plain20", "plain56", "resnet20", "resnet56")
     grads = {n: {w: [vars(E.LayerGrad(i, f"c{i}", 2.0 - i / 60, 0.1)) for i in range(55)]
                  for w in ("init", "trained")} for n in nets}  # fmt: skip
     lesions = {n: [vars(E.Lesion(-1, "none", False, 0.5))]
-               + [vars(E.Lesion(i, f"b{i}", i == 3, 0.6)) for i in range(9)] for n in nets}  # fmt: skip
+               + [vars(E.Lesion(i, f"b{i}", i == 3, 0.6 if n.startswith("res") else 0.85)) for i in range(9)]
+               for n in nets}  # fmt: skip
+    train_error = {"plain20": 0.30, "plain56": 0.45, "resnet20": 0.25, "resnet56": 0.20}
     result = ExperimentResult("resnet.depth", "quick", metrics={
-        "final_train_error": dict.fromkeys(nets, 0.5), "final_test_error": dict.fromkeys(nets, 0.55),
+        "final_train_error": train_error, "final_test_error": dict.fromkeys(nets, 0.55),
         "grad_norms": grads, "lesions": lesions,
-    })  # fmt: skip
+    }, run_info={"n_train": 2000, "n_test": 500})  # fmt: skip
     table = page.paper_vs_book(result, E.bottleneck_comparison(), E.table1_rows(), E.table6_rows())
     note, blank, *lines = table.splitlines()
     assert note == "**Data.** This run's CIFAR-10: source not recorded." and blank == ""
-    assert lines[0].endswith("| full profile (archived) |") and len(lines) == 2 + 11
-    assert ("| CIFAR-10 test error, ResNet-20 / ResNet-56 (Table 6) | 8.75% / 6.97% | 55.0% / 55.0% | — |"
-            in lines)  # fmt: skip
-    assert "| ResNet-50 multiply-adds | 3.8 G | 3.86 G | — |" in lines
-    # With the trained references: the data effect in the note and in the row that compares absolute
-    # errors with Table 6, and three rows of their own (no archive under tmp_path: "—").
+    body = [line for line in lines if line.startswith("| ") and not line.startswith("| claim")]
+    assert len(body) == len(page.LEDGER.claims)
+    none = "no archive: no evidence yet"
+    assert f"| 45.0% (plain-56) vs. 30.0% (plain-20): **reproduced** | {none} | {none} |" in (
+        _row(table, "A deeper plain net has a higher training error"))
+    assert "| 55.0%: **not reproduced** |" in _row(table, "ResNet-20 reaches 8.75%")
+    assert "| 3.86 G: **reproduced** | same (counted) |" in _row(table, "ResNet-50 needs 3.8 billion")
+    assert "| 69,632 vs. 73,728: **reproduced** |" in _row(table, "A bottleneck block costs")
+    assert "+10.0 points (ResNet-56): **not reproduced**" in _row(table, "Deleting one block barely")
+    assert "| 87% vs. 25% of the way to chance: **reproduced** |" in _row(table, "Deleting one block hurts")
+    # without the trained references, their rows say they were not run
+    assert "| not run in the quick profile |" in _row(table, "A trained ResNet-20 tests at 8.75%")
+    # the generated sentences follow the verdicts
+    text = page.profile_text(result)
+    assert "measured 45.0% (plain-56) vs. 30.0% (plain-20), which agrees with the paper" in text
+    assert "measured 25.0% (ResNet-20) vs. 20.0% (ResNet-56), which agrees with the paper" in text
+    worse = ExperimentResult("resnet.depth", "quick", metrics={
+        **result.metrics, "final_train_error": {**train_error, "resnet56": 0.35}}, run_info=result.run_info)
+    opposite = ("measured 25.0% (ResNet-20) vs. 35.0% (ResNet-56), which is the opposite of what the paper "
+                "reports")
+    assert opposite in page.profile_text(worse)
+    # With the trained references: the data effect in the note, and their rows measured.
     depth_ref = ExperimentResult("reference.depth", "quick", metrics={
         "errors": {n: {"correct": 850, "n": 1000, "error": 0.15} for n in ("resnet20", "resnet56")},
         "reported_accuracy": {"resnet20": 91.78, "resnet56": 93.62}, "data_quality": "lossy JPEG copy — x",
@@ -294,14 +317,16 @@ def test_paper_vs_book_has_one_archive_value_per_row(monkeypatch, tmp_path) -> N
     })  # fmt: skip
     table = page.paper_vs_book(result, E.bottleneck_comparison(), E.table1_rows(), E.table6_rows(),
                                depth_ref, lesions_ref)  # fmt: skip
-    note, _, *lines = table.splitlines()
-    assert "ResNet-20 +6.8, ResNet-56 +8.6 points" in note
-    assert len(lines) == 2 + 14
-    assert ("| CIFAR-10 test error, ResNet-20 / ResNet-56 (Table 6) | 8.75% / 6.97% | 55.0% / 55.0% (this "
-            "data costs the trained references +6.8 / +8.6 points) | — |") in lines  # fmt: skip
-    assert any("| 15.0% / 15.0% (reported on the original: 8.22% / 6.38%) | — |" in line for line in lines)
-    assert any("| +2.0 points (SE 2.5) | — |" in line for line in lines)
-    assert any("| k = 4: 40.0% ± 0.0 (1 draws) | — |" in line for line in lines)
+    assert "ResNet-20 +6.8, ResNet-56 +8.6 points" in table.splitlines()[0]
+    assert "| 15.0% (reported on the original: 8.22%): **not reproduced** |" in (
+        _row(table, "A trained ResNet-20 tests at 8.75%"))
+    assert "| +2.0 points: **reproduced** |" in _row(table, "Deleting one block of a trained ResNet-56")
+    assert "sampling SE, 200 images" in _row(table, "Deleting one block of a trained ResNet-56")
+
+
+def test_the_archive_note_follows_the_archives(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    assert page.archive_note().startswith("No archived standard- or full-profile run")
 
 
 def test_chapter_is_registered() -> None:

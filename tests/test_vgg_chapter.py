@@ -204,12 +204,22 @@ def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest
     text = vgg_page.run_paragraph(result, settings)
     assert text.startswith("**What this run shows.**") and "10.4% without, 10.5% with" in text
     assert "These runs see 2 images per class for 1 epochs" in text and "scored on 10 test images" in text
-    table = vgg_page.paper_table(X.config_table(), X.layer_trace("C"), result, settings, "quick")
-    assert "| 5×5 / 7×7 (Sec. 2.3) | 5×5 / 7×7 (computed) |" in table
-    assert '49C² vs 27C², "81% more" (Sec. 2.3) | 49C² vs 27C²: 81.5% more, i.e. the stack saves' in table
-    assert "| deeper is better (A vs A-LRN) | 10.4% vs 10.5% top-5" in table
-    lines = table.splitlines()
-    assert lines[-1].endswith("| — vs — |") and "full profile (archived)" in lines[0]
+    table = vgg_page.paper_table(X.config_table(), X.layer_trace("B"), X.layer_trace("C"), result)
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines()}
+    two = rows["Two stacked 3×3 layers see a 5×5 window (Sec. 2.3)"]
+    assert "| 5 px: **reproduced** | same (counted) |" in two
+    assert "49C² vs 27C²: 81.5% more: **reproduced**" in table
+    assert "132,863,336: **reproduced**" in rows["Configuration A has 133 million parameters (Table 2)"]
+    assert "19.63 G: **reproduced**" in table
+    # C's last conv sees what B's does; the 1x1 layers add depth, not reach
+    assert "140 px (C) vs 140 px (B): **reproduced**" in table
+    lrn = rows["Local response normalisation does not improve configuration A (Sec. 4.1, Table 3)"]
+    a, a_lrn = result.metrics["A"]["test_error"], result.metrics["A-LRN"]["test_error"]
+    assert f"{100 * a:.1f}% (A) vs. {100 * a_lrn:.1f}% (A-LRN)" in lrn and "binomial SE, 10 images" in lrn
+    assert lrn.count("no archive: no evidence yet") == 2
+    # D is not trained by these settings: no measurement, said so
+    deeper = rows["The deeper configuration D has a lower error than A (Sec. 4.1, Table 3)"]
+    assert "| D not trained in the quick profile |" in deeper
     assert "3 epochs" in vgg_page.describe_settings(X.SETTINGS["quick"])
 
 

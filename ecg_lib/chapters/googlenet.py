@@ -8,10 +8,11 @@ and summary, and the closing "Paper vs. this book" table. The numbers come from
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ecg_lib import papers
 from ecg_lib.chapters import common
+from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, error_gap
 from ecg_lib.experiments import ExperimentResult, googlenet
 from ecg_lib.models import googlenet as googlenet_models
 
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "LEDGER",
     "branches_table",
+    "counted",
     "draw_inception",
     "module_variants_table",
     "network_table",
@@ -28,6 +31,7 @@ __all__ = [
     "plot_reduction_sweep",
     "plot_training",
     "rounding_agrees",
+    "run_text",
     "table1_agreement_text",
     "table1_rows_table",
     "table1_table",
@@ -287,43 +291,101 @@ def test_error_of(result: ExperimentResult, variant: str) -> float | None:
     return result.metrics["test_error"].get(variant)
 
 
-def paper_table(
-    s3a: googlenet.ModuleSaving, facts: googlenet.NetworkFacts, trained: ExperimentResult, profile: str
-) -> str:
-    """The closing table (Markdown): the module's and the network's counts, the auxiliary heads and the
-    CIFAR-10 errors against the paper; outside the full profile, a column of the archived full run."""
-    record = papers.network("GoogLeNet")
-    entry, single = record.entry, record.single_model
-    params_k, ops_m = _paper_totals()
-    budget = f"budget {papers.GOOGLENET_BUDGET_MACS / 1e9:.1f} billion"
-    pct = common.pct
-    table = "\n".join([
-        f"| quantity | paper {{cite}}`szegedy2015going` | this book ({profile} profile) |",
-        "|---|---|---|",
-        f"| inception (3a) multiply-adds, naive / with reductions | — (Table 1: "
-        f"{papers.GOOGLENET_TABLE1['3a'][1]}M with) | "
-        f"{s3a.ratio('macs'):.1f}× ({s3a.naive.macs / 1e6:.0f}M / {s3a.reduced.macs / 1e6:.0f}M) |",
-        f"| inception (3a), 5×5 branch alone | — | {s3a.branches[2].mac_ratio:.1f}× |",
-        f"| weight layers (with pooling) | {record.depth} ({papers.GOOGLENET_DEPTH_WITH_POOLS}) | "
-        f"{facts.depth} ({facts.depth_with_pools}) |",
-        f"| weights, Table 1 units | {params_k:,.1f}K | {facts.weights / 1024:,.1f}K |",
-        f"| parameters | \"{papers.GOOGLENET_PARAM_RATIO}× fewer\" than AlexNet | {facts.params:,}: "
-        f"{facts.alexnet_ratio:.1f}× fewer than AlexNet's {facts.alexnet_params:,} |",
-        f"| multiply-adds per image | {budget}; Table 1: {ops_m:,}M | {facts.macs / 1e6:,.0f}M |",
-        f"| auxiliary classifiers | 2, loss weight {papers.GOOGLENET_AUX_WEIGHT} | "
-        f"2 × {facts.aux_params[0] / 1e6:.1f}M parameters |",
-        f"| ImageNet top-5 error | {100 * entry.error:.2f}% ({entry.models} models, 144 crops); "
-        f"{100 * single.error:.2f}% one model, one crop | not reproduced (CIFAR-10 only) |",
-        f"| CIFAR-10 test error, with auxiliary heads | — | {pct(test_error_of(trained, 'aux'))} |",
-        f"| CIFAR-10 test error, without | — | {pct(test_error_of(trained, 'no_aux'))} |",
-    ])  # fmt: skip
-    if profile == "full":
-        return table
-    full = [None] * 8 + [
-        common.archive_value("googlenet", "train", lambda r: pct(test_error_of(r, "aux"))),
-        common.archive_value("googlenet", "train", lambda r: pct(test_error_of(r, "no_aux"))),
-    ]
-    return common.add_archive_column(table, full, header="full profile (archived)")
+def run_text(result: ExperimentResult, block: int = 50, near_chance: float = 2.2) -> str:
+    """What this run is, generated from it: how long it trained, where, and for how many steps the mean
+    training loss stayed near chance (ln 10 ≈ 2.30; "near": above ``near_chance``, in blocks of
+    ``block`` steps)."""
+    m = result.metrics
+    first = next(iter(result.histories.values()))
+    seconds = sum(h.total_time_s for h in result.histories.values())
+    device = str(result.run_info.get("device", "an unrecorded device")).split(": ", 1)[-1]
+    means = [sum(first.train_loss[i : i + block]) / len(first.train_loss[i : i + block])
+             for i in range(0, len(first.train_loss), block)]  # fmt: skip
+    stuck = next((i for i, v in enumerate(means) if v <= near_chance), None)
+    if stuck is None:
+        start = (f"the mean training loss printed above never fell below {near_chance} (chance is ln 10 ≈ "
+                 "2.30) in this run")  # fmt: skip
+    elif stuck == 0:
+        start = f"the mean training loss printed above was below {near_chance} from its first {block} steps"
+    else:
+        start = (f"the mean training loss printed above stayed near its chance value (ln 10 ≈ 2.30) for the "
+                 f"first {stuck * block} steps before it fell below {near_chance}")  # fmt: skip
+    epochs = f"{first.epochs_done} epoch{'s' if first.epochs_done != 1 else ''}"
+    return (f"**This run** ({result.profile} profile): {epochs} on {m['n_train']:,} images "
+            f"at width {m['settings']['width']:g}, {seconds:.0f} s of training in all on {device}. Its test "
+            "error says how far a 22-layer network without batch normalisation gets in that budget, not "
+            f"what GoogLeNet can do on CIFAR-10. Such a network also starts slowly: {start}.")  # fmt: skip
+
+
+def _aux_gap(r: ExperimentResult) -> Measurement:
+    e = r.metrics["test_error"]
+    if "no_aux" not in e:
+        raise NotMeasured(f"only the auxiliary variant is trained in the {r.profile} profile")
+    if e["aux"] is None or e["no_aux"] is None:
+        raise NotMeasured("a variant diverged")
+    return error_gap(e["no_aux"], e["aux"], r.metrics["n_test"], labels=("without", "with"))
+
+
+_COUNTS = "counts"  # the counted object the arithmetic claims read (see counted())
+_CITE = "szegedy2015going"
+_SRC = "Szegedy et al. 2015"
+_K, _M = _paper_totals()
+
+
+def _count(key: str, where: str, statement: str, paper_value: str, method: str, read: Any,
+           target: float, tolerance: float = 0.0) -> Claim:  # fmt: skip
+    return Claim(key, _CITE, where, statement, paper_value, f"{_SRC}, {where}", method, _COUNTS, read,
+                 kind="exact", target=target, tolerance=tolerance)  # fmt: skip
+
+
+#: The chapter's claims, in the order of its "Paper vs. this book" table.
+LEDGER = Ledger("googlenet", "GoogLeNet", "googlenet-paper-vs-book", (
+    _count("ops_3a", "Table 1", "Inception (3a) with its reductions needs 128M multiply-adds",
+           f"{papers.GOOGLENET_TABLE1['3a'][1]}M", "multiply-adds counted at 28×28",
+           lambda c: Measurement(c["s3a"].reduced.macs, f"{c['s3a'].reduced.macs / 1e6:.1f}M "
+                                 f"({c['s3a'].ratio('macs'):.1f}× fewer than the naive module)"),
+           papers.GOOGLENET_TABLE1["3a"][1] * 1e6, tolerance=0.005),
+    _count("depth", "Sec. 5", "GoogLeNet is 22 layers deep, counting layers with parameters",
+           "22", "weight layers on the longest path", lambda c: Measurement(c["facts"].depth,
+                                                                            str(c["facts"].depth)),
+           papers.network("GoogLeNet").depth),
+    _count("depth_pools", "Sec. 5", "GoogLeNet is 27 layers deep counting pooling layers too",
+           str(papers.GOOGLENET_DEPTH_WITH_POOLS), "weight and pooling layers on the longest path",
+           lambda c: Measurement(c["facts"].depth_with_pools, str(c["facts"].depth_with_pools)),
+           papers.GOOGLENET_DEPTH_WITH_POOLS),
+    _count("weights", "Table 1", "Table 1's params column sums to the network's weights",
+           f"{_K:,.1f}K (sum of the rows)",
+           "weights counted, in Table 1's K = 1024 (the paper rounds each row)",
+           lambda c: Measurement(c["facts"].weights / 1024, f"{c['facts'].weights / 1024:,.1f}K"),
+           _K, tolerance=0.01),
+    _count("ops", "Sec. 1, Table 1", "Inference costs about 1.5 billion multiply-adds",
+           f"budget {papers.GOOGLENET_BUDGET_MACS / 1e9:.1f} billion; Table 1 sums to {_M:,}M",
+           "multiply-adds counted at 224×224, against Table 1's sum",
+           lambda c: Measurement(c["facts"].macs / 1e6, f"{c['facts'].macs / 1e6:,.0f}M"), _M,
+           tolerance=0.01),
+    _count("param_ratio", "Sec. 1", "GoogLeNet has 12 times fewer parameters than AlexNet",
+           f"{papers.GOOGLENET_PARAM_RATIO}×", "AlexNet's counted parameters over GoogLeNet's",
+           lambda c: Measurement(c["facts"].alexnet_ratio, f"{c['facts'].alexnet_ratio:.1f}× "
+                                 f"({c['facts'].alexnet_params:,} / {c['facts'].params:,})"),
+           papers.GOOGLENET_PARAM_RATIO, tolerance=0.05),
+    Claim("aux_helps", _CITE, "Sec. 5", "The auxiliary classifiers help training (gradient signal, "
+          "regularisation)", f"expected, no figure given (loss weight {papers.GOOGLENET_AUX_WEIGHT})",
+          f"{_SRC}, Sec. 5", "CIFAR-10 test error without vs. with the auxiliary heads, same seed",
+          "train", _aux_gap, noise="binomial SE of each test error"),
+))  # fmt: skip
+
+
+def counted() -> dict[str, Any]:
+    """The objects the chapter's arithmetic claims read (the scoreboard computes them without the page)."""
+    return {_COUNTS: {"s3a": googlenet.branch_savings("3a"), "facts": googlenet.network_facts()}}
+
+
+def paper_table(s3a: googlenet.ModuleSaving, facts: googlenet.NetworkFacts, trained: ExperimentResult) -> str:
+    """The closing table, from :data:`LEDGER`: the module's and the network's counts and the auxiliary
+    heads' trained effect, in this run and the archived standard and full runs, each with its verdict."""
+    quality = str(trained.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
+    live = {"train": trained, _COUNTS: {"s3a": s3a, "facts": facts}}
+    return f"**Data.** This run's CIFAR-10: {quality}.\n\n" + LEDGER.table(live, trained.profile)
 
 
 # ----------------------------------------------------------------------------------------------------------

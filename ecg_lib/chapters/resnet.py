@@ -5,13 +5,13 @@ paper's figures from :mod:`ecg_lib.papers`.
 
 The sections follow the chapter's: training error (Fig. 6), gradients, lesions, the bottleneck and
 Table 1, Table 6, and the closing table. A new section of the chapter adds its own block of functions
-here and, for the closing table, rows to :func:`paper_vs_book_rows`.
+here and, for the closing table, claim rows to :data:`LEDGER`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -19,17 +19,21 @@ import torch
 from ecg_lib import papers
 from ecg_lib.chapters import common, reference
 from ecg_lib.chapters.common import pct
+from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se, error_gap, measure, sentence
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import resnet as experiment
+from ecg_lib.results import find_archives
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
     "CHAPTER",
-    "Row",
+    "LEDGER",
+    "archive_note",
     "bottleneck_table",
     "bottleneck_text",
+    "counted",
     "degradation_text",
     "depth_cost_line",
     "final_errors_table",
@@ -40,10 +44,10 @@ __all__ = [
     "lesion_table",
     "lesion_text",
     "paper_vs_book",
-    "paper_vs_book_rows",
     "plot_grad_norms",
     "plot_lesions",
     "plot_training_error",
+    "profile_text",
     "residual_text",
     "show_grad_norms",
     "show_lesions",
@@ -414,121 +418,157 @@ def depth_cost_line(t6: Sequence[experiment.CifarRow]) -> str:
 # Paper vs. this book
 
 
-@dataclass(frozen=True)
-class Row:
-    """One claim of the closing table: the paper's value, this run's, and a function that reads the same
-    value from the archived full-profile run (None: not trained, the same in every profile)."""
-
-    claim: str
-    paper: str
-    ours: str
-    archived: Callable[[ExperimentResult], str] | None = None
-    experiment: str = _DEPTH  # the archived experiment ``archived`` reads
+_NAME = {"plain20": "plain-20", "plain56": "plain-56", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
 
 
-def _train_pair(a: str, b: str, sep: str = "vs.") -> Callable[[ExperimentResult], str]:
-    def get(r: ExperimentResult) -> str:
-        err = r.metrics["final_train_error"]
-        return f"{pct(err[a])} {sep} {pct(err[b])}"
+def _train_gap(higher: str, lower: str) -> Callable[[ExperimentResult], Measurement]:
+    """Final training errors (mean over the last epoch): ``higher`` above ``lower``."""
 
-    return get
+    def read(r: ExperimentResult) -> Measurement:
+        e = r.metrics["final_train_error"]
+        return error_gap(e[higher], e[lower], r.run_info["n_train"], labels=(_NAME[higher], _NAME[lower]))
 
-
-def _test_errors(r: ExperimentResult) -> str:
-    err = r.metrics["final_test_error"]
-    return f"{pct(err['resnet20'])} / {pct(err['resnet56'])}"
+    return read
 
 
-def _plain56_ratio(r: ExperimentResult) -> str:
-    return "{:.0f}×".format(grad_ratios(r, ("plain56",))["plain56", "init"])
+def _test_error(net: str) -> Callable[[ExperimentResult], Measurement]:
+    def read(r: ExperimentResult) -> Measurement:
+        e, n = r.metrics["final_test_error"][net], r.run_info["n_test"]
+        return Measurement(e, pct(e), se=binomial_se(e, n), basis=f"binomial SE, {n:,} images")
+
+    return read
 
 
-def _median_changes(r: ExperimentResult) -> str:
+def _ref_error(net: str) -> Callable[[ExperimentResult], Measurement]:
+    def read(r: ExperimentResult) -> Measurement:
+        e = r.metrics["errors"][net]
+        reported = 100 - r.metrics["reported_accuracy"][net]
+        return Measurement(e["error"], f"{pct(e['error'])} (reported on the original: {reported:.2f}%)",
+                           se=binomial_se(e["error"], e["n"]), basis=f"binomial SE, {e['n']:,} images")
+
+    return read
+
+
+def _plain56_gradient(r: ExperimentResult) -> Measurement:
+    ratio = grad_ratios(r, ("plain56",))["plain56", "init"]
+    # "healthy" read as "not vanishing": the first conv's gradient above a tenth of the last conv's
+    return Measurement(math.log10(ratio) + 1, f"first / last = {ratio:.3g}",
+                       basis="one probe batch; threshold: a ratio above 1/10")  # fmt: skip
+
+
+def _residual_lesion(r: ExperimentResult) -> Measurement:
+    s = lesion_summaries(r)["resnet56"]
+    n = r.run_info["n_test"]
+    return Measurement(s.median_change, f"{100 * s.median_change:+.1f} points (ResNet-56)",
+                       se=binomial_se(s.intact, n), basis=f"binomial SE, {n:,} images")  # fmt: skip
+
+
+def _plain_vs_residual_lesion(r: ExperimentResult) -> Measurement:
     s = lesion_summaries(r)
-    return "{:+.1f}, {:+.1f} points".format(*(100 * s[n].median_change for n in ("resnet20", "resnet56")))
+    plain, res = s["plain56"].toward_chance, s["resnet56"].toward_chance
+    if math.isnan(plain) or math.isnan(res):
+        raise NotMeasured("an intact net is at chance: no way left to measure")
+    return Measurement(plain - res, f"{100 * plain:.0f}% vs. {100 * res:.0f}% of the way to chance",
+                       basis="one net each: the sign decides")  # fmt: skip
 
 
-def _toward_chance(r: ExperimentResult) -> str:
-    s = lesion_summaries(r)
-    return "{:.0f}%, {:.0f}%".format(*(100 * s[n].toward_chance for n in ("plain20", "plain56")))
-
-
-def _ref_errors(r: ExperimentResult) -> str:
-    err = r.metrics["errors"]
-    return f"{pct(err['resnet20']['error'])} / {pct(err['resnet56']['error'])}"
-
-
-def _ref_single(r: ExperimentResult) -> str:
+def _ref_single(r: ExperimentResult) -> Measurement:
     median, se = reference.single_summary(r)["median"], r.metrics["sampling_se"]
-    return f"{100 * median:+.1f} points (SE {100 * se:.1f})"
+    return Measurement(median, f"{100 * median:+.1f} points", se=se,
+                       basis=f"sampling SE, {r.metrics['n_test']:,} images")  # fmt: skip
 
 
-def _ref_random(r: ExperimentResult) -> str:
-    top = [row for row in reference.k_rows(r) if row["kind"] == "random"][-1]
-    return f"k = {top['k']}: {pct(top['mean'])} ± {100 * top['std']:.1f} ({top['n']} draws)"
+_CITE, _VEIT = "he2016deep", "veit2016residual"
+_COUNTS = "counts"  # the counted object the arithmetic claims read (see counted())
+_SRC = "He et al. 2016"
+_T6 = papers.RESNET_TABLE6
+_BIN = "binomial SE of each error"
+_ELSEWHERE = "trained elsewhere on the original data, evaluated here"
 
 
-def _reference_rows(depth_ref: ExperimentResult | None, lesions_ref: ExperimentResult | None) -> list[Row]:
-    rows = []
-    t6_20, t6_56 = papers.RESNET_TABLE6[20][1], papers.RESNET_TABLE6[56][1]
-    if depth_ref is not None:
-        rep = depth_ref.metrics["reported_accuracy"]
-        rows.append(Row(
-            "CIFAR-10 test error of trained ResNet-20 / ResNet-56 (Table 6; trained elsewhere on the "
-            "original data, evaluated on this run's data)", f"{100 * t6_20:.2f}% / {100 * t6_56:.2f}%",
-            f"{_ref_errors(depth_ref)} (reported on the original: {100 - rep['resnet20']:.2f}% / "
-            f"{100 - rep['resnet56']:.2f}%)", _ref_errors, "reference_depth",
-        ))  # fmt: skip
-    if lesions_ref is not None:
-        rows.append(Row("trained ResNet-56, one ordinary block deleted: median change "
-                        "{cite}`veit2016residual`", "small (ResNet-110, Fig. 3)", _ref_single(lesions_ref),
-                        _ref_single, "reference_lesions"))  # fmt: skip
-        rows.append(Row("trained ResNet-56, k random blocks deleted (Veit et al., Fig. 5a)", "a smooth rise",
-                        _ref_random(lesions_ref), _ref_random, "reference_lesions"))  # fmt: skip
-    return rows
+def _count(key: str, where: str, statement: str, paper_value: str, method: str, read: Any, target: float,
+           tolerance: float) -> Claim:  # fmt: skip
+    return Claim(key, _CITE, where, statement, paper_value, f"{_SRC}, {where}", method, _COUNTS, read,
+                 kind="exact", target=target, tolerance=tolerance)  # fmt: skip
 
 
-def paper_vs_book_rows(
-    result: ExperimentResult,
-    blocks: Sequence[experiment.BlockCost],
-    table1: Sequence[experiment.ImageNetRow],
-    t6: Sequence[experiment.CifarRow],
-    depth_ref: ExperimentResult | None = None,
-    lesions_ref: ExperimentResult | None = None,
-) -> list[Row]:
-    """The chapter's claims, one :class:`Row` each, from this run's ``result``, the counted tables and
-    (when given) the trained reference networks' results. With ``depth_ref`` the row that compares this
-    run's absolute test errors with Table 6 carries the measured size of the data effect."""
-    bott, b64 = blocks[0], blocks[1]
-    r50, r152 = _by_depth(table1, 50), _by_depth(table1, 152)
-    t6_20, t6_56 = papers.RESNET_TABLE6[20][1], papers.RESNET_TABLE6[56][1]
-    test_errors = _test_errors(result)
-    if depth_ref is not None:
-        eff = reference.lossy_effect(depth_ref)
-        test_errors += (f" (this data costs the trained references {100 * eff['resnet20']:+.1f} / "
-                        f"{100 * eff['resnet56']:+.1f} points)")  # fmt: skip
-    return [*_reference_rows(depth_ref, lesions_ref), *[
-        Row("deeper plain net, higher training error (Fig. 6 left)", "plain-56 above plain-20",
-            _train_pair("plain56", "plain20")(result), _train_pair("plain56", "plain20")),
-        Row("shortcuts remove the degradation (Fig. 6 middle)", "ResNet-56 below plain-56",
-            _train_pair("resnet56", "plain56")(result), _train_pair("resnet56", "plain56")),
-        Row("deeper residual net, lower training error (Fig. 6 middle)", "ResNet-56 below ResNet-20",
-            _train_pair("resnet56", "resnet20")(result), _train_pair("resnet56", "resnet20")),
-        Row("CIFAR-10 test error, ResNet-20 / ResNet-56 (Table 6)",
-            f"{100 * t6_20:.2f}% / {100 * t6_56:.2f}%", test_errors, _test_errors),
-        Row("first / last conv gradient at init, plain-56", '"healthy norms" (Sec. 4.1)',
-            _plain56_ratio(result), _plain56_ratio),
-        Row("one block deleted: median change in test error, ResNet-20, ResNet-56 {cite}`veit2016residual`",
-            "small", _median_changes(result), _median_changes),
-        Row("one block deleted: median share of the way to chance, plain-20, plain-56", "near chance (VGG)",
-            _toward_chance(result), _toward_chance),
-        Row("bottleneck weights vs. two 3×3 layers at 64 channels", "similar",
-            f"{bott.weights:,} vs. {b64.weights:,}"),
-        Row("ResNet-50 multiply-adds", f"{papers.RESNET_TABLE1_GMACS[50]} G", f"{r50.macs / 1e9:.2f} G"),
-        Row("ResNet-152 multiply-adds", f"{papers.RESNET_TABLE1_GMACS[152]} G", f"{r152.macs / 1e9:.2f} G"),
-        Row("ResNet-110 parameters (Table 6)", f"{papers.RESNET_TABLE6[110][0]} M",
-            f"{_by_depth(t6, 110).params:,}"),
-    ]]  # fmt: skip
+def _macs(depth: int) -> Any:
+    return lambda c: Measurement(c["table1"][depth].macs / 1e9, f"{c['table1'][depth].macs / 1e9:.2f} G")
+
+
+#: The chapter's claims, in the order of its "Paper vs. this book" table.
+LEDGER = Ledger(CHAPTER, "ResNet", "resnet-paper-vs-book", (
+    Claim("degradation", _CITE, "Fig. 6 left", "A deeper plain net has a higher training error",
+          "plain-56 above plain-20", f"{_SRC}, Fig. 1 and 6", "final training error, same schedule and seed",
+          _DEPTH, _train_gap("plain56", "plain20"), noise=_BIN),
+    Claim("shortcuts", _CITE, "Fig. 6 middle", "Shortcuts remove the degradation",
+          "ResNet-56 below plain-56", f"{_SRC}, Fig. 6", "final training error, same initial weights",
+          _DEPTH, _train_gap("plain56", "resnet56"), noise=_BIN),
+    Claim("deeper_residual", _CITE, "Fig. 6 middle", "A deeper residual net has a lower training error",
+          "ResNet-56 below ResNet-20", f"{_SRC}, Fig. 6", "final training error, same schedule",
+          _DEPTH, _train_gap("resnet20", "resnet56"), noise=_BIN),
+    Claim("table6_20", _CITE, "Table 6", "ResNet-20 reaches 8.75% CIFAR-10 test error",
+          f"{100 * _T6[20][1]:.2f}%", f"{_SRC}, Table 6", "final test error of this chapter's training",
+          _DEPTH, _test_error("resnet20"), kind="value", target=_T6[20][1], tolerance=0.01,
+          noise=_BIN + ", plus 1 point"),
+    Claim("table6_56", _CITE, "Table 6", "ResNet-56 reaches 6.97% CIFAR-10 test error",
+          f"{100 * _T6[56][1]:.2f}%", f"{_SRC}, Table 6", "final test error of this chapter's training",
+          _DEPTH, _test_error("resnet56"), kind="value", target=_T6[56][1], tolerance=0.01,
+          noise=_BIN + ", plus 1 point"),
+    Claim("gradients", _CITE, "Sec. 4.1", "With BN, a deep plain net's gradients do not vanish",
+          '"healthy norms"', f"{_SRC}, Sec. 4.1",
+          "first conv's gradient over the last conv's at init, plain-56",
+          _DEPTH, _plain56_gradient, noise="one probe batch: the ratio against 1/10"),
+    Claim("lesion_residual", _VEIT, "Fig. 3", "Deleting one block barely changes a residual net's error",
+          "small (ResNet-110)", "Veit et al. 2016, Fig. 3", "median change over single deletions; "
+          "small: within 2 points", _DEPTH, _residual_lesion, kind="value", target=0.0, tolerance=0.02,
+          noise="binomial SE of the intact error, plus 2 points"),
+    Claim("lesion_plain", _VEIT, "Fig. 3",
+          "Deleting one block hurts a plain net far more than a residual one",
+          "plain (VGG) near chance, ResNet small", "Veit et al. 2016, Fig. 3",
+          "median share of the way to chance, plain-56 vs. ResNet-56", _DEPTH, _plain_vs_residual_lesion,
+          noise="one net each: the sign decides"),
+    Claim("reference_20", _CITE, "Table 6",
+          "A trained ResNet-20 tests at 8.75% (reference weights, this data)",
+          f"{100 * _T6[20][1]:.2f}%", f"{_SRC}, Table 6", _ELSEWHERE,
+          "reference_depth", _ref_error("resnet20"), kind="value", target=_T6[20][1], tolerance=0.01,
+          noise=_BIN + ", plus 1 point"),
+    Claim("reference_56", _CITE, "Table 6",
+          "A trained ResNet-56 tests at 6.97% (reference weights, this data)",
+          f"{100 * _T6[56][1]:.2f}%", f"{_SRC}, Table 6", _ELSEWHERE,
+          "reference_depth", _ref_error("resnet56"), kind="value", target=_T6[56][1], tolerance=0.01,
+          noise=_BIN + ", plus 1 point"),
+    Claim("reference_lesion", _VEIT, "Fig. 3",
+          "Deleting one block of a trained ResNet-56 barely changes its error",
+          "small (ResNet-110)", "Veit et al. 2016, Fig. 3", "median change over single ordinary deletions; "
+          "small: within 2 points", "reference_lesions", _ref_single, kind="value", target=0.0,
+          tolerance=0.02, noise="sampling SE of the intact error, plus 2 points"),
+    _count("bottleneck", "Sec. 4.1", "A bottleneck block costs about what two 3×3 layers at 64 channels cost",
+           "similar time complexity", "weights of the two blocks; similar: within 10%",
+           lambda c: Measurement(c["blocks"][0].weights / c["blocks"][1].weights,
+                                 f"{c['blocks'][0].weights:,} vs. {c['blocks'][1].weights:,}"), 1.0, 0.10),
+    _count("macs50", "Table 1", "ResNet-50 needs 3.8 billion multiply-adds",
+           f"{papers.RESNET_TABLE1_GMACS[50]} G", "MACs counted at 224×224 (the paper rounds to 0.1 G)",
+           _macs(50), papers.RESNET_TABLE1_GMACS[50], 0.02),
+    _count("macs152", "Table 1", "ResNet-152 needs 11.3 billion multiply-adds",
+           f"{papers.RESNET_TABLE1_GMACS[152]} G", "MACs counted at 224×224 (the paper rounds to 0.1 G)",
+           _macs(152), papers.RESNET_TABLE1_GMACS[152], 0.02),
+    _count("params110", "Table 6", "ResNet-110 has 1.7 million parameters", f"{_T6[110][0]} M",
+           "counted (the paper rounds to 0.1 M)",
+           lambda c: Measurement(c["table6"][110].params, f"{c['table6'][110].params:,}"),
+           _T6[110][0] * 1e6, 0.03),
+))  # fmt: skip
+
+
+def _counts(blocks: Sequence[experiment.BlockCost], table1: Sequence[experiment.ImageNetRow],
+            t6: Sequence[experiment.CifarRow]) -> dict[str, Any]:  # fmt: skip
+    return {"blocks": blocks, "table1": {r.depth: r for r in table1}, "table6": {r.depth: r for r in t6}}
+
+
+def counted() -> dict[str, Any]:
+    """The objects the chapter's arithmetic claims read (the scoreboard computes them without the page)."""
+    return {_COUNTS: _counts(experiment.bottleneck_comparison(), experiment.table1_rows(),
+                             experiment.table6_rows())}  # fmt: skip
 
 
 def paper_vs_book(
@@ -539,20 +579,33 @@ def paper_vs_book(
     depth_ref: ExperimentResult | None = None,
     lesions_ref: ExperimentResult | None = None,
 ) -> str:
-    """The closing table as Markdown, below a note on the data (its source and, with ``depth_ref``, the
-    measured size of the lossy-copy effect); outside the full profile with a column of the archived full
-    run."""
-    rows = paper_vs_book_rows(result, blocks, table1, t6, depth_ref, lesions_ref)
+    """The closing table from :data:`LEDGER`, below a note on the data (its source and, with
+    ``depth_ref``, the measured size of the lossy-copy effect): every claim in this run and in the
+    archived standard and full runs, each with its verdict. Without the trained references their rows
+    say they were not run."""
     note = reference.data_note(depth_ref, result.run_info.get("data_quality")) + "\n\n"
-    table = common.markdown_table(
-        ("claim", "paper {cite}`he2016deep`", f"this book ({result.profile} profile)"),
-        [(r.claim, r.paper, r.ours) for r in rows],
-    )
-    if result.profile == "full":
-        return note + table
-    archived = [None if r.archived is None else common.archive_value(CHAPTER, r.experiment, r.archived)
-                for r in rows]  # fmt: skip
-    return note + common.add_archive_column(table, archived, header="full profile (archived)")
+    live = {_DEPTH: result, "reference_depth": depth_ref, "reference_lesions": lesions_ref,
+            _COUNTS: _counts(blocks, table1, t6)}  # fmt: skip
+    return note + LEDGER.table(live, result.profile)
+
+
+def archive_note() -> str:
+    """Whether an archived run of the depth experiment exists to be drawn beside this one (generated)."""
+    found = find_archives(CHAPTER, _DEPTH)
+    if not found:
+        return ("No archived standard- or full-profile run of these nets exists yet, so the figures below "
+                "show this run alone.")  # fmt: skip
+    return (f"The archived {' and '.join(found)}-profile run{'s' if len(found) > 1 else ''} "
+            f"{'are' if len(found) > 1 else 'is'} drawn beside this run's curves below.")
+
+
+def profile_text(result: ExperimentResult) -> str:
+    """What this run shows of Figure 6, generated from its verdicts (one sentence per claim)."""
+    out = []
+    for key in ("degradation", "shortcuts", "deeper_residual"):
+        claim = LEDGER.claim(key)
+        out.append(sentence(claim, measure(claim, result), f"{result.profile}"))
+    return " ".join(out)
 
 
 # ----------------------------------------------------------------------------------------------------------

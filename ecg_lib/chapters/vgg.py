@@ -8,21 +8,25 @@ vs. this book" table. The numbers come from :mod:`ecg_lib.experiments.vgg`; the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ecg_lib import papers
 from ecg_lib.chapters import common
+from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, seeds_gap
 from ecg_lib.experiments import ExperimentResult, vgg
+from ecg_lib.models.vgg import TABLE2_PARAMS_MILLIONS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
     "FOOTPRINT_PANELS",
+    "LEDGER",
     "config_table_markdown",
     "cost_figure",
+    "counted",
     "describe_settings",
     "footprint_figure",
     "last_conv_field",
@@ -146,10 +150,13 @@ def run_paragraph(result: ExperimentResult, settings: vgg.Settings) -> str:
         f"at {m[deep]['macs'] / m[shallow]['macs']:.1f} times the compute per image. "
     )
     if d_err >= 0:
+        # what the training errors say depends on their sign: slower to fit, or fitting and not generalising
+        why = ("so in this budget the deeper network is the slower one to fit, not the one that overfits"
+               if d_train >= 0 else "so the deeper network fit its training images better and generalised "
+               "worse")  # fmt: skip
         text += (
-            f"Depth did not pay in this budget, and the training errors say why: {deep} also ended "
-            f"{abs(d_train):.1f} points {'higher' if d_train >= 0 else 'lower'} on its own training images, "
-            "so in a few epochs the deeper network is the slower one to fit, not the one that overfits. "
+            f"Depth did not pay in this budget: {deep} ended {abs(d_train):.1f} points "
+            f"{'higher' if d_train >= 0 else 'lower'} on its own training images, {why}. "
             "The paper's comparison is between networks trained to convergence (74 epochs on 1.3 million "
             "images); the full profile trains all six configurations on all of CIFAR-10 to test it. "
         )
@@ -177,57 +184,116 @@ def stack_table_markdown(table: Sequence[vgg.StackStats]) -> str:
     )  # fmt: skip
 
 
-def _archived_error(config: str) -> str:
-    return common.archive_value("vgg", "train_configs", lambda r: 100 * r.metrics[config]["test_error"],
-                                "{:.1f}%")  # fmt: skip
+def _config_errors(r: ExperimentResult, config: str) -> list[float]:
+    """A configuration's final test errors, one per seed (labels ``C`` or ``C/seed<k>``); raises
+    :class:`NotMeasured` when the run's settings do not train it (a profile may train fewer)."""
+    if config not in r.metrics["settings"]["configs"]:
+        raise NotMeasured(f"{config} not trained in the {r.profile} profile")
+    errors = [v["test_error"] for k, v in r.metrics.items() if k == config or k.startswith(f"{config}/seed")]
+    if not errors:
+        raise KeyError(f"configuration {config!r} was not trained in this run")
+    if any(e is None for e in errors):
+        raise ValueError(f"configuration {config!r} has no final test error")
+    return errors
 
 
-def paper_table(
-    rows: Sequence[vgg.ConfigRow],
-    trace_c: Sequence[vgg.LayerTrace],
-    result: ExperimentResult,
-    settings: vgg.Settings,
-    profile: str,
-) -> str:
-    """The closing table "Paper vs. this book" (Markdown): the stack arithmetic, Table 2's parameters,
-    VGG-19's MACs, the 1x1 layers of C and the trained comparisons, with a column of the archived
-    full-profile run."""
-    by = {r.config: r for r in rows}
-    m = result.metrics
-    two, three, seven = vgg.stack_stats(3, 2, 8, 16), vgg.stack_stats(3, 3, 256), vgg.stack_stats(7, 1, 256)
-    extra, saving = seven.weights / three.weights - 1, 1 - three.weights / seven.weights
-    shallow, deep = settings.configs[0], settings.configs[-1]
-    top5 = {c: f"{100 * t5:.1f}%" for c, (_, t5) in papers.VGG_TABLE3.items()}
-    lines = ["| claim | paper {cite}`simonyan2015very` | this book |", "|---|---|---|",
-             f"| receptive field of 2 / 3 stacked 3×3 layers | 5×5 / 7×7 (Sec. 2.3) "
-             f"| {two.receptive_field}×{two.receptive_field} / "
-             f"{three.receptive_field}×{three.receptive_field} (computed) |",
-             f"| weights of one 7×7 layer vs three 3×3 layers | 49C² vs 27C², "
-             f"\"{100 * papers.VGG_STACK_EXTRA:.0f}% more\" (Sec. 2.3) "
-             f"| {seven.weights_per_c2:.0f}C² vs {three.weights_per_c2:.0f}C²: {100 * extra:.1f}% more, "
-             f"i.e. the stack saves {100 * saving:.1f}% |"]  # fmt: skip
-    for c in by:
-        lines.append(f"| parameters of configuration {c} | {by[c].paper_params_m} M (Table 2) | "
-                     f"{by[c].params:,} |")  # fmt: skip
-    lines += [
-        f"| multiply-adds of VGG-19 (E) | {papers.RESNET_VGG_GMACS[19]:.1f} G {{cite}}`he2016deep` | "
-        f"{by['E'].macs / 1e9:.2f} G MACs |",
-        f"| 1×1 layers of C change the receptive field | no (Sec. 2.3) | no: "
-        f"{last_conv_field(vgg.layer_trace('B'))} px at B's last convolution, "
-        f"{last_conv_field(trace_c)} px at C's |",
-        f"| LRN helps (A vs A-LRN) | no: {top5['A']} vs {top5['A-LRN']} top-5, "
-        f"ImageNet (Table 3) | {100 * m['A']['test_error']:.1f}% vs {100 * m['A-LRN']['test_error']:.1f}% "
-        f"CIFAR-10 test error ({profile} profile) |",
-        f"| deeper is better ({shallow} vs {deep}) | {top5[shallow]} vs {top5[deep]} top-5, ImageNet "
-        f"(Table 3) | {100 * m[shallow]['test_error']:.1f}% vs {100 * m[deep]['test_error']:.1f}% CIFAR-10 "
-        f"test error ({profile} profile) |",
-    ]
-    # the arithmetic rows are the same in every profile; only the two trained rows get an archived value
-    full = [None] * (len(lines) - 4) + [
-        f"{_archived_error('A')} vs {_archived_error('A-LRN')}",
-        f"{_archived_error(shallow)} vs {_archived_error(deep)}",
-    ]
-    return common.add_archive_column("\n".join(lines), full, header="full profile (archived)")
+def _gap(higher: str, lower: str) -> Any:
+    def read(r: ExperimentResult) -> Measurement:
+        return seeds_gap(_config_errors(r, higher), _config_errors(r, lower), r.run_info["n_test"],
+                         labels=(higher, lower))
+
+    return read
+
+
+_COUNTS = "counts"  # the counted object the arithmetic claims read (see counted())
+_CITE = "simonyan2015very"
+_T3 = papers.VGG_TABLE3
+_SHALLOW, _DEEP = "A", "D"  # 11 and 16 weight layers: Table 3's first and best configurations
+_SOURCE = "Simonyan & Zisserman, Sec. 2.3"
+_NOISE = "binomial SE of each test error, or the spread over seeds"
+
+
+def _exact(key: str, where: str, statement: str, paper_value: str, source: str, method: str,
+           read: Any, target: float, tolerance: float = 0.0, paper: str = _CITE) -> Claim:  # fmt: skip
+    return Claim(key, paper, where, statement, paper_value, source, method, _COUNTS, read, kind="exact",
+                 target=target, tolerance=tolerance)  # fmt: skip
+
+
+def _rf(k: int) -> Any:
+    return lambda c: Measurement(c["stacks"][k].receptive_field, f"{c['stacks'][k].receptive_field} px")
+
+
+def _extra(c: dict[str, Any]) -> Measurement:
+    seven, three = c["stacks"][7], c["stacks"][3]
+    extra = seven.weights / three.weights - 1
+    return Measurement(extra, f"{seven.weights_per_c2:.0f}C² vs {three.weights_per_c2:.0f}C²: "
+                              f"{100 * extra:.1f}% more")  # fmt: skip
+
+
+def _params(config: str) -> Any:
+    return lambda c: Measurement(c["rows"][config].params, f"{c['rows'][config].params:,}")
+
+
+#: The chapter's claims, in the order of its "Paper vs. this book" table.
+LEDGER = Ledger("vgg", "VGG", "vgg-paper-vs-book", (
+    _exact("rf2", "Sec. 2.3", "Two stacked 3×3 layers see a 5×5 window", "5×5", _SOURCE,
+           "receptive field, counted", _rf(2), 5),
+    _exact("rf3", "Sec. 2.3", "Three stacked 3×3 layers see a 7×7 window", "7×7", _SOURCE,
+           "receptive field, counted", _rf(3), 7),
+    _exact("stack_weights", "Sec. 2.3", "One 7×7 layer has 81% more weights than three 3×3 layers",
+           f"49C² vs 27C², {100 * papers.VGG_STACK_EXTRA:.0f}% more", "Simonyan & Zisserman, Sec. 2.3",
+           "weights counted at C = 256",
+           _extra, papers.VGG_STACK_EXTRA, tolerance=0.01),
+    *(_exact(f"params_{c}", "Table 2", f"Configuration {c} has {m} million parameters", f"{m} M",
+             "Simonyan & Zisserman, Table 2", "counted at 224×224", _params(c), m * 1e6, tolerance=0.005)
+      for c, m in TABLE2_PARAMS_MILLIONS.items()),
+    _exact("macs_e", "Sec. 3.3 of He et al.", "VGG-19 (E) needs 19.6 billion multiply-adds per image",
+           f"{papers.RESNET_VGG_GMACS[19]:.1f} G", "He et al. 2016, Sec. 3.3 and 4.1",
+           "MACs counted at 224×224",
+           lambda c: Measurement(c["rows"]["E"].macs, f"{c['rows']['E'].macs / 1e9:.2f} G"),
+           papers.RESNET_VGG_GMACS[19] * 1e9, tolerance=0.01, paper="he2016deep"),
+    _exact("conv1x1_rf", "Sec. 2.3",
+           "The 1×1 layers of C add non-linearity without changing the receptive field", "unchanged", _SOURCE,
+           "receptive field of the last conv of C minus B's",
+           lambda c: Measurement(c["rf_c"] - c["rf_b"], f"{c['rf_c']} px (C) vs {c['rf_b']} px (B)"),
+           0.0),
+    Claim("lrn", _CITE, "Sec. 4.1, Table 3", "Local response normalisation does not improve configuration A",
+          f"{100 * _T3['A-LRN'][1]:.1f}% (A-LRN) vs {100 * _T3['A'][1]:.1f}% (A) top-5, ImageNet",
+          "Simonyan & Zisserman, Table 3", "CIFAR-10 test error of A minus A-LRN (the gain LRN would bring)",
+          "train_configs", _gap("A", "A-LRN"), kind="no_gain",
+          noise=_NOISE),
+    Claim("deeper", _CITE, "Sec. 4.1, Table 3",
+          f"The deeper configuration {_DEEP} has a lower error than {_SHALLOW}",
+          f"{100 * _T3[_DEEP][1]:.1f}% ({_DEEP}) vs {100 * _T3[_SHALLOW][1]:.1f}% ({_SHALLOW}) top-5, "
+          "ImageNet",
+          "Simonyan & Zisserman, Table 3", f"CIFAR-10 test error of {_SHALLOW} minus {_DEEP}",
+          "train_configs", _gap(_SHALLOW, _DEEP), noise=_NOISE),
+))  # fmt: skip
+
+
+def _counts(rows: Sequence[vgg.ConfigRow], trace_b: Sequence[vgg.LayerTrace],
+            trace_c: Sequence[vgg.LayerTrace]) -> dict[str, Any]:  # fmt: skip
+    def last_conv(trace: Sequence[vgg.LayerTrace]) -> int:
+        return [t for t in trace if t.kind.startswith("conv")][-1].receptive_field
+
+    stacks = {2: vgg.stack_stats(3, 2, 8, 16), 3: vgg.stack_stats(3, 3, 256), 7: vgg.stack_stats(7, 1, 256)}
+    return {"rows": {r.config: r for r in rows}, "stacks": stacks, "rf_b": last_conv(trace_b),
+            "rf_c": last_conv(trace_c)}  # fmt: skip
+
+
+def counted() -> dict[str, Any]:
+    """The objects the chapter's arithmetic claims read (the scoreboard computes them without the page)."""
+    return {_COUNTS: _counts(vgg.config_table(), vgg.layer_trace("B"), vgg.layer_trace("C"))}
+
+
+def paper_table(rows: Sequence[vgg.ConfigRow], trace_b: Sequence[vgg.LayerTrace],
+                trace_c: Sequence[vgg.LayerTrace], result: ExperimentResult) -> str:  # fmt: skip
+    """The closing table "Paper vs. this book", from :data:`LEDGER`: the stack arithmetic, Table 2's
+    parameters, VGG-19's MACs, the 1×1 layers of C and the trained comparisons, in this run and in the
+    archived standard and full runs, each with its verdict."""
+    quality = str(result.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
+    live = {"train_configs": result, _COUNTS: _counts(rows, trace_b, trace_c)}
+    return f"**Data.** This run's CIFAR-10: {quality}.\n\n" + LEDGER.table(live, result.profile)
 
 
 def last_conv_field(trace: Sequence[vgg.LayerTrace]) -> int:
