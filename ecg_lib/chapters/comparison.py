@@ -443,9 +443,13 @@ def bn_rerun_text(bn: experiment.BatchNormRerun) -> str:
 
 
 def archived_races(seeds: Sequence[int] = (0, 1, 2)) -> list[ExperimentResult]:
-    """The archived races (``race_seed0`` ...) that exist, in seed order."""
-    found = (find_archive(CHAPTER, f"race_seed{s}") for s in seeds)
-    return [a for a in found if a is not None]
+    """The archived races (``race_seed0`` ...) that exist, in seed order: the full profile's where it has
+    archived any, else the standard profile's (one profile, so the pooled rows never mix budgets)."""
+    for profile in ("full", "standard"):
+        found = [find_archive(CHAPTER, f"race_seed{s}", profile=profile) for s in seeds]
+        if any(a is not None for a in found):
+            return [a for a in found if a is not None]
+    return []
 
 
 def show_full_race(archives: Sequence[ExperimentResult], rows: Sequence[experiment.RaceRow]) -> None:
