@@ -188,7 +188,8 @@ def test_chapter_is_registered() -> None:
     from ecg_lib.experiments import CHAPTERS, chapter_module
 
     assert CHAPTERS["alexnet"] == "ecg_lib.experiments.alexnet"
-    assert chapter_module("alexnet").EXPERIMENTS.keys() == {"architecture", "relu_vs_tanh", "lrn"}
+    assert chapter_module("alexnet").EXPERIMENTS.keys() == {"architecture", "relu_vs_tanh", "lrn",
+                                                            "relu_vs_tanh_seed1", "lrn_seed1"}  # fmt: skip
 
 
 def test_filter_stats_tell_learned_from_random() -> None:

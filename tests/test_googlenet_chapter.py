@@ -30,7 +30,7 @@ ROW_3A = G.TABLE1[0]
 
 def test_chapter_is_registered() -> None:
     assert CHAPTERS["googlenet"] == "ecg_lib.experiments.googlenet"
-    assert set(E.EXPERIMENTS) == {"counts", "train"}
+    assert set(E.EXPERIMENTS) == {"counts", "train", "train_seed1"}
 
 
 def test_inception_inputs_are_table1_sizes() -> None:

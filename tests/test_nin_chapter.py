@@ -150,7 +150,8 @@ def test_train_heads_rejects_an_unknown_profile() -> None:
 
 def test_chapter_is_registered() -> None:
     assert CHAPTERS["nin"] == "ecg_lib.experiments.nin"
-    assert chapter_module("nin").EXPERIMENTS == {"train_heads": X.train_heads}
+    table = chapter_module("nin").EXPERIMENTS
+    assert list(table) == ["train_heads", "train_heads_seed1"] and table["train_heads"] is X.train_heads
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -33,8 +33,8 @@ def test_unknown_profiles_name_the_valid_ones(monkeypatch, bad):
 
 
 def test_select_picks_one_settings_entry():
-    table = {"quick": 1, "full": 2}
-    assert [select(table, p) for p in PROFILES] == [1, 2]
+    table = {"quick": 1, "standard": 3, "full": 2}
+    assert [select(table, p) for p in PROFILES] == [1, 3, 2]
     with pytest.raises(UnknownProfileError, match="declare no 'full' profile"):
         select({"quick": 1}, "full")
     with pytest.raises(UnknownProfileError, match="must be one of"):
@@ -65,3 +65,28 @@ def test_reproduce_leaves_the_environment_alone(monkeypatch, tmp_path):
     monkeypatch.setenv("ECG_PROFILE", "full")
     assert cli_main(["reproduce", "nin", "--profile", "quick", "--list"]) == 0
     assert os.environ["ECG_PROFILE"] == "full"
+
+
+def test_seeded_variant_replaces_every_seed_its_settings_hold() -> None:
+    from ecg_lib.experiments import resnet, vgg, with_seed
+
+    depth = with_seed(resnet.SETTINGS["standard"], 1)
+    assert (depth.seed, depth.train.seed) == (1, 1)
+    assert with_seed(vgg.SETTINGS["standard"], 3).seeds == (3,)
+    seen = {}
+
+    def fake(data=None, *, profile, settings=None):
+        seen.update(profile=profile, seed=settings.seed)
+
+    from ecg_lib.experiments import seeded
+
+    seeded(fake, resnet.SETTINGS, 1)(profile="standard")
+    assert seen == {"profile": "standard", "seed": 1}
+    with pytest.raises(ValueError, match="holds no seed"):
+        import dataclasses
+
+        @dataclasses.dataclass(frozen=True)
+        class NoSeed:
+            n: int = 1
+
+        with_seed(NoSeed(), 1)
