@@ -279,7 +279,7 @@ def test_sweep_explorer_shows_every_race_without_a_kernel(tiny_runs: dict[str, X
     assert name == f"lr 0.02 ({outcome})"
     errors = [e for e in rt.histories["paper/tanh/lr=0.02"].epoch_train_error if math.isfinite(e)]
     assert curve["y"] == errors and curve["x"] == list(range(1, len(errors) + 1))
-    assert "No full-profile archive" in x.note and "until 95% training error" in x.note
+    assert "No archived long run" in x.note and "until 95% training error" in x.note
 
 
 def test_page_tables_and_text(tiny_runs: dict[str, X.ExperimentResult], monkeypatch, tmp_path) -> None:

@@ -118,7 +118,7 @@ def test_experiments_with_given_models_return_results():
     assert stats["settings"]["probe_batch"] == 20
     with pytest.raises(UnknownProfileError):
         R.depth_experiment(data, "medium", models=models)
-    assert set(R.SETTINGS) == {"quick", "full"}
+    assert set(R.SETTINGS) == {"quick", "standard", "full"}
 
 
 def test_eval_images_are_class_balanced():

@@ -333,8 +333,8 @@ def test_chapter_is_registered() -> None:
     assert CHAPTERS["resnet"] == "ecg_lib.experiments.resnet"
     module = chapter_module("resnet")
     # the trained reference networks are the chapter's too: `reproduce resnet` runs them
-    assert set(module.EXPERIMENTS) == {"tables", "depth", "reference_depth", "reference_lesions",
-                                       "reference_block_stats"}  # fmt: skip
+    assert set(module.EXPERIMENTS) == {"tables", "depth", "depth_seed1", "reference_depth",
+                                       "reference_lesions", "reference_block_stats"}  # fmt: skip
 
 
 def test_rows_are_json_clean(table1: dict[int, E.ImageNetRow]) -> None:
