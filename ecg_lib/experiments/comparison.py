@@ -46,6 +46,7 @@ from ecg_lib.train import (
     History,
     NonFiniteLossError,
     TrainConfig,
+    backward_step,
     evaluate,
     fit,
     lr_at,
@@ -331,14 +332,7 @@ def train_for_time(
                 loss = main
                 for a in aux:  # GoogLeNet's auxiliary heads, weighted as in fit
                     loss = loss + (config.aux_weight or 0.0) * F.cross_entropy(a.float(), yb)
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
+                backward_step(loss, optimizer, scaler)
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)  # the clock must include the step's GPU work
                 clock = time.perf_counter() - start

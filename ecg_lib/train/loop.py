@@ -36,7 +36,7 @@ from ecg_lib.train.config import TrainConfig, apply_recipe, lr_at
 from ecg_lib.train.device import autocast, device_name, pick_device, pick_precision
 from ecg_lib.train.history import History, NonFiniteLossError
 
-__all__ = ["EpochCallback", "ProgressCallback", "auto_checkpoint_path", "checkpoint_dir",
+__all__ = ["EpochCallback", "ProgressCallback", "auto_checkpoint_path", "backward_step", "checkpoint_dir",
            "current_checkpoint_dir", "evaluate", "fit", "progress_hook"]  # fmt: skip
 
 #: ``progress(event)`` after every epoch of every :func:`fit` inside :func:`progress_hook`; ``event`` holds
@@ -346,14 +346,7 @@ def fit(
                 errors[i] = (logits.detach().argmax(1) != yb).float().mean()
                 if sync_every == 1:
                     _guard(losses, errors, i, i + 1, epoch, spe, lrs, history, device)
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
+                backward_step(loss, optimizer, scaler)
                 if sync_every > 1 and ((i + 1) % sync_every == 0 or i + 1 == spe):
                     _guard(losses, errors, checked, i + 1, epoch, spe, lrs, history, device)
                     checked = i + 1
@@ -423,6 +416,20 @@ def fit(
         bar.close()
         _info.FIT_SECONDS[0] += time.perf_counter() - t_start
     return history
+
+
+def backward_step(loss: Tensor, optimizer: torch.optim.Optimizer,
+                  scaler: torch.amp.GradScaler | None = None) -> None:  # fmt: skip
+    """One optimisation step on ``loss``: clear the gradients, backpropagate (scaled for fp16 when a
+    ``scaler`` is given) and step; shared by :func:`fit` and the comparison's time-budgeted loop."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
 
 
 def _event(run: dict[str, Any], cfg: TrainConfig, spe: int, epoch: int, resumed: int,
