@@ -88,7 +88,7 @@ def race_parts() -> list[str]:
     return list(comparison.RACE_MODELS)
 
 
-def measure(model: nn.Module, steps: int = 3, batch: int = 128) -> float:
+def measure(model: nn.Module, steps: int = 10, batch: int = 128, warmup: int = 3) -> float:
     """Training images per second of ``model`` on this CPU (bf16 autocast where native, as fit picks)."""
     from ecg_lib.train import pick_precision
 
@@ -107,7 +107,8 @@ def measure(model: nn.Module, steps: int = 3, batch: int = 128) -> float:
         loss.backward()
         opt.step()
 
-    step()
+    for _ in range(warmup):  # bf16 kernels are set up on the first steps: slow, and not the cost of a run
+        step()
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
