@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Run every chapter's experiments in the full profile on one GPU, within one time budget, and archive the
-# results under results/<chapter>/ (then commit them: `git add results/`).
+# Run every chapter's experiments in the standard (default) or full profile on one GPU, within one time
+# budget, and archive the results under results/<chapter>/ (standard) or results/<chapter>/full/ (then
+# commit them: `git add results/`).
 #
-#   bash scripts/gpu_run.sh                          # full profile, 540 s in all (one device session)
+#   bash scripts/gpu_run.sh                          # standard profile, 540 s in all (one device session)
+#   bash scripts/gpu_run.sh --profile full           # the papers' schedules: GPU-hours, several sessions
 #   GPU_RUN_BUDGET_S=3600 bash scripts/gpu_run.sh    # a longer session: more experiments finish
 #   bash scripts/gpu_run.sh --chapters resnet,vgg    # only these chapters, in this order
 #   bash scripts/gpu_run.sh --profile quick          # the same on a CPU, quick profile, into _build/
@@ -23,7 +25,7 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-profile=full
+profile=standard
 chapters=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -33,8 +35,8 @@ while [[ $# -gt 0 ]]; do
         *) echo "gpu_run: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
-if [[ "$profile" != full && "$profile" != quick ]]; then
-    echo "gpu_run: --profile must be full or quick (got '$profile')" >&2
+if [[ "$profile" != full && "$profile" != standard && "$profile" != quick ]]; then
+    echo "gpu_run: --profile must be standard, full or quick (got '$profile')" >&2
     exit 2
 fi
 
@@ -52,10 +54,11 @@ fi
 python=python
 [[ -x "$root/.venv/bin/python" ]] && python="$root/.venv/bin/python"
 
-if [[ "$profile" == full ]]; then
+if [[ "$profile" != quick ]]; then
     if ! "$python" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
-        echo "gpu_run: PyTorch sees no CUDA GPU. The full profile is sized for one; on a CPU use" >&2
-        echo "         'bash scripts/gpu_run.sh --profile quick' (it writes to _build/results-quick/)." >&2
+        echo "gpu_run: PyTorch sees no CUDA GPU. The $profile profile is sized for one here; on a CPU run" >&2
+        echo "         'python -m ecg_lib reproduce CHAPTER --profile standard --threads 1' per chapter in the" >&2
+        echo "         background (hours), or 'bash scripts/gpu_run.sh --profile quick' (_build/results-quick/)." >&2
         exit 2
     fi
 fi
@@ -118,5 +121,5 @@ out="${ECG_RESULTS_DIR:-results}"
 [[ "$profile" == quick ]] && out="_build/results-quick"
 echo "archives in $out/:"
 find "$out" -name '*.json' -newermt "@$start" -printf '  %p (%s bytes)\n' 2>/dev/null | sort
-[[ "$profile" == full ]] && echo "commit them with: git add results/ && git commit -m 'results: full-profile archives'"
+[[ "$profile" != quick ]] && echo "commit them with: git add results/ && git commit -m 'results: $profile-profile archives'"
 exit $status
