@@ -260,8 +260,7 @@ def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names:
 
 
 def _seeds(result: Any) -> list[int]:
-    seeds = sorted({int(h.config["seed"]) for h in result.histories.values() if "seed" in h.config})
-    return seeds
+    return sorted({int(h.config["seed"]) for h in result.histories.values() if "seed" in h.config})
 
 
 def _label(args: argparse.Namespace, name: str, result: Any, data: Any, wall: float) -> dict[str, Any]:
