@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
+import os
 import platform
 import shutil
 import subprocess
@@ -33,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["MAX_STEP_POINTS", "add_parser", "cpu_model", "pool_steps", "state_dir"]
+__all__ = ["COMMIT_ENV", "MAX_STEP_POINTS", "NOTE_ENV", "add_parser", "cpu_model", "pool_steps", "state_dir"]
 
 #: Per-step points kept per History in an archive (the issue's "at most ~2,000").
 MAX_STEP_POINTS = 2000
@@ -86,13 +87,22 @@ def pool_steps(history: Any, max_points: int = MAX_STEP_POINTS) -> Any:
     return history
 
 
+#: Environment variables a launcher sets for runs on a copy of the code without its git history (a GPU
+#: machine that receives the working tree): the commit it came from, and a note on how it ran (e.g. that
+#: several experiments shared one GPU, so their wall times are not those of a run alone).
+COMMIT_ENV, NOTE_ENV = "ECG_GIT_COMMIT", "ECG_RUN_NOTE"
+
+
 def _git_commit() -> str | None:
+    """HEAD of the repository, else ``$ECG_GIT_COMMIT``, else None."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True, text=True,
                              timeout=10, check=True)  # fmt: skip
+        if out.stdout.strip():
+            return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
+        pass
+    return os.environ.get(COMMIT_ENV) or None
 
 
 class _Progress:
@@ -282,6 +292,8 @@ def _label(args: argparse.Namespace, name: str, result: Any, data: Any, wall: fl
         command=command,
         git_commit=_git_commit(),
     )
+    if os.environ.get(NOTE_ENV):
+        info["note"] = os.environ[NOTE_ENV]
     return info
 
 

@@ -8,6 +8,8 @@
 #   GPU_RUN_BUDGET_S=3600 bash scripts/gpu_run.sh    # a longer session: more experiments finish
 #   bash scripts/gpu_run.sh --chapters resnet,vgg    # only these chapters, in this order
 #   bash scripts/gpu_run.sh --profile quick          # the same on a CPU, quick profile, into _build/
+#   bash scripts/gpu_run.sh --jobs 5                 # up to 5 experiments at once on the one GPU
+#   bash scripts/gpu_run.sh --jobs 4 --chapters resnet:depth_seed1,nin:train_heads   # these, in order
 #
 # Budget. The default, 540 s, fits a 10-minute device command with time left for start-up and data
 # loading. Chapters run in order of importance (below), each with a share of the budget plus whatever
@@ -18,6 +20,14 @@
 # first stopped rather than redo it. Full-profile experiments are paper-scale: expect one session to
 # finish only some of them, and the summary to say which.
 #
+# --jobs N (N > 1) runs single experiments as separate processes, up to N at a time, from one queue: the
+# chapters' experiments in the order given (an entry CHAPTER:EXPERIMENT names one). The small CIFAR
+# networks leave most of a large GPU idle between kernel launches, so several at once finish sooner than
+# one after another; their wall times are then those of a shared GPU (set ECG_RUN_NOTE to say so in the
+# archives). No experiment starts once the budget is spent, and running ones are interrupted at its end
+# (their checkpoints stay in _build/reproduce-state/ for a later run). One output file per experiment
+# goes to $GPU_RUN_LOG_DIR (default _build/gpu-run-logs/).
+#
 # Data: $ECG_DATA_DIR, else ../shared/data or shared/data beside the repository when present, else the
 # library's cache or download.
 set -uo pipefail
@@ -27,16 +37,23 @@ cd "$root"
 
 profile=standard
 chapters=""
+jobs=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --profile) profile="$2"; shift 2 ;;
         --chapters) chapters="$2"; shift 2 ;;
+        --jobs) jobs="$2"; shift 2 ;;
         -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "gpu_run: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
 if [[ "$profile" != full && "$profile" != standard && "$profile" != quick ]]; then
     echo "gpu_run: --profile must be standard, full or quick (got '$profile')" >&2
+    exit 2
+fi
+
+if ! [[ "$jobs" =~ ^[1-9][0-9]*$ ]]; then
+    echo "gpu_run: --jobs must be a whole number of at least 1 (got '$jobs')" >&2
     exit 2
 fi
 
@@ -51,7 +68,8 @@ if [[ -z "${ECG_DATA_DIR:-}" ]]; then
     done
 fi
 
-python=python
+python=python3
+command -v python3 >/dev/null || python=python
 [[ -x "$root/.venv/bin/python" ]] && python="$root/.venv/bin/python"
 
 if [[ "$profile" != quick ]]; then
@@ -81,6 +99,57 @@ fi
 echo "gpu_run: profile=$profile budget=${budget}s chapters: ${selected[*]}"
 start=$(date +%s)
 deadline=$((start + budget))
+
+if (( jobs > 1 )); then
+    # The queue: CHAPTER:EXPERIMENT entries, in order. A chapter named alone contributes all its
+    # experiments, in its EXPERIMENTS table's order.
+    queue=()
+    for entry in "${selected[@]}"; do
+        name="${entry%:*}"  # strip the budget share
+        if [[ "$name" == *:* ]]; then queue+=("$name"); continue; fi
+        for e in $("$python" -m ecg_lib reproduce "$name" --profile "$profile" --list); do
+            queue+=("$name:$e")
+        done
+    done
+    log_dir="${GPU_RUN_LOG_DIR:-$root/_build/gpu-run-logs}"
+    mkdir -p "$log_dir"
+    summary_file="$log_dir/summary.txt"
+    : > "$summary_file"
+    run_one() {
+        local item="$1" chapter="${1%%:*}" experiment="${1#*:}" left t0 rc what
+        left=$((deadline - $(date +%s)))
+        if (( left < 20 )); then
+            echo "$item: not started, the budget is spent" >> "$summary_file"
+            return 0
+        fi
+        t0=$(date +%s)
+        echo "== $item: started with ${left}s of the budget left"
+        timeout --signal=INT --kill-after=15 "$left" "$python" -m ecg_lib reproduce "$chapter" \
+            --profile "$profile" --experiments "$experiment" --threads 2 \
+            > "$log_dir/$chapter.$experiment.txt" 2>&1
+        rc=$?
+        case $rc in
+            0) what="done" ;;
+            124 | 130 | 137) what="interrupted at the end of the budget (checkpoints kept)" ;;
+            *) what="failed (exit $rc; see $log_dir/$chapter.$experiment.txt)" ;;
+        esac
+        echo "$item: $what in $(( $(date +%s) - t0 ))s" | tee -a "$summary_file"
+    }
+    export -f run_one
+    export deadline profile python log_dir summary_file
+    echo "gpu_run: ${#queue[@]} experiments, up to $jobs at once"
+    printf '%s\n' "${queue[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$1"' _ {}
+    echo
+    echo "gpu_run summary ($profile profile, --jobs $jobs, $(( $(date +%s) - start ))s of ${budget}s):"
+    sed 's/^/  /' "$summary_file"
+    out="${ECG_RESULTS_DIR:-results}"
+    [[ "$profile" == quick ]] && out="_build/results-quick"
+    echo "archives in $out/:"
+    find "$out" -name '*.json' -newermt "@$start" -printf '  %p (%s bytes)\n' 2>/dev/null | sort
+    grep -qv ": done in " "$summary_file" && exit 1
+    exit 0
+fi
+
 carry=0
 summary=()
 status=0
