@@ -3,10 +3,12 @@
 # full-profile code path, then the standard profile's experiments, several at once on the one GPU, then
 # everything that came out packed into $OUT for the trip back.
 #
-#   bash scripts/device_session.sh COMMIT [BUDGET_S] [JOBS] [QUEUE]
+#   bash scripts/device_session.sh COMMIT [TOTAL_S] [JOBS] [QUEUE]
 #
 # COMMIT names the commit the working tree is (the GPU machine receives no git history; the archives are
-# labelled with it). BUDGET_S (default 480) is the training budget of scripts/gpu_run.sh, JOBS (default 5)
+# labelled with it). TOTAL_S (default 560) is how long the whole script may take: the training budget of
+# scripts/gpu_run.sh is what is left of it after loading the data, less 40 s for stopping and packing, so
+# the command ends inside a device call's 10-minute limit with its results packed. JOBS (default 6)
 # how many experiments share the GPU at once, QUEUE the experiments in order (default below: the longest
 # and the most needed first; the comparison race is left out, as its budget is wall time per network).
 # Data: ./data/ (carried: cifar10-jpeg.tar.gz and peer/), else $ECG_DATA_DIR.
@@ -18,9 +20,9 @@ set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-commit="${1:?usage: device_session.sh COMMIT [BUDGET_S] [JOBS] [QUEUE]}"
-budget="${2:-480}"
-jobs="${3:-5}"
+commit="${1:?usage: device_session.sh COMMIT [TOTAL_S] [JOBS] [QUEUE]}"
+total="${2:-560}"
+jobs="${3:-6}"
 queue="${4:-alexnet:relu_vs_tanh,alexnet:relu_vs_tanh_seed1,resnet:depth_seed1,vgg:train_configs,\
 googlenet:train,nin:train_heads,googlenet:train_seed1,nin:train_heads_seed1,alexnet:lrn,alexnet:lrn_seed1,\
 resnet:reference_depth,resnet:reference_lesions,resnet:reference_block_stats,resnet:tables,\
@@ -79,7 +81,8 @@ xdist=()
     > "$logs/cuda_smoke.txt" 2>&1; echo "exit $?" >> "$logs/cuda_smoke.txt") &
 smoke_pid=$!
 
-echo "== standard profile: $queue"
+budget=$(( total - ($(date +%s) - t_start) - 40 ))
+echo "== standard profile, ${budget}s: $queue"
 GPU_RUN_BUDGET_S="$budget" GPU_RUN_LOG_DIR="$logs" bash scripts/gpu_run.sh --profile standard --jobs "$jobs" \
     --chapters "$queue"
 run_rc=$?
