@@ -94,15 +94,17 @@ COMMIT_ENV, NOTE_ENV = "ECG_GIT_COMMIT", "ECG_RUN_NOTE"
 
 
 def _git_commit() -> str | None:
-    """HEAD of the repository, else ``$ECG_GIT_COMMIT``, else None."""
+    """``$ECG_GIT_COMMIT`` when a launcher set it, else HEAD of the repository, else None. The variable
+    wins: a copy of the working tree on another machine may carry a stale git folder (seen on a lent GPU
+    machine, whose copy reported the session's starting commit, not the one sent)."""
+    if os.environ.get(COMMIT_ENV):
+        return os.environ[COMMIT_ENV]
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_REPO, capture_output=True, text=True,
                              timeout=10, check=True)  # fmt: skip
-        if out.stdout.strip():
-            return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        pass
-    return os.environ.get(COMMIT_ENV) or None
+        return None
+    return out.stdout.strip() or None
 
 
 class _Progress:

@@ -131,20 +131,23 @@ def test_pool_steps_keeps_archives_small_and_valid():
 
 
 def test_a_copy_without_git_history_is_labelled_from_the_environment(two_nets, tmp_path, monkeypatch):
-    # A GPU machine receives the working tree without .git: the launcher passes the commit and a note on
-    # how the run shared the device, and both reach the archive's label.
+    # A GPU machine receives a copy of the working tree whose git folder may be missing or stale: the
+    # launcher passes the commit and a note on how the run shared the device, and both reach the label.
     from ecg_lib import reproduce
 
-    monkeypatch.setattr(reproduce, "_REPO", tmp_path)  # no repository there: `git rev-parse` fails
+    def label() -> dict:
+        assert run(tmp_path, "--overwrite") == 0
+        return results.find_archive("comparison", "two_nets", tmp_path / "out", profile="standard").run_info
+
     monkeypatch.setenv(reproduce.COMMIT_ENV, "0123abc")
     monkeypatch.setenv(reproduce.NOTE_ENV, "shared one GPU with 4 other experiments")
-    assert run(tmp_path) == 0
-    archive = results.find_archive("comparison", "two_nets", tmp_path / "out", profile="standard")
-    assert archive.run_info["git_commit"] == "0123abc"
-    assert archive.run_info["note"] == "shared one GPU with 4 other experiments"
+    info = label()  # in this repository: the variable wins over its HEAD
+    assert info["git_commit"] == "0123abc"
+    assert info["note"] == "shared one GPU with 4 other experiments"
 
+    monkeypatch.setattr(reproduce, "_REPO", tmp_path)  # no repository there: `git rev-parse` fails
+    assert label()["git_commit"] == "0123abc"
     monkeypatch.delenv(reproduce.COMMIT_ENV)
     monkeypatch.delenv(reproduce.NOTE_ENV)
-    assert run(tmp_path, "--overwrite") == 0
-    archive = results.find_archive("comparison", "two_nets", tmp_path / "out", profile="standard")
-    assert archive.run_info["git_commit"] is None and "note" not in archive.run_info
+    info = label()
+    assert info["git_commit"] is None and "note" not in info
