@@ -390,18 +390,20 @@ def pooled(claim: Claim, seeded: Sequence[tuple[int, Any]]) -> Measurement | Non
     (:func:`seed_spread`) and the binomial standard error of the mean as its standard error, the basis
     naming both; one run is measured as it is. None without a run; :class:`NotMeasured` when no run
     holds the value."""
-    measured, why = [], None
+    measured, why = [], []
     for seed, result in seeded:
         try:
             m = measure(claim, result)
         except NotMeasured as exc:
-            why = exc
+            why.append((seed, exc))
             continue
         if m is not None:
             measured.append((seed, m))
     if not measured:
-        if why is not None:
-            raise why
+        if len(why) == 1:
+            raise why[0][1]
+        if why:  # every seed's reason: they may differ (one seed's bound, another's)
+            raise NotMeasured("; ".join(f"seed {seed}: {exc}" for seed, exc in why))
         return None
     if len(measured) == 1:
         return measured[0][1]
@@ -483,13 +485,19 @@ class Ledger:
         if claim.counted:
             raise ClaimError(f"claim {key!r} is counted: it has no archived run.")
         archives = _archives(self.chapter, (claim.experiment,), root)
+        unmeasured: tuple[str, NotMeasured] | None = None
         for p in reversed(ARCHIVED):
             try:
                 m = pooled(claim, archives[p][claim.experiment])
-            except NotMeasured:
+            except NotMeasured as why:
+                unmeasured = unmeasured or (p, why)
                 continue
             if m is not None:
                 return sentence(claim, m, f"archived {p}", data)
+        if unmeasured is not None:  # archived, but the run could not measure the quantity: say why
+            p, why = unmeasured
+            return (f"{claim.statement} ({claim.where}; paper: {claim.paper_value}). The archived "
+                    f"{p}-profile run could not measure it: {why}.")  # fmt: skip
         return (f"No archived standard- or full-profile run of this experiment exists yet "
                 f"(`python -m ecg_lib reproduce {self.chapter} --profile standard`), so the "
                 f"\"Paper vs. this book\" table lists its archived columns as no evidence yet.")  # fmt: skip

@@ -332,3 +332,29 @@ def test_filter_text_follows_the_kernels(tiny_runs: dict[str, X.ExperimentResult
     assert text.endswith("towards smoother and more colourless kernels.")
     assert page.filter_text(smooth_grey, random, lrn_result).endswith(
         "they are no smoother and no more colourless than at the random start.")
+
+
+def _race(relu: int | None, tanh: int | None, max_epochs: int = 30) -> X.ExperimentResult:
+    ratio = None if relu is None or tanh is None else tanh / relu
+    paper = {"relu": {"epochs": relu}, "tanh": {"epochs": tanh}, "epoch_ratio": ratio}
+    return X.ExperimentResult("relu_vs_tanh", "standard", metrics={
+        "target": 0.25, "max_epochs": max_epochs, "recipes": {"paper": paper}})  # fmt: skip
+
+
+def test_the_speed_ratio_uses_the_bound_a_missed_target_gives() -> None:
+    from ecg_lib.claims import NotMeasured, measure, verdict
+
+    claim = page.LEDGER.claim("relu_speedup")
+    assert verdict(claim, measure(claim, _race(5, 30))) == "reproduced"  # 6x
+    # tanh missed 25% in 30 epochs, ReLU took 12: above 2.5x, which cannot test six within 2
+    missed = r"tanh did not reach 25% within 30 epochs; ReLU took 12.*above 2\.5×"
+    with pytest.raises(NotMeasured, match=missed):
+        measure(claim, _race(12, None))
+    # ReLU took 3: above 10x, beyond six + 2 whatever tanh would have needed
+    m = measure(claim, _race(3, None))
+    assert m.value == 10.0 and "above 10.0×" in m.text and verdict(claim, m) == "not reproduced"
+    # ReLU missed, tanh took 6: below 6 / 30 = 0.2x, short of six - 2
+    m = measure(claim, _race(None, 6))
+    assert m.value == pytest.approx(0.2) and "below 0.2×" in m.text and verdict(claim, m) == "not reproduced"
+    with pytest.raises(NotMeasured, match="neither reached 25%"):
+        measure(claim, _race(None, None))

@@ -248,3 +248,28 @@ def test_archived_seeds_are_pooled_with_their_spread(archive_root):
     # the seeds disagree in sign: the pooled gap is within its spread
     save_archive(depth_result(0.62, 0.30, "standard", n=10_000), "resnet", "depth_seed1")
     assert LEDGER.evidence(live, "quick")[1].cells["standard"].verdict == "within noise"
+
+
+def test_an_archive_that_cannot_measure_a_claim_says_why_not_that_none_exists(archive_root):
+    # AlexNet's ratio of epochs: when tanh misses the target within the run's cap there is no ratio. The
+    # archive exists, so the sentence must give the reason, not claim that no run was archived.
+    from ecg_lib.claims import NotMeasured
+
+    def ratio(r: ExperimentResult) -> Measurement:
+        if r.metrics["train_error"]["plain56"] > 0.5:
+            raise NotMeasured("plain-56 missed the target within 30 epochs: the ratio is above 2.5×")
+        return Measurement(2.0, "2.0×")
+
+    claim = Claim("ratio", "he2016deep", "Fig. 6", "A ratio", "6×", "src", "m", "depth", ratio,
+                  kind="value", target=6.0, tolerance=2.0)  # fmt: skip
+    ledger = Ledger("resnet", "ResNet", "resnet-paper-vs-book", (claim,))
+    assert "No archived standard- or full-profile run" in ledger.archived_sentence("ratio")
+    save_archive(depth_result(0.3, 0.6, "standard"), "resnet")
+    said = ledger.archived_sentence("ratio")
+    assert "No archived" not in said
+    assert "archived standard-profile run could not measure" in said and "above 2.5×" in said
+    assert "A ratio (Fig. 6; paper: 6×)" in said
+    # with a second seed, each seed's reason
+    save_archive(depth_result(0.3, 0.7, "standard"), "resnet", "depth_seed1")
+    said = ledger.archived_sentence("ratio")
+    assert "seed 0: plain-56 missed" in said and "seed 1: plain-56 missed" in said
