@@ -138,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         archived = results.find_archive(chapter, name, profile="standard")
         rows.append({"chapter": chapter, "experiment": name, "networks": [p.label for p in parts],
                      "train_images": images, "train_pflop": flops / 1e15, "projected_cpu_h": cpu_s / 3600,
-                     "measured_cpu_h": None if archived is None else archived.run_info["wall_time_s"] / 3600,
-                     "measured_on": None if archived is None else archived.run_info.get("cpu")})  # fmt: skip
+                     **measured(archived)})  # fmt: skip
     race = comparison.SETTINGS["standard"]
     for seed in (0, 1, 2):
         name = f"race_seed{seed}"
@@ -147,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"chapter": "comparison", "experiment": name, "networks": race_parts(),
                      "train_images": None, "train_pflop": None,
                      "projected_cpu_h": race.seconds_per_net * len(race_parts()) / 3600,
-                     "measured_cpu_h": None if archived is None else archived.run_info["wall_time_s"] / 3600,
-                     "measured_on": None if archived is None else archived.run_info.get("cpu")})  # fmt: skip
+                     **measured(archived)})  # fmt: skip
     report = {"cpu": cpu_model(), "threads": args.threads, "loadavg_at_measurement": os.getloadavg(),
               "rows": rows}  # fmt: skip
     if args.out:
@@ -157,24 +155,43 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def measured(archived: Any) -> dict[str, Any]:
+    """What an archive measured: its wall time as CPU hours when it ran on the CPU, as GPU seconds (with
+    the device and how it shared it) when on a GPU. A GPU archive's seconds are never counted as CPU time."""
+    out: dict[str, Any] = {"measured_cpu_h": None, "measured_on": None, "measured_gpu_s": None, "gpu": None}
+    if archived is None:
+        return out
+    info = archived.run_info
+    if str(info.get("device", "cpu")).startswith("cpu"):
+        out.update(measured_cpu_h=info["wall_time_s"] / 3600, measured_on=info.get("cpu"))
+    else:
+        out.update(measured_gpu_s=info["wall_time_s"], gpu=str(info["device"]).split(": ", 1)[-1],
+                   gpu_note=info.get("note"))  # fmt: skip
+    return out
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = ["| chapter | experiment | training images (upper bound) | training PFLOP | CPU hours, 1 thread: "
-             "projected | measured (archive) |", "|---|---|---:|---:|---:|---:|"]  # fmt: skip
+             "projected | measured (archive) | GPU seconds (archive) |",
+             "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
     total_p = total_m = 0.0
     per_chapter: dict[str, float] = {}
     for r in report["rows"]:
         imgs = "time budget" if r["train_images"] is None else f"{r['train_images'] / 1e6:.2f} M"
         pf = "—" if r["train_pflop"] is None else f"{r['train_pflop']:.2f}"
-        meas = "not yet run" if r["measured_cpu_h"] is None else f"{r['measured_cpu_h']:.2f}"
-        row = f"| {r['chapter']} | {r['experiment']} | {imgs} | {pf} | {r['projected_cpu_h']:.2f} | {meas} |"
+        meas = "—" if r["measured_cpu_h"] is None else f"{r['measured_cpu_h']:.2f}"
+        gpu = "—" if r.get("measured_gpu_s") is None else f"{r['measured_gpu_s']:.0f} ({r['gpu']})"
+        row = (f"| {r['chapter']} | {r['experiment']} | {imgs} | {pf} | {r['projected_cpu_h']:.2f} | {meas} "
+               f"| {gpu} |")  # fmt: skip
         lines.append(row)
         best = r["measured_cpu_h"] if r["measured_cpu_h"] is not None else r["projected_cpu_h"]
         total_p += r["projected_cpu_h"]
         total_m += best
         per_chapter[r["chapter"]] = per_chapter.get(r["chapter"], 0.0) + best
-    lines.append(f"| **all** | | | | **{total_p:.1f}** | {total_m:.1f} (measured where archived) |")
+    lines.append(f"| **all** | | | | **{total_p:.1f}** | {total_m:.1f} (measured where archived on the CPU) "
+                 "| |")
     lines.append("")
-    lines.append("Per chapter (measured where archived, else projected): " +
+    lines.append("Per chapter, CPU hours (measured where archived on the CPU, else projected): " +
                  ", ".join(f"{c} {h:.1f} h" for c, h in per_chapter.items()) + ".")  # fmt: skip
     return "\n".join(lines)
 
