@@ -114,6 +114,16 @@ def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, full_archive: Pa
     assert left.get_xlabel() == right.get_xlabel()
     out = capsys.readouterr().out
     assert out.count("Archived 'race_seed0'") == 2 and "No archived long run" not in out
+    # the standard run's departures from the papers, from the chapter's table ("tiny" has none)
+    assert "departs from the paper" not in out
+    plt.close("all")
+    monkeypatch.setitem(comparison.STANDARD_DEPARTURES, "tiny", "Five minutes per network.")
+    common.show_with_archive(live, "comparison", "tiny", plot=comparison_page.plot_race)
+    out = capsys.readouterr().out
+    assert out.count("How the standard profile's run departs from the paper, and why: Five minutes") == 1
+    # the data is named by its quality (the lossy copy says so), with the images it used
+    info = archived.run_info
+    assert f"data: {info['data_quality']}; {info['n_train']:,} training / {info['n_test']:,} test" in out
     plt.close("all")
 
     def resnet20_error(r: ExperimentResult) -> float:
@@ -303,3 +313,19 @@ def test_full_profile_column() -> None:
         common.add_archive_column(table, ["5%"])
     with pytest.raises(ValueError, match="expects a Markdown table"):
         common.add_archive_column("no table here", [])
+
+
+def test_every_trained_standard_experiment_says_how_it_departs_from_the_paper() -> None:
+    import inspect
+
+    from ecg_lib.experiments import CHAPTERS, chapter_module, departures
+
+    for chapter in CHAPTERS:
+        for name, fn in chapter_module(chapter).EXPERIMENTS.items():
+            trained = "settings" in inspect.signature(getattr(fn, "func", fn)).parameters
+            text = departures(chapter, name)
+            if trained:
+                assert text and len(text) > 80, f"{chapter}/{name}: no STANDARD_DEPARTURES entry"
+            assert departures(chapter, name, "full") is None
+    assert departures("alexnet", "lrn_seed1") == departures("alexnet", "lrn")
+    assert departures("comparison", "race_seed2") == comparison.STANDARD_DEPARTURES["race"]

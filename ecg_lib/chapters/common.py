@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import ExperimentResult, departures
 from ecg_lib.profiles import ARCHIVED_PROFILES, resolve_profile
 from ecg_lib.results import find_archive, find_archives
 
@@ -197,8 +197,15 @@ def show_with_archive(
                   f"--experiments {experiment}`.")  # fmt: skip
             continue
         info = archived.run_info
-        print(f"Archived {archived.name!r}: {archive_label(archived)}; data: {info.get('data', '?')}; "
-              f"wall time {float(info['wall_time_s']) / 60:.1f} min; torch {info['torch']}.")  # fmt: skip
+        data = str(info.get("data_quality") or info.get("data", "?"))
+        if "n_train" in info and "n_test" in info:
+            data += f"; {int(info['n_train']):,} training / {int(info['n_test']):,} test images"
+        note = f" Note: {info['note']}." if info.get("note") else ""
+        print(f"Archived {archived.name!r}: {archive_label(archived)}; data: {data}; wall time "
+              f"{float(info['wall_time_s']) / 60:.1f} min; torch {info['torch']}.{note}")  # fmt: skip
+        how = departures(chapter, experiment, profile)
+        if how:
+            print(f"How the {profile} profile's run departs from the paper, and why: {how}")
     return found.get("full", found.get("standard"))
 
 

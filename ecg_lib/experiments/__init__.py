@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -111,3 +112,14 @@ def seeded(fn: Any, table: dict[str, Any], seed: int) -> Any:
     run.__name__ = f"{fn.__name__}_seed{seed}"
     run.__doc__ = f"{fn.__name__} with seed {seed} (see ecg_lib.experiments.seeded)."
     return run
+
+
+def departures(chapter: str, experiment: str, profile: str = "standard") -> str | None:
+    """How ``profile``'s run of ``experiment`` departs from its paper, and why, in words: the
+    ``STANDARD_DEPARTURES`` entry of the chapter's module for the experiment's key without its seed
+    suffix (``lrn_seed1`` reads ``lrn``, ``race_seed2`` reads ``race``). None where the module has none
+    (the quick profile is described by its chapter; the full profile follows the paper's schedules)."""
+    if profile != "standard":
+        return None
+    table: dict[str, str] = getattr(chapter_module(chapter), "STANDARD_DEPARTURES", {})
+    return table.get(re.sub(r"_seed\d+$", "", experiment))
