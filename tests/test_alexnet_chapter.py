@@ -358,3 +358,27 @@ def test_the_speed_ratio_uses_the_bound_a_missed_target_gives() -> None:
     assert m.value == pytest.approx(0.2) and "below 0.2×" in m.text and verdict(claim, m) == "not reproduced"
     with pytest.raises(NotMeasured, match="neither reached 25%"):
         measure(claim, _race(None, None))
+
+
+def _entries(lrs: tuple[float, ...], winner: float) -> dict:
+    return {"lr": winner, "epochs": None,
+            "entries": [{"lr": lr, "outcome": "winner" if lr == winner else "swept"} for lr in lrs]}
+
+
+def test_a_winning_rate_at_the_edge_of_its_grid_is_reported(monkeypatch, tmp_path) -> None:
+    r = X.ExperimentResult("relu_vs_tanh", "standard", metrics={"recipes": {
+        "paper": {"relu": _entries((0.002, 0.006, 0.02), 0.006), "tanh": _entries((0.02, 0.06, 0.2), 0.02)},
+        "modern": {"relu": _entries((0.01, 0.03, 0.1), 0.1), "tanh": _entries((0.01, 0.03, 0.1), 0.03)},
+    }})  # fmt: skip
+    assert page.grid_edges(r) == ["paper-like recipe, tanh: 0.02, the lowest of 0.02, 0.06, 0.2",
+                                  "modern recipe, ReLU: 0.1, the highest of 0.01, 0.03, 0.1"]  # fmt: skip
+    inside = X.ExperimentResult("relu_vs_tanh", "standard", metrics={"recipes": {
+        "paper": {"relu": _entries((0.002, 0.006, 0.02), 0.006), "tanh": _entries((0.02, 0.06, 0.2), 0.06)}}})
+    assert page.grid_edges(inside) == []
+    # the archived sentence adds the edges of every archived seed, and says what they mean
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    assert "edge" not in page.relu_archive_text()
+    monkeypatch.setattr(page, "_archived_races", lambda: [("seed 0, standard", r)])
+    text = page.relu_archive_text()
+    assert "seed 0, standard: paper-like recipe, tanh: 0.02, the lowest of 0.02, 0.06, 0.2" in text
+    assert "a rate beyond the grid might have trained faster" in text

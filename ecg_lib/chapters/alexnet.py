@@ -156,6 +156,9 @@ def figure1_text(result: ExperimentResult) -> str:
         summary = ("The paper-like ratio is within 2 of the paper's six." if agrees
                    else f"The paper-like ratio is {side} the paper's six by more than 2.")  # fmt: skip
     paper_target = f"{100 * claim['target']:.0f}%"
+    edge = grid_edges(result)
+    edges = (" Best rates at the edge of the grid tried, where a rate beyond it might have trained faster: "
+             + "; ".join(edge) + ".") if edge else ""  # fmt: skip
     note = "" if target == claim["target"] else (
         f" The target is {100 * target:.0f}% rather than the paper's {paper_target} because the quick "
         f"profile trains on {result.metrics['n_train']:,} images for minutes on a CPU; the full profile "
@@ -166,6 +169,7 @@ def figure1_text(result: ExperimentResult) -> str:
         f"({fmt_ratio(paper_r['time_ratio'])} the training time) and {fmt_ratio(modern_r['epoch_ratio'])} "
         f"under modern defaults ({fmt_ratio(modern_r['time_ratio'])} the time). {summary}{note} "
         f"Training times come from a machine that may be shared, so the epoch ratio is the firmer number."
+        f"{edges}"
     )
 
 
@@ -514,6 +518,47 @@ def paper_vs_book(relu_vs_tanh: ExperimentResult, lrn: ExperimentResult, summary
     return f"**Data.** This run's CIFAR-10: {quality}.\n\n" + LEDGER.table(live, relu_vs_tanh.profile)
 
 
+_RECIPE_NAMES = {"paper": "paper-like recipe", "modern": "modern recipe"}
+_ACT_NAMES = {"relu": "ReLU", "tanh": "tanh"}
+
+
+def grid_edges(result: ExperimentResult) -> list[str]:
+    """The races whose winning rate is the lowest or the highest of the rates tried, one phrase each
+    (``"paper-like recipe, tanh: 0.02, the lowest of 0.02, 0.06, 0.2"``): a rate beyond the grid might
+    have reached the target sooner, so a ratio involving that race may be off in its favour or against."""
+    out = []
+    for recipe, race in result.metrics["recipes"].items():
+        for act in ("relu", "tanh"):
+            rates = sorted(e["lr"] for e in race[act]["entries"])
+            won = race[act]["lr"]
+            if len(rates) < 2 or won not in (rates[0], rates[-1]):
+                continue
+            side = "lowest" if won == rates[0] else "highest"
+            out.append(f"{_RECIPE_NAMES.get(recipe, recipe)}, {_ACT_NAMES[act]}: {won:g}, the {side} of "
+                       f"{', '.join(f'{x:g}' for x in rates)}")  # fmt: skip
+    return out
+
+
+def _archived_races() -> list[tuple[str, ExperimentResult]]:
+    """Every archived race of Figure 1 (all seeds, standard and full), labelled ``"seed 1, standard"``."""
+    from ecg_lib.claims import ARCHIVED, seed_siblings
+    from ecg_lib.results import find_archive
+
+    found = []
+    for seed, key in seed_siblings(CHAPTER, "relu_vs_tanh"):
+        for profile in ARCHIVED:
+            r = find_archive(CHAPTER, key, profile=profile)
+            if r is not None:
+                found.append((f"seed {seed}, {profile}", r))
+    return found
+
+
 def relu_archive_text() -> str:
-    """The sentence on the paper-scale ratio: generated from the archived run, or saying there is none."""
-    return LEDGER.archived_sentence("relu_speedup")
+    """The sentence on the paper-scale ratio: generated from the archived runs, or saying there are none;
+    then the archived races whose best rate lies at the edge of its grid."""
+    text = LEDGER.archived_sentence("relu_speedup")
+    edges = [f"{label}: {edge}" for label, r in _archived_races() for edge in grid_edges(r)]
+    if edges:
+        text += (" Best rates at the edge of the grid tried, where a rate beyond the grid might have "
+                 "trained faster: " + "; ".join(edges) + ".")  # fmt: skip
+    return text
