@@ -400,9 +400,10 @@ def pooled(claim: Claim, seeded: Sequence[tuple[int, Any]]) -> Measurement | Non
         if m is not None:
             measured.append((seed, m))
     if not measured:
-        if len(why) == 1:
+        reasons = list(dict.fromkeys(str(exc) for _, exc in why))
+        if len(reasons) == 1:  # one reason (one seed, or the same for all): said once
             raise why[0][1]
-        if why:  # every seed's reason: they may differ (one seed's bound, another's)
+        if why:  # every seed's reason: they differ (one seed's bound, another's)
             raise NotMeasured("; ".join(f"seed {seed}: {exc}" for seed, exc in why))
         return None
     if len(measured) == 1:

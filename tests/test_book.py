@@ -43,6 +43,20 @@ def test_each_notebook_executes_once(book_build: BookBuild) -> None:
         assert (book_build.executed / f"{page}.ipynb").exists()
 
 
+def test_no_cell_displays_a_raw_result(book_build: BookBuild) -> None:
+    """A cell ending in a call that returns a result (show_with_archive returns the archived one) would
+    show its repr, thousands of characters of numbers, on the page: every such value must be assigned."""
+    import nbformat
+
+    for page in notebook_pages():
+        nb = nbformat.read(book_build.executed / f"{page}.ipynb", as_version=4)
+        for i, cell in enumerate(nb.cells):
+            for out in cell.get("outputs", []):
+                plain = out.get("data", {}).get("text/plain", "")
+                assert not re.match(r"(ExperimentResult|History|DepthRun|CIFAR10Data)\(", plain), (
+                    f"{page}, cell {i}: displays {plain[:60]}...; assign the value instead")
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -256,8 +256,10 @@ def test_an_archive_that_cannot_measure_a_claim_says_why_not_that_none_exists(ar
     from ecg_lib.claims import NotMeasured
 
     def ratio(r: ExperimentResult) -> Measurement:
-        if r.metrics["train_error"]["plain56"] > 0.5:
-            raise NotMeasured("plain-56 missed the target within 30 epochs: the ratio is above 2.5×")
+        e = r.metrics["train_error"]["plain56"]
+        if e > 0.5:
+            raise NotMeasured(f"plain-56 missed the target within 30 epochs (at {e:.0%}): the ratio is "
+                              "above 2.5×")  # fmt: skip
         return Measurement(2.0, "2.0×")
 
     claim = Claim("ratio", "he2016deep", "Fig. 6", "A ratio", "6×", "src", "m", "depth", ratio,
@@ -269,7 +271,11 @@ def test_an_archive_that_cannot_measure_a_claim_says_why_not_that_none_exists(ar
     assert "No archived" not in said
     assert "archived standard-profile run could not measure" in said and "above 2.5×" in said
     assert "A ratio (Fig. 6; paper: 6×)" in said
-    # with a second seed, each seed's reason
+    # a second seed with another reason: each seed's; with the same reason: said once
     save_archive(depth_result(0.3, 0.7, "standard"), "resnet", "depth_seed1")
     said = ledger.archived_sentence("ratio")
-    assert "seed 0: plain-56 missed" in said and "seed 1: plain-56 missed" in said
+    assert "seed 0: plain-56 missed the target within 30 epochs (at 60%)" in said
+    assert "seed 1: plain-56 missed the target within 30 epochs (at 70%)" in said
+    save_archive(depth_result(0.3, 0.6, "standard"), "resnet", "depth_seed1")
+    said = ledger.archived_sentence("ratio")
+    assert said.count("plain-56 missed the target") == 1 and "seed 0" not in said
