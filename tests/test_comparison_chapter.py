@@ -464,3 +464,29 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "**Measured.** On the race's own 500 test images, the trained references score" in text
     assert "**Data.** This run's CIFAR-10: lossy JPEG copy (quality 75" in text
     assert "Chapter run time:" in text and "quick profile" in text
+
+
+class _Diverges(nn.Module):
+    """A linear classifier whose output turns NaN from its fourth forward pass: a diverging network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3 * 32 * 32, 10)
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        out = self.fc(x.flatten(1))
+        return out * float("nan") if self.calls > 3 else out
+
+
+def test_a_diverging_race_network_stops_with_finite_records(cifar10) -> None:
+    # The standard race's NIN diverged at its 52nd step on the CPU, and the NaN it recorded made the whole
+    # race's archive invalid: 27 minutes lost. The diverged step is now neither taken nor recorded.
+    from ecg_lib.results import validate_history
+
+    h = C.train_for_time(_Diverges(), cifar10.subset(2, 2), C._recipe(3, 10), seconds=1e6)
+    assert h.stopped == "non_finite" and h.extra["non_finite_at_step"] == 4
+    assert h.extra["steps"] == 3 == len(h.train_loss) == len(h.train_time_s)
+    assert h.test_error[-1] is None  # no evaluation of a diverged network
+    validate_history(h.to_dict())

@@ -341,6 +341,13 @@ def train_for_time(
                     out = model(xb)
                 logits, aux = (out[0], out[1:]) if isinstance(out, tuple) else (out, ())
                 main = F.cross_entropy(logits.float(), yb, label_smoothing=config.label_smoothing)
+                value = float(main.detach())
+                if not math.isfinite(value):
+                    # the diverged step is neither taken nor recorded: a History (and an archive) holds
+                    # finite numbers only; the step it happened at is kept in extra
+                    history.stopped = "non_finite"
+                    history.extra["non_finite_at_step"] = steps + 1
+                    break
                 loss = main
                 for a in aux:  # GoogLeNet's auxiliary heads, weighted as in fit
                     loss = loss + (config.aux_weight or 0.0) * F.cross_entropy(a.float(), yb)
@@ -348,7 +355,6 @@ def train_for_time(
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)  # the clock must include the step's GPU work
                 clock = time.perf_counter() - start
-                value = float(main.detach())
                 steps += 1
                 images += int(yb.numel())
                 history.train_loss.append(value)
@@ -361,9 +367,6 @@ def train_for_time(
                 history.train_time_s.append(clock)
                 history.wall_time_s.append(clock)
                 history.images_per_s.append(yb.numel() / max(clock - step_start, 1e-9))
-                if not math.isfinite(value):
-                    history.stopped = "non_finite"
-                    break
                 if seconds is not None and clock >= seconds:
                     history.stopped = "time_budget"
                     break
