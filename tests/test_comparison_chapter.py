@@ -155,6 +155,8 @@ def test_race_summary_pools_seeds() -> None:
     assert (a.model, a.seeds, a.errors) == ("a", 3, (0.10, 0.12, 0.14))
     assert a.error_mean == pytest.approx(0.12) and a.error_std == pytest.approx(0.02)
     assert b.errors == (0.2, 0.3) and b.error_mean == pytest.approx(0.25)  # a diverged seed has no error
+    # the page's table says how many seeds diverged and were left out of the mean
+    assert page.seeds_cell(a) == "3" and page.seeds_cell(b) == "3 (1 diverged, left out of the mean)"
     with pytest.raises(ValueError, match="one profile at a time"):
         C.race_summary([result(0, {"a": 0.1}), ExperimentResult("race_seed1", "quick", metrics={})])
 

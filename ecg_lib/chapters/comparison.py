@@ -47,6 +47,7 @@ __all__ = [
     "race_time_text",
     "receptive_field_lines",
     "reference_text",
+    "seeds_cell",
     "show_error_vs_cost",
     "show_full_race",
     "size_lines",
@@ -452,6 +453,13 @@ def archived_races(seeds: Sequence[int] = (0, 1, 2)) -> list[ExperimentResult]:
     return []
 
 
+def seeds_cell(row: experiment.RaceRow) -> str:
+    """The seeds a pooled row stands for, and how many of them diverged (they have no test error and are
+    not in its mean)."""
+    diverged = row.seeds - len(row.errors)
+    return f"{row.seeds}" + (f" ({diverged} diverged, left out of the mean)" if diverged else "")
+
+
 def show_full_race(archives: Sequence[ExperimentResult], rows: Sequence[experiment.RaceRow]) -> None:
     """The archived races pooled over seeds (``rows`` from
     :func:`~ecg_lib.experiments.comparison.race_summary`), or a note that there is no archive."""
@@ -461,7 +469,7 @@ def show_full_race(archives: Sequence[ExperimentResult], rows: Sequence[experime
     print(common.archive_label(archives[0]))
     common.display_markdown(common.markdown_table(
         ("network", "test error, mean ± sd over seeds", "seeds", "epochs", "training time (first seed)"),
-        [(f"`{r.model}`", f"{pct(r.error_mean)} ± {pct(r.error_std)}", r.seeds, r.epochs,
+        [(f"`{r.model}`", f"{pct(r.error_mean)} ± {pct(r.error_std)}", seeds_cell(r), r.epochs,
           f"{r.train_time_s / 60:.1f} min") for r in rows],
     ))  # fmt: skip
 
