@@ -329,3 +329,28 @@ def test_every_trained_standard_experiment_says_how_it_departs_from_the_paper() 
             assert departures(chapter, name, "full") is None
     assert departures("alexnet", "lrn_seed1") == departures("alexnet", "lrn")
     assert departures("comparison", "race_seed2") == comparison.STANDARD_DEPARTURES["race"]
+
+
+def test_an_archive_is_drawn_in_the_live_runs_order(tiny_archive: Path, full_archive: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    # Archives are written with sorted keys, so their histories and metrics come back in alphabetical
+    # order; a plot that colours curves in order would give the same network another colour in the
+    # archived panel (seen: the race's GoogLeNet orange there, VGG orange here). The archived result is
+    # drawn in the live run's order instead.
+    monkeypatch.setenv(results.ENV_VAR, str(full_archive))
+    live = load_quick(tiny_archive / "comparison" / "tiny.json")
+    order = sorted(live.histories, reverse=True)  # any order but the archive's sorted one
+    assert len(order) > 1
+    live.histories = {k: live.histories[k] for k in order}
+    live.metrics["nets"] = {k: live.metrics["nets"][k] for k in order}
+    seen: list[tuple[list[str], list[str]]] = []
+
+    def plot(result: ExperimentResult, ax: plt.Axes) -> None:
+        seen.append((list(result.histories), list(result.metrics["nets"])))
+
+    plt.close("all")
+    archived = common.show_with_archive(live, "comparison", "tiny", plot=plot)
+    plt.close("all")
+    assert len(seen) == 3 and all(h == order and n == order for h, n in seen)
+    # the returned archive is the file's, untouched
+    assert list(archived.histories) == sorted(order)

@@ -219,7 +219,7 @@ def sweep_explorer(result: ExperimentResult, *, archive_root: str | None = None)
     runs = [("", result)]
     archived = results.find_archive(CHAPTER, "relu_vs_tanh", archive_root)
     if archived is not None:
-        runs.append(("archived: ", archived))
+        runs.append(("archived: ", common.in_live_order(archived, result)))
     series = {
         f"{prefix}{recipe} recipe, {act}": race_curves(r, recipe, act)
         for prefix, r in runs

@@ -147,6 +147,24 @@ def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error
         ax.legend(fontsize=8)
 
 
+def _in_order_of(value: Any, model: Any) -> Any:
+    """``value`` with its dict keys, at every level where ``model`` has a dict too, in ``model``'s order
+    (keys ``model`` lacks follow in their own order)."""
+    if not (isinstance(value, dict) and isinstance(model, dict)):
+        return value
+    keys = [k for k in model if k in value] + [k for k in value if k not in model]
+    return {k: _in_order_of(value[k], model.get(k)) for k in keys}
+
+
+def in_live_order(archived: ExperimentResult, live: ExperimentResult) -> ExperimentResult:
+    """A copy of ``archived`` whose histories and metrics are in ``live``'s key order. Archives are
+    written with sorted keys; plots that colour curves in order then draw both panels alike."""
+    return ExperimentResult(archived.name, archived.profile,
+                            histories=_in_order_of(archived.histories, live.histories),
+                            metrics=_in_order_of(archived.metrics, live.metrics),
+                            run_info=archived.run_info)  # fmt: skip
+
+
 def show_with_archive(
     live: ExperimentResult,
     chapter: str,
@@ -176,7 +194,7 @@ def show_with_archive(
             plot(result, ax)
         else:
             try:
-                plot(result, ax)
+                plot(in_live_order(result, live), ax)
             except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
                 # an archive from an older version of the experiment: say so instead of failing the build
                 stale[result.profile] = exc

@@ -567,12 +567,13 @@ def result_curves_explorer(
     :func:`ecg_lib.results.find_archives`), one profile each, labelled with profile, device and date;
     ``metric`` is a per-epoch History field."""
     from ecg_lib import results
-    from ecg_lib.chapters.common import NO_ARCHIVE, archive_label
+    from ecg_lib.chapters.common import NO_ARCHIVE, archive_label, in_live_order
 
     series = {f"this run: {archive_label(live)}": history_curves(live.histories, metric)}
     found = results.find_archives(chapter, experiment, root)
-    for archived in found.values():
-        series[f"archived: {archive_label(archived)}"] = history_curves(archived.histories, metric)
+    for archived in found.values():  # curves in the live run's order, so each keeps its colour
+        series[f"archived: {archive_label(archived)}"] = history_curves(
+            in_live_order(archived, live).histories, metric)
     note = "Precomputed: the page only draws and reads the recorded values."
     if not found:
         note += " " + html.escape(NO_ARCHIVE.format(chapter=chapter))
