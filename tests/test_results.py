@@ -354,3 +354,29 @@ def test_an_archive_is_drawn_in_the_live_runs_order(tiny_archive: Path, full_arc
     assert len(seen) == 3 and all(h == order and n == order for h, n in seen)
     # the returned archive is the file's, untouched
     assert list(archived.histories) == sorted(order)
+
+
+def test_seeds_of_one_curve_share_its_colour_in_both_panels() -> None:
+    # VGG's live run has curves A, A-LRN, D; its archive A/seed0, A/seed1, A-LRN/seed0, ... (sorted, so
+    # A-LRN first). Each configuration keeps its live colour; the seeds differ by line style.
+    from ecg_lib.train import History
+
+    def result(keys: list[str]) -> ExperimentResult:
+        hs = {k: History(config={}, steps_per_epoch=1, test_error=[0.5, 0.4]) for k in keys}
+        return ExperimentResult("x", "quick", histories=hs)
+
+    live = result(["A", "A-LRN", "D"])
+    archived = result(sorted(f"{c}/seed{s}" for c in ("A", "A-LRN", "D") for s in (0, 1)))
+    assert list(archived.histories)[:2] == ["A-LRN/seed0", "A-LRN/seed1"]
+    aligned = common.in_live_order(archived, live)
+    assert list(aligned.histories) == ["A/seed0", "A/seed1", "A-LRN/seed0", "A-LRN/seed1", "D/seed0",
+                                       "D/seed1"]  # fmt: skip
+    fig, (left, right) = plt.subplots(1, 2)
+    common.plot_histories(live, left)
+    common.plot_histories(aligned, right)
+    live_colour = {line.get_label(): line.get_color() for line in left.lines}
+    for line in right.lines:
+        config, seed = line.get_label().split("/seed")
+        assert line.get_color() == live_colour[config]
+        assert line.get_linestyle() == ("-" if seed == "0" else "--")
+    plt.close(fig)

@@ -132,15 +132,25 @@ def archive_label(result: ExperimentResult) -> str:
     return " · ".join(parts)
 
 
+_SEED_STYLES = ("-", "--", ":", "-.")
+
+
 def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error") -> None:
     """One curve per History of ``result``: ``metric`` in percent against epochs (the default plot
     style of :func:`show_with_archive`). ``metric`` is a per-epoch History field."""
+    # the seeds of one curve ("A/seed0", "A/seed1") share its colour and differ in line style, so a
+    # live panel of "A", "A-LRN", "D" and an archived one of two seeds each read alike
+    colours: dict[str, str] = {}
     for label, h in result.histories.items():
         values = getattr(h, metric)
         points = [(i + 1, 100 * v) for i, v in enumerate(values) if v is not None]
+        base, _, seed = label.partition("/seed")
+        colour = colours.setdefault(base, f"C{len(colours) % 10}")
+        style = _SEED_STYLES[int(seed) % len(_SEED_STYLES)] if seed.isdigit() else "-"
         if points:
             xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, marker="o" if len(points) < 15 else None, label=label)
+            ax.plot(xs, ys, marker="o" if len(points) < 15 else None, label=label, color=colour,
+                    linestyle=style)  # fmt: skip
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
     if result.histories:
@@ -149,11 +159,17 @@ def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error
 
 def _in_order_of(value: Any, model: Any) -> Any:
     """``value`` with its dict keys, at every level where ``model`` has a dict too, in ``model``'s order
-    (keys ``model`` lacks follow in their own order)."""
+    (a key ``"A/seed1"`` takes the place of ``"A"``; keys ``model`` lacks follow in their own order)."""
     if not (isinstance(value, dict) and isinstance(model, dict)):
         return value
-    keys = [k for k in model if k in value] + [k for k in value if k not in model]
-    return {k: _in_order_of(value[k], model.get(k)) for k in keys}
+    position = {k: i for i, k in enumerate(model)}
+
+    def counterpart(key: Any) -> Any:  # the live key, or the seed-less one ("A/seed1" -> "A")
+        return key if key in position else str(key).partition("/seed")[0]
+
+    # a stable sort: keys the model lacks keep their own order, after the others
+    keys = sorted(value, key=lambda k: position.get(counterpart(k), len(position)))
+    return {k: _in_order_of(value[k], model.get(counterpart(k))) for k in keys}
 
 
 def in_live_order(archived: ExperimentResult, live: ExperimentResult) -> ExperimentResult:
