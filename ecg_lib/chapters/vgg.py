@@ -160,10 +160,13 @@ def run_paragraph(result: ExperimentResult, settings: vgg.Settings) -> str:
             "The paper's comparison is between networks trained to convergence (74 epochs on 1.3 million "
             "images); the full profile trains all six configurations on all of CIFAR-10 to test it. "
         )
+    # training times are recorded to 0.1 s: a run too short to time has no ratio (a tiny test run)
+    cost = (f"{m['A-LRN']['seconds'] / m['A']['seconds']:.1f} times A's training time" if m["A"]["seconds"]
+            else "a training time too short to compare")  # fmt: skip
     text += (
         f"Adding LRN to A changed the test error by {lrn_err:+.1f} points "
         f"(paper, ImageNet top-5: {top5['A']:.1f}% without, {top5['A-LRN']:.1f}% with) "
-        f"and cost {m['A-LRN']['seconds'] / m['A']['seconds']:.1f} times A's training time. "
+        f"and cost {cost}. "
         f"These runs see {n_per_class} images per class for {settings.train.epochs} epochs, with one seed, "
         f"and are scored on {n_test:,} test images, where sampling alone gives a test error a standard "
         f"error of {se:.1f} points (before any seed-to-seed variation): differences of a few points are "
