@@ -19,7 +19,6 @@ experiment: it never turns into a silent "—".
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ __all__ = [
     "NotMeasured",
     "Tally",
     "Z",
+    "archived_seeds",
     "binomial_se",
     "difference_se",
     "error_gap",
@@ -350,28 +350,25 @@ _COLUMN_NAMES = {"live": "this run"}
 _NOT_RETRAINED = "trained in the chapter, not on this page"
 
 
-_SEED = re.compile(r"_seed(\d+)$")
-
-
 def seed_siblings(chapter: str, experiment: str) -> list[tuple[int, str]]:
     """``[(seed, key), ...]``: ``experiment`` and the other seeds of it that the chapter registers in its
     ``EXPERIMENTS`` (``lrn`` and ``lrn_seed1``; ``race_seed0``, ``race_seed1``, ...), seed order. A key
     without a ``_seed<k>`` suffix is seed 0."""
-    from ecg_lib.experiments import CHAPTERS, chapter_module
+    from ecg_lib.experiments import CHAPTERS, SEED_SUFFIX, chapter_module
 
     keys = list(chapter_module(chapter).EXPERIMENTS) if chapter in CHAPTERS else []
-    base = _SEED.sub("", experiment)
-    found = {experiment, *(k for k in keys if _SEED.search(k) and _SEED.sub("", k) == base)}
+    base = SEED_SUFFIX.sub("", experiment)
+    found = {experiment, *(k for k in keys if SEED_SUFFIX.search(k) and SEED_SUFFIX.sub("", k) == base)}
 
     def seed(key: str) -> int:
-        m = _SEED.search(key)
+        m = SEED_SUFFIX.search(key)
         return int(m.group(1)) if m else 0
 
     return sorted((seed(k), k) for k in found)
 
 
-def _archives(chapter: str, experiments: Sequence[str],
-              root: Any = None) -> dict[str, dict[str, list[tuple[int, Any]]]]:  # fmt: skip
+def archived_seeds(chapter: str, experiments: Sequence[str],
+                   root: Any = None) -> dict[str, dict[str, list[tuple[int, Any]]]]:  # fmt: skip
     """``{profile: {experiment: [(seed, archived result), ...]}}`` over every archived seed."""
     from ecg_lib.results import find_archive  # imported here: results imports experiments, not claims
 
@@ -455,7 +452,7 @@ class Ledger:
         not looked up in ``live``: their live cell says they are shown in the chapter. Archives come
         from :func:`ecg_lib.results.find_archive`; a missing file is "no evidence yet", a malformed one
         raises :class:`~ecg_lib.results.ArchiveError`."""
-        archives = _archives(self.chapter, self.trained_experiments, root)
+        archives = archived_seeds(self.chapter, self.trained_experiments, root)
         out = []
         for claim in self.claims:
             cells: dict[str, Cell] = {}
@@ -485,7 +482,7 @@ class Ledger:
         claim = self.claim(key)
         if claim.counted:
             raise ClaimError(f"claim {key!r} is counted: it has no archived run.")
-        archives = _archives(self.chapter, (claim.experiment,), root)
+        archives = archived_seeds(self.chapter, (claim.experiment,), root)
         unmeasured: tuple[str, NotMeasured] | None = None
         for p in reversed(ARCHIVED):
             try:

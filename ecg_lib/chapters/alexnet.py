@@ -18,7 +18,16 @@ from torch import Tensor
 from ecg_lib import papers
 from ecg_lib.chapters import common
 from ecg_lib.chapters.explorers import Explorer, curves_explorer, history_curves
-from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, error_gap, measure, verdict
+from ecg_lib.claims import (
+    Claim,
+    Ledger,
+    Measurement,
+    NotMeasured,
+    archived_seeds,
+    error_gap,
+    measure,
+    verdict,
+)
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import alexnet as experiment
@@ -156,9 +165,7 @@ def figure1_text(result: ExperimentResult) -> str:
         summary = ("The paper-like ratio is within 2 of the paper's six." if agrees
                    else f"The paper-like ratio is {side} the paper's six by more than 2.")  # fmt: skip
     paper_target = f"{100 * claim['target']:.0f}%"
-    edge = grid_edges(result)
-    edges = (" Best rates at the edge of the grid tried, where a rate beyond it might have trained faster: "
-             + "; ".join(edge) + ".") if edge else ""  # fmt: skip
+    edges = _edges_sentence(grid_edges(result))
     note = "" if target == claim["target"] else (
         f" The target is {100 * target:.0f}% rather than the paper's {paper_target} because the quick "
         f"profile trains on {result.metrics['n_train']:,} images for minutes on a CPU; the full profile "
@@ -539,26 +546,23 @@ def grid_edges(result: ExperimentResult) -> list[str]:
     return out
 
 
+def _edges_sentence(edges: list[str]) -> str:
+    """" Best rates at the edge of the grid tried, ...: <edges>." (with its leading space), or ""."""
+    if not edges:
+        return ""
+    return (" Best rates at the edge of the grid tried, where a rate beyond the grid might have trained "
+            "faster: " + "; ".join(edges) + ".")  # fmt: skip
+
+
 def _archived_races() -> list[tuple[str, ExperimentResult]]:
     """Every archived race of Figure 1 (all seeds, standard and full), labelled ``"seed 1, standard"``."""
-    from ecg_lib.claims import ARCHIVED, seed_siblings
-    from ecg_lib.results import find_archive
-
-    found = []
-    for seed, key in seed_siblings(CHAPTER, "relu_vs_tanh"):
-        for profile in ARCHIVED:
-            r = find_archive(CHAPTER, key, profile=profile)
-            if r is not None:
-                found.append((f"seed {seed}, {profile}", r))
-    return found
+    found = archived_seeds(CHAPTER, ("relu_vs_tanh",))
+    return [(f"seed {seed}, {profile}", r) for profile, by_key in found.items()
+            for seed, r in by_key["relu_vs_tanh"]]  # fmt: skip
 
 
 def relu_archive_text() -> str:
     """The sentence on the paper-scale ratio: generated from the archived runs, or saying there are none;
     then the archived races whose best rate lies at the edge of its grid."""
-    text = LEDGER.archived_sentence("relu_speedup")
     edges = [f"{label}: {edge}" for label, r in _archived_races() for edge in grid_edges(r)]
-    if edges:
-        text += (" Best rates at the edge of the grid tried, where a rate beyond the grid might have "
-                 "trained faster: " + "; ".join(edges) + ".")  # fmt: skip
-    return text
+    return LEDGER.archived_sentence("relu_speedup") + _edges_sentence(edges)

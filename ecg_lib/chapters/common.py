@@ -135,6 +135,12 @@ def archive_label(result: ExperimentResult) -> str:
 _SEED_STYLES = ("-", "--", ":", "-.")
 
 
+def _curve_and_seed(label: Any) -> tuple[str, str]:
+    """``"A/seed1"`` -> ``("A", "1")``; a label without a seed -> ``(label, "")``."""
+    base, _, seed = str(label).partition("/seed")
+    return base, seed
+
+
 def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error") -> None:
     """One curve per History of ``result``: ``metric`` in percent against epochs (the default plot
     style of :func:`show_with_archive`). ``metric`` is a per-epoch History field."""
@@ -144,7 +150,7 @@ def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error
     for label, h in result.histories.items():
         values = getattr(h, metric)
         points = [(i + 1, 100 * v) for i, v in enumerate(values) if v is not None]
-        base, _, seed = label.partition("/seed")
+        base, seed = _curve_and_seed(label)
         colour = colours.setdefault(base, f"C{len(colours) % 10}")
         style = _SEED_STYLES[int(seed) % len(_SEED_STYLES)] if seed.isdigit() else "-"
         if points:
@@ -165,7 +171,7 @@ def _in_order_of(value: Any, model: Any) -> Any:
     position = {k: i for i, k in enumerate(model)}
 
     def counterpart(key: Any) -> Any:  # the live key, or the seed-less one ("A/seed1" -> "A")
-        return key if key in position else str(key).partition("/seed")[0]
+        return key if key in position else _curve_and_seed(key)[0]
 
     # a stable sort: keys the model lacks keep their own order, after the others
     keys = sorted(value, key=lambda k: position.get(counterpart(k), len(position)))

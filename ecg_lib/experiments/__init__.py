@@ -114,6 +114,10 @@ def seeded(fn: Any, table: dict[str, Any], seed: int) -> Any:
     return run
 
 
+#: The suffix of a seeded variant's key (``lrn_seed1``, ``race_seed2``; see :func:`seeded`).
+SEED_SUFFIX = re.compile(r"_seed(\d+)$")
+
+
 def departures(chapter: str, experiment: str, profile: str = "standard") -> str | None:
     """How ``profile``'s run of ``experiment`` departs from its paper, and why, in words: the
     ``STANDARD_DEPARTURES`` entry of the chapter's module for the experiment's key without its seed
@@ -122,4 +126,4 @@ def departures(chapter: str, experiment: str, profile: str = "standard") -> str 
     if profile != "standard":
         return None
     table: dict[str, str] = getattr(chapter_module(chapter), "STANDARD_DEPARTURES", {})
-    return table.get(re.sub(r"_seed\d+$", "", experiment))
+    return table.get(SEED_SUFFIX.sub("", experiment))
