@@ -100,6 +100,16 @@ echo "gpu_run: profile=$profile budget=${budget}s chapters: ${selected[*]}"
 start=$(date +%s)
 deadline=$((start + budget))
 
+# The archives written since the start, and how to commit them (both ways of running end with this).
+list_archives() {
+    local out="${ECG_RESULTS_DIR:-results}"
+    [[ "$profile" == quick ]] && out="_build/results-quick"
+    echo "archives in $out/:"
+    find "$out" -name '*.json' -newermt "@$start" -printf '  %p (%s bytes)\n' 2>/dev/null | sort
+    [[ "$profile" != quick ]] && echo "commit them with: git add results/ && git commit -m 'results: $profile-profile archives'"
+    return 0
+}
+
 if (( jobs > 1 )); then
     # The queue: CHAPTER:EXPERIMENT entries, in order. A chapter named alone contributes all its
     # experiments, in its EXPERIMENTS table's order.
@@ -142,10 +152,7 @@ if (( jobs > 1 )); then
     echo
     echo "gpu_run summary ($profile profile, --jobs $jobs, $(( $(date +%s) - start ))s of ${budget}s):"
     sed 's/^/  /' "$summary_file"
-    out="${ECG_RESULTS_DIR:-results}"
-    [[ "$profile" == quick ]] && out="_build/results-quick"
-    echo "archives in $out/:"
-    find "$out" -name '*.json' -newermt "@$start" -printf '  %p (%s bytes)\n' 2>/dev/null | sort
+    list_archives
     grep -qv ": done in " "$summary_file" && exit 1
     exit 0
 fi
@@ -186,9 +193,5 @@ done
 echo
 echo "gpu_run summary ($profile profile, $(( $(date +%s) - start ))s of ${budget}s):"
 for line in "${summary[@]}"; do echo "  $line"; done
-out="${ECG_RESULTS_DIR:-results}"
-[[ "$profile" == quick ]] && out="_build/results-quick"
-echo "archives in $out/:"
-find "$out" -name '*.json' -newermt "@$start" -printf '  %p (%s bytes)\n' 2>/dev/null | sort
-[[ "$profile" != quick ]] && echo "commit them with: git add results/ && git commit -m 'results: $profile-profile archives'"
+list_archives
 exit $status
