@@ -587,8 +587,8 @@ STANDARD_DEPARTURES: dict[str, str] = {
         "The paper reports 13% and 11% CIFAR-10 test error without and with response normalisation "
         "(Sec. 3.3) but not the schedule behind them. Here: all of CIFAR-10 with crops and flips, weight "
         "decay 5e-4 and the paper recipe's rate for 15 epochs (divided by 10 after 10 and 13), to keep "
-        "the pair within minutes on a GPU; absolute errors are therefore higher than the paper's, and "
-        "the difference is what is compared."
+        "the pair within minutes on a GPU; absolute errors are not comparable with the paper's, and the "
+        "difference is what is compared."
     ),
 }
 

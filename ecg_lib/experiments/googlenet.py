@@ -569,8 +569,9 @@ STANDARD_DEPARTURES: dict[str, str] = {
         "classifiers' losses with weight 0.3 (Sec. 5). Here the book's CIFAR-sized GoogLeNet (the nine "
         "inception modules after a stem for 32x32 inputs) at half the widths, on all of CIFAR-10 for 4 "
         "epochs of SGD (lr 0.05, weight decay 5e-4), with the auxiliary heads at weight 0.3 and without "
-        "them, two seeds each: enough to show that the network trains and to measure the heads' effect "
-        "early in training, which is when the paper says they help the gradient reach the lower layers."
+        "them, two seeds each: to see whether the network trains and to measure the heads' effect on a "
+        "short run. The paper adds the heads to strengthen the gradient that reaches the lower layers "
+        "and as a regulariser (Sec. 5)."
     ),
 }
 

@@ -280,8 +280,8 @@ STANDARD_DEPARTURES: dict[str, str] = {
         "global-average-pooling head with fully connected ones in Table 5. Here the same blocks and "
         "dropout at half the widths (about a quarter of the cost), no augmentation as in that row, and "
         "8 epochs of Adam with warmup and cosine decay instead of the paper's long SGD schedule, two "
-        "seeds per head: long enough for both heads to train well past chance, far from convergence, so "
-        "the absolute errors are well above the paper's and only the heads' difference is compared."
+        "seeds per head: far from convergence, so the absolute errors are not comparable with the "
+        "paper's and the heads' difference is what is compared."
     ),
 }
 

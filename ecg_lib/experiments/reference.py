@@ -118,9 +118,8 @@ SETTINGS: dict[str, Settings] = {
 STANDARD_DEPARTURES: dict[str, str] = {
     "reference_depth": (
         "No training: the third party's ResNet-20/32/44/56, trained on the original CIFAR-10 with the "
-        "paper's schedule, are scored on all 10,000 test images of the lossy JPEG copy. The copy costs "
-        "them several points of accuracy, so their errors sit well above Table 6's; the order by depth "
-        "is what can be compared."
+        "paper's schedule, are scored on all 10,000 test images of the lossy JPEG copy. Their errors "
+        "on this copy are not comparable with Table 6's; the order by depth is what can be compared."
     ),
     "reference_lesions": (
         "Veit et al. (2016) delete blocks from residual networks they trained and score them on the whole "

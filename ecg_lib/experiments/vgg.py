@@ -316,7 +316,7 @@ STANDARD_DEPARTURES: dict[str, str] = {
         "with batch normalisation after every convolution and Glorot initialisation instead of "
         "initialising D from A (the paper notes, Sec. 3.1, that Glorot initialisation also trains the "
         "deep nets from scratch), no dropout, and 10 epochs of the short-budget recipe with crops and "
-        "flips, two seeds each: the cheapest run in which the 16-layer D trains at all on a CPU budget. "
+        "flips, two seeds each, sized so that the 16-layer D can train within a CPU budget. "
         "Batch normalisation is the largest departure: it removes the difficulty of training D that the "
         "paper's initialisation from A was for, so D vs. A here compares depth, not trainability."
     ),
