@@ -14,6 +14,7 @@ from ecg_lib import papers
 from ecg_lib.chapters import nin as page
 from ecg_lib.counting import count_macs, count_params, summarize
 from ecg_lib.data import CIFAR10Data
+from ecg_lib.evidence import unpack_correct
 from ecg_lib.experiments import CHAPTERS, chapter_module
 from ecg_lib.experiments import nin as X
 from ecg_lib.models import nin as N
@@ -151,7 +152,8 @@ def test_train_heads_rejects_an_unknown_profile() -> None:
 def test_chapter_is_registered() -> None:
     assert CHAPTERS["nin"] == "ecg_lib.experiments.nin"
     table = chapter_module("nin").EXPERIMENTS
-    assert list(table) == ["train_heads", "train_heads_seed1"] and table["train_heads"] is X.train_heads
+    assert list(table) == ["train_heads", *(f"train_heads_seed{k}" for k in range(1, X.HEAD_SEEDS))]
+    assert table["train_heads"] is X.train_heads and X.HEAD_SEEDS == 4
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -179,6 +181,40 @@ def test_tiny_run(tiny_run: tuple[X.ExperimentResult, dict]) -> None:
     assert result.metrics["settings"]["train"]["epochs"] == 1 and result.metrics["settings"]["width"] == 0.25
     assert result.metrics["gap"]["head_params"] == 0 and result.metrics["fc"]["head_params"] == 6410
     assert set(trained) == {"gap", "fc", "normalizer"}
+    # one bit per test image, agreeing with the recorded test error
+    n = result.run_info["n_test"]
+    for head in ("gap", "fc"):
+        correct = unpack_correct(result.metrics[head]["correct"], n)
+        assert correct.shape == (n,)
+        assert 1 - correct.mean() == pytest.approx(result.metrics[head]["test_error"])
+
+
+def test_seeds_start_from_different_weights(monkeypatch) -> None:
+    """Seed 1 once shared seed 0's initial weights (a fixed torch.manual_seed(0)), and the FC head's blocks
+    started from other weights than the GAP head's; now each seed starts from its own weights and both
+    heads of one seed from the same blocks."""
+    built: list[tuple[int, str, torch.Tensor]] = []
+    real_fit = X.fit
+
+    def spy_fit(model, data, config, **kw):  # the weights as training starts
+        built.append((config.seed, model.head_kind, model.features.mlpconv1.conv.weight.detach().clone()))
+        return real_fit(model, data, config, **kw)
+
+    monkeypatch.setattr(X, "fit", spy_fit)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=g)
+    y = torch.arange(40) % 10
+    data = CIFAR10Data(x[:20], y[:20], x[20:], y[20:], source="random")
+    quick = X.SETTINGS["quick"]
+    for seed in (0, 1):
+        torch.manual_seed(12345)  # whatever the global generator holds before: the seed decides
+        train = quick.train.replace(epochs=1, batch_size=10, device="cpu", precision="fp32", seed=seed)
+        X.train_heads(data, profile="quick", settings=dataclasses.replace(
+            quick, n_train_per_class=None, n_test_per_class=None, train=train))  # fmt: skip
+    w = {(seed, head): t for seed, head, t in built}
+    assert set(w) == {(0, "gap"), (0, "fc"), (1, "gap"), (1, "fc")}
+    assert torch.equal(w[0, "gap"], w[0, "fc"]) and torch.equal(w[1, "gap"], w[1, "fc"])
+    assert not torch.equal(w[0, "gap"], w[1, "gap"])
 
 
 def test_page_tables_and_text(tiny_run: tuple[X.ExperimentResult, dict], monkeypatch, tmp_path) -> None:

@@ -99,8 +99,10 @@ def auto_checkpoint_path(folder: str | os.PathLike, model: nn.Module, data: Any,
 
 @torch.no_grad()
 def _eval_sums(model: nn.Module, x: Tensor, y: Tensor, normalizer: Normalizer | None, batch_size: int,
-               device: torch.device, precision: str, channels_last: bool) -> Tensor:  # fmt: skip
-    """``[sum of losses, number wrong, count]`` as a float64 tensor on ``device``."""
+               device: torch.device, precision: str, channels_last: bool,
+               correct: list[Tensor] | None = None) -> Tensor:  # fmt: skip
+    """``[sum of losses, number wrong, count]`` as a float64 tensor on ``device``; with ``correct`` a list,
+    each batch's per-image correctness (bool, on the CPU) is appended to it."""
     sums = torch.zeros(3, dtype=torch.float64, device=device)
     for start in range(0, x.shape[0], batch_size):
         xb = x[start : start + batch_size].to(device, non_blocking=True)
@@ -118,8 +120,11 @@ def _eval_sums(model: nn.Module, x: Tensor, y: Tensor, normalizer: Normalizer | 
             logits = model(xb)
         logits = logits.float()
         sums[0] += F.cross_entropy(logits, yb, reduction="sum").double()
-        sums[1] += (logits.argmax(1) != yb).sum().double()
+        wrong = logits.argmax(1) != yb
+        sums[1] += wrong.sum().double()
         sums[2] += yb.numel()
+        if correct is not None:
+            correct.append((~wrong).cpu())
     return sums
 
 
@@ -133,8 +138,11 @@ def evaluate(
     device: torch.device | str | None = None,
     precision: str = "auto",
     channels_last: bool | None = None,
+    per_image: list[Tensor] | None = None,
 ) -> tuple[float, float]:
     """Mean cross-entropy and error (a fraction) of ``model`` on ``x``, ``y``, in eval mode.
+
+    ``per_image``: a list that receives each batch's per-image correctness (see :func:`correct_per_image`).
 
     ``x`` is float (already normalized) or uint8 with ``normalizer`` (e.g. ``history.normalizer``).
     ``device`` defaults to the model's; the model's train/eval mode is restored afterwards.
@@ -151,10 +159,19 @@ def evaluate(
     was_training = model.training
     model.eval()
     try:
-        s = _eval_sums(model, x, y, normalizer, batch_size, device, precision, channels_last)
+        s = _eval_sums(model, x, y, normalizer, batch_size, device, precision, channels_last, per_image)
     finally:
         model.train(was_training)
     return float(s[0] / s[2]), float(s[1] / s[2])
+
+
+def correct_per_image(model: nn.Module, x: Tensor, y: Tensor, **kwargs: Any) -> Tensor:
+    """Which images of ``x`` the model classifies correctly: a bool tensor of ``len(x)`` on the CPU, from
+    the same pass as :func:`evaluate` (same keyword arguments). Two networks scored on the same images are
+    compared paired with it (:mod:`ecg_lib.evidence`), which is far tighter than comparing two error rates."""
+    per_image: list[Tensor] = []
+    evaluate(model, x, y, per_image=per_image, **kwargs)
+    return torch.cat(per_image)
 
 
 
