@@ -8,9 +8,14 @@ the book measures it, and holds a function that reads a :class:`Measurement` fro
 :data:`VERDICTS`; :func:`sentence` writes the sentence a page shows; :func:`ledger_table` renders the
 chapter's "Paper vs. this book" table with one column per run (live, archived standard, archived full).
 
-Noise: a measurement carries its own standard error and says where it comes from (the binomial standard
-error of a test error on n images, or the spread over seeds). A difference counts as shown when it
-exceeds :data:`Z` standard errors; otherwise it is "within noise". A reader sees the basis in the table.
+Noise: a measurement carries its own standard error and says where it comes from; several seeds combine
+by the one rule of :mod:`ecg_lib.evidence` (the test-set part, binomial or paired over images, which does
+not shrink with seeds, plus the spread over seeds). A difference counts as shown when it exceeds
+:data:`Z` standard errors; otherwise it is "within noise", and the cell states the smallest difference
+the run could have seen (its power). A "no gain" claim is an equivalence test against a stated margin
+("inconclusive" when the run cannot show it); a claim of an absolute value that the run cannot reach by
+construction (a lossy copy, a fraction of the paper's schedule) is "not testable here"; a sign claim
+(which side reaches a target first) counts seeds ("2 of 2 seeds").
 
 A typo in a reader (a missing metric, a wrong key) raises :class:`ClaimError` naming the claim and the
 experiment: it never turns into a silent "—".
@@ -18,18 +23,23 @@ experiment: it never turns into a silent "—".
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ecg_lib.evidence import binomial_se, combined_se
 from ecg_lib.profiles import ARCHIVED_PROFILES
 
 __all__ = [
     "ARCHIVED",
     "COLUMNS",
+    "DEFAULT_MARGIN",
+    "INCONCLUSIVE",
     "KINDS",
+    "NOT_TESTABLE",
     "NO_EVIDENCE",
     "VERDICTS",
     "Cell",
@@ -48,6 +58,8 @@ __all__ = [
     "ledger_table",
     "measure",
     "pooled",
+    "power",
+    "power_text",
     "scoreboard_table",
     "seed_siblings",
     "seed_spread",
@@ -58,11 +70,17 @@ __all__ = [
     "verdict",
 ]
 
-Verdict = Literal["reproduced", "not reproduced", "opposite", "within noise", "no evidence yet"]
+Verdict = Literal["reproduced", "not reproduced", "opposite", "within noise", "inconclusive",
+                  "not testable here", "no evidence yet"]  # fmt: skip
 VERDICTS: tuple[Verdict, ...] = (
-    "reproduced", "not reproduced", "opposite", "within noise", "no evidence yet",
+    "reproduced", "not reproduced", "opposite", "within noise", "inconclusive", "not testable here",
+    "no evidence yet",
 )  # fmt: skip
 NO_EVIDENCE: Verdict = "no evidence yet"
+NOT_TESTABLE: Verdict = "not testable here"
+INCONCLUSIVE: Verdict = "inconclusive"
+#: A no-gain claim's default margin: the smallest gain (1 point of error) that would have counted as one.
+DEFAULT_MARGIN = 0.01
 # A difference counts as shown beyond two standard errors (about 95% for a normal error).
 Z = 2.0
 
@@ -78,15 +96,6 @@ class NotMeasured(Exception):
 
 # ----------------------------------------------------------------------------------------------------------
 # Noise
-
-
-def binomial_se(error: float, n: int) -> float:
-    """Standard error of a test error measured on ``n`` images: sqrt(p (1 - p) / n)."""
-    if n <= 0:
-        raise ValueError(f"n must be positive (got {n}).")
-    if not 0.0 <= error <= 1.0:
-        raise ValueError(f"error must be a fraction in [0, 1] (got {error}).")
-    return math.sqrt(error * (1.0 - error) / n)
 
 
 def difference_se(error_a: float, n_a: int, error_b: float, n_b: int) -> float:
@@ -119,16 +128,20 @@ def error_gap(higher: float, lower: float, n: int, *, n_lower: int | None = None
 
 def seeds_gap(higher: Sequence[float], lower: Sequence[float], n: int,
               labels: tuple[str, str] | None = None) -> Measurement:  # fmt: skip
-    """:func:`error_gap` of the mean errors over seeds: with two or more seeds on each side the standard
-    error is the seeds' spread (:func:`seed_spread` of each side, combined), with one the binomial one."""
-    if len(higher) < 2 or len(lower) < 2:
-        if len(higher) != 1 or len(lower) != 1:
-            raise ValueError(f"need one or at least two seeds a side (got {len(higher)} and {len(lower)}).")
+    """:func:`error_gap` of the mean errors over seeds ``higher[s]``, ``lower[s]`` (seed ``s`` of each
+    side), with the one noise rule (:func:`ecg_lib.evidence.combined_se`): the binomial SE of each seed's
+    difference, which does not shrink with seeds scored on the same images, combined with the spread of
+    the seeds' differences. (The spread alone, from two seeds, once made a 0.18-point threshold where the
+    test set alone allows no less than 0.8.)"""
+    if len(higher) != len(lower) or not higher:
+        raise ValueError(f"need the same seeds on both sides (got {len(higher)} and {len(lower)}).")
+    if len(higher) == 1:
         return error_gap(higher[0], lower[0], n, labels=labels)
     a, b = statistics.fmean(higher), statistics.fmean(lower)
-    k = min(len(higher), len(lower))
-    return Measurement(a - b, f"{_pair(a, b, labels)}, means",
-                       se=math.hypot(seed_spread(higher), seed_spread(lower)), basis=f"spread over {k} seeds")
+    noise = combined_se([difference_se(h, n, lo, n) for h, lo in zip(higher, lower, strict=True)],
+                        [h - lo for h, lo in zip(higher, lower, strict=True)])  # fmt: skip
+    return Measurement(a - b, f"{_pair(a, b, labels)}, means", se=noise.se,
+                       basis=f"{noise.basis}, {n:,} images")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -150,6 +163,11 @@ class Measurement:
     text: str
     se: float | None = None
     basis: str = "exact count"
+    #: why the run cannot reach the claim's value by construction (set by :func:`measure` from the
+    #: claim's ``reach``): the verdict is then "not testable here"
+    untestable: str | None = None
+    #: a sign claim's count over seeds: (in the paper's direction, the other way, seeds)
+    votes: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.value):
@@ -158,7 +176,7 @@ class Measurement:
             raise ValueError(f"a standard error must be finite and non-negative (got {self.se}).")
 
 
-KINDS = ("direction", "no_gain", "value", "exact")
+KINDS = ("direction", "no_gain", "sign", "value", "exact")
 
 
 @dataclass(frozen=True)
@@ -169,10 +187,22 @@ class Claim:
       - ``"direction"``: the paper says an effect has a sign (deeper plain nets train worse); the
         measurement's value is positive in the paper's direction.
       - ``"no_gain"``: the paper says something does *not* help (VGG: LRN does not improve A); the
-        measurement's value is the gain the paper says is absent. Reproduced unless the gain exceeds the
-        noise.
+        measurement's value is the gain the paper says is absent. An equivalence test (Schuirmann's two
+        one-sided tests at :data:`Z` standard errors): reproduced when the whole interval
+        ``value ± Z SE`` lies below ``+margin`` (the smallest gain that would have counted, default
+        :data:`DEFAULT_MARGIN`), i.e. the run excludes a gain as large as the margin (a clear loss is
+        allowed: the claim is that it does not help); "not reproduced" when the interval lies wholly
+        above the margin; otherwise "inconclusive": the run cannot tell "no gain" from a gain smaller
+        than its noise.
+      - ``"sign"``: which side reaches a target first (epochs to a training error): each seed's value
+        is +1 (the paper's side), -1 or 0. Reproduced when every one of two or more seeds agrees with
+        the paper, opposite when every one disagrees, inconclusive otherwise; the cell says "k of n
+        seeds", never a standard error.
       - ``"value"``: the paper gives a number (Table 6: 8.75% test error); reproduced when the measurement
-        is within ``tolerance`` plus :data:`Z` standard errors of ``target``.
+        is within ``tolerance`` plus :data:`Z` standard errors of ``target``. ``reach`` (a function of
+        the result) returns why a run cannot reach the value by construction (a lossy copy of the
+        data, a fraction of the paper's schedule), or None: such a run's verdict is "not testable
+        here", never "not reproduced".
       - ``"exact"``: an arithmetic claim (parameters, multiply-adds, a receptive field): reproduced
         within ``tolerance`` (relative; 0 means exactly). It is counted, not trained: ``read`` takes the
         chapter's counted objects (``experiment`` names one), it is the same in every profile and is
@@ -180,7 +210,9 @@ class Claim:
 
     ``noise`` names where a trained claim's threshold comes from ("binomial SE of each test error"); the
     measurement states the figures (its ``basis``). ``section``: the MyST label of the page section that
-    measures the claim (None: the chapter's "Paper vs. this book" section).
+    measures the claim (None: the chapter's "Paper vs. this book" section). ``paper_effect``: the size
+    of the paper's own effect in the measurement's unit (NIN's 1.18 points: 0.0118), so that a "within
+    noise" cell can say whether the run could have seen it.
     """
 
     key: str
@@ -197,6 +229,9 @@ class Claim:
     tolerance: float = 0.0
     noise: str = ""
     section: str | None = None
+    margin: float = DEFAULT_MARGIN
+    paper_effect: float | None = None
+    reach: Callable[[Any], str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -206,6 +241,10 @@ class Claim:
             raise ValueError(f"claim {self.key!r}: a {self.kind!r} claim needs the paper's target value.")
         if self.tolerance < 0:
             raise ValueError(f"claim {self.key!r}: tolerance must be non-negative.")
+        if not (math.isfinite(self.margin) and self.margin > 0):
+            raise ValueError(f"claim {self.key!r}: a no-gain margin must be positive (got {self.margin}).")
+        if self.reach is not None and self.kind != "value":
+            raise ValueError(f"claim {self.key!r}: only a 'value' claim has a value a run may not reach.")
         for name in ("key", "where", "statement", "paper_value", "source", "method", "experiment"):
             if not str(getattr(self, name)).strip():
                 raise ValueError(f"claim {self.key!r}: {name!r} must not be empty.")
@@ -225,6 +264,11 @@ class Claim:
                 return "exact"
             # relative to the target, or absolute around a target of 0 (see verdict())
             return f"within {self.tolerance:g}" if self.target == 0 else f"within {100 * self.tolerance:g}%"
+        if self.kind == "no_gain":
+            return (f"{self.noise + '; ' if self.noise else ''}equivalence: the {Z:g}-SE interval below a "
+                    f"gain of {100 * self.margin:g} points")  # fmt: skip
+        if self.kind == "sign":
+            return self.noise or "the sign in every seed"
         return self.noise or f"{Z:g} standard errors"
 
 
@@ -245,13 +289,24 @@ def measure(claim: Claim, result: Any) -> Measurement | None:
         ) from exc
     if m is not None and not isinstance(m, Measurement):
         raise ClaimError(f"claim {claim.key!r}: its reader returned {type(m).__name__}, not a Measurement.")
+    if m is not None and claim.reach is not None and m.untestable is None:
+        why = claim.reach(result)
+        if why:
+            m = dataclasses.replace(m, untestable=why)
     return m
+
+
+def power(m: Measurement, z: float = Z) -> float | None:
+    """The smallest difference the run could have seen: ``z`` standard errors (None without one)."""
+    return z * m.se if m.se else None
 
 
 def verdict(claim: Claim, m: Measurement | None, z: float = Z) -> Verdict:
     """The verdict of one measurement (see :class:`Claim` for the rules)."""
     if m is None:
         return NO_EVIDENCE
+    if m.untestable:
+        return NOT_TESTABLE
     noise = z * (m.se or 0.0)
     if claim.kind == "direction":
         if m.value > noise:
@@ -259,8 +314,17 @@ def verdict(claim: Claim, m: Measurement | None, z: float = Z) -> Verdict:
         if m.value < -noise:
             return "opposite"
         return "within noise"
+    if claim.kind == "sign":
+        agree, disagree, n = _votes(m)
+        if n >= 2 and agree == n:
+            return "reproduced"
+        if n >= 2 and disagree == n:
+            return "opposite"
+        return INCONCLUSIVE
     if claim.kind == "no_gain":
-        return "not reproduced" if m.value > noise else "reproduced"
+        if m.value - noise > claim.margin:
+            return "not reproduced"
+        return "reproduced" if m.value + noise <= claim.margin else INCONCLUSIVE
     assert claim.target is not None  # checked in Claim.__post_init__
     if claim.kind == "exact":
         scale = abs(claim.target) or 1.0
@@ -268,12 +332,40 @@ def verdict(claim: Claim, m: Measurement | None, z: float = Z) -> Verdict:
     return "reproduced" if abs(m.value - claim.target) <= claim.tolerance + noise else "not reproduced"
 
 
+def _votes(m: Measurement) -> tuple[int, int, int]:
+    if m.votes is not None:
+        return m.votes
+    return (int(m.value > 0), int(m.value < 0), 1)
+
+
 _PHRASES: dict[str, str] = {
     "reproduced": "which agrees with the paper",
     "not reproduced": "which does not reproduce the paper's finding",
     "opposite": "which is the opposite of what the paper reports",
     "within noise": "a difference within the noise of this measurement",
+    "inconclusive": "which cannot decide the claim",
 }
+
+
+def power_text(claim: Claim, m: Measurement) -> str:
+    """What the run could have detected, in words: its 2-SE limit, for a no-gain claim the smallest
+    margin it could have shown, and for a within-noise difference whether the paper's effect was
+    larger than that limit. Empty for exact counts and sign claims."""
+    if claim.kind == "sign":
+        agree, _, n = _votes(m)
+        return f"{agree} of {n} seed{'s' if n != 1 else ''} in the paper's direction"
+    limit = power(m)
+    if limit is None:
+        return ""
+    text = f"it could see a difference of {_fmt_noise(limit, m)}"
+    if claim.kind == "no_gain":
+        shown = max(m.value + limit, 0.0)
+        text = (f"it could show no gain larger than {_fmt_noise(shown, m)}, against a margin of "
+                f"{_fmt_noise(claim.margin, m)}")  # fmt: skip
+    elif claim.paper_effect is not None and verdict(claim, m) == "within noise":
+        seen = "larger than" if claim.paper_effect > limit else "smaller than"
+        text += f"; the paper's effect ({_fmt_noise(claim.paper_effect, m)}) is {seen} that"
+    return text
 
 
 def sentence(claim: Claim, m: Measurement | None, profile: str, data: str = "") -> str:
@@ -285,17 +377,20 @@ def sentence(claim: Claim, m: Measurement | None, profile: str, data: str = "") 
     if m is None:
         return f"{claim.statement} ({claim.where}): no {profile}-profile evidence yet."
     v = verdict(claim, m)
-    noise = ""
-    if m.se:
-        noise = f"; {Z:g} standard errors are {_fmt_noise(Z * m.se, m)} ({m.basis})"
     on = f" on the {data}" if data else ""
-    return (f"{claim.statement} ({claim.where}; paper: {claim.paper_value}). The {profile}-profile run{on} "
-            f"measured {m.text}, {_PHRASES[v]}{noise}.")  # fmt: skip
+    head = f"{claim.statement} ({claim.where}; paper: {claim.paper_value})."
+    if v == NOT_TESTABLE:
+        return (f"{head} The {profile}-profile run{on} measured {m.text}, but it cannot test this value: "
+                f"{m.untestable}.")  # fmt: skip
+    noise = f" ({m.basis})" if m.se else ""
+    said = power_text(claim, m)
+    said = f"; {said}{noise}" if said else ""
+    return f"{head} The {profile}-profile run{on} measured {m.text}, {_PHRASES[v]}{said}."
 
 
 def _fmt_noise(x: float, m: Measurement) -> str:
     # errors are fractions: show their noise in percentage points when the text is in percent
-    return f"{100 * x:.1f} points" if "%" in m.text else f"{x:.3g}"
+    return f"{100 * x:.1f} points" if "%" in m.text or "point" in m.text else f"{x:.3g}"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -383,10 +478,10 @@ def archived_seeds(chapter: str, experiments: Sequence[str],
 
 
 def pooled(claim: Claim, seeded: Sequence[tuple[int, Any]]) -> Measurement | None:
-    """One measurement from the runs of several seeds: the mean, with the larger of the seeds' spread
-    (:func:`seed_spread`) and the binomial standard error of the mean as its standard error, the basis
-    naming both; one run is measured as it is. None without a run; :class:`NotMeasured` when no run
-    holds the value."""
+    """One measurement from the runs of several seeds: the mean, with the one noise rule of
+    :func:`ecg_lib.evidence.combined_se` (each seed's test-set SE, which does not shrink with seeds
+    scored on the same images, combined with the spread over seeds); a sign claim counts its seeds. One
+    run is measured as it is. None without a run; :class:`NotMeasured` when no run holds the value."""
     measured, why = [], []
     for seed, result in seeded:
         try:
@@ -405,15 +500,23 @@ def pooled(claim: Claim, seeded: Sequence[tuple[int, Any]]) -> Measurement | Non
         return None
     if len(measured) == 1:
         return measured[0][1]
-    values = [m.value for _, m in measured]
-    k, spread = len(values), seed_spread(values)
-    binom = math.sqrt(sum(m.se**2 for _, m in measured)) / k if all(m.se for _, m in measured) else None
-    se = max(spread, binom or 0.0)
-    basis = f"{k} seeds: spread SE {_fmt_noise(spread, measured[0][1])}"
-    if binom is not None:
-        basis += f", binomial SE {_fmt_noise(binom, measured[0][1])}; the larger counts"
+    ms = [m for _, m in measured]
+    values = [m.value for m in ms]
     text = "; ".join(f"seed {seed}: {m.text}" for seed, m in measured)
-    return Measurement(statistics.fmean(values), text, se=se, basis=basis)
+    untestable = next((m.untestable for m in ms if m.untestable), None)
+    if claim.kind == "sign":
+        votes = [_votes(m) for m in ms]
+        agree, disagree, n = (sum(v[i] for v in votes) for i in range(3))
+        return Measurement(statistics.fmean(values), text, basis=f"the sign in each of {n} seeds",
+                           votes=(agree, disagree, n))  # fmt: skip
+    if not all(m.se for m in ms):  # no standard error to combine (a bound, a one-net comparison)
+        return Measurement(statistics.fmean(values), text, basis=f"{len(ms)} seeds; {ms[0].basis}",
+                           untestable=untestable)  # fmt: skip
+    paired = all("paired" in m.basis for m in ms)
+    noise = combined_se([m.se or 0.0 for m in ms], values, paired=paired)
+    basis = (f"{noise.basis}: test-set SE {_fmt_noise(noise.test, ms[0])}, "
+             f"seed spread SE {_fmt_noise(noise.seeds or 0.0, ms[0])}")  # fmt: skip
+    return Measurement(statistics.fmean(values), text, se=noise.se, basis=basis, untestable=untestable)
 
 
 @dataclass(frozen=True)
@@ -509,7 +612,7 @@ def _archived_cell(claim: Claim, seeded: Sequence[tuple[int, Any]]) -> Cell:
     if m is None:
         return Cell(None, NO_EVIDENCE, "no archive: no evidence yet" if not seeded else "not measurable")
     v = verdict(claim, m)
-    return Cell(m, v, f"{m.text}: **{v}**")
+    return Cell(m, v, cell_text(claim, m, v))
 
 
 def _cell(claim: Claim, result: Any, missing: str) -> Cell:
@@ -520,7 +623,17 @@ def _cell(claim: Claim, result: Any, missing: str) -> Cell:
     if m is None:
         return Cell(None, NO_EVIDENCE, missing if result is None else "not measurable in this run")
     v = verdict(claim, m)
-    return Cell(m, v, f"{m.text}: **{v}**")
+    return Cell(m, v, cell_text(claim, m, v))
+
+
+def cell_text(claim: Claim, m: Measurement, v: Verdict | None = None) -> str:
+    """A table cell: the measurement, its verdict in bold, and what the run could have seen (its power),
+    or why it cannot test the value."""
+    v = v or verdict(claim, m)
+    if v == NOT_TESTABLE:
+        return f"{m.text}: **{v}** ({m.untestable})"
+    said = "" if claim.counted else power_text(claim, m)
+    return f"{m.text}: **{v}**" + (f" ({said})" if said else "")
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -540,8 +653,11 @@ def ledger_table(evidence: Sequence[Evidence], profile: str) -> str:
               "how measured; verdict threshold"]  # fmt: skip
     lines = [
         f"Each verdict is computed from that run's numbers: a trained difference counts beyond {Z:g} "
-        "standard errors (the binomial standard error of each test error, or the spread over seeds, as the "
-        "last column says); an arithmetic claim is checked exactly or within the stated tolerance. No "
+        "standard errors (the test set's binomial or paired standard error combined with the spread over "
+        "seeds, as the last column says), and each cell says the smallest difference the run could have "
+        "seen; a \"no gain\" claim holds only when the run excludes a gain as large as its margin "
+        "(otherwise inconclusive); a paper's absolute value that the run cannot reach by construction is "
+        "not testable here; an arithmetic claim is checked exactly or within the stated tolerance. No "
         "archive file means no evidence yet.",
         "",
         _row(header),
@@ -561,8 +677,11 @@ def ledger_table(evidence: Sequence[Evidence], profile: str) -> str:
 @dataclass(frozen=True)
 class Tally:
     """The scoreboard's count. Trained claims are counted by their archived verdict (full over
-    standard); the live quick runs are too small to count. Claims that are not a paper's (no citation:
-    the notes this book grew from) are counted apart."""
+    standard); the live quick runs are too small to count. They fall in two groups that a reader must
+    not add up: claims about the direction of an effect (the science that transfers to CIFAR-10 at a
+    small scale: direction, no-gain and sign claims) and claims of a paper's absolute value (which only
+    the paper's data and schedule can test). Claims that are not a paper's (no citation: the notes this
+    book grew from) are counted apart."""
 
     counted: int
     counted_reproduced: int
@@ -574,12 +693,21 @@ class Tally:
     awaiting: int
     notes: int = 0  # counted claims of the notes (not a paper's), not in ``counted``
     notes_hold: int = 0
+    inconclusive: int = 0
+    not_testable: int = 0
+    effects: int = 0  # trained claims about the direction of an effect (the rest: absolute values)
+    effects_reproduced: int = 0
+    values: int = 0
+    values_reproduced: int = 0
 
 
 def tally(evidence: Sequence[Evidence]) -> Tally:
     counted = [e for e in evidence if e.claim.counted and e.claim.paper]
     notes = [e for e in evidence if e.claim.counted and not e.claim.paper]
-    trained = [e.archived_verdict for e in evidence if not e.claim.counted]
+    trained_ev = [e for e in evidence if not e.claim.counted]
+    trained = [e.archived_verdict for e in trained_ev]
+    effects = [e.archived_verdict for e in trained_ev if e.claim.kind != "value"]
+    values = [e.archived_verdict for e in trained_ev if e.claim.kind == "value"]
     return Tally(
         counted=len(counted),
         counted_reproduced=sum(e.archived_verdict == "reproduced" for e in counted),
@@ -591,6 +719,12 @@ def tally(evidence: Sequence[Evidence]) -> Tally:
         awaiting=trained.count(NO_EVIDENCE),
         notes=len(notes),
         notes_hold=sum(e.archived_verdict == "reproduced" for e in notes),
+        inconclusive=trained.count(INCONCLUSIVE),
+        not_testable=trained.count(NOT_TESTABLE),
+        effects=len(effects),
+        effects_reproduced=effects.count("reproduced"),
+        values=len(values),
+        values_reproduced=values.count("reproduced"),
     )
 
 
@@ -599,27 +733,64 @@ def _n(k: int, word: str) -> str:
 
 
 def tally_text(t: Tally) -> str:
-    """The count in one paragraph, generated (the scoreboard ends with it; the introduction states it)."""
+    """The count in one paragraph, generated (the scoreboard ends with it; the introduction states it).
+    Direction claims and absolute values are counted apart; "not testable here" and "inconclusive" are
+    never counted as failures or as agreement."""
     off = t.counted - t.counted_reproduced
     counted = (f"{_n(t.counted, 'arithmetic claim')} of the papers checked: {t.counted_reproduced} hold "
                "exactly or within their stated tolerance" + (f", {off} do not" if off else ""))  # fmt: skip
-    parts = [f"{t.reproduced} reproduced", f"{t.not_reproduced} not reproduced"
-             + (f" ({t.opposite} of them the opposite way)" if t.opposite else "")]
+    parts = [f"{t.reproduced} reproduced"]
+    if t.not_reproduced:
+        parts.append(f"{t.not_reproduced} not reproduced"
+                     + (f" ({t.opposite} of them the opposite way)" if t.opposite else ""))  # fmt: skip
     if t.within_noise:
         parts.append(f"{t.within_noise} within noise")
+    if t.inconclusive:
+        parts.append(f"{t.inconclusive} inconclusive")
+    if t.not_testable:
+        parts.append(f"{t.not_testable} not testable here")
     parts.append(f"{t.awaiting} awaiting evidence")
     judged = ", ".join(parts)
-    trained = f"{_n(t.trained, 'trained claim')}, judged on the archived standard or full runs: {judged}"
+    groups = []
+    if t.effects:
+        verb = "is" if t.effects_reproduced == 1 else "are"
+        groups.append(f"of the {_n(t.effects, 'claim')} about the direction of an effect, "
+                      f"{t.effects_reproduced} {verb} reproduced")  # fmt: skip
+    if t.values:
+        groups.append(f"of the {_n(t.values, 'claim')} of a paper's absolute value, {t.values_reproduced} "
+                      f"{'is' if t.values_reproduced == 1 else 'are'} reproduced"
+                      + (f" and {t.not_testable} cannot be tested on this data or schedule (a lossy "
+                         "copy of CIFAR-10, runs a fraction of the papers' length)"
+                         if t.not_testable else ""))  # fmt: skip
+    split = (" " + "; ".join(groups)[0].upper() + "; ".join(groups)[1:] + ".") if groups else ""
+    trained = f"{_n(t.trained, 'trained claim')}, judged on the archived standard or full runs: {judged}."
     notes = (f" Of the notes' {_n(t.notes, 'numeric statement')}, checked the same way, {t.notes_hold} "
              f"{'holds' if t.notes_hold == 1 else 'hold'}.") if t.notes else ""  # fmt: skip
-    return f"{counted}. {trained}.{notes}"
+    return f"{counted}. {trained}{split}{notes}"
+
+
+def _power_cell(ev: Evidence) -> str:
+    """The archived evidence's power: its 2-SE limit, "k of n seeds" for a sign claim, or a dash."""
+    if ev.claim.counted:
+        return "exact"
+    for column in reversed(ARCHIVED):
+        m = ev.cells[column].measurement
+        if m is None:
+            continue
+        if m.untestable:
+            return "not testable"
+        if ev.claim.kind == "sign":
+            return power_text(ev.claim, m)
+        limit = power(m)
+        return _fmt_noise(limit, m) if limit is not None else "no SE"
+    return "—"
 
 
 def scoreboard_table(evidence: Sequence[Evidence], profile: str) -> str:
     """One row per claim of every chapter: a link to the section that measures it, the claim, the paper's
     value, and the verdict in this build's profile and in each archived profile."""
     header = ["chapter", "claim", "paper", "kind", f"this build ({profile})",
-              *(f"{p} (archived)" for p in ARCHIVED)]  # fmt: skip
+              *(f"{p} (archived)" for p in ARCHIVED), "could see (2 SE)"]  # fmt: skip
     lines = [_row(header), "|" + "---|" * len(header)]
     for ev in evidence:
         c, led = ev.claim, ev.ledger
@@ -631,5 +802,6 @@ def scoreboard_table(evidence: Sequence[Evidence], profile: str) -> str:
             verdicts = [verdicts[0]] * len(COLUMNS)  # the same in every profile
         elif ev.cells["live"].text == _NOT_RETRAINED:
             verdicts[0] = "in the chapter"  # the scoreboard does not retrain
-        lines.append(_row([link, f"{c.statement} ({c.where})", _paper_cell(c), kind, *verdicts]))
+        lines.append(_row([link, f"{c.statement} ({c.where})", _paper_cell(c), kind, *verdicts,
+                           _power_cell(ev)]))  # fmt: skip
     return "\n".join(lines)

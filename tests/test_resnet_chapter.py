@@ -285,13 +285,16 @@ def test_paper_vs_book_has_a_row_per_claim_and_no_evidence_without_archives(monk
     body = [line for line in lines if line.startswith("| ") and not line.startswith("| claim")]
     assert len(body) == len(page.LEDGER.claims)
     none = "no archive: no evidence yet"
-    assert f"| 45.0% (plain-56) vs. 30.0% (plain-20): **reproduced** | {none} | {none} |" in (
-        _row(table, "A deeper plain net has a higher training error"))
-    assert "| 55.0%: **not reproduced** |" in _row(table, "ResNet-20 reaches 8.75%")
+    assert (f"| 45.0% (plain-56) vs. 30.0% (plain-20): **reproduced** (it could see a difference of 3.0 "
+            f"points) | {none} | {none} |") in _row(table, "A deeper plain net has a higher training error")
+    # a quick run cannot reach Table 6's value: not testable here, never "not reproduced"
+    assert "| 55.0%: **not testable here** (a quick-profile run" in _row(table, "ResNet-20 reaches 8.75%")
     assert "| 3.86 G: **reproduced** | same (counted) |" in _row(table, "ResNet-50 needs 3.8 billion")
     assert "| 69,632 vs. 73,728: **reproduced** |" in _row(table, "A bottleneck block costs")
     assert "+10.0 points (ResNet-56): **not reproduced**" in _row(table, "Deleting one block barely")
-    assert "| 87% vs. 25% of the way to chance: **reproduced** |" in _row(table, "Deleting one block hurts")
+    # a sign claim: one seed cannot decide it
+    assert ("| 87% vs. 25% of the way to chance: **inconclusive** (1 of 1 seed in the paper's direction) |"
+            in _row(table, "Deleting one block hurts"))  # fmt: skip
     # without the trained references, their rows say they were not run
     assert "| not run in the quick profile |" in _row(table, "A trained ResNet-20 tests at 8.75%")
     # the generated sentences follow the verdicts
@@ -318,9 +321,11 @@ def test_paper_vs_book_has_a_row_per_claim_and_no_evidence_without_archives(monk
     table = page.paper_vs_book(result, E.bottleneck_comparison(), E.table1_rows(), E.table6_rows(),
                                depth_ref, lesions_ref)  # fmt: skip
     assert "ResNet-20 +6.8, ResNet-56 +8.6 points" in table.splitlines()[0]
-    assert "| 15.0% (reported on the original: 8.22%): **not reproduced** |" in (
-        _row(table, "A trained ResNet-20 tests at 8.75%"))
-    assert "| +2.0 points: **reproduced** |" in _row(table, "Deleting one block of a trained ResNet-56")
+    # the reference weights scored on the lossy copy: out of reach of Table 6 by construction
+    reference = _row(table, "A trained ResNet-20 tests at 8.75%")
+    assert "| 15.0% (reported on the original: 8.22%): **not testable here** (the data is a lossy" in reference
+    assert "| +2.0 points: **reproduced** (it could see a difference of 5.0 points) |" in _row(
+        table, "Deleting one block of a trained ResNet-56")
     assert "sampling SE, 200 images" in _row(table, "Deleting one block of a trained ResNet-56")
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ecg_lib import papers
 from ecg_lib.chapters import common
 from ecg_lib.chapters.common import pct
+from ecg_lib.chapters.reach import out_of_reach
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se
 from ecg_lib.counting import format_count
 from ecg_lib.experiments import ExperimentResult
@@ -533,7 +534,8 @@ def _race_claim(name: str, fig: papers.CifarFigure) -> Claim:
                  f"`{name}` reaches {100 * fig.error:.2f}% CIFAR-10 test error",
                  f"{100 * fig.error:.2f}% ({fig.note})", fig.source, method, _RACE, _race_error(name),
                  kind="value", target=fig.error, tolerance=0.01,
-                 noise="binomial SE of the test error, plus 1 point")  # fmt: skip
+                 noise="binomial SE of the test error, plus 1 point",
+                 reach=out_of_reach(papers.CIFAR_SCHEDULES[fig.paper]))  # fmt: skip
 
 
 #: The chapter's claims, in the order of its "Paper vs. this book" table. The counts that other chapters

@@ -19,6 +19,7 @@ import torch
 from ecg_lib import papers
 from ecg_lib.chapters import common, reference
 from ecg_lib.chapters.common import pct
+from ecg_lib.chapters.reach import out_of_reach
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se, error_gap, measure, sentence
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import resnet as experiment
@@ -449,11 +450,21 @@ def _ref_error(net: str) -> Callable[[ExperimentResult], Measurement]:
     return read
 
 
+#: "Healthy norms" read two-sided: the first conv's gradient within a factor of ten of the last conv's,
+#: neither vanishing (below 1/10) nor exploding (above 10).
+GRADIENT_BAND = 10.0
+
+
 def _plain56_gradient(r: ExperimentResult) -> Measurement:
-    ratio = grad_ratios(r, ("plain56",))["plain56", "init"]
-    # "healthy" read as "not vanishing": the first conv's gradient above a tenth of the last conv's
-    return Measurement(math.log10(ratio) + 1, f"first / last = {ratio:.3g}",
-                       basis="one probe batch; threshold: a ratio above 1/10")  # fmt: skip
+    # Sec. 4.1 speaks of the plain nets as they train ("we also verify that the backward propagated
+    # gradients exhibit healthy norms with BN"), so the claim reads the trained net's ratio; the ratio at
+    # initialisation (an explosion, 1.8e3-3.1e3 in the archived runs) is shown beside it, not hidden.
+    ratios = grad_ratios(r, ("plain56",))
+    trained, init = ratios["plain56", "trained"], ratios["plain56", "init"]
+    inside = math.log10(GRADIENT_BAND) - abs(math.log10(trained))  # positive inside the band
+    band = f"1/{GRADIENT_BAND:g} to {GRADIENT_BAND:g}"
+    return Measurement(inside, f"first / last = {trained:.3g} after training ({init:.3g} at initialisation)",
+                       basis=f"one probe batch; inside {band} decides")  # fmt: skip
 
 
 def _residual_lesion(r: ExperimentResult) -> Measurement:
@@ -484,6 +495,7 @@ _SRC = "He et al. 2016"
 _T6 = papers.RESNET_TABLE6
 _BIN = "binomial SE of each error"
 _ELSEWHERE = "trained elsewhere on the original data, evaluated here"
+_REACH = out_of_reach(papers.CIFAR_SCHEDULES[_CITE])
 
 
 def _count(key: str, where: str, statement: str, paper_value: str, method: str, read: Any, target: float,
@@ -510,15 +522,17 @@ LEDGER = Ledger(CHAPTER, "ResNet", "resnet-paper-vs-book", (
     Claim("table6_20", _CITE, "Table 6", "ResNet-20 reaches 8.75% CIFAR-10 test error",
           f"{100 * _T6[20][1]:.2f}%", f"{_SRC}, Table 6", "final test error of this chapter's training",
           _DEPTH, _test_error("resnet20"), kind="value", target=_T6[20][1], tolerance=0.01,
-          noise=_BIN + ", plus 1 point"),
+          noise=_BIN + ", plus 1 point", reach=_REACH),
     Claim("table6_56", _CITE, "Table 6", "ResNet-56 reaches 6.97% CIFAR-10 test error",
           f"{100 * _T6[56][1]:.2f}%", f"{_SRC}, Table 6", "final test error of this chapter's training",
           _DEPTH, _test_error("resnet56"), kind="value", target=_T6[56][1], tolerance=0.01,
-          noise=_BIN + ", plus 1 point"),
-    Claim("gradients", _CITE, "Sec. 4.1", "With BN, a deep plain net's gradients do not vanish",
+          noise=_BIN + ", plus 1 point", reach=_REACH),
+    Claim("gradients", _CITE, "Sec. 4.1",
+          "With BN, a deep plain net's gradients neither vanish nor explode as it trains",
           '"healthy norms"', f"{_SRC}, Sec. 4.1",
-          "first conv's gradient over the last conv's at init, plain-56",
-          _DEPTH, _plain56_gradient, noise="one probe batch: the ratio against 1/10"),
+          "first conv's gradient over the last conv's after training, plain-56",
+          _DEPTH, _plain56_gradient,
+          noise=f"one probe batch: the ratio within a factor of {GRADIENT_BAND:g}"),
     Claim("lesion_residual", _VEIT, "Fig. 3", "Deleting one block barely changes a residual net's error",
           "small (ResNet-110)", "Veit et al. 2016, Fig. 3", "median change over single deletions; "
           "small: within 2 points", _DEPTH, _residual_lesion, kind="value", target=0.0, tolerance=0.02,
@@ -527,17 +541,17 @@ LEDGER = Ledger(CHAPTER, "ResNet", "resnet-paper-vs-book", (
           "Deleting one block hurts a plain net far more than a residual one",
           "plain (VGG) near chance, ResNet small", "Veit et al. 2016, Fig. 3",
           "median share of the way to chance, plain-56 vs. ResNet-56", _DEPTH, _plain_vs_residual_lesion,
-          noise="one net each: the sign decides"),
+          kind="sign", noise="one net each per seed: the sign in every seed"),
     Claim("reference_20", _CITE, "Table 6",
           "A trained ResNet-20 tests at 8.75% (reference weights, this data)",
           f"{100 * _T6[20][1]:.2f}%", f"{_SRC}, Table 6", _ELSEWHERE,
           "reference_depth", _ref_error("resnet20"), kind="value", target=_T6[20][1], tolerance=0.01,
-          noise=_BIN + ", plus 1 point"),
+          noise=_BIN + ", plus 1 point", reach=out_of_reach(None)),
     Claim("reference_56", _CITE, "Table 6",
           "A trained ResNet-56 tests at 6.97% (reference weights, this data)",
           f"{100 * _T6[56][1]:.2f}%", f"{_SRC}, Table 6", _ELSEWHERE,
           "reference_depth", _ref_error("resnet56"), kind="value", target=_T6[56][1], tolerance=0.01,
-          noise=_BIN + ", plus 1 point"),
+          noise=_BIN + ", plus 1 point", reach=out_of_reach(None)),
     Claim("reference_lesion", _VEIT, "Fig. 3",
           "Deleting one block of a trained ResNet-56 barely changes its error",
           "small (ResNet-110)", "Veit et al. 2016, Fig. 3", "median change over single ordinary deletions; "
