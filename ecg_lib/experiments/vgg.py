@@ -318,7 +318,8 @@ STANDARD_DEPARTURES: dict[str, str] = {
         "deep nets from scratch), no dropout, and 10 epochs of the short-budget recipe with crops and "
         "flips, two seeds each, sized so that the 16-layer D can train within a CPU budget. "
         "Batch normalisation is the largest departure: it removes the difficulty of training D that the "
-        "paper's initialisation from A was for, so D vs. A here compares depth, not trainability."
+        "paper's initialisation from A was for, so D vs. A here compares depth, not trainability, and "
+        "A vs. A-LRN tests LRN on top of batch normalisation, not LRN alone as Table 3 does."
     ),
 }
 
