@@ -189,7 +189,43 @@ def test_chapter_is_registered() -> None:
 
     assert CHAPTERS["alexnet"] == "ecg_lib.experiments.alexnet"
     assert chapter_module("alexnet").EXPERIMENTS.keys() == {"architecture", "relu_vs_tanh", "lrn",
-                                                            "relu_vs_tanh_seed1", "lrn_seed1"}  # fmt: skip
+                                                            "relu_vs_tanh_seed1", "lrn_seed1",
+                                                            "relu_vs_tanh_wide",
+                                                            "relu_vs_tanh_wide_seed1"}  # fmt: skip
+    wide = X.WIDE_ACTIVATION_SETTINGS["standard"]
+    assert wide.extend_edges == 3 and wide.max_epochs == 90 and list(wide.lrs) == ["paper"]
+    assert wide.lrs["paper"] == X.ACTIVATION_SETTINGS["standard"].lrs["paper"]
+
+
+@pytest.mark.parametrize(("best", "extend", "tried", "interior"), [
+    (0.02, 0, [0.02, 0.06, 0.2], False),  # as archived: the winner on the lowest rate, nothing added
+    (0.02, 3, [0.00667, 0.02, 0.06, 0.2], True),  # one rate below; then 0.02 is interior
+    (0.0001, 2, [0.00222, 0.00667, 0.02, 0.06, 0.2], False),  # the limit reached, still on the edge
+    (0.06, 3, [0.02, 0.06, 0.2], True),  # interior from the start: nothing added
+    (9.9, 1, [0.02, 0.06, 0.2, 0.667], False),  # the highest wins: one above, at the top spacing (3.33)
+])  # fmt: skip
+def test_a_race_adds_rates_beyond_an_edge_until_its_winner_is_interior(monkeypatch, best, extend, tried,
+                                                                       interior) -> None:  # fmt: skip
+    """The archived paper-like tanh races won at their lowest rate, 0.02: the best rate was never tried.
+    A race may add the next rate out (the grid's spacing) while the sweep's best sits on an edge; here
+    the sweep's training error is the distance of the rate from ``best`` on a log scale."""
+    import math
+
+    from ecg_lib.train import History
+
+    def fake_fit(model, data, cfg, **kw):
+        h = History()
+        h.epoch_train_error = [0.3 + 0.05 * abs(math.log(cfg.lr / best))]
+        return h
+
+    monkeypatch.setattr(X, "fit", fake_fit)
+    monkeypatch.setattr(X, "build_cifar_net", lambda *a, **k: None)
+    train = X.ACTIVATION_SETTINGS["quick"].train.replace(epochs=1)
+    winner, entries = X.race(_random_data(), "tanh", X.PAPER, (0.02, 0.06, 0.2), 0.25, 1, train,
+                             extend_edges=extend)  # fmt: skip
+    rates = [e.lr for e in entries]
+    assert rates == pytest.approx(tried, rel=1e-2) and rates == sorted(rates)
+    assert (rates[0] < winner.lr < rates[-1]) is interior
 
 
 def test_filter_stats_tell_learned_from_random() -> None:

@@ -339,8 +339,14 @@ def test_chapter_is_registered() -> None:
     assert CHAPTERS["resnet"] == "ecg_lib.experiments.resnet"
     module = chapter_module("resnet")
     # the trained reference networks are the chapter's too: `reproduce resnet` runs them
-    assert set(module.EXPERIMENTS) == {"tables", "depth", "depth_seed1", "reference_depth",
-                                       "reference_lesions", "reference_block_stats"}  # fmt: skip
+    assert set(module.EXPERIMENTS) == {"tables", "depth", "depth_seed1", "depth110", "depth110_seed1",
+                                       "reference_depth", "reference_lesions",
+                                       "reference_block_stats"}  # fmt: skip
+    # ResNet-110 against ResNet-56 in every profile, lesions of ResNet-110 only in the full one
+    deeper = E.DEEPER_SETTINGS
+    assert {p: s.nets for p, s in deeper.items()} == dict.fromkeys(PROFILES, ("resnet56", "resnet110"))
+    assert deeper["full"].lesion_nets == ("resnet110",) and not deeper["standard"].lesion_nets
+    assert E.DEEPER_SETTINGS["standard"].train == E.SETTINGS["standard"].train
 
 
 def test_rows_are_json_clean(table1: dict[int, E.ImageNetRow]) -> None:
