@@ -154,6 +154,13 @@ def test_comparison_receptive_field_sentences() -> None:
                                "(  2.0%)")
 
 
+def test_comparison_alexnet_input_sentence() -> None:
+    assert comparison_page.alexnet_input_text((224, 227)) == (
+        "AlexNet's first layer (11×11, stride 4, no padding): on 224×224 it has 54 units a side and never "
+        "reads the last 1 row and column; on 227×227 it has 55 units a side and reads every pixel."
+    )
+
+
 # ------------------------------------------------------------------------------------------------------
 # No geometric sentence typed on a page
 
@@ -169,6 +176,7 @@ TYPED_GEOMETRY: tuple[tuple[str, str, str], ...] = (
      "comparison_page.receptive_field_text("),
     ("notebooks/comparison.md", r"none of them is out of reach", "comparison_page.receptive_field_text("),
     ("notebooks/comparison.md", r"take it just past the image", "comparison_page.receptive_field_text("),
+    ("notebooks/comparison.md", r"only tiles 227 exactly", "comparison_page.alexnet_input_text("),
 )  # fmt: skip
 
 _PAGES = sorted([*ROOT.glob("notebooks/*.md"), *ROOT.glob("book/*.md")])

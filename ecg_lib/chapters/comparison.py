@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHAPTER",
     "LEDGER",
+    "alexnet_input_text",
     "archived_races",
     "bn_intro_text",
     "bn_rerun_lines",
@@ -113,6 +114,26 @@ def vgg_cost_lines(marks: Sequence[experiment.Landmark]) -> str:
     lines.append(f"ResNet-152: {r152 / 1e9:.2f} G; {r152 / by['VGG-16'].macs:.0%} of VGG-16's, "
                  f"{r152 / by['VGG-19'].macs:.0%} of VGG-19's")  # fmt: skip
     return "\n".join(lines)
+
+
+def alexnet_input_text(sides: Sequence[int] = (224, 227)) -> str:
+    """Why AlexNet is measured at 227: its first layer (11x11, stride 4, no padding) on each input side,
+    traced by :func:`ecg_lib.counting.positions_read` (which pixels some window reads) and
+    :func:`ecg_lib.counting.window_centres` (units per side)."""
+    from torch import nn
+
+    from ecg_lib.counting import positions_read, window_centres
+
+    conv = nn.Conv2d(3, 96, 11, stride=4)
+    parts = []
+    for side in sides:
+        unread = int((~positions_read(conv, side).any(0)).sum())
+        units = int(window_centres(conv, side).any(0).sum())
+        where = ("reads every pixel" if unread == 0 else
+                 f"never reads the last {unread} row{'s' if unread > 1 else ''} and "
+                 f"column{'s' if unread > 1 else ''}")  # fmt: skip
+        parts.append(f"on {side}×{side} it has {units} units a side and {where}")
+    return "AlexNet's first layer (11×11, stride 4, no padding): " + "; ".join(parts) + "."
 
 
 def receptive_field_lines(marks: Sequence[experiment.Landmark]) -> str:
