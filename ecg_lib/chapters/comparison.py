@@ -613,7 +613,7 @@ def _race_claim(name: str, fig: papers.CifarFigure) -> Claim:
 #: check (VGG-19's and ResNet-152's multiply-adds) are theirs; this one adds what only it measures.
 LEDGER = Ledger("comparison", "Five networks side by side", "comparison-paper-vs-book", (
     Claim("vgg16_macs", "he2016deep", "Sec. 4.1", "VGG-16 needs 15.3 billion multiply-adds per image",
-          f"{papers.RESNET_VGG_GMACS[16]} G", "He et al. 2016, Sec. 4.1 (Sec. 3.3 quotes VGG-19 only)",
+          f"{papers.RESNET_VGG_GMACS[16]} G", "He et al. 2016, Sec. 4.1; Sec. 3.3 quotes VGG-19 only",
           "MACs counted at 224×224 (the paper rounds to 0.1 G)", _COUNTS,
           lambda m: Measurement(m["VGG-16"].macs / 1e9, f"{m['VGG-16'].macs / 1e9:.2f} G (convolutions: "
                                 f"{experiment.conv_macs('vgg_d') / 1e9:.2f} G)"),
