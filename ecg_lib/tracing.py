@@ -199,6 +199,11 @@ class _Tracer(TorchFunctionMode):
             d = _side(_arg(args, kwargs, 4, "dilation", 1), "dilation") if name == "max_pool2d" else 1
             if rf is not None:
                 rf, first, jump = rf + d * (k - 1) * jump, first - p * jump, jump * s
+        elif name == "pad" and rf is not None:
+            # an explicit pad (Conv2d's non-zero padding modes call it) moves unit 0's window left by the
+            # width padded before the first column; a pad of the channels only (option A) moves nothing
+            pads = tuple(_arg(args, kwargs, 1, "pad", ()))
+            first -= (pads[0] if len(pads) >= 2 else 0) * jump
         elif name == "linear":
             depth, rf = depth + 1, None
             self.counts["linear"] += 1

@@ -78,6 +78,14 @@ def test_coverage_agrees_with_receptive_field_on_a_chain() -> None:
     assert c.units == chain(torch.zeros(1, 1, 64, 64)).shape[-1]
 
 
+def test_coverage_counts_an_explicit_pad_like_a_padding() -> None:
+    # reflect padding goes through F.pad before an unpadded convolution: the same windows
+    zero = coverage(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 3, padding=1)), (1, 8, 8))
+    reflect = coverage(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"),
+                                     nn.Conv2d(1, 1, 3, padding=1)), (1, 8, 8))  # fmt: skip
+    assert reflect == zero == Coverage(image=8, units=8, size=5, jump=1, first=-2)
+
+
 def _coverage(name: str) -> Coverage:
     with torch.device("meta"):
         model = get_model(name)
