@@ -367,23 +367,26 @@ def _cmd_pretrained(args: argparse.Namespace) -> int:
         except PretrainedError as exc:
             where = "not found" if exc.kind == "missing" else f"INVALID: {str(exc).splitlines()[0]}"
         rows.append({"name": spec.name, "file": spec.file, "sha256": spec.sha256,
-                     "reported_accuracy": spec.reported_accuracy, "params": spec.params, "url": spec.url,
+                     "readme_error": spec.readme_error, "best_prec1": spec.best_prec1,
+                     "params": spec.params, "url": spec.url,
                      "found": where})  # fmt: skip
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = ("network", "file", "sha256", "reported accuracy", "found at")
-    table = [(r["name"], r["file"], r["sha256"][:12] + "...", f"{r['reported_accuracy']:.2f}%", r["found"])
-             for r in rows]  # fmt: skip
-    widths = [max(len(t[i]) for t in [header, *table]) for i in range(4)]
-    fmt = "  ".join(f"{{:{'>' if i == 3 else '<'}{w}}}" for i, w in enumerate(widths)) + "  {}"
+    header = ("network", "file", "sha256", "README error", "best_prec1", "found at")
+    table = [(r["name"], r["file"], r["sha256"][:12] + "...", f"{r['readme_error']:.2f}%",
+              f"{r['best_prec1']:.2f}%", r["found"]) for r in rows]  # fmt: skip
+    widths = [max(len(t[i]) for t in [header, *table]) for i in range(5)]
+    fmt = "  ".join(f"{{:{'>' if i >= 3 else '<'}{w}}}" for i, w in enumerate(widths)) + "  {}"
     print(fmt.format(*header))
     for row in table:
         print(fmt.format(*row))
     base = next(iter(PRETRAINED.values())).url.rsplit("/", 1)[0]
     print(f"""
-Trained on the original CIFAR-10 by Yerlan Idelbayev (akamaster/pytorch_resnet_cifar10). Reported
-accuracy: the publisher's, on the original test set (the lossy shared copy costs about 10 points).
+Trained on the original CIFAR-10 by Yerlan Idelbayev (akamaster/pytorch_resnet_cifar10), 200 epochs.
+On the original test set: README error from the publisher's README table; best_prec1, the accuracy
+stored in each file, is the best epoch's, while the weights are the last epoch's. The lossy shared copy
+costs about 10 points.
 BSD 2-clause licence: keep its notice with any copy. Download address: {base}/<file>
 Load one with ecg_lib.pretrained.load_pretrained(name).""")
     return 0

@@ -36,8 +36,10 @@ __all__ = [
     "layer_table",
     "min_input_size",
     "parse_input_size",
+    "positions_read",
     "receptive_field",
     "summarize",
+    "window_centres",
 ]
 
 InputSize = Sequence[int]
@@ -366,3 +368,44 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module]) -> ReceptiveField:
         start += (span / 2 - p) * jump
         jump *= s
     return ReceptiveField(size=size, jump=jump, start=start)
+
+
+def window_centres(layers: nn.Module | Iterable[nn.Module], side: int) -> torch.Tensor:
+    """Which positions of a ``side`` x ``side`` input are the centre of some output unit's window.
+
+    Traced on the chain itself (as :func:`receptive_field`, whose ``start`` and ``jump`` place unit ``i``'s
+    centre at ``start + i * jump``), with the output side read from running the chain on the meta
+    device. Returns a ``side`` x ``side`` bool map, in two dimensions: a position is a centre when both
+    its row and its column are. Windows of even side have no centre pixel, so none is marked."""
+    chain = list(_leaves(layers))
+    rf, n = receptive_field(chain), _output_side(chain, side)
+    line = torch.zeros(side, dtype=torch.bool)
+    for i in range(n):
+        c = rf.start + i * rf.jump
+        if c == int(c) and 0 <= c < side:
+            line[int(c)] = True
+    return line[:, None] & line[None, :]
+
+
+def positions_read(layers: nn.Module | Iterable[nn.Module], side: int) -> torch.Tensor:
+    """Which positions of a ``side`` x ``side`` input lie inside at least one output unit's window (the
+    rest never reach the output). Traced like :func:`window_centres`; a ``side`` x ``side`` bool map."""
+    chain = list(_leaves(layers))
+    rf, n = receptive_field(chain), _output_side(chain, side)
+    line = torch.zeros(side, dtype=torch.bool)
+    for i in range(n):
+        lo = round(rf.start + i * rf.jump - (rf.size - 1) / 2)  # a whole number: the padding's offset
+        line[max(0, lo) : max(0, min(side, lo + rf.size))] = True
+    return line[:, None] & line[None, :]
+
+
+def _output_side(chain: Sequence[nn.Module], side: int) -> int:
+    """Output side of a conv/pool chain on a ``side`` x ``side`` input, run on the meta device."""
+    x = torch.empty(1, 1, side, side, device="meta")  # one channel: only the map's side matters here
+    for layer in chain:
+        if isinstance(layer, nn.Conv2d):
+            weight = torch.empty(1, 1, *layer.kernel_size, device="meta")
+            x = nn.functional.conv2d(x, weight, None, layer.stride, layer.padding, layer.dilation)
+        elif isinstance(layer, nn.MaxPool2d | nn.AvgPool2d):
+            x = layer(x)
+    return int(x.shape[-1])

@@ -371,7 +371,7 @@ GOOGLENET_DEPTH_WITH_POOLS = 27
 RESNET_TABLE1_GMACS: dict[int, float] = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}
 
 #: VGG-16/19 in the same unit, as the ResNet paper quotes them to compare complexity (He et al. 2016,
-#: Sec. 3.3 and 4.1: "15.3/19.6 billion FLOPs").
+#: Sec. 4.1: "VGG-16/19 nets (15.3/19.6 billion FLOPs)"; Sec. 3.3 quotes only VGG-19's 19.6 billion).
 RESNET_VGG_GMACS: dict[int, float] = {16: 15.3, 19: 19.6}
 
 #: Table 6: (parameters in millions, CIFAR-10 test error) of the residual nets by depth. The 110-layer

@@ -44,6 +44,7 @@ __all__ = [
     "LICENCE_NOTE",
     "PEER_FOLDER",
     "PRETRAINED",
+    "TRAINING",
     "PretrainedError",
     "PretrainedSpec",
     "find_weights",
@@ -67,35 +68,51 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 
+#: How the third party trained them (their repository's trainer.py and README), which is not the
+#: paper's schedule: He et al. (2016), Sec. 4.2, train 64k iterations of batch 128 (about 164 epochs),
+#: divide the learning rate by 10 at 32k and 48k, and choose on a 45k/5k training/validation split.
+TRAINING = (
+    "200 epochs of SGD (batch 128, learning rate 0.1 divided by 10 at epochs 100 and 150, momentum 0.9, "
+    "weight decay 1e-4), random crops and flips, ImageNet mean/std normalisation, all 50,000 original "
+    "training images (no 45k/5k split)"
+)
+
+
 @dataclass(frozen=True)
 class PretrainedSpec:
-    """Provenance of one trained network. ``reported_accuracy`` is the publisher's claim on the
-    original CIFAR-10 test set (their README), not a measurement of this library."""
+    """Provenance of one trained network, with the publisher's two figures on the original CIFAR-10
+    test set, neither of them a measurement of this library:
+
+    ``readme_error``: the test error (percent) in the table of the publisher's README; ``best_prec1``:
+    the test accuracy (percent) stored in the ``.th`` file under ``best_prec1``, the best over the 200
+    training epochs (their trainer.py keeps the maximum), while the weights in the file are the last
+    epoch's. The README figure is the closer description of the weights; say which one is quoted."""
 
     name: str
     file: str
     sha256: str
-    reported_accuracy: float  # percent
+    best_prec1: float  # percent accuracy, best epoch (stored in the file)
+    readme_error: float  # percent error, the publisher's README table
     params: int
     url: str
     licence: str = LICENCE_NOTE
 
 
-def _spec(name: str, file: str, sha: str, acc: float, params: int) -> PretrainedSpec:
-    return PretrainedSpec(name, file, sha, acc, params, BASE_URL + file)
+def _spec(name: str, file: str, sha: str, best: float, readme: float, params: int) -> PretrainedSpec:
+    return PretrainedSpec(name, file, sha, best, readme, params, BASE_URL + file)
 
 
 PRETRAINED: dict[str, PretrainedSpec] = {
     s.name: s
     for s in (
         _spec("resnet20", "resnet20-12fca82f.th",
-              "12fca82f0bebc4135bf1f32f6e3710e61d5108578464b84fd6d7f5c1b04036c8", 91.78, 269_722),
+              "12fca82f0bebc4135bf1f32f6e3710e61d5108578464b84fd6d7f5c1b04036c8", 91.78, 8.27, 269_722),
         _spec("resnet32", "resnet32-d509ac18.th",
-              "d509ac1820d7f25398913559d7e81a13229b1e7adc5648e3bfa5e22dc137f850", 92.78, 464_154),
+              "d509ac1820d7f25398913559d7e81a13229b1e7adc5648e3bfa5e22dc137f850", 92.78, 7.37, 464_154),
         _spec("resnet44", "resnet44-014dd654.th",
-              "014dd6541728a1c700b1642ab640e211dc6eb8ed507d70697458dc8f8a0ae2e4", 93.14, 658_586),
+              "014dd6541728a1c700b1642ab640e211dc6eb8ed507d70697458dc8f8a0ae2e4", 93.14, 6.90, 658_586),
         _spec("resnet56", "resnet56-4bfd9763.th",
-              "4bfd97631478d6b638d2764fd2baff3edb1d7d82252d54439343b6596b9b5367", 93.62, 853_018),
+              "4bfd97631478d6b638d2764fd2baff3edb1d7d82252d54439343b6596b9b5367", 93.62, 6.61, 853_018),
     )
 }  # fmt: skip
 

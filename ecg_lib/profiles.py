@@ -3,7 +3,7 @@
 - ``quick``: CPU-sized subsets and short schedules; minutes per chapter; what CI runs.
 - ``standard``: all of CIFAR-10, the cheapest run that can show each trained claim; minutes per chapter on
   one GPU, hours on a CPU; its results are archived in ``results/`` by ``reproduce``.
-- ``full``: all of CIFAR-10 with the papers' schedules; GPU-hours; only when asked for.
+- ``full``: all of CIFAR-10 with schedules closer to the papers'; GPU-hours; only when asked for.
 
 The entry points (a chapter's first cell, the command line, ``reproduce``) call :func:`resolve_profile`;
 everything below them receives the resolved name. This module is the only place in the library that

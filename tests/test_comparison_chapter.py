@@ -292,7 +292,8 @@ def _reference(e20: float, e56: float) -> ExperimentResult:
     errors = {"resnet20": {"correct": round(500 * (1 - e20)), "n": 500, "error": e20},
               "resnet56": {"correct": round(500 * (1 - e56)), "n": 500, "error": e56}}  # fmt: skip
     return ExperimentResult("comparison.reference", "quick", metrics={
-        "errors": errors, "reported_accuracy": {"resnet20": 91.78, "resnet56": 93.62},
+        "errors": errors, "readme_error": {"resnet20": 8.27, "resnet56": 6.61},
+        "best_prec1": {"resnet20": 91.78, "resnet56": 93.62},
         "data_quality": "lossy JPEG copy (quality 75) — not comparable", "seed": 0,
     })  # fmt: skip
 
@@ -309,7 +310,8 @@ def test_reference_errors_on_the_race_test_images(cifar10) -> None:
     models = {n: (Const(), lambda x: x.float()) for n in ("resnet20", "resnet56")}
     ref = C.reference_errors(cifar10, profile="quick", settings=settings, models=models)
     assert ref.metrics["errors"]["resnet20"] == {"correct": 5, "n": 50, "error": pytest.approx(0.9)}
-    assert ref.metrics["reported_accuracy"] == {"resnet20": 91.78, "resnet56": 93.62}
+    assert ref.metrics["best_prec1"] == {"resnet20": 91.78, "resnet56": 93.62}
+    assert ref.metrics["readme_error"] == {"resnet20": 8.27, "resnet56": 6.61}
     assert ref.run_info["profile"] == "quick" and "data_quality" in ref.metrics
     with pytest.raises(UnknownProfileError):
         C.reference_errors(cifar10, profile="medium", models=models)
@@ -320,11 +322,14 @@ def test_race_table_and_text_with_the_references() -> None:
     lines = page.race_table(race, ref).splitlines()
     assert len(lines) == 2 + 2 + 2
     assert lines[-1] == ("| ResNet-56, trained elsewhere on the original data (reference) | — | "
-                         "50,000 (original files) | — | paper's schedule | — | — | 16.0% |")  # fmt: skip
+                         "50,000 (original files) | — | 200 (third party's schedule) | — | — | "
+                         "16.0% |")  # fmt: skip
     assert lines[2] == "| `alexnet_cifar` | 750 | 5,000 | 300 | 3.0 | 15,000 | 20.0 s | 60.0% |"
     assert len(page.race_table(race).splitlines()) == 2 + 2
     text = page.reference_text(race, ref)
-    assert "ResNet-20 18.0%, ResNet-56 16.0%" in text and "ResNet-20 +9.8, ResNet-56 +9.6 points" in text
+    assert "ResNet-20 18.0%, ResNet-56 16.0%" in text
+    assert "ResNet-20 +9.7 / +9.8, ResNet-56 +9.4 / +9.6 points" in text
+    assert "not the paper's" in text and "README table / the files' best-epoch best_prec1" in text
     assert "resnet20, ends at 50.0%, +34.0 points from the better reference" in text
     assert "the same architecture as the reference ResNet-20, ends +32.0 points from it" in text
     better = page.reference_text(_race({"alexnet_cifar": 0.12}), ref)
@@ -339,7 +344,7 @@ def test_paper_vs_book_notes_the_data_and_its_effect(landmarks, monkeypatch, tmp
     plain = page.paper_vs_book(marks, race)
     assert plain.startswith("**Data.** This run's CIFAR-10: lossy JPEG copy (quality 75).\n\nEach verdict")
     with_ref = page.paper_vs_book(marks, race, _reference(0.18, 0.16))
-    assert "ResNet-20 +9.8, ResNet-56 +9.6 points" in with_ref.split("\n")[0]
+    assert "ResNet-20 +9.7 / +9.8, ResNet-56 +9.4 / +9.6 points" in with_ref.split("\n")[0]
     assert "costs the trained" not in plain
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in plain.splitlines()}
     resnet20 = rows["`resnet20` reaches 8.75% CIFAR-10 test error (Table 6)"]

@@ -258,6 +258,8 @@ def test_page_tables() -> None:
     assert "| 4c | 497.5 | 463 | 99.9 | 100 | +7.6% |" in googlenet_page.table1_table(lines)
     totals = googlenet_page.table1_totals(lines)
     assert totals.startswith("Table 1's params column sums to 6,797.7K") and "1,502M" in totals
+    # 6,797.7K with K = 1024 is 6.96 million weights, not 6.8 million (issue 24)
+    assert googlenet_page.table1_weights() == 6_960_845
     assert googlenet_page.ops_column_with_plain_conv1(lines).endswith("sums to 1,586M.")
     s3a = E.branch_savings("3a")
     variants = googlenet_page.module_variants_table(s3a)

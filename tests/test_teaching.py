@@ -38,7 +38,8 @@ def test_torchvision_googlenet_has_a_3x3_where_the_paper_has_5x5() -> None:
     assert (m["tv_5x5_kernel"], m["paper_5x5_kernel"]) == (3, 5)
     assert m["tv_default_has_aux"] and m["tv_params_aux"] == 13_004_888 and m["tv_params"] == 6_624_904
     assert m["paper_params"] == 6_998_552 and m["paper_params_aux"] > m["paper_params"]
-    assert m["tv_batchnorm"] == 57 and m["paper_batchnorm"] == 0
+    # counted with torchvision 0.29: 59 as googlenet(weights=None) builds it (with the heads), 57 without
+    assert m["tv_batchnorm_aux"] == 59 and m["tv_batchnorm"] == 57 and m["paper_batchnorm"] == 0
 
 
 def test_torchvision_resnet50_is_v1_5() -> None:
@@ -233,6 +234,7 @@ def test_pitfall_boxes_state_the_measured_numbers() -> None:
     assert "61,100,840" in box and "64-192-384-256-256" in box
     g = pitfalls.googlenet_box(EG.torchvision_googlenet())
     assert "**3×3**" in g and "13.0 M" in g and "with the two auxiliary" in g
+    assert "Built that way it has 59 batch-normalisation layers (57 without the auxiliary classifiers)" in g
     assert "**3×3** convolution" in pitfalls.resnet_box(E.torchvision_resnet50())
     v = pitfalls.vgg_box(EV.torchvision_vgg_head(32))
     assert "one value copied 49 times" in v and "512×1×1" in v

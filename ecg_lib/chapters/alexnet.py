@@ -28,6 +28,7 @@ from ecg_lib.claims import (
     measure,
     verdict,
 )
+from ecg_lib.counting import positions_read
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import alexnet as experiment
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAPTER", "LEDGER", "counted", "figure1_text", "filter_table", "filter_text", "fmt_ratio", "lrn_text",
-    "paper_vs_book", "per_class", "plot_figure1", "plot_filters", "plot_lrn", "plot_sweeps", "pooling_table",
+    "paper_vs_book", "per_class", "plot_figure1", "plot_filters", "plot_lrn", "plot_sweeps",
+    "pooling_read_text", "pooling_table",
     "race_curves", "race_table", "relu_archive_text", "run_cell", "run_notes", "saturation_table",
     "show_lrn_gain", "show_mean_image", "sweep_explorer", "tower_notes", "tower_table",
 ]  # fmt: skip
@@ -370,6 +372,24 @@ def pooling_table(maps: Tensor, shifted: Tensor) -> str:
     header = ["pooling", "AlexNet: output side", "AlexNet: positions read", "CIFAR net: windows per position",
               "units that win", "change after a 1-pixel shift"]  # fmt: skip
     return common.markdown_table(header, rows)
+
+
+def pooling_read_text(side: int = 55) -> str:
+    """Which positions of AlexNet's ``side`` x ``side`` maps the overlapping (z=3, s=2) and the
+    traditional (z=2, s=2) pooling grids read, traced by :func:`ecg_lib.counting.positions_read`."""
+    from torch import nn
+
+    parts = []
+    for z, s in ((3, 2), (2, 2)):
+        read = positions_read(nn.MaxPool2d(z, s), side)
+        share = float(read.float().mean())
+        unread = [int(i) for i in (~read.any(0)).nonzero().flatten()]
+        where = ("every position" if not unread else
+                 f"{int(read.sum()):,} of the {side * side:,} positions ({100 * share:.1f}%): "
+                 f"never row{'s' if len(unread) > 1 else ''} and column{'s' if len(unread) > 1 else ''} "
+                 f"{', '.join(str(i + 1) for i in unread)} of {side}")  # fmt: skip
+        parts.append(f"a {z}×{z} grid with stride {s} reads {where}")
+    return f"On a {side}×{side} map, " + "; ".join(parts) + "."
 
 
 # ----------------------------------------------------------------------------------------------------------

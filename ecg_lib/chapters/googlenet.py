@@ -36,6 +36,7 @@ __all__ = [
     "table1_rows_table",
     "table1_table",
     "table1_totals",
+    "table1_weights",
     "test_error_of",
     "training_summary",
 ]
@@ -166,6 +167,12 @@ def _paper_totals() -> tuple[float, float]:
     """Sums of Table 1's params (K) and ops (M) columns."""
     table = papers.GOOGLENET_TABLE1.values()
     return sum(p for p, _ in table), sum(o for _, o in table)
+
+
+def table1_weights() -> int:
+    """Table 1's params column summed, in weights: its K read as 1024, as the chapter's table reads
+    conv2's 112K (= 64 x 64 + 64 x 192 x 9 = 114,688 / 1024)."""
+    return round(_paper_totals()[0] * 1024)
 
 
 def table1_totals(lines: Sequence[googlenet.Table1Line]) -> str:

@@ -51,7 +51,8 @@ def googlenet_box(m: Mapping[str, Any]) -> str:
         f"**{m['tv_params_aux'] / 1e6:.1f} M** parameters ({m['tv_params'] / 1e6:.1f} M without them; "
         f"the library's Table 1 network: {m['paper_params'] / 1e6:.1f} M, "
         f"{m['paper_params_aux'] / 1e6:.1f} M with its auxiliary heads).",
-        f"It has {m['tv_batchnorm']} batch-normalisation layers; the 2014 network has "
+        f"Built that way it has {m['tv_batchnorm_aux']} batch-normalisation layers "
+        f"({m['tv_batchnorm']} without the auxiliary classifiers); the 2014 network has "
         f"{m['paper_batchnorm']} (batch normalisation was published in 2015).",
     ])  # fmt: skip
 

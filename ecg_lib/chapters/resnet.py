@@ -461,9 +461,10 @@ def _test_gap(higher: str, lower: str) -> Callable[[ExperimentResult], Measureme
 
 def _ref_error(net: str) -> Callable[[ExperimentResult], Measurement]:
     def read(r: ExperimentResult) -> Measurement:
-        e = r.metrics["errors"][net]
-        reported = 100 - r.metrics["reported_accuracy"][net]
-        return Measurement(e["error"], f"{pct(e['error'])} (reported on the original: {reported:.2f}%)",
+        e, pub = r.metrics["errors"][net], reference.published_errors(r.metrics)[net]
+        text = (f"{pct(e['error'])} (on the original: {100 * pub['readme']:.2f}% in the publisher's README, "
+                f"{100 * pub['best_epoch']:.2f}% at the best epoch)")  # fmt: skip
+        return Measurement(e["error"], text,
                            se=binomial_se(e["error"], e["n"]), basis=f"binomial SE, {e['n']:,} images")
 
     return read

@@ -15,6 +15,7 @@ import numpy as np
 from ecg_lib import papers
 from ecg_lib.chapters import common
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, seeds_gap
+from ecg_lib.counting import window_centres
 from ecg_lib.experiments import ExperimentResult, vgg
 from ecg_lib.models.vgg import TABLE2_PARAMS_MILLIONS
 
@@ -29,11 +30,13 @@ __all__ = [
     "counted",
     "describe_settings",
     "footprint_figure",
+    "footprint_text",
     "last_conv_field",
     "loss_figure",
     "paper_table",
     "run_paragraph",
     "stack_table_markdown",
+    "stride_centres_text",
 ]
 
 # The chains of the footprint figure: (title, [(kernel, stride), ...]).
@@ -41,6 +44,54 @@ FOOTPRINT_PANELS: tuple[tuple[str, list[tuple[int, int]]], ...] = (
     ("1 x 3x3", [(3, 1)]), ("2 x 3x3", [(3, 1)] * 2), ("3 x 3x3", [(3, 1)] * 3),
     ("1 x 7x7", [(7, 1)]), ("1 x 11x11, stride 4", [(11, 4)]),
 )  # fmt: skip
+
+
+def _share_words(share: float) -> str:
+    """``0.0625`` -> "1 in 16"; a share that is not one over a whole number as a percentage."""
+    if share > 0 and abs(1 / share - round(1 / share)) < 1e-9:
+        return f"1 in {round(1 / share)}"
+    return f"{100 * share:.1f}%"
+
+
+def stride_centres_text(side: int = 224) -> str:
+    """Which positions of a ``side`` x ``side`` image are window centres: of a stride-1 3x3 stack and of
+    AlexNet's 11x11 stride-4 first layer, traced in two dimensions by :func:`ecg_lib.counting.window_centres`
+    (the 1-D share, along one row, is given for contrast)."""
+    from torch import nn
+
+    k, s = papers.VGG_EARLIER_FIRST_LAYERS["AlexNet conv1"]
+    stack = window_centres(vgg.conv_stack(3, 3, 1), side)
+    alex = window_centres(nn.Conv2d(1, 1, k, stride=s, padding=k // 2), side)
+    share, row = float(alex.float().mean()), float(alex.any(0).float().mean())
+    every = "every" if bool(stack.all()) else _share_words(float(stack.float().mean()))
+    return (
+        f"On a {side}×{side} image a stride-1 3×3 stack centres a unit on {every} position, while "
+        f"AlexNet's first layer, with units {s} pixels apart, centres one on {_share_words(share)} "
+        f"positions ({int(alex.sum()):,} of {side * side:,}): the other {100 * (1 - share):.2f}% are never "
+        f"the centre of an {k}×{k} window. Along one row the share would be {_share_words(row)}; the "
+        "stride applies in both directions."
+    )
+
+
+def footprint_text(side: int = 15) -> str:
+    """How unevenly three stacked 3x3 layers and one 7x7 layer weigh their 7x7 window: paths from the
+    window's centre pixel and from its corner to the centre unit
+    (:func:`ecg_lib.experiments.vgg.footprint`)."""
+    stack, single = vgg.footprint([(3, 1)] * 3, side), vgg.footprint([(7, 1)], side)
+    rows = stack.nonzero()[:, 0]
+    c, corner = side // 2, (int(rows.min()), int(rows.min()))
+    n_stack = int(np.count_nonzero(stack.sum(0).numpy()))
+    n_single = int(np.count_nonzero(single.sum(0).numpy()))
+    paths = (int(stack[c, c]), int(stack[corner]), int(single[c, c]), int(single[corner]))
+    same = "the same" if n_stack == n_single else "different"
+    return (
+        f"Three stacked 3×3 layers and one 7×7 layer see {same} window ({n_stack}×{n_stack} and "
+        f"{n_single}×{n_single} pixels), but not equally: in the stack the centre pixel reaches the output "
+        f"through {paths[0]} paths and a corner pixel of the window through {paths[1]}, while the single 7×7 "
+        f"layer connects each of its {n_single * n_single} pixels through {paths[2]} "
+        f"path{'s' if paths[2] != 1 else ''} (corner: {paths[3]}) and weighs them alike until it learns "
+        "otherwise."
+    )
 
 
 def footprint_figure(

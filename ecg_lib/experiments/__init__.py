@@ -122,7 +122,8 @@ def departures(chapter: str, experiment: str, profile: str = "standard") -> str 
     """How ``profile``'s run of ``experiment`` departs from its paper, and why, in words: the
     ``STANDARD_DEPARTURES`` entry of the chapter's module for the experiment's key without its seed
     suffix (``lrn_seed1`` reads ``lrn``, ``race_seed2`` reads ``race``). None where the module has none
-    (the quick profile is described by its chapter; the full profile follows the paper's schedules)."""
+    (the quick profile is described by its chapter; the full profile's schedules are closer to the
+    papers')."""
     if profile != "standard":
         return None
     table: dict[str, str] = getattr(chapter_module(chapter), "STANDARD_DEPARTURES", {})

@@ -566,7 +566,8 @@ def reference_errors(
     """The trained reference networks (:func:`ecg_lib.pretrained.load_pretrained`: trained elsewhere, on the
     original CIFAR-10) scored on the race's own test images (the subset :func:`race` tests on with the same
     ``settings`` and ``seed``). ``metrics["errors"][name]``: ``correct``, ``n``, ``error``;
-    ``reported_accuracy``: the publisher's, on the original test set (percent). ``models`` replaces
+    ``readme_error`` and ``best_prec1``: the publisher's two figures on the original test set (percent
+    error in their README table; percent accuracy of the best epoch, stored in the file). ``models`` replaces
     ``load_pretrained`` (tests). Evaluation only: seconds on a CPU."""
     from ecg_lib.experiments.reference import count_correct
     from ecg_lib.pretrained import PRETRAINED, load_pretrained
@@ -579,7 +580,8 @@ def reference_errors(
         model, norm = models[name] if models is not None else load_pretrained(name)
         correct = count_correct(model, norm, data.test_x, data.test_y)
         errors[name] = {"correct": correct, "n": data.n_test, "error": 1 - correct / data.n_test}
-    metrics = {"errors": errors, "reported_accuracy": {n: PRETRAINED[n].reported_accuracy for n in names},
+    metrics = {"errors": errors, "readme_error": {n: PRETRAINED[n].readme_error for n in names},
+               "best_prec1": {n: PRETRAINED[n].best_prec1 for n in names},
                "data_quality": data.data_quality, "seed": seed}  # fmt: skip
     info = run_info(data, profile=profile)
     return ExperimentResult("comparison.reference", profile, metrics=metrics, run_info=info)

@@ -646,6 +646,8 @@ def torchvision_googlenet() -> dict[str, Any]:
         "tv_params": count_params(tv),
         "paper_params_aux": count_params(ours_aux),
         "paper_params": count_params(ours),
+        # counted on both builds: the auxiliary heads add two batch-norm layers (their 1x1 convolutions)
+        "tv_batchnorm_aux": sum(isinstance(m, nn.BatchNorm2d) for m in tv_default.modules()),
         "tv_batchnorm": sum(isinstance(m, nn.BatchNorm2d) for m in tv.modules()),
         "paper_batchnorm": sum(isinstance(m, nn.BatchNorm2d) for m in ours.modules()),
     }
