@@ -59,7 +59,17 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save(obj)`` to ``path`` atomically."""
     import torch
 
-    return atomic_write(path, lambda f: torch.save(obj, f))
+    def write(f: IO[bytes]) -> None:
+        try:
+            torch.save(obj, f)
+        except RuntimeError as exc:
+            # a full disk surfaces as an OSError inside torch.save and then, as its zip writer closes, a
+            # RuntimeError ("unexpected pos"); the OSError is what the caller can explain
+            if isinstance(exc.__context__, OSError):
+                raise exc.__context__ from None
+            raise
+
+    return atomic_write(path, write)
 
 
 def check_writable(path: str | os.PathLike, what: str = "output") -> Path:

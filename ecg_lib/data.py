@@ -424,6 +424,7 @@ def _load_source(source: Path, cache: Path | None, workers: int | None, cache_fo
         try:
             _write_cache(cache_file, data, {"source": data.source, "decode_s": decode_s})
             note += f", cached in {cache_file.parent}"
+            _remove_superseded(cache_file, data.source)
         except OSError as exc:  # a read-only or full cache folder costs speed next time, not this load
             print(f"ecg_lib: could not write the CIFAR-10 cache in {cache_file.parent} ({exc}); set "
                   "ECG_CACHE_DIR to a writable folder to skip decoding next time.",
@@ -519,6 +520,21 @@ def _remove_orphans(cache: Path) -> None:
                 tmp.unlink()
         except OSError:  # gone meanwhile, or not ours to delete: harmless either way
             pass
+
+
+def _remove_superseded(current: Path, source: str) -> None:
+    """Delete the cache entries of ``source`` other than ``current``: decoded before the source changed,
+    they can never be hit again (their key names files as they were), and each holds 180 MB."""
+    for other in current.parent.glob(f"cifar10-*-v{_CACHE_VERSION}.json"):
+        if other == current:
+            continue
+        try:
+            if json.loads(other.read_text()).get("source") != source:
+                continue
+            other.with_suffix(".npy").unlink(missing_ok=True)
+            other.unlink(missing_ok=True)
+        except (OSError, ValueError, AttributeError):  # unreadable or not ours: leave it
+            continue
 
 
 def _read_cache(file: Path) -> CIFAR10Data:
