@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import math
 import os
 import platform
@@ -245,7 +246,15 @@ def _is_text_log(path: Path) -> bool:
         if exc.start < len(head) - 4:
             return False
         text = head[: exc.start].decode("utf-8")
-    return "\x00" not in text and not text.lstrip().startswith(("{", "["))
+    if "\x00" in text:
+        return False
+    if text.lstrip().startswith(("{", "[")):  # a progress line starts with "[12:30:05]", which is no JSON
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError, OSError):
+            return True
+        return False
+    return True
 
 
 def _check_outputs(args: argparse.Namespace, out: Path) -> str | None:

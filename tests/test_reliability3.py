@@ -343,6 +343,21 @@ def test_log_naming_another_file_is_refused(tmp_path, capsys, tiny_experiment):
     assert archive.read_bytes() == before and tiny_experiment == []
 
 
+@pytest.mark.parametrize("kind", ["progress log", "History JSON"])
+def test_log_appends_only_to_a_log(kind, tmp_path, capsys, tiny_experiment):
+    log = tmp_path / "run.log"
+    if kind == "progress log":  # an earlier run's lines: appended to, as README's command does
+        log.write_text("[12:30:05] comparison/tiny (1/1) Sequential epoch 1/3 · [#####] 33%\n")
+        assert reproduce(tmp_path, "--log", str(log)) == 0
+        assert log.read_text().startswith("[12:30:05] comparison/tiny")
+    else:
+        History().save(log)
+        before = log.read_bytes()
+        assert reproduce(tmp_path, "--log", str(log)) == 2
+        clean_error(capsys, "--log", "not a log")
+        assert log.read_bytes() == before
+
+
 def _hold_lock(path: Path) -> subprocess.Popen:
     """Another process holding the output lock of ``path`` (as a concurrent run would)."""
     code = ("import sys, time\nfrom ecg_lib.atomic import output_lock\n"
