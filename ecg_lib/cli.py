@@ -461,7 +461,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         "the data source)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="model builder option, repeatable, e.g. --option activation=tanh")
-    p.set_defaults(func=_cmd_train)  # fmt: skip
+    p.set_defaults(func=_cmd_train, given_flags=frozenset())  # fmt: skip
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
@@ -478,7 +478,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
             if Path(args.out).exists() and not args.overwrite and not _is_history_file(args.out):
                 raise ValueError(f"--out {args.out} exists and is not a History: it would be replaced. Give "
                                  "another path, or add --overwrite.")  # fmt: skip
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, TypeError, KeyError) as exc:  # TypeError: a damaged History
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.out:
