@@ -282,6 +282,7 @@ def _check_outputs(args: argparse.Namespace, out: Path) -> str | None:
 def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names: list[str], out: Path,
           state_root: Path, log: TextIO | None) -> int:  # fmt: skip
     from ecg_lib import results, train
+    from ecg_lib.atomic import output_lock
     from ecg_lib.data import DataError, load_cifar10
 
     data = None
@@ -316,7 +317,9 @@ def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names:
                 kwargs["data"] = data
             print(f"{label}: running ({args.profile} profile; checkpoints in {state}) ...", flush=True)
             t0 = time.perf_counter()
-            with train.checkpoint_dir(state), train.progress_hook(_Progress(label, log)):
+            # the lock: a second `reproduce` of this experiment would train into the same checkpoints
+            with output_lock([state], f"{args.chapter}/{name}: its state"), train.checkpoint_dir(state), \
+                    train.progress_hook(_Progress(label, log)):
                 result = fn(**kwargs)
             wall = time.perf_counter() - t0
             if result.profile != args.profile:

@@ -390,6 +390,19 @@ def test_two_runs_with_the_same_output_do_not_race(flag, tmp_path, capsys, no_tr
         pass
 
 
+def test_two_reproduce_runs_of_one_experiment_do_not_race(tmp_path, capsys, tiny_experiment):
+    holder = _hold_lock(tmp_path / "state" / "standard" / "comparison" / "tiny")
+    try:
+        assert reproduce(tmp_path) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capsys.readouterr().err
+    assert "another run" in err and str(holder.pid) in err and "Traceback" not in err
+    assert tiny_experiment == []
+    assert reproduce(tmp_path) == 0 and tiny_experiment == ["standard"]  # the lock died with its holder
+
+
 # ---------------------------------------------------------------------------- severe 5: a full disk
 
 
