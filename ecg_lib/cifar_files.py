@@ -7,6 +7,8 @@ processes; every reader also reports how the files were stored (:class:`~ecg_lib
 
 from __future__ import annotations
 
+import codecs
+import importlib
 import io
 import os
 import pickle
@@ -22,7 +24,7 @@ import numpy as np
 
 from ecg_lib.image_quality import ORIGINAL_BATCHES, Encoding, describe_images
 
-__all__ = ["CIFAR10_CLASSES", "DataError"]
+__all__ = ["CIFAR10_CLASSES", "DataError", "UnsafePickleError", "load_batch_pickle"]
 
 CIFAR10_CLASSES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -48,13 +50,73 @@ def _read_batches_folder(folder: Path) -> Arrays:
     return _batches_to_arrays(blobs, str(folder))
 
 
+class UnsafePickleError(pickle.UnpicklingError):
+    """A pickled batch that names something other than the plain data CIFAR-10's format holds."""
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles of ``bytes`` call it, and only that use of it."""
+    if codecs.lookup(encoding).name != "iso8859-1" or not isinstance(text, str):
+        raise UnsafePickleError(f"_codecs.encode with encoding {encoding!r} (the format uses only latin1)")
+    return text.encode("latin1")
+
+
+def _numpy_global(module: str, name: str) -> object:
+    # numpy 2 moved numpy.core to numpy._core; pickles of either version name one or the other
+    for candidate in (module.replace("numpy.core", "numpy._core"), module):
+        try:
+            return getattr(importlib.import_module(candidate), name)
+        except (ImportError, AttributeError):
+            continue
+    raise UnsafePickleError(f"{module}.{name} is not available in this numpy")
+
+
+# What a CIFAR-10 batch may name: numpy arrays, dtypes and scalars (dicts, lists, str, bytes and ints need
+# no global). numpy's own pickles of them (protocols 2-5, numpy 1 and 2) name exactly these.
+_ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+}  # fmt: skip
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Builds only plain data: every global the stream names is checked *before* it is looked up, so a
+    hostile file (a ``__reduce__`` calling ``os.system``, ``open``, ``eval``) is refused before any of its
+    objects is built or called."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
+        if (module, name) in _ALLOWED_GLOBALS:
+            return _numpy_global(module, name)
+        raise UnsafePickleError(f"it names {module}.{name}, which a CIFAR-10 batch never holds")
+
+    def persistent_load(self, pid: object) -> object:
+        raise UnsafePickleError("it refers to a persistent object, which a CIFAR-10 batch never holds")
+
+
+def load_batch_pickle(blob: bytes) -> object:
+    """Unpickle one CIFAR-10 batch (latin1 strings, as the Python 2 originals need) with the restricted
+    unpickler: dicts, lists, str, bytes, ints and numpy arrays only; anything else raises
+    :class:`UnsafePickleError` before it is built. The only pickle reader of the library."""
+    return _BatchUnpickler(io.BytesIO(blob), encoding="latin1").load()
+
+
 def _batches_to_arrays(blobs: dict[str, bytes], where: str) -> Arrays:
     xs: dict[str, list[np.ndarray]] = {"train": [], "test": []}
     ys: dict[str, list[np.ndarray]] = {"train": [], "test": []}
     for name in _BATCH_NAMES:
         try:
-            # the original CIFAR-10 format; like torchvision, this trusts the local files it is given
-            entry = pickle.loads(blobs[name], encoding="latin1")
+            # the original CIFAR-10 format, read so that a file cannot run code (torchvision's reader would)
+            entry = load_batch_pickle(blobs[name])
+        except UnsafePickleError as exc:
+            raise DataError(f"{where}/{name} was refused: {exc}. It is not a CIFAR-10 batch (which holds "
+                            "only arrays, lists and strings); nothing in it was run.") from None  # fmt: skip
+        try:
+            if not isinstance(entry, dict):
+                raise TypeError(f"a {type(entry).__name__}, not a dict")
             x = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
             y = np.asarray(entry["labels"], dtype=np.int64)
         except Exception as exc:
@@ -148,6 +210,25 @@ def _read_tree(root: Path, workers: int | None) -> Arrays:
     return _collect(entries(), workers, str(root))
 
 
+def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
+    """Refuse what a CIFAR-10 archive never holds and an extractor could be misled by: absolute names,
+    ``..``, links and devices (nothing is extracted here, but such a file is not an honest copy)."""
+    name = member.name
+    parts = name.replace("\\", "/").split("/")
+    why = None
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        why = "an absolute path"
+    elif ".." in parts:
+        why = "a path with '..'"
+    elif member.issym() or member.islnk():
+        why = f"a link (to {member.linkname!r})"
+    elif member.isdev():
+        why = "a device or FIFO"
+    if why is not None:
+        raise DataError(f"The archive {archive} holds {why}: member {name!r} refused. A CIFAR-10 archive "
+                        "holds only plain files and folders with relative names; nothing was extracted.")
+
+
 def _read_archive(archive: Path, workers: int | None) -> Arrays:
     batches: dict[str, bytes] = {}
     images: list[tuple[Sequence[str], bytes]] = []
@@ -155,6 +236,7 @@ def _read_archive(archive: Path, workers: int | None) -> Arrays:
         # streaming mode ("r|*") reads the archive once, front to back
         with tarfile.open(archive, "r|*") as tf:
             for member in tf:
+                _check_member(member, archive)
                 if not member.isfile():
                     continue
                 parts = member.name.split("/")

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
+import math
 import sys
+from pathlib import Path
 
 
 def _parse_options(items: list[str]) -> dict[str, object]:
@@ -21,8 +24,12 @@ def _parse_options(items: list[str]) -> dict[str, object]:
             raise ValueError(f"--option takes KEY=VALUE, e.g. --option config=D (got {item!r}).")
         try:
             options[key] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
             options[key] = raw  # a bare word such as D or tanh is a string
+        value = options[key]
+        if isinstance(value, complex) or (isinstance(value, float) and not math.isfinite(value)):
+            # 1e400 reads as inf, which a builder would turn into an int (OverflowError deep inside)
+            raise ValueError(f"--option {item}: {key} must be a finite number (got {value!r}).")
     return options
 
 
@@ -94,7 +101,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
         size = parse_input_size(args.input) if args.input else spec.input_size
         model = _build_meta(args.name, args.num_classes, **options)
         summary = summarize(model, size, name=args.name)
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, OverflowError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary.to_json() if args.json else summary.to_text())
@@ -183,6 +190,18 @@ def _optional(kind):
     return parse
 
 
+def _recorded(base: type[argparse.Action]) -> type[argparse.Action]:
+    """``base`` that also adds its ``dest`` to ``namespace.given_flags``: the flags given on the command
+    line, whatever their value (``--lr 0.1`` equals the default and is still an explicit choice)."""
+
+    class Recorded(base):  # type: ignore[valid-type, misc]
+        def __call__(self, parser, namespace, values, option_string=None):
+            namespace.given_flags = {*getattr(namespace, "given_flags", ()), self.dest}
+            super().__call__(parser, namespace, values, option_string)
+
+    return Recorded
+
+
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     """One flag per :class:`~ecg_lib.train.TrainConfig` field, default and choices taken from it."""
     import dataclasses
@@ -197,13 +216,16 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         if isinstance(default, bool):
             # booleans that default to True are switched off with --no-NAME (--no-augment)
             flag = flag if not default else "--no-" + name.replace("_", "-")
-            p.add_argument(flag, dest=name, action="store_false" if default else "store_true",
+            switch = argparse._StoreFalseAction if default else argparse._StoreTrueAction
+            p.add_argument(flag, dest=name, default=default, action=_recorded(switch),
                            help=help_text + (" off" if default else ""))  # fmt: skip
         elif name == "milestones":
-            p.add_argument(flag, dest=name, type=_milestones, default=default, help=help_text)
+            p.add_argument(flag, dest=name, type=_milestones, default=default, help=help_text,
+                           action=_recorded(argparse._StoreAction))  # fmt: skip
         elif name in choices:
             shown = "none" if default is None else default
             p.add_argument(flag, dest=name, default=shown, choices=choices[name],
+                           action=_recorded(argparse._StoreAction),
                            help=f"{help_text} (default: {shown})")  # fmt: skip
         else:
             kind = {"int": int, "float": float}.get(type(default).__name__, None)
@@ -211,6 +233,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
                 kind = float if "float" in str(f.type) else int if "int" in str(f.type) else str
                 kind = _optional(kind)
             p.add_argument(flag, dest=name, type=kind, default=default,
+                           action=_recorded(argparse._StoreAction),
                            help=f"{help_text} (default: {default})")  # fmt: skip
 
 
@@ -226,10 +249,14 @@ def _config_from_args(args: argparse.Namespace):
         values["normalize"] = None
     config = TrainConfig(**values)
     recipe = getattr(args, "recipe", "paper")
-    # a flag the recipe would override is an error, not silently lost (--lr 0.3 --recipe fast)
+    # a flag the recipe would override is an error, not silently lost (--lr 0.3 --recipe fast), also when
+    # its value happens to be the default (--lr 0.1): what was given is what counts, not its value
     defaults = TrainConfig()
     sets = recipe_fields(recipe, config)
-    clash = [n for n, v in sets.items() if values[n] != getattr(defaults, n) and values[n] != v]
+    given = getattr(args, "given_flags", None)
+    if given is None:  # a Namespace not made by this parser: judge by value
+        given = {n for n in sets if values[n] != getattr(defaults, n)}
+    clash = [n for n, v in sets.items() if n in given and values[n] != v]
     if clash:
         flags = ", ".join(_FLAG_NAMES.get(n, "--" + n.replace("_", "-")) for n in clash)
         raise ValueError(f"--recipe {recipe} sets {', '.join(clash)} itself; drop {flags} or use "
@@ -237,13 +264,45 @@ def _config_from_args(args: argparse.Namespace):
     return apply_recipe(config, recipe)
 
 
-def _check_paths(args: argparse.Namespace) -> None:
-    """Output and checkpoint paths, checked before any data is loaded or any epoch trained: writable, not a
-    folder, distinct, and never the checkpoint of another run (that is resumed with --resume, or deleted)."""
-    from pathlib import Path
+def _is_history_file(path: str) -> bool:
+    """Whether ``path`` holds a History JSON (what ``--out`` writes), read without trusting it."""
+    try:
+        with open(path, "rb") as f:
+            if not f.read(64).lstrip().startswith(b"{"):
+                return False  # a checkpoint (zip), an archive, an image: not even JSON
+            f.seek(0)
+            d = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(d, dict) and {"config", "train_loss", "epoch_train_loss", "stopped"} <= d.keys()
 
-    from ecg_lib.atomic import check_writable
 
+def _data_source(args: argparse.Namespace) -> Path | None:
+    """The file or folder the data will be read from when it is named (--data, $ECG_DATA_DIR), resolved."""
+    import os
+
+    from ecg_lib.data import _find_source
+
+    named = args.data if args.data is not None else os.environ.get("ECG_DATA_DIR") or None
+    if not named:
+        return None
+    path = Path(named).expanduser()
+    return (_find_source(path) or path).resolve()
+
+
+def _check_paths(args: argparse.Namespace, locks: contextlib.ExitStack | None = None) -> None:
+    """Output and checkpoint paths, checked before any data is loaded or any epoch trained: named, writable,
+    not a folder, distinct, never the data source, locked against a concurrent run with the same outputs,
+    never the checkpoint of another run (that is resumed with --resume, or deleted) and never a file of
+    another kind (a History is replaced by --out; anything else only with --overwrite)."""
+
+    from ecg_lib import distributed
+    from ecg_lib.atomic import check_writable, output_lock
+
+    for flag, value in (("--out", args.out), ("--checkpoint", args.checkpoint), ("--resume", args.resume),
+                        ("--data", args.data)):  # fmt: skip
+        if value is not None and not value.strip():
+            raise ValueError(f"{flag} '' names no file: give a path, or leave {flag} out.")
     checkpoint = args.checkpoint or args.resume
     if checkpoint:
         check_writable(checkpoint, "--checkpoint" if args.checkpoint else "--resume")
@@ -255,17 +314,48 @@ def _check_paths(args: argparse.Namespace) -> None:
             flag = "--checkpoint" if args.checkpoint else "--resume"
             raise ValueError(f"--out and {flag} name the same file ({out}): the History JSON would replace "
                              "the checkpoint. Give --out another path.")  # fmt: skip
-    if args.checkpoint and Path(args.checkpoint).exists():
+    source = _data_source(args)
+    for flag, value in (("--out", args.out), ("--checkpoint", checkpoint)):
+        target = Path(value).expanduser().resolve() if value else None
+        if source is not None and target is not None and (target == source or source in target.parents):
+            raise ValueError(f"{flag} {value} is the data source {source} (or inside it): the run would "
+                             "replace the data it reads. Give a path outside it.")  # fmt: skip
+    if locks is not None and distributed.current().is_main:
+        # taken before the existence checks below, so two runs cannot both find the path free
+        ckpt_flag = "--checkpoint" if args.checkpoint else "--resume"
+        for flag, value in ((ckpt_flag, checkpoint), ("--out", args.out)):
+            if value:
+                locks.enter_context(output_lock([value], flag))
+    overwrite = getattr(args, "overwrite", False)
+    if args.checkpoint and Path(args.checkpoint).exists() and not overwrite:
         same = args.resume and Path(args.resume).resolve() == Path(args.checkpoint).resolve()
         if not same:
             raise ValueError(
                 f"--checkpoint {args.checkpoint} already exists and would be overwritten by this run. "
                 f"Continue that run with --resume {args.checkpoint}, or delete the file (or pick another "
-                "path) to start a new one."
+                "path, or add --overwrite) to start a new one."
             )
+    if args.out and Path(args.out).exists() and not overwrite and not _is_history_file(args.out):
+        raise ValueError(f"--out {args.out} exists and is not a History (the JSON --out writes): it would be "
+                         "replaced. Give another path, or add --overwrite to replace it.")  # fmt: skip
+
+
+def _kept(checkpoint: str | None, out: str | None) -> str:
+    """What a failed final write leaves, and the one command that recovers the History."""
+
+    if checkpoint and Path(checkpoint).is_file():
+        target = out or "history.json"
+        return (f"The History is kept in the last checkpoint {checkpoint}; once there is room, recover it "
+                f"with: python -m ecg_lib history {checkpoint} --out {target}")  # fmt: skip
+    return "No checkpoint was written (--checkpoint PATH keeps the History in one after every epoch)."
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as locks:  # output locks, held until the outputs are written
+        return _train(args, locks)
+
+
+def _train(args: argparse.Namespace, locks: contextlib.ExitStack) -> int:
     import torch
 
     from ecg_lib import distributed
@@ -281,7 +371,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         config = _config_from_args(args)
         n_train, n_test = _per_class(args.subset, "--subset"), _per_class(args.test_subset, "--test-subset")
         options = _parse_options(args.option)
-        _check_paths(args)
+        _check_paths(args, locks)
         # the model is built before the data is loaded so that a bad option fails in a second, not after
         # decoding; the seed is set right before it so every rank and rerun starts from the same weights
         torch.manual_seed(args.seed)
@@ -289,7 +379,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         data = load_cifar10(args.data)
         if n_train is not None or n_test is not None:
             data = data.subset(n_train, n_test, seed=args.seed)
-    except (KeyError, ValueError, TypeError, DataError) as exc:
+    except (KeyError, ValueError, TypeError, OverflowError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -298,20 +388,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 130
     checkpoint = args.checkpoint or args.resume
     try:
+        # recipe= again (it is idempotent) so that the History in every checkpoint records it too
         history = fit(model, data, config, checkpoint=checkpoint, resume=args.resume, model_name=args.model,
-                      model_options=options)  # fmt: skip
+                      model_options=options, recipe=args.recipe)  # fmt: skip
         history.info["recipe"] = args.recipe
     except NonFiniteLossError as exc:
-        if args.out and distributed.current().is_main:
-            exc.history.save(args.out)
         print(f"error: {exc}", file=sys.stderr)
+        if args.out and distributed.current().is_main:
+            try:
+                exc.history.save(args.out)
+            except OSError as err:
+                print(f"error: the History up to the divergence could not be written to {args.out} "
+                      f"({err.strerror or err}).", file=sys.stderr)  # fmt: skip
         return 1
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a checkpoint write failed: a full disk, a removed folder
+        kept = "no epoch had been saved yet"
+        if checkpoint and Path(checkpoint).is_file():  # the previous one: atomic writes never tear it
+            kept = f"it holds the last completed epoch; free space and continue with --resume {checkpoint}"
+        print(f"error: writing the checkpoint {checkpoint} failed ({exc.strerror or exc}); training stopped "
+              f"({kept}).", file=sys.stderr)  # fmt: skip
+        return 1
     except KeyboardInterrupt:
-        from pathlib import Path
-
         # a checkpoint exists only once an epoch has ended (a pre-existing one was refused above)
         if checkpoint and Path(checkpoint).is_file():
             hint = f"continue with --resume {checkpoint}"
@@ -325,10 +425,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         world = distributed.current()
         distributed.cleanup()
     if world.is_main:
+        print(f"{args.model}: {history.summary()}")
         if args.out:
             history.info["command"] = "python -m ecg_lib " + " ".join(sys.argv[1:])
-            history.save(args.out)
-        print(f"{args.model}: {history.summary()}")
+            try:
+                history.save(args.out)
+            except OSError as exc:  # the disk filled up during training: say what survived, and where
+                print(f"error: the History could not be written to {args.out} ({exc.strerror or exc}). "
+                      f"{_kept(checkpoint, args.out)}", file=sys.stderr)  # fmt: skip
+                return 1
     return 0
 
 
@@ -351,9 +456,49 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default=None, metavar="PATH", help="write a checkpoint after every epoch")
     p.add_argument("--resume", default=None, metavar="PATH", help="continue from this checkpoint")
     p.add_argument("--out", default=None, metavar="PATH", help="write the History as JSON")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --out and --checkpoint replace an existing file that is not a History (never "
+                        "the data source)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="model builder option, repeatable, e.g. --option activation=tanh")
-    p.set_defaults(func=_cmd_train)  # fmt: skip
+    p.set_defaults(func=_cmd_train, given_flags=frozenset())  # fmt: skip
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    """The History kept in a checkpoint, written as the JSON ``train --out`` writes (the recovery after a
+    final write failed, e.g. on a full disk), or printed."""
+
+    from ecg_lib.atomic import check_writable
+    from ecg_lib.train import History, load_checkpoint
+
+    try:
+        history = History.from_dict(load_checkpoint(args.checkpoint)["history"])
+        if args.out:
+            check_writable(args.out, "--out")
+            if Path(args.out).exists() and not args.overwrite and not _is_history_file(args.out):
+                raise ValueError(f"--out {args.out} exists and is not a History: it would be replaced. Give "
+                                 "another path, or add --overwrite.")  # fmt: skip
+    except (ValueError, FileNotFoundError, TypeError, KeyError) as exc:  # TypeError: a damaged History
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.out:
+        print(history.to_json(indent=1))
+        return 0
+    try:
+        history.save(args.out)
+    except OSError as exc:
+        print(f"error: {args.out} could not be written ({exc.strerror or exc}).", file=sys.stderr)
+        return 1
+    print(f"{args.out}: {history.summary()}")
+    return 0
+
+
+def _add_history(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("history", help="write the History kept in a `train --checkpoint` file as JSON")
+    p.add_argument("checkpoint", help="a checkpoint written by `train --checkpoint` (or --resume)")
+    p.add_argument("--out", default=None, metavar="PATH", help="write the History here (default: print it)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out that is not a History")
+    p.set_defaults(func=_cmd_history)
 
 
 def _cmd_pretrained(args: argparse.Namespace) -> int:
@@ -411,6 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_reproduce_parser(sub)
     _add_pretrained(sub)
+    _add_history(sub)
     return parser
 
 
@@ -426,7 +572,18 @@ def main(argv: list[str] | None = None) -> int:
         except UnknownProfileError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    return int(args.func(args) or 0)
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, where a closed pipe can still be handled, not at interpreter exit
+    except BrokenPipeError:
+        # `python -m ecg_lib summary ... | head -1`: the reader has gone, which is no error of ours. Stop
+        # quietly with the status of a process ended by SIGPIPE, and point stdout at /dev/null so that
+        # the interpreter's final flush does not complain either.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return code
 
 
 if __name__ == "__main__":

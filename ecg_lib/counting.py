@@ -169,8 +169,7 @@ def parse_input_size(value: str | int | Sequence[int]) -> tuple[int, int, int]:
         nums = [int(v) for v in value]
     if len(nums) == 1:
         nums = [3, nums[0], nums[0]]
-    elif len(nums) == 2:
-        nums = [3, *nums]
+    # two numbers are ambiguous ("3x32": 3 channels of 32x32, or a 3x32 image?); they are refused
     if len(nums) != 3 or min(nums) <= 0:
         raise ValueError(
             f"Input size must be C x H x W with positive integers, e.g. '3x224x224' or 224 (got {value!r})."
@@ -287,6 +286,9 @@ def summarize(model: nn.Module, input_size: InputSize, name: str | None = None) 
 
     ``macs`` is the whole forward pass (it also includes products computed outside leaf modules, which
     no row shows); ``params`` counts every parameter, trainable or not."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"summarize() takes a torch.nn.Module (e.g. get_model(name)), got "
+                        f"{type(model).__name__}.")  # fmt: skip
     size = parse_input_size(input_size)
     rows, macs = _table(model, size)
     return Summary(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import math
 import os
 import platform
@@ -151,6 +152,15 @@ def _cmd(args: argparse.Namespace) -> int:
         if args.threads < 1:
             print(f"error: --threads must be at least 1 (got {args.threads}).", file=sys.stderr)
             return 2
+        most = 4 * (os.cpu_count() or 1)
+        if args.threads > most:  # 100000 threads crashed the process (a segmentation fault in OpenMP)
+            print(f"error: --threads {args.threads} is more than {most} (4 per core of this machine's "
+                  f"{os.cpu_count()}); more threads than cores only slow PyTorch down.", file=sys.stderr)
+            return 2
+    if args.time_budget is not None and not (math.isfinite(args.time_budget) and args.time_budget >= 0):
+        print(f"error: --time-budget must be a finite number of seconds, 0 or more (got {args.time_budget}).",
+              file=sys.stderr)  # fmt: skip
+        return 2
         import torch
 
         torch.set_num_threads(args.threads)
@@ -176,6 +186,10 @@ def _experiment_table(args: argparse.Namespace) -> tuple[dict[str, Callable[...,
               file=sys.stderr)  # fmt: skip
         return 2
     names = [n.strip() for n in args.experiments.split(",") if n.strip()] if args.experiments else list(table)
+    if not names:  # "--experiments ," would otherwise run nothing and report success
+        print(f"error: --experiments {args.experiments!r} names no experiment; {args.chapter} has: "
+              f"{', '.join(table)}.", file=sys.stderr)  # fmt: skip
+        return 2
     unknown = [n for n in names if n not in table]
     if unknown:
         print(f"error: {args.chapter} has no experiment {', '.join(map(repr, unknown))}; it has: "
@@ -206,6 +220,10 @@ def _run(args: argparse.Namespace) -> int:
               f"with --out (the default is {quick_dir}).", file=sys.stderr)  # fmt: skip
         return 2
     state_root = Path(args.state) if args.state else state_dir()
+    problem = _check_outputs(args, out)  # before anything is trained, not after hours of it
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     log = open(args.log, "a", encoding="utf-8") if args.log else None
     try:
         return _loop(args, table, names, out, state_root, log)
@@ -214,9 +232,57 @@ def _run(args: argparse.Namespace) -> int:
             log.close()
 
 
+def _is_text_log(path: Path) -> bool:
+    """Whether an existing ``--log`` file may be appended to: text (UTF-8, no NUL bytes) that is not JSON.
+    A checkpoint, an archive of data, an image (binary) or a History or result (JSON) is not a log."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at the end of the sample is still text
+        if exc.start < len(head) - 4:
+            return False
+        text = head[: exc.start].decode("utf-8")
+    if "\x00" in text:
+        return False
+    if text.lstrip().startswith(("{", "[")):  # a progress line starts with "[12:30:05]", which is no JSON
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError, OSError):
+            return True
+        return False
+    return True
+
+
+def _check_outputs(args: argparse.Namespace, out: Path) -> str | None:
+    """What is wrong with ``--out`` (the archive folder) and ``--log``, or None: checked before training."""
+    from ecg_lib.atomic import check_writable
+
+    for flag, value in (("--out", args.out), ("--log", args.log), ("--state", args.state)):
+        if value is not None and not value.strip():
+            return f"{flag} '' names no path: give one, or leave {flag} out."
+    try:
+        if out.exists() and not out.is_dir():
+            return f"--out {out} is a file; --out names the folder that holds the archives."
+        check_writable(out / args.chapter / f"{args.chapter}.json", f"--out {out}: the archive")
+        if args.log:
+            log = Path(args.log)
+            check_writable(log, "--log")
+            if log.exists() and not _is_text_log(log):
+                return (f"--log {log} exists and is not a log (it is binary, or JSON such as a History): "
+                        "progress lines appended to it would damage it. Give another path.")
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names: list[str], out: Path,
           state_root: Path, log: TextIO | None) -> int:  # fmt: skip
     from ecg_lib import results, train
+    from ecg_lib.atomic import output_lock
     from ecg_lib.data import DataError, load_cifar10
 
     data = None
@@ -225,9 +291,15 @@ def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names:
     for i, name in enumerate(names):
         target = results.archive_path(args.chapter, name, out, profile=args.profile)
         if target.is_file() and not args.overwrite:
-            print(f"{args.chapter}/{name}: archive exists, skipped ({target}; --overwrite runs it again)")
-            existing.append(name)
-            continue
+            try:  # an empty or truncated file (a full disk, a copy cut short) is no archive: run it again
+                results.load_archive(target, profiles=(args.profile,))
+            except results.ArchiveError as exc:
+                print(f"{args.chapter}/{name}: the archive {target} is invalid ({str(exc).splitlines()[0]}); "
+                      "running it again to replace it", flush=True)  # fmt: skip
+            else:
+                print(f"{args.chapter}/{name}: archive exists, skipped ({target}; --overwrite runs it again)")
+                existing.append(name)
+                continue
         if args.time_budget is not None and time.perf_counter() - start >= args.time_budget:
             skipped = names[i:]
             print(f"time budget of {args.time_budget:.0f} s spent; not started: {', '.join(skipped)}")
@@ -245,7 +317,9 @@ def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names:
                 kwargs["data"] = data
             print(f"{label}: running ({args.profile} profile; checkpoints in {state}) ...", flush=True)
             t0 = time.perf_counter()
-            with train.checkpoint_dir(state), train.progress_hook(_Progress(label, log)):
+            # the lock: a second `reproduce` of this experiment would train into the same checkpoints
+            with output_lock([state], f"{args.chapter}/{name}: its state"), train.checkpoint_dir(state), \
+                    train.progress_hook(_Progress(label, log)):
                 result = fn(**kwargs)
             wall = time.perf_counter() - t0
             if result.profile != args.profile:

@@ -124,6 +124,15 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def _finite(v: int | float) -> bool:
+    """``math.isfinite`` that says False, instead of raising OverflowError, for an integer too large for a
+    float (JSON allows 1000 digits; no run records such a number)."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def _numbers(d: Mapping[str, Any], key: str, where: str, *, optional_items: bool = False) -> list:
     """``d[key]`` as a list of finite numbers (or nulls, with ``optional_items``): Python's json reads NaN
     and Infinity, which no run records (a non-finite loss stops training before it is recorded)."""
@@ -136,8 +145,8 @@ def _numbers(d: Mapping[str, Any], key: str, where: str, *, optional_items: bool
         if not _is_number(v):
             kind = "a number or null" if optional_items else "a number"
             raise _fail(where, f"'{key}'[{i}] must be {kind}, got {v!r}")
-        if not math.isfinite(v):
-            raise _fail(where, f"'{key}'[{i}] must be a finite number, got {v}")
+        if not _finite(v):
+            raise _fail(where, f"'{key}'[{i}] must be a finite number, got {str(v)[:40]}")
     return values
 
 
@@ -200,7 +209,7 @@ def validate_history(d: Any, where: str = "history") -> None:
         raise _fail(where, f"{n_steps} per-step values do not fit steps_per_epoch={spe} x {n_epochs} epochs")
     for key in ("train_error", "epoch_train_error", "test_error"):
         for i, v in enumerate(d[key]):
-            if v is not None and math.isfinite(v) and not 0.0 <= v <= 1.0:
+            if v is not None and _finite(v) and not 0.0 <= v <= 1.0:
                 raise _fail(where, f"'{key}'[{i}] = {v} is not an error fraction in [0, 1]")
     for key in ("train_time_s", "wall_time_s", "images_per_s"):
         if any(v < 0 for v in d[key]):
@@ -247,8 +256,8 @@ def validate_result(d: Any, where: str = "result", *, archive: bool = True,
         if info["profile"] != d["profile"]:
             raise _fail(where, f"run_info says profile {info['profile']!r}, the result {d['profile']!r}")
         wall = info["wall_time_s"]
-        if not _is_number(wall) or not math.isfinite(wall) or wall < 0:
-            raise _fail(where, f"run_info 'wall_time_s' must be a non-negative number, got {wall!r}")
+        if not _is_number(wall) or not _finite(wall) or wall < 0:
+            raise _fail(where, f"run_info 'wall_time_s' must be a non-negative number, got {str(wall)[:40]}")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -291,6 +300,8 @@ def load_archive(path: str | os.PathLike, *,
         raise _fail(str(path), f"not valid JSON ({exc})") from None
     except RecursionError:  # json recurses once per level: a hostile file can exhaust the stack
         raise _fail(str(path), "JSON nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits (Python's limit on int parsing)
+        raise _fail(str(path), f"not readable JSON ({exc})") from None
     validate_result(data, str(path), profiles=profiles)
     try:
         return ExperimentResult.from_dict(data)

@@ -62,7 +62,20 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(
             f"{path} is not an ecg_lib checkpoint of format {CHECKPOINT_FORMAT!r}{extra}."
         )
+    # a file of the right format with parts missing or of the wrong kind (edited, or written by a bug) is
+    # refused here, naming the part, not with a KeyError in the middle of resuming
+    missing = [k for k, kind in _REQUIRED.items() if not isinstance(ckpt.get(k), kind)]
+    if missing:
+        parts = ", ".join(repr(k) for k in missing)
+        raise CheckpointError(f"The checkpoint {path} lacks a valid {parts}: it is damaged and cannot be "
+                              "resumed. Start the run again (or from an intact copy).")  # fmt: skip
     return ckpt
+
+
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "epoch": int, "model": dict, "optimizer": dict, "rng": dict, "history": dict, "config": dict,
+    "run": dict,
+}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -137,12 +150,18 @@ def _rng_state() -> dict[str, Any]:
     return state
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    py = state["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def _set_rng_state(state: dict[str, Any], path: str | os.PathLike = "the checkpoint") -> None:
+    try:
+        torch.set_rng_state(state["torch"])
+        py = state["python"]
+        random.setstate((py[0], tuple(py[1]), py[2]))
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise CheckpointError(f"The random-number state ('rng') in {path} is damaged ({type(exc).__name__}: "
+                              f"{detail}); the run cannot be resumed exactly. Start it again (or from an "
+                              "intact copy).") from None  # fmt: skip
 
 
 # settings that may change between an interrupted run and its resumption without changing the result.

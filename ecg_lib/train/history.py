@@ -100,7 +100,21 @@ class History:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:
-        return cls.from_json(Path(path).read_text())
+        """Read a History JSON (what :meth:`save` and ``train --out`` write). A file that is not one (not
+        UTF-8, not JSON, not an object with a History's fields) raises ``ValueError`` naming it."""
+        try:
+            d = json.loads(Path(path).read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise ValueError(f"{path} is not a History JSON file ({type(exc).__name__}: {exc}).") from None
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            raise ValueError(f"{path} is not a History JSON file ({exc}).") from None
+        if not isinstance(d, dict) or not {"config", "train_loss", "stopped"} <= d.keys():
+            raise ValueError(f"{path} is not a History JSON file (a {type(d).__name__} without a History's "
+                             "config, train_loss and stopped).")  # fmt: skip
+        try:
+            return cls.from_dict(d)
+        except (TypeError, ValueError, KeyError, RuntimeError) as exc:
+            raise ValueError(f"{path} is not a History JSON file ({type(exc).__name__}: {exc}).") from None
 
     def summary(self) -> str:
         """One line: final test error, epochs and time, throughput."""

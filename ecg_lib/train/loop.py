@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ecg_lib import distributed
-from ecg_lib.atomic import check_writable
+from ecg_lib.atomic import check_writable, remove_stale_temporaries
 from ecg_lib.data import Normalizer
 from ecg_lib.loader import DeviceLoader
 from ecg_lib.profiles import check_profile
@@ -104,6 +105,9 @@ def _eval_sums(model: nn.Module, x: Tensor, y: Tensor, normalizer: Normalizer | 
     """``[sum of losses, number wrong, count]`` as a float64 tensor on ``device``; with ``correct`` a list,
     each batch's per-image correctness (bool, on the CPU) is appended to it."""
     sums = torch.zeros(3, dtype=torch.float64, device=device)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        # 0 would fail inside range(); a negative step would skip every batch and return NaN
+        raise ValueError(f"batch_size must be a positive integer (got {batch_size!r}).")
     for start in range(0, x.shape[0], batch_size):
         xb = x[start : start + batch_size].to(device, non_blocking=True)
         yb = y[start : start + batch_size].to(device, non_blocking=True)
@@ -119,6 +123,8 @@ def _eval_sums(model: nn.Module, x: Tensor, y: Tensor, normalizer: Normalizer | 
         with autocast(device, precision):
             logits = model(xb)
         logits = logits.float()
+        if start == 0:
+            _check_labels(y, logits.shape[-1], "evaluate()")
         sums[0] += F.cross_entropy(logits, yb, reduction="sum").double()
         wrong = logits.argmax(1) != yb
         sums[1] += wrong.sum().double()
@@ -236,14 +242,28 @@ def fit(
     cfg = config if config is not None else TrainConfig()
     if recipe is not None:
         cfg = apply_recipe(cfg, recipe)
+    _check_data(data)
     auto_dir = _CHECKPOINT_DIR.get()
-    if auto_dir is not None and checkpoint is None and resume is None:
+    auto = auto_dir is not None and checkpoint is None and resume is None
+    if auto:
         checkpoint = auto_checkpoint_path(auto_dir, model, data, cfg, profile=profile, model_name=model_name,
                                           model_options=model_options)  # fmt: skip
         resume = checkpoint if checkpoint.is_file() else None
     if checkpoint is not None:
         check_writable(checkpoint, "checkpoint")
-    ckpt = load_checkpoint(resume) if resume is not None else None  # a bad file fails before any work
+        remove_stale_temporaries(checkpoint)  # what a kill -9 during an earlier save left beside it
+    try:
+        ckpt = load_checkpoint(resume) if resume is not None else None  # a bad file fails before any work
+    except CheckpointError:
+        if not auto:
+            raise
+        # a state file of `reproduce` torn by a kill would stop every rerun at this fit: set it aside (for
+        # a look) and train the fit again, rather than stay stuck
+        aside = Path(resume).with_name(Path(resume).name + ".corrupt")
+        os.replace(resume, aside)
+        print(f"ecg_lib: the state checkpoint {resume} is truncated or corrupt; it is moved to {aside} and "
+              "this fit starts again from its first epoch.", file=sys.stderr)  # fmt: skip
+        ckpt, resume = None, None
     t_start = time.perf_counter()
     device = pick_device(cfg.device)
     world = distributed.setup(device.type)
@@ -309,7 +329,7 @@ def fit(
                                   f"architecture ({str(exc).splitlines()[0]}).") from None  # fmt: skip
         if scaler is not None and ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
-        _set_rng_state(ckpt["rng"])
+        _set_rng_state(ckpt["rng"], resume)
         saved = History.from_dict(ckpt["history"])
         saved.config, saved.normalizer, saved.stopped = cfg.to_dict(), normalizer, "running"
         saved.info = {**history.info, "resumed_from_epoch": ckpt["epoch"]}
@@ -459,6 +479,36 @@ def _event(run: dict[str, Any], cfg: TrainConfig, spe: int, epoch: int, resumed:
             "steps_per_epoch": spe, "train_time_s": last(history.train_time_s) or 0.0,
             "wall_time_s": last(history.wall_time_s) or 0.0, "train_error": last(history.epoch_train_error),
             "test_error": last(history.test_error), "resumed": resumed}  # fmt: skip
+
+
+def _check_labels(y: Tensor, n_classes: int | None, where: str) -> None:
+    """Labels must be class indices: -100 would be silently ignored by the loss (its ``ignore_index``),
+    and other values outside the classes fail deep inside it."""
+    if y.numel() == 0:
+        return
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or (n_classes is not None and hi >= n_classes):
+        bad = lo if lo < 0 else hi
+        top = f"0..{n_classes - 1}" if n_classes is not None else "0 and up"
+        raise ValueError(f"{where}: labels must be class indices in {top} (found {bad}).")
+
+
+def _check_data(data: Any) -> None:
+    """What :func:`fit` needs of ``data``, checked before anything is built or written: uint8 images
+    N x 3 x H x W (the Normalizer's statistics are per RGB channel), int64 labels, one per image, in the
+    classes' range."""
+    classes = getattr(data, "classes", None)
+    n_classes = len(classes) if classes else None
+    for split in ("train", "test"):
+        x, y = getattr(data, f"{split}_x"), getattr(data, f"{split}_y")
+        if not isinstance(x, Tensor) or x.dtype != torch.uint8 or x.dim() != 4 or x.shape[1] != 3:
+            got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"fit(): {split}_x must be uint8 images N x 3 channels x H x W, got {got}.")
+        if not isinstance(y, Tensor) or y.dtype != torch.int64 or y.shape != (x.shape[0],):
+            got = f"{y.dtype} {tuple(y.shape)}" if isinstance(y, Tensor) else type(y).__name__
+            raise ValueError(f"fit(): {split}_y must be int64 labels, one per image ({x.shape[0]}), got "
+                             f"{got}.")  # fmt: skip
+        _check_labels(y, n_classes, f"fit(): {split}_y")
 
 
 @torch.no_grad()
