@@ -43,8 +43,11 @@ _REPO = Path(__file__).resolve().parents[1]
 
 def state_dir() -> Path:
     """Where ``reproduce`` keeps its per-experiment checkpoints: ``_build/reproduce-state/`` (ignored by
-    git, kept between sessions on the same machine)."""
-    return _REPO / "_build" / "reproduce-state"
+    git, kept between sessions on the same machine) of the checkout, or of the working directory when
+    the library is installed (:func:`ecg_lib.paths.build_dir`)."""
+    from ecg_lib.paths import build_dir
+
+    return build_dir() / "reproduce-state"
 
 
 def cpu_model() -> str:
@@ -197,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     quick_dir = results.quick_results_dir()
     archived = args.profile in ARCHIVED_PROFILES
-    out = Path(args.out) if args.out else (results.results_dir() if archived else quick_dir)
+    out = Path(args.out) if args.out else (results.output_results_dir() if archived else quick_dir)
     # quick results never go where the book reads archived ones: results/, $ECG_RESULTS_DIR, or an
     # --out naming either
     if args.profile not in ARCHIVED_PROFILES and results.is_archive_root(out):
