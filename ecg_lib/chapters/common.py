@@ -60,6 +60,16 @@ class ChapterRun:
     profile: str
     started: float = field(default_factory=time.perf_counter)
 
+    def __post_init__(self) -> None:
+        # Standard- and full-profile cells train for minutes: every fit from here on prints a line per
+        # epoch. The quick profile stays quiet, so the built book's pages carry no progress lines.
+        from ecg_lib.train import epoch_line, set_default_progress
+
+        def report(event: dict[str, Any]) -> None:
+            print(f"[{self.chapter}] {epoch_line(event)}", flush=True)
+
+        set_default_progress(report if self.profile != "quick" else None)
+
     def info(self, data: Any = None, **extra: Any) -> dict[str, Any]:
         """:func:`ecg_lib.train.run_info` with this run's profile."""
         from ecg_lib.train import run_info

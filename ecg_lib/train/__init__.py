@@ -39,9 +39,11 @@ from ecg_lib.train.loop import (
     backward_step,
     checkpoint_dir,
     current_checkpoint_dir,
+    epoch_line,
     evaluate,
     fit,
     progress_hook,
+    set_default_progress,
 )
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "backward_step",
     "checkpoint_dir",
     "current_checkpoint_dir",
+    "epoch_line",
     "evaluate",
     "fit",
     "format_run_info",
@@ -73,5 +76,6 @@ __all__ = [
     "run_info",
     "run_key",
     "save_checkpoint",
+    "set_default_progress",
 ]
 
