@@ -430,7 +430,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from ecg_lib.profiles import UnknownProfileError, resolve_profile
 
-    parser = build_parser()
+    try:
+        parser = build_parser()  # `train`'s flags come from TrainConfig, which imports PyTorch
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        print(f"error: ecg_lib needs PyTorch, and this Python ({sys.executable}) has none. Install the "
+              "library with its dependencies (in a checkout: pip install -e .) or activate the environment "
+              "that has them (e.g. . .venv/bin/activate).", file=sys.stderr)  # fmt: skip
+        return 2
     args = parser.parse_args(argv)
     if getattr(args, "profile", None) is None:
         # Every command fails fast on a mistyped profile environment variable instead of running with a guess.

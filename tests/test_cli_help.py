@@ -58,3 +58,11 @@ def test_the_ecg_script_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     assert build_parser().prog == "ecg"
     monkeypatch.setattr(sys, "argv", ["/x/ecg_lib/__main__.py", "--help"])
     assert build_parser().prog == "python -m ecg_lib"
+
+
+def test_a_missing_torch_is_named(tmp_path) -> None:
+    code = "import sys; sys.modules['torch'] = None; from ecg_lib.cli import main; sys.exit(main(['models']))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "ecg_lib needs PyTorch" in done.stderr and "Traceback" not in done.stderr
