@@ -99,6 +99,7 @@ def plot_loss(result: ExperimentResult) -> None:
         smooth = np.convolve(h.train_loss, np.ones(window) / window, mode="valid")
         ax.plot(steps[window - 1 :], smooth, label=f"{head} head")
     ax.set_xlabel("epoch")
+    common.integer_epochs(ax)
     ax.set_ylabel("training loss (cross-entropy, moving average)")
     ax.set_title(f"Training loss, this run ({result.profile} profile)")
     ax.legend(fontsize=9)

@@ -1,0 +1,49 @@
+"""Figures a reader can cite: epoch axes tick at whole epochs."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+
+from ecg_lib.chapters import common
+from ecg_lib.chapters import nin as nin_page
+from ecg_lib.results import find_archive
+
+
+def _ticks_in_view(ax) -> list[float]:
+    lo, hi = ax.get_xlim()
+    return [t for t in ax.get_xticks() if lo <= t <= hi]
+
+
+def test_histories_tick_at_whole_epochs() -> None:
+    result = find_archive("nin", "train_heads")
+    if result is None:
+        pytest.skip("no archived nin/train_heads")
+    # three epochs of a result: the default locator puts ticks at 1.5 and 2.5
+    for h in result.histories.values():
+        h.test_error = h.test_error[:3]
+    fig, ax = plt.subplots()
+    common.plot_histories(result, ax)
+    fig.canvas.draw()
+    ticks = _ticks_in_view(ax)
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    plt.close(fig)
+
+
+def test_training_loss_ticks_at_whole_epochs() -> None:
+    result = find_archive("nin", "train_heads")
+    if result is None:
+        pytest.skip("no archived nin/train_heads")
+    for h in result.histories.values():  # two epochs of per-step points
+        n = 2 * h.steps_per_epoch
+        h.train_loss = h.train_loss[:n]
+    nin_page.plot_loss(result)
+    ax = plt.gcf().axes[0]
+    plt.gcf().canvas.draw()
+    ticks = _ticks_in_view(ax)
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    plt.close("all")
