@@ -47,3 +47,17 @@ def test_training_loss_ticks_at_whole_epochs() -> None:
     ticks = _ticks_in_view(ax)
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
     plt.close("all")
+
+
+def test_the_run_info_box_names_the_data_without_folders() -> None:
+    from ecg_lib.train import format_run_info
+
+    source = ("archive /work/shared/data/cifar10-jpeg.tar.gz (decoded cache /root/.cache/ecg_lib/"
+              "cifar10-archive-540fce5587d88864-v2.npy, read in 2.14 s)")  # fmt: skip
+    text = format_run_info({"profile": "quick", "data": source, "torch": "2.4"})
+    line = next(line for line in text.splitlines() if line.startswith("data"))
+    assert line.split(None, 1)[1] == (
+        "archive cifar10-jpeg.tar.gz (decoded cache cifar10-archive-540fce5587d88864-v2.npy, read in 2.14 s)"
+    )
+    windows = format_run_info({"data": r"folder C:\Users\me\cifar (train/ and test/)"})
+    assert windows.split(None, 1)[1] == "folder cifar (train/ and test/)"
