@@ -61,3 +61,20 @@ def test_the_run_info_box_names_the_data_without_folders() -> None:
     )
     windows = format_run_info({"data": r"folder C:\Users\me\cifar (train/ and test/)"})
     assert windows.split(None, 1)[1] == "folder cifar (train/ and test/)"
+
+
+def test_the_class_map_figure_fits_the_text_column(monkeypatch) -> None:
+    import torch
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    images = torch.zeros(3, 3, 32, 32, dtype=torch.uint8)
+    maps, scores = torch.rand(3, 10, 8, 8), torch.rand(3, 10)
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    nin_page.plot_class_maps(images, [0, 3, 9], classes, maps, scores)
+    fig = shown[0]
+    assert fig.get_figwidth() <= 8
+    texts = [t for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label) if t.get_text()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 9
+    assert len(fig.axes) == 3 * 11 + 1  # the panels and a colour bar
+    plt.close("all")
