@@ -1,4 +1,5 @@
-"""Command line: ``python -m ecg_lib {models,summary,train,reproduce,pretrained}``.
+"""Command line: ``python -m ecg_lib {models,summary,train,reproduce,pretrained}`` (also installed as the
+``ecg`` command, which runs the same :func:`main`).
 
 Each sub-command is a ``_cmd_<name>(args) -> int`` function; imports happen inside them so that
 ``--help`` stays fast.
@@ -169,8 +170,9 @@ def _config_choices() -> dict[str, tuple[str, ...]]:
     from ecg_lib.data import Normalizer
     from ecg_lib.train import OPTIMIZERS, PRECISIONS, SCHEDULES
 
+    # "none" spells normalize=None on the command line; MODES already holds it (once is enough in --help)
     return {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "precision": PRECISIONS,
-            "normalize": (*Normalizer.MODES, "none")}  # fmt: skip
+            "normalize": tuple(dict.fromkeys((*Normalizer.MODES, "none")))}  # fmt: skip
 
 
 def _milestones(text: str) -> tuple[float, ...]:
@@ -232,9 +234,10 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             if kind is None:  # None defaults: the annotation says what the value is
                 kind = float if "float" in str(f.type) else int if "int" in str(f.type) else str
                 kind = _optional(kind)
+            if "default" not in help_text:  # a help text that explains its default says it once
+                help_text += f" (default: {default})"
             p.add_argument(flag, dest=name, type=kind, default=default,
-                           action=_recorded(argparse._StoreAction),
-                           help=f"{help_text} (default: {default})")  # fmt: skip
+                           action=_recorded(argparse._StoreAction), help=help_text)  # fmt: skip
 
 
 def _config_from_args(args: argparse.Namespace):
@@ -545,8 +548,21 @@ def _add_pretrained(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_pretrained)
 
 
+_DESCRIPTION = (
+    "The ecg_lib command line: list and count the models, train one on CIFAR-10, and reproduce a "
+    "chapter's experiments of the book ImageNet Evolution without Jupyter."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ecg_lib", description=__doc__.splitlines()[0])
+    from pathlib import Path
+
+    from ecg_lib import __version__
+
+    # the `ecg` console script (pyproject.toml) and `python -m ecg_lib` share this parser: name the one used
+    prog = "ecg" if Path(sys.argv[0]).stem == "ecg" else "python -m ecg_lib"
+    parser = argparse.ArgumentParser(prog=prog, description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"ecg_lib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     # one _add_<command>(sub) per sub-command
     _add_models(sub)
@@ -563,7 +579,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from ecg_lib.profiles import UnknownProfileError, resolve_profile
 
-    parser = build_parser()
+    try:
+        parser = build_parser()  # `train`'s flags come from TrainConfig, which imports PyTorch
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        print(f"error: ecg_lib needs PyTorch, and this Python ({sys.executable}) has none. Install the "
+              "library with its dependencies (in a checkout: pip install -e .) or activate the environment "
+              "that has them (e.g. . .venv/bin/activate).", file=sys.stderr)  # fmt: skip
+        return 2
     args = parser.parse_args(argv)
     if getattr(args, "profile", None) is None:
         # Every command fails fast on a mistyped profile environment variable instead of running with a guess.

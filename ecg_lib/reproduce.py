@@ -44,8 +44,11 @@ _REPO = Path(__file__).resolve().parents[1]
 
 def state_dir() -> Path:
     """Where ``reproduce`` keeps its per-experiment checkpoints: ``_build/reproduce-state/`` (ignored by
-    git, kept between sessions on the same machine)."""
-    return _REPO / "_build" / "reproduce-state"
+    git, kept between sessions on the same machine) of the checkout, or of the working directory when
+    the library is installed (:func:`ecg_lib.paths.build_dir`)."""
+    from ecg_lib.paths import build_dir
+
+    return build_dir() / "reproduce-state"
 
 
 def cpu_model() -> str:
@@ -165,11 +168,38 @@ def _cmd(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        return _run(args)
+        return _run_all(args) if args.chapter == ALL else _run(args)
     except KeyboardInterrupt:  # Ctrl-C, or a time limit around the command
         print("reproduce: interrupted. Finished experiments are archived; the running one keeps its "
               "checkpoints: run the same command again to continue it.", file=sys.stderr)  # fmt: skip
         return 130
+
+
+#: ``reproduce all``: every chapter of :data:`ecg_lib.experiments.CHAPTERS`, in its order.
+ALL = "all"
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    """Every registered chapter in turn, under one ``--time-budget`` (each chapter gets what the earlier
+    ones left); 1 when any chapter failed."""
+    from ecg_lib.experiments import CHAPTERS
+
+    if args.experiments:
+        print(f"error: --experiments names one chapter's experiments; with '{ALL}' every experiment of every "
+              "chapter runs (name a chapter to pick some).", file=sys.stderr)  # fmt: skip
+        return 2
+    start, codes = time.perf_counter(), {}
+    for chapter in CHAPTERS:
+        sub = argparse.Namespace(**{**vars(args), "chapter": chapter})
+        if args.time_budget is not None:
+            sub.time_budget = max(0.0, args.time_budget - (time.perf_counter() - start))
+        print(f"== reproduce {chapter} ({args.profile} profile)", flush=True)
+        codes[chapter] = _run(sub)
+    failed = [c for c, rc in codes.items() if rc]
+    which = f" ({', '.join(failed)})" if failed else ""
+    print(f"reproduce {ALL} ({args.profile}): {len(codes)} chapters, {len(failed)} failed{which}, "
+          f"{time.perf_counter() - start:.0f} s")  # fmt: skip
+    return 1 if failed else 0
 
 
 def _experiment_table(args: argparse.Namespace) -> tuple[dict[str, Callable[..., Any]], list[str]] | int:
@@ -211,7 +241,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     quick_dir = results.quick_results_dir()
     archived = args.profile in ARCHIVED_PROFILES
-    out = Path(args.out) if args.out else (results.results_dir() if archived else quick_dir)
+    out = Path(args.out) if args.out else (results.output_results_dir() if archived else quick_dir)
     # quick results never go where the book reads archived ones: results/, $ECG_RESULTS_DIR, or an
     # --out naming either
     if args.profile not in ARCHIVED_PROFILES and results.is_archive_root(out):
@@ -382,7 +412,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from ecg_lib.profiles import AUTO, ENV_VAR, PROFILES
 
     p = sub.add_parser("reproduce", help="run a chapter's experiments without Jupyter, archive the results")
-    p.add_argument("chapter", help="chapter name, e.g. alexnet, resnet, comparison")
+    p.add_argument("chapter", help=f"chapter name, e.g. alexnet, resnet, comparison; '{ALL}': every chapter")
     p.add_argument("--profile", default=None, choices=(*PROFILES, AUTO),
                    help="quick: CPU-sized subsets; standard: all of CIFAR-10, the cheapest run that "
                         "shows each claim (minutes on a GPU, hours on a CPU); full: paper-like schedules "

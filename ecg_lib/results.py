@@ -10,6 +10,8 @@ a book built later on a CPU shows them next to its own quick-profile numbers
 Only standard- and full-profile results belong in the repository's ``results/``: quick-profile runs of
 ``reproduce`` go to ``_build/results-quick/`` (not committed) unless ``--out`` says otherwise.
 ``$ECG_RESULTS_DIR`` replaces ``results/`` everywhere (tests point it at a temporary folder).
+An installed (non-editable) package reads the copy of ``results/`` it carries and writes nothing into
+itself (:mod:`ecg_lib.paths`).
 
 Every archive is checked on load against the schema of :class:`~ecg_lib.train.History` and
 :class:`~ecg_lib.experiments.ExperimentResult`; a malformed file raises :class:`ArchiveError` naming
@@ -28,6 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ecg_lib import paths
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.profiles import ARCHIVED_PROFILES, PROFILES
 
@@ -41,6 +44,7 @@ __all__ = [
     "is_archive_root",
     "list_archives",
     "load_archive",
+    "output_results_dir",
     "quick_results_dir",
     "repository_results_dir",
     "results_dir",
@@ -50,7 +54,7 @@ __all__ = [
 ]
 
 ENV_VAR = "ECG_RESULTS_DIR"
-_REPO = Path(__file__).resolve().parents[1]
+_REPO = paths.repository_root()
 # What an archive must say about how it was produced (the issue's list; `reproduce` adds date and time).
 REQUIRED_RUN_INFO = ("profile", "device", "precision", "torch", "date", "wall_time_s")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -70,21 +74,40 @@ def repository_results_dir() -> Path:
 
 
 def results_dir() -> Path:
-    """The archive root: ``$ECG_RESULTS_DIR`` if set, else the repository's ``results/``."""
+    """The archive root: ``$ECG_RESULTS_DIR`` if set, else the checkout's ``results/``, else (an installed
+    package) the copy of ``results/`` the package carries."""
     env = os.environ.get(ENV_VAR, "").strip()
-    return Path(env).expanduser() if env else repository_results_dir()
+    if env:
+        return Path(env).expanduser()
+    if not paths.in_checkout() and paths.packaged_results_dir().is_dir():
+        return paths.packaged_results_dir()
+    return repository_results_dir()
+
+
+def output_results_dir() -> Path:
+    """Where ``reproduce`` writes standard- and full-profile archives by default: :func:`results_dir`,
+    except in an installed package, whose archives are read-only: ``./results/`` in the working directory
+    (show them with ``ECG_RESULTS_DIR=results``)."""
+    root = results_dir()
+    packaged = paths.packaged_results_dir().resolve()
+    if root.resolve() == packaged or packaged in root.resolve().parents:
+        return Path.cwd() / "results"
+    return root
 
 
 def quick_results_dir() -> Path:
-    """Where quick-profile runs of ``reproduce`` go by default: under ``_build/``, never committed."""
-    return _REPO / "_build" / "results-quick"
+    """Where quick-profile runs of ``reproduce`` go by default: under ``_build/`` (of the checkout, or of
+    the working directory for an installed package), never committed."""
+    return paths.build_dir() / "results-quick"
 
 
 def is_archive_root(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is the archive root (:func:`results_dir`) or the repository's ``results/``: the
-    folders whose results the book shows as archived (standard or full) ones."""
+    """Whether ``path`` is the archive root (:func:`results_dir`), the repository's ``results/`` or the
+    installed package's copy of it: the folders whose results the book shows as archived (standard or
+    full) ones."""
     target = Path(path).expanduser().resolve()
-    return target in (results_dir().resolve(), repository_results_dir().resolve())
+    roots = (results_dir(), repository_results_dir(), paths.packaged_results_dir())
+    return target in tuple(r.resolve() for r in roots)
 
 
 def _check_name(value: str, what: str) -> str:

@@ -34,7 +34,7 @@ if ! command -v jupyter-book >/dev/null 2>&1; then
     exit 1
 fi
 
-# MathJax and the widget embedder are served from the site itself (offline pages, no CDN).
+# MathJax is served from the site itself (offline pages, no CDN); no page needs a widget embedder.
 bash "$root/scripts/vendor_assets.sh"
 
 config_args=()

@@ -3,17 +3,21 @@
 # budget, and archive the results under results/<chapter>/ (standard) or results/<chapter>/full/ (then
 # commit them: `git add results/`).
 #
-#   bash scripts/gpu_run.sh                          # standard profile, 540 s in all (one device session)
-#   bash scripts/gpu_run.sh --profile full           # the papers' schedules: GPU-hours, several sessions
-#   GPU_RUN_BUDGET_S=3600 bash scripts/gpu_run.sh    # a longer session: more experiments finish
+#   bash scripts/gpu_run.sh                          # standard profile, every experiment, no time limit
+#   bash scripts/gpu_run.sh --profile full           # the papers' schedules: GPU-hours
+#   bash scripts/gpu_run.sh --budget 540             # within 540 s in all (a lent 10-minute machine)
+#   GPU_RUN_BUDGET_S=540 bash scripts/gpu_run.sh     # the same
 #   bash scripts/gpu_run.sh --chapters resnet,vgg    # only these chapters, in this order
 #   bash scripts/gpu_run.sh --profile quick          # the same on a CPU, quick profile, into _build/
 #   bash scripts/gpu_run.sh --jobs 5                 # up to 5 experiments at once on the one GPU
 #   bash scripts/gpu_run.sh --jobs 4 --chapters resnet:depth_seed1,nin:train_heads   # these, in order
 #
-# Budget. The default, 540 s, fits a 10-minute device command with time left for start-up and data
-# loading. Chapters run in order of importance (below), each with a share of the budget plus whatever
-# earlier chapters left unused. A chapter's `reproduce` starts no experiment once its share is spent
+# Budget. None by default: every experiment runs to the end (a workstation). With --budget SECONDS (or
+# $GPU_RUN_BUDGET_S; 540 fits a 10-minute device command with time left for start-up and data loading)
+# chapters run in order of importance (below), each with a share of the budget plus whatever earlier
+# chapters left unused; the shares of the chapters asked for are scaled to fill the whole budget
+# (--chapters nin alone gets all of it). Exit status 1 when an experiment failed, was stopped, or was
+# not started because the budget was spent; 2 for bad arguments, no PyTorch or no GPU. A chapter's `reproduce` starts no experiment once its share is spent
 # (--time-budget), and `timeout` stops an experiment still running when the share plus a 30 s grace is
 # over: each experiment's archive is written atomically when it finishes, so an interrupted one leaves
 # nothing and the finished ones are kept. --skip-existing makes a second session continue where the
@@ -38,9 +42,11 @@ cd "$root"
 profile=standard
 chapters=""
 jobs=1
+budget="${GPU_RUN_BUDGET_S:-}"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --profile) profile="$2"; shift 2 ;;
+        --budget) budget="$2"; shift 2 ;;
         --chapters) chapters="$2"; shift 2 ;;
         --jobs) jobs="$2"; shift 2 ;;
         -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -57,7 +63,10 @@ if ! [[ "$jobs" =~ ^[1-9][0-9]*$ ]]; then
     exit 2
 fi
 
-budget="${GPU_RUN_BUDGET_S:-540}"
+if [[ -n "$budget" ]] && ! [[ "$budget" =~ ^[1-9][0-9]*$ ]]; then
+    echo "gpu_run: --budget (GPU_RUN_BUDGET_S) must be a whole number of seconds (got '$budget')" >&2
+    exit 2
+fi
 # Order of importance and share of the budget (percent). ResNet first: its degradation experiment is
 # the result the book most needs at full scale; the comparison race last, as it repeats the others.
 order=(resnet:25 alexnet:15 vgg:15 googlenet:15 nin:10 comparison:20)
@@ -72,6 +81,11 @@ python=python3
 command -v python3 >/dev/null || python=python
 [[ -x "$root/.venv/bin/python" ]] && python="$root/.venv/bin/python"
 
+if ! "$python" -c "import torch" 2>/dev/null; then
+    echo "gpu_run: $python cannot import PyTorch. Install the project first (in the repository:" >&2
+    echo "         python3 -m venv .venv && . .venv/bin/activate && pip install -e .), then run again." >&2
+    exit 2
+fi
 if [[ "$profile" != quick ]]; then
     if ! "$python" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
         echo "gpu_run: PyTorch sees no CUDA GPU. The $profile profile is sized for one here; on a CPU run" >&2
@@ -96,9 +110,12 @@ fi
 
 "$python" -c "import torch; print('gpu_run: torch', torch.__version__, '| device:',
     torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
-echo "gpu_run: profile=$profile budget=${budget}s chapters: ${selected[*]}"
+echo "gpu_run: profile=$profile budget=${budget:+${budget}s}${budget:-none} chapters: ${selected[*]}"
 start=$(date +%s)
-deadline=$((start + budget))
+# No budget: a deadline far beyond any run, so the code below has one path for both.
+deadline=$((start + ${budget:-315360000}))
+total_share=0
+for entry in "${selected[@]}"; do total_share=$((total_share + ${entry##*:})); done
 
 # The archives written since the start, and how to commit them (both ways of running end with this).
 list_archives() {
@@ -133,7 +150,7 @@ if (( jobs > 1 )); then
             return 0
         fi
         t0=$(date +%s)
-        echo "== $item: started with ${left}s of the budget left"
+        if [[ -n "$budget" ]]; then echo "== $item: started with ${left}s of the budget left"; else echo "== $item: started"; fi
         timeout --signal=INT --kill-after=15 "$left" "$python" -m ecg_lib reproduce "$chapter" \
             --profile "$profile" --experiments "$experiment" --threads 2 \
             > "$log_dir/$chapter.$experiment.txt" 2>&1
@@ -146,11 +163,11 @@ if (( jobs > 1 )); then
         echo "$item: $what in $(( $(date +%s) - t0 ))s" | tee -a "$summary_file"
     }
     export -f run_one
-    export deadline profile python log_dir summary_file
+    export deadline budget profile python log_dir summary_file
     echo "gpu_run: ${#queue[@]} experiments, up to $jobs at once"
     printf '%s\n' "${queue[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$1"' _ {}
     echo
-    echo "gpu_run summary ($profile profile, --jobs $jobs, $(( $(date +%s) - start ))s of ${budget}s):"
+    echo "gpu_run summary ($profile profile, --jobs $jobs, $(( $(date +%s) - start ))s${budget:+ of ${budget}s}):"
     sed 's/^/  /' "$summary_file"
     list_archives
     grep -qv ": done in " "$summary_file" && exit 1
@@ -162,10 +179,11 @@ summary=()
 status=0
 for entry in "${selected[@]}"; do
     chapter="${entry%%:*}"
-    share=$((budget * ${entry##*:} / 100 + carry))
     now=$(date +%s)
     left=$((deadline - now))
-    (( share > left )) && share=$left
+    # the shares of the chapters asked for, scaled to the whole budget
+    share=$(( ${budget:-0} * ${entry##*:} / total_share + carry ))
+    (( share > left || ${#budget} == 0 )) && share=$left
     if [[ " $known " != *" $chapter "* ]]; then
         summary+=("$chapter: not registered in ecg_lib.experiments.CHAPTERS (chapter not landed?)")
         carry=$share
@@ -173,12 +191,18 @@ for entry in "${selected[@]}"; do
     fi
     if (( share < 10 )); then
         summary+=("$chapter: not run, the budget is spent")
+        status=1
         continue
     fi
-    echo "== $chapter: up to ${share}s"
     t0=$(date +%s)
-    timeout --signal=INT --kill-after=15 $((share + 30)) \
-        "$python" -m ecg_lib reproduce "$chapter" --profile "$profile" --time-budget "$share" --skip-existing
+    if [[ -z "$budget" ]]; then
+        echo "== $chapter: no time limit"
+        "$python" -m ecg_lib reproduce "$chapter" --profile "$profile" --skip-existing
+    else
+        echo "== $chapter: up to ${share}s"
+        timeout --signal=INT --kill-after=15 $((share + 30)) \
+            "$python" -m ecg_lib reproduce "$chapter" --profile "$profile" --time-budget "$share" --skip-existing
+    fi
     rc=$?
     took=$(( $(date +%s) - t0 ))
     carry=$(( share > took ? share - took : 0 ))
@@ -191,7 +215,7 @@ for entry in "${selected[@]}"; do
 done
 
 echo
-echo "gpu_run summary ($profile profile, $(( $(date +%s) - start ))s of ${budget}s):"
+echo "gpu_run summary ($profile profile, $(( $(date +%s) - start ))s${budget:+ of ${budget}s}):"
 for line in "${summary[@]}"; do echo "  $line"; done
 list_archives
 exit $status

@@ -16,6 +16,8 @@ import pytest
 import yaml
 from book_fixtures import ROOT, is_notebook_page, notebook_pages, toc_files
 
+import ecg_lib
+
 CHAPTERS = sorted((ROOT / "notebooks").glob("*.md"))
 TEMPLATE = ROOT / "templates" / "chapter.md"  # a chapter skeleton, outside the book and unpaired
 # Every notebook page: the chapters, plus prose pages that execute code (the introduction's figure).
@@ -60,9 +62,27 @@ def test_first_code_cell_is_the_hidden_colab_setup(md: Path) -> None:
     assert code, f"{_id(md)} has no code cell"
     setup = code[0]
     assert "remove-cell" in setup.metadata.get("tags", []), "the setup cell must be tagged remove-cell"
-    assert '"google.colab" in sys.modules' in setup.source, "the setup cell must act only in Colab"
-    urls = re.findall(r"git\+(https://\S+?)[\"']", setup.source)
-    assert urls == [REPO_URL], f"the setup cell must install from _config.yml's repository.url ({REPO_URL})"
+    # one setup cell, word for word the template's: it acts wherever ecg_lib is missing (Colab or a
+    # downloaded .ipynb in a local Jupyter), installing the release tagged with the library's version
+    assert "google.colab" not in setup.source, "the setup cell must act wherever ecg_lib is missing"
+    template = next(c for c in jupytext.read(TEMPLATE).cells if c.cell_type == "code")
+    assert setup.source == template.source, f"{_id(md)}'s setup cell differs from {_id(TEMPLATE)}'s"
+    urls = re.findall(r"git\+(https://\S+?)@v([\w.]+)[\"']", setup.source)
+    assert urls == [(REPO_URL, ecg_lib.__version__)], (
+        f"the setup cell must install v{ecg_lib.__version__} from _config.yml's repository.url ({REPO_URL})"
+    )
+
+
+@pytest.mark.parametrize("md", NOTEBOOK_PAGES, ids=_id)
+def test_ipynb_opens_with_a_colab_badge(md: Path) -> None:
+    # the badge is the .ipynb's first cell, hidden on the site (whose pages have their own launch button)
+    first = jupytext.read(md.with_suffix(".ipynb")).cells[0]
+    assert first.cell_type == "markdown" and "remove-cell" in first.metadata.get("tags", [])
+    repo = REPO_URL.removeprefix("https://github.com/")
+    target = f"https://colab.research.google.com/github/{repo}/blob/v{ecg_lib.__version__}/{_id(md)[:-3]}.ipynb"
+    assert f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({target})" in (
+        first.source
+    )
 
 
 @pytest.mark.parametrize("md", NOTEBOOK_PAGES, ids=_id)

@@ -126,6 +126,7 @@ def plot_figure1(result: ExperimentResult, ax: Axes) -> None:
                     label=f"{recipe}: {act} (lr {r[act]['lr']:g})")  # fmt: skip
     ax.axhline(100 * result.metrics["target"], color="grey", lw=0.8)
     ax.set(xlabel="epoch", ylabel="training error (%)")
+    common.integer_epochs(ax)
     ax.legend(fontsize=8)
 
 
@@ -200,6 +201,7 @@ def plot_sweeps(result: ExperimentResult) -> None:
             _plot_sweep(result, recipe, act, ax, "lr {lr:g}: {outcome}")
             ax.set_title(f"{recipe} recipe, {act}", fontsize=10)
             ax.set_xlabel("epoch")
+            common.integer_epochs(ax)
             ax.set_ylabel("training error (%)")
             ax.legend(fontsize=8)
     plt.tight_layout()
@@ -304,6 +306,7 @@ def plot_lrn(result: ExperimentResult, ax: Axes) -> None:
         pts = [(i + 1, 100 * e) for i, e in enumerate(h.test_error) if e is not None]
         ax.plot(*zip(*pts, strict=True), "o--", color=colour, label=f"{label} LRN: test")
     ax.set(xlabel="epoch", ylabel="error (%)")
+    common.integer_epochs(ax)
     ax.legend(fontsize=8)
 
 

@@ -60,6 +60,16 @@ class ChapterRun:
     profile: str
     started: float = field(default_factory=time.perf_counter)
 
+    def __post_init__(self) -> None:
+        # Standard- and full-profile cells train for minutes: every fit from here on prints a line per
+        # epoch. The quick profile stays quiet, so the built book's pages carry no progress lines.
+        from ecg_lib.train import epoch_line, set_default_progress
+
+        def report(event: dict[str, Any]) -> None:
+            print(f"[{self.chapter}] {epoch_line(event)}", flush=True)
+
+        set_default_progress(report if self.profile != "quick" else None)
+
     def info(self, data: Any = None, **extra: Any) -> dict[str, Any]:
         """:func:`ecg_lib.train.run_info` with this run's profile."""
         from ecg_lib.train import run_info
@@ -141,6 +151,13 @@ def _curve_and_seed(label: Any) -> tuple[str, str]:
     return base, seed
 
 
+def integer_epochs(ax: Axes) -> None:
+    """Ticks only at whole epochs on ``ax``'s x axis (a 3-epoch run otherwise gets ticks at 1.5 and 2.5)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error") -> None:
     """One curve per History of ``result``: ``metric`` in percent against epochs (the default plot
     style of :func:`show_with_archive`). ``metric`` is a per-epoch History field."""
@@ -158,6 +175,7 @@ def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error
             ax.plot(xs, ys, marker="o" if len(points) < 15 else None, label=label, color=colour,
                     linestyle=style)  # fmt: skip
     ax.set_xlabel("epoch")
+    integer_epochs(ax)
     ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
     if result.histories:
         ax.legend(fontsize=8)

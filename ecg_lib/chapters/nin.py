@@ -101,6 +101,7 @@ def plot_loss(result: ExperimentResult) -> None:
         smooth = np.convolve(h.train_loss, np.ones(window) / window, mode="valid")
         ax.plot(steps[window - 1 :], smooth, label=f"{head} head")
     ax.set_xlabel("epoch")
+    common.integer_epochs(ax)
     ax.set_ylabel("training loss (cross-entropy, moving average)")
     ax.set_title(f"Training loss, this run ({result.profile} profile)")
     ax.legend(fontsize=9)
@@ -172,27 +173,37 @@ def plot_cross_channel(image_u8: Tensor, label: str, mix: dict[str, Any], out_ma
 
 def plot_class_maps(images_u8: Tensor, labels: Sequence[int], classes: Sequence[str], maps: Tensor,
                     scores: Tensor) -> None:  # fmt: skip
-    """Per image: the image with its predicted class, then its ten class maps (``maps``, ``scores``:
-    :func:`~ecg_lib.experiments.nin.class_maps`), each titled with its mean, the predicted one in bold."""
+    """Per image (a row): the image with its true and predicted class, then its ten class maps (``maps``,
+    ``scores``: :func:`~ecg_lib.experiments.nin.class_maps`), each with its mean below it (the predicted
+    class's in bold); the class names head the columns once, and a colour bar gives the maps' scale.
+    Sized for the text column (8 inches) with 9-point text."""
     import matplotlib.pyplot as plt
 
     n = len(labels)
-    fig, axes = plt.subplots(n, 11, figsize=(15, 1.6 * n + 0.6))
+    fig, axes = plt.subplots(n, 11, figsize=(8, 0.95 * n + 1.0), squeeze=False, layout="constrained")
     vmax = float(maps.abs().max())
+    image = None
     for row in range(n):
         ax = axes[row, 0]
         ax.imshow(images_u8[row].permute(1, 2, 0).numpy())
         pred = int(scores[row].argmax())
-        ax.set_title(f"{classes[labels[row]]}\npredicted: {classes[pred]}", fontsize=8)
+        ax.set_ylabel(f"{classes[labels[row]]}\n→ {classes[pred]}", fontsize=9, rotation=0, ha="right",
+                      va="center")  # fmt: skip
         for c in range(10):
             ax = axes[row, c + 1]
-            ax.imshow(maps[row, c].numpy(), cmap="magma", vmin=0, vmax=vmax)
-            ax.set_title(f"{classes[c]}\nmean {scores[row, c]:.2f}", fontsize=7,
-                         fontweight="bold" if c == pred else "normal")  # fmt: skip
+            image = ax.imshow(maps[row, c].numpy(), cmap="magma", vmin=0, vmax=vmax)
+            ax.set_xlabel(f"{scores[row, c]:.2f}", fontsize=9, labelpad=1,
+                          fontweight="bold" if c == pred else "normal")  # fmt: skip
+            if row == 0:
+                ax.set_title(classes[c], fontsize=9, rotation=45, ha="left", va="bottom")
+    axes[0, 0].set_title("image", fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
+    if image is not None:
+        bar = fig.colorbar(image, ax=axes[:, 1:], shrink=0.9, pad=0.02)
+        bar.set_label("class-map value", fontsize=9)
+        bar.ax.tick_params(labelsize=9)
     plt.show()
 
 

@@ -173,6 +173,7 @@ def loss_figure(result: ExperimentResult, profile: str) -> Figure:
         layers = result.metrics[config]["weight_layers"]
         ax.plot(steps[window - 1 :], smooth, label=f"{config} ({layers} weight layers)")
     ax.set_xlabel("epoch")
+    common.integer_epochs(ax)
     ax.set_ylabel("training loss (cross-entropy, moving average)")
     ax.set_title(f"Training loss, this run ({profile} profile)")
     ax.legend(fontsize=9)

@@ -40,9 +40,11 @@ from ecg_lib.train.loop import (
     checkpoint_dir,
     correct_per_image,
     current_checkpoint_dir,
+    epoch_line,
     evaluate,
     fit,
     progress_hook,
+    set_default_progress,
 )
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "checkpoint_dir",
     "correct_per_image",
     "current_checkpoint_dir",
+    "epoch_line",
     "evaluate",
     "fit",
     "format_run_info",
@@ -75,5 +78,6 @@ __all__ = [
     "run_info",
     "run_key",
     "save_checkpoint",
+    "set_default_progress",
 ]
 

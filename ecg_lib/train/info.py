@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import platform
+import re
 import time
+from pathlib import PureWindowsPath
 from typing import Any
 
 import torch
@@ -49,8 +51,19 @@ def run_info(data: Any = None, *, profile: str | None = None, **extra: Any) -> d
     return info
 
 
+# An absolute POSIX or Windows path inside a sentence (ends at a space, comma or parenthesis).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:/|[A-Za-z]:[\\/])[^\s,()]+")
+
+
+def _file_names(text: str) -> str:
+    """``text`` with each absolute path replaced by its file name: a page names the data by its source
+    (``archive cifar10-jpeg.tar.gz``), not by the folders of the machine that built it."""
+    return _ABSOLUTE_PATH.sub(lambda m: PureWindowsPath(m.group()).name or m.group(), text)
+
+
 def format_run_info(info: dict[str, Any] | None = None) -> str:
-    """``run_info()`` as aligned ``key: value`` lines."""
+    """``run_info()`` as aligned ``key: value`` lines; the data source by file name, without folders."""
     info = run_info() if info is None else info
     width = max(len(k) for k in info)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in info.items())
+    return "\n".join(f"{k:<{width}}  {_file_names(v) if k == 'data' and isinstance(v, str) else v}"
+                     for k, v in info.items())  # fmt: skip
