@@ -164,6 +164,7 @@ def _cmd(args: argparse.Namespace) -> int:
         print(f"error: --time-budget must be a finite number of seconds, 0 or more (got {args.time_budget}).",
               file=sys.stderr)  # fmt: skip
         return 2
+    if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
