@@ -323,7 +323,9 @@ def _check_paths(args: argparse.Namespace, locks: contextlib.ExitStack | None = 
         if source is not None and target is not None and (target == source or source in target.parents):
             raise ValueError(f"{flag} {value} is the data source {source} (or inside it): the run would "
                              "replace the data it reads. Give a path outside it.")  # fmt: skip
-    if locks is not None and distributed.current().is_main:
+    # Only the main process of a torchrun launch writes the outputs, so only it locks them; the process
+    # group is not joined yet, so the launcher's environment says which process this is.
+    if locks is not None and distributed.launched().is_main:
         # taken before the existence checks below, so two runs cannot both find the path free
         ckpt_flag = "--checkpoint" if args.checkpoint else "--resume"
         for flag, value in ((ckpt_flag, checkpoint), ("--out", args.out)):

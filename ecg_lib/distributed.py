@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "all_gather_object", "all_reduce", "cleanup", "current", "setup"]
+__all__ = ["DistInfo", "all_gather_object", "all_reduce", "cleanup", "current", "launched", "setup"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,13 @@ class DistInfo:
 def _env_world() -> tuple[int, int, int]:
     return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
             int(os.environ.get("LOCAL_RANK", 0)))  # fmt: skip
+
+
+def launched() -> DistInfo:
+    """Where the launcher (torchrun) placed this process, read from its environment: valid before the
+    process group is joined, when :func:`current` still says rank 0 in every process."""
+    rank, world, local = _env_world()
+    return DistInfo(rank, world, local)
 
 
 def current() -> DistInfo:

@@ -28,6 +28,12 @@ def cifar10():
     return load_cifar10()
 
 
+@pytest.fixture(scope="session")
+def small(cifar10):
+    """10 training and 5 test images per class of CIFAR-10 (the bad-input tests' tiny data set)."""
+    return cifar10.subset(10, 5, seed=0)
+
+
 @pytest.fixture
 def one_thread():
     """Run on one thread: for tiny batch-1 passes, where intra-op threads on a shared 2-core machine

@@ -40,11 +40,6 @@ def quiet(**kw) -> TrainConfig:
     return TrainConfig(quiet=True, **{"epochs": 1, "batch_size": 50, "lr": 0.05, **kw})
 
 
-@pytest.fixture(scope="module")
-def small(cifar10):
-    return cifar10.subset(10, 5, seed=0)
-
-
 def train(*argv: str) -> int:
     return main(["train", *argv])
 

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_bad_input import clean_error, quiet, train  # the CLI test helpers test_bad_input defines
 from torch import nn
 
 from ecg_lib import data as data_mod
@@ -32,7 +33,7 @@ from ecg_lib import results
 from ecg_lib.cli import main
 from ecg_lib.data import CIFAR10_CLASSES, DataError, load_cifar10
 from ecg_lib.experiments import ExperimentResult, comparison
-from ecg_lib.train import History, TrainConfig, evaluate, fit, load_checkpoint
+from ecg_lib.train import History, evaluate, fit, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--subset", "20", "--test-subset", "10", "--epochs", "1", "--batch-size", "10", "--quiet",
@@ -45,26 +46,6 @@ def tiny_cnn(width: int = 8, channels: int = 3) -> nn.Module:
                          nn.Flatten(), nn.Linear(width, 10))  # fmt: skip
 
 
-def quiet(**kw) -> TrainConfig:
-    return TrainConfig(quiet=True, **{"epochs": 1, "batch_size": 50, "lr": 0.05, **kw})
-
-
-@pytest.fixture(scope="module")
-def small(cifar10):
-    return cifar10.subset(10, 5, seed=0)
-
-
-def train(*argv: str) -> int:
-    return main(["train", *argv])
-
-
-def clean_error(capsys, *needles: str) -> str:
-    """The stderr of a refused command: an `error:` line naming each needle, no traceback."""
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and "error" in err, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 @pytest.fixture

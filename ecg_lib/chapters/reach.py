@@ -18,7 +18,8 @@ __all__ = ["lossy_offset_text", "out_of_reach"]
 def lossy_offset_text() -> str:
     """The measured cost of the lossy copy, from the archived reference networks (trained elsewhere on
     the original data and scored here): ``", which moves trained reference networks' test errors by
-    +10.1 to +10.7 points from their README's"`` (the publisher's table), or empty without that archive."""
+    +10.1 to +10.7 points from their publisher's figures"`` (the README table), or empty without that
+    archive."""
     from ecg_lib.chapters.reference import lossy_effect
     from ecg_lib.results import find_archive
 
@@ -28,7 +29,8 @@ def lossy_offset_text() -> str:
     effect = sorted(lossy_effect(depth, "readme").values())  # the README describes the weights in the files
     lo, hi = 100 * effect[0], 100 * effect[-1]
     span = f"{lo:+.1f}" if f"{lo:.1f}" == f"{hi:.1f}" else f"{lo:+.1f} to {hi:+.1f}"
-    return f", which moves trained reference networks' test errors by {span} points from their README's"
+    return (f", which moves trained reference networks' test errors by {span} points from their "
+            "publisher's figures")
 
 
 def _length(result: Any) -> str:
