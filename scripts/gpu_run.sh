@@ -7,6 +7,7 @@
 #   bash scripts/gpu_run.sh --profile full           # the papers' schedules: GPU-hours
 #   bash scripts/gpu_run.sh --budget 540             # within 540 s in all (a lent 10-minute machine)
 #   GPU_RUN_BUDGET_S=540 bash scripts/gpu_run.sh     # the same
+#   GPU_RUN_PYTHON=/path/to/python bash scripts/gpu_run.sh   # that Python (default: ./.venv's, else python3)
 #   bash scripts/gpu_run.sh --chapters resnet,vgg    # only these chapters, in this order
 #   bash scripts/gpu_run.sh --profile quick          # the same on a CPU, quick profile, into _build/
 #   bash scripts/gpu_run.sh --jobs 5                 # up to 5 experiments at once on the one GPU
@@ -80,6 +81,7 @@ fi
 python=python3
 command -v python3 >/dev/null || python=python
 [[ -x "$root/.venv/bin/python" ]] && python="$root/.venv/bin/python"
+python="${GPU_RUN_PYTHON:-$python}"  # a Python named explicitly wins over the checkout's .venv
 
 if ! "$python" -c "import torch" 2>/dev/null; then
     echo "gpu_run: $python cannot import PyTorch. Install the project first (in the repository:" >&2

@@ -26,6 +26,8 @@ def _env(python_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "GPU_RUN_BUDGET_S"}
     env["PATH"] = f"{python_dir}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(REPO)
+    # the script prefers the checkout's .venv (CI makes one there): name this test's Python explicitly
+    env["GPU_RUN_PYTHON"] = str(python_dir / "python3")
     return env
 
 
