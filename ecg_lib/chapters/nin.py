@@ -17,9 +17,8 @@ from torch import Tensor
 from ecg_lib import papers
 from ecg_lib.chapters import common
 from ecg_lib.chapters.reach import out_of_reach
-from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se, error_gap
+from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se, paired_gap
 from ecg_lib.counting import Summary
-from ecg_lib.evidence import paired_difference, unpack_correct
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import nin as experiment
 
@@ -219,14 +218,9 @@ def _error(label: str) -> Any:
 
 
 def _gap_vs_fc(r: ExperimentResult) -> Measurement:
-    fc, gap, n = r.metrics["fc"]["test_error"], r.metrics["gap"]["test_error"], r.run_info["n_test"]
-    if "correct" not in r.metrics["fc"] or "correct" not in r.metrics["gap"]:  # archives before the bits
-        return error_gap(fc, gap, n, labels=("FC", "GAP"))
-    # paired over images: the two heads agree on most images, so this is far tighter than error_gap
-    diff, noise = paired_difference([unpack_correct(r.metrics["fc"]["correct"], n)],
-                                    [unpack_correct(r.metrics["gap"]["correct"], n)])  # fmt: skip
-    return Measurement(diff, f"{100 * fc:.1f}% (FC) vs. {100 * gap:.1f}% (GAP)", se=noise.se,
-                       basis=f"paired SE over {n:,} images")  # fmt: skip
+    fc, gap = r.metrics["fc"], r.metrics["gap"]
+    return paired_gap(fc["test_error"], gap["test_error"], r.run_info["n_test"], fc.get("correct"),
+                      gap.get("correct"), labels=("FC", "GAP"))  # fmt: skip
 
 
 _CITE = "lin2014network"

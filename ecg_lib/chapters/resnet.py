@@ -20,8 +20,17 @@ from ecg_lib import papers
 from ecg_lib.chapters import common, reference
 from ecg_lib.chapters.common import pct
 from ecg_lib.chapters.reach import out_of_reach
-from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se, error_gap, measure, sentence
-from ecg_lib.evidence import paired_difference, unpack_correct
+from ecg_lib.claims import (
+    Claim,
+    Ledger,
+    Measurement,
+    NotMeasured,
+    binomial_se,
+    error_gap,
+    measure,
+    paired_gap,
+    sentence,
+)
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import resnet as experiment
 from ecg_lib.results import find_archives
@@ -448,13 +457,9 @@ def _test_gap(higher: str, lower: str) -> Callable[[ExperimentResult], Measureme
     Table 6's 0.54 points between ResNet-56 and ResNet-110), else from the two error rates."""
 
     def read(r: ExperimentResult) -> Measurement:
-        e, n = r.metrics["final_test_error"], r.run_info["n_test"]
-        text = f"{pct(e[higher])} ({_NAME[higher]}) vs. {pct(e[lower])} ({_NAME[lower]})"
-        bits = r.metrics.get("correct", {})
-        if higher not in bits or lower not in bits:
-            return error_gap(e[higher], e[lower], n, labels=(_NAME[higher], _NAME[lower]))
-        diff, noise = paired_difference([unpack_correct(bits[higher], n)], [unpack_correct(bits[lower], n)])
-        return Measurement(diff, text, se=noise.se, basis=f"paired SE over {n:,} images")
+        e, bits = r.metrics["final_test_error"], r.metrics.get("correct", {})
+        return paired_gap(e[higher], e[lower], r.run_info["n_test"], bits.get(higher), bits.get(lower),
+                          labels=(_NAME[higher], _NAME[lower]))  # fmt: skip
 
     return read
 
