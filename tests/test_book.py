@@ -146,6 +146,12 @@ async () => {
     widgetViews: document.querySelectorAll(VIEWS).length,
     widgetsRendered: renderedViews(),
     text: document.body.innerText,
+    // The prose without code: raw MyST there means a directive did not parse (issue 27).
+    prose: (() => {
+      const copy = document.body.cloneNode(true);
+      copy.querySelectorAll('pre, code, script, style').forEach(el => el.remove());
+      return copy.textContent;
+    })(),
   };
 }
 """
@@ -178,6 +184,8 @@ def test_page_renders_offline(page: str, site: str, browser: object) -> None:
     assert not report.failed, f"{page}: failed requests: {report.failed}"
     assert not report.console_errors, f"{page}: console errors: {report.console_errors}"
     assert "Traceback" not in info["text"], f"{page}: the page shows a traceback"
+    raw_myst = sorted({m for m in re.findall(r"(?:```|~~~)\{\w+\}[^\n]{0,60}|:class: ?[\w-]+", info["prose"])})
+    assert not raw_myst, f"{page}: raw MyST in the rendered prose (a directive that did not parse): {raw_myst}"
     broken = [img["src"] for img in info["images"] if img["width"] == 0]
     assert not broken, f"{page}: images that did not load: {broken}"
     unrendered = info["math"] - info["mathRendered"]

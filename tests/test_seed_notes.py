@@ -14,8 +14,8 @@ def test_every_statement_has_a_page_and_a_section() -> None:
                                           "lrn_unbounded", "relu_linear"}  # fmt: skip
     assert {n.chapter for n in seed_notes.SEED_NOTES.values()} == {"googlenet", "resnet", "alexnet"}
     text = seed_notes.box("relu_linear", "body")
-    assert text.startswith("```{admonition} The notes said: \u201cReLU is a linear activation\u201d\n")
-    assert ":class: warning seed-note" in text and text.endswith("body\n```")
+    assert text.startswith("~~~{admonition} The notes said: \u201cReLU is a linear activation\u201d\n")
+    assert ":class: warning seed-note" in text and text.endswith("body\n~~~")
     with pytest.raises(KeyError):
         seed_notes.box("unknown", "")
 

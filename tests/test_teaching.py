@@ -230,7 +230,7 @@ def test_pitfall_boxes_state_the_measured_numbers() -> None:
     from ecg_lib.chapters import pitfalls
 
     box = pitfalls.alexnet_box(EA.torchvision_alexnet())
-    assert box.startswith("```{admonition}") and ":class: warning" in box and box.endswith("```")
+    assert box.startswith("~~~{admonition}") and ":class: warning" in box and box.endswith("~~~")
     assert "61,100,840" in box and "64-192-384-256-256" in box
     g = pitfalls.googlenet_box(EG.torchvision_googlenet())
     assert "**3×3**" in g and "13.0 M" in g and "with the two auxiliary" in g

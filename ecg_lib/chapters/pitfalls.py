@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ecg_lib.chapters.myst import admonition
+
 __all__ = ["alexnet_box", "googlenet_box", "nin_box", "resnet_box", "vgg_box"]
 
 
 def _box(title: str, items: Sequence[str]) -> str:
-    body = "\n".join(f"- {item}" for item in items)
-    return f"```{{admonition}} {title}\n:class: warning\n\n{body}\n```"
+    return admonition(title, "\n".join(f"- {item}" for item in items))
 
 
 def _list(values: Sequence[int]) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ecg_lib import papers
+from ecg_lib.chapters.myst import admonition
 
 if TYPE_CHECKING:
     from ecg_lib.experiments.googlenet import ModuleSaving
@@ -66,8 +67,8 @@ def box(key: str, body: str) -> str:
     """The box of statement ``key``: a MyST admonition titled with the notes' words, holding ``body``
     (the computed figure and what the papers say). The same look on every page."""
     note = SEED_NOTES[key]
-    return (f"```{{admonition}} The notes said: \u201c{note.said}\u201d\n:class: warning seed-note\n\n"
-            f"*Quoted in translation from the notes this book grew from.* {body}\n```")  # fmt: skip
+    return admonition(f"The notes said: \u201c{note.said}\u201d",
+                      f"*Quoted in translation from the notes this book grew from.* {body}", "warning seed-note")
 
 
 def reduction_share_box(saving: ModuleSaving) -> str:
