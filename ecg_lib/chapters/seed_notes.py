@@ -68,7 +68,8 @@ def box(key: str, body: str) -> str:
     (the computed figure and what the papers say). The same look on every page."""
     note = SEED_NOTES[key]
     return admonition(f"The notes said: \u201c{note.said}\u201d",
-                      f"*Quoted in translation from the notes this book grew from.* {body}", "warning seed-note")
+                      f"*Quoted in translation from the notes this book grew from.* {body}",
+                      "warning seed-note")
 
 
 def reduction_share_box(saving: ModuleSaving) -> str:
