@@ -189,7 +189,7 @@ def test_page_renders_offline(page: str, site: str, browser: object) -> None:
     assert not report.console_errors, f"{page}: console errors: {report.console_errors}"
     assert "Traceback" not in info["text"], f"{page}: the page shows a traceback"
     raw_myst = sorted(set(RAW_MYST.findall(info["prose"])))
-    assert not raw_myst, f"{page}: raw MyST in the rendered prose (a directive that did not parse): {raw_myst}"
+    assert not raw_myst, f"{page}: raw MyST in its prose (a directive that did not parse): {raw_myst}"
     broken = [img["src"] for img in info["images"] if img["width"] == 0]
     assert not broken, f"{page}: images that did not load: {broken}"
     unrendered = info["math"] - info["mathRendered"]
