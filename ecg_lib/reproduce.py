@@ -176,21 +176,21 @@ def _cmd(args: argparse.Namespace) -> int:
         return 130
 
 
-#: ``reproduce all``: every chapter of :data:`ecg_lib.experiments.CHAPTERS`, in its order.
+#: ``reproduce all``: every chapter of :data:`ecg_lib.chapter_registry.CHAPTERS`, in reading order.
 ALL = "all"
 
 
 def _run_all(args: argparse.Namespace) -> int:
     """Every registered chapter in turn, under one ``--time-budget`` (each chapter gets what the earlier
     ones left); 1 when any chapter failed."""
-    from ecg_lib.experiments import CHAPTERS
+    from ecg_lib.chapter_registry import names
 
     if args.experiments:
         print(f"error: --experiments names one chapter's experiments; with '{ALL}' every experiment of every "
               "chapter runs (name a chapter to pick some).", file=sys.stderr)  # fmt: skip
         return 2
     start, codes = time.perf_counter(), {}
-    for chapter in CHAPTERS:
+    for chapter in names():
         sub = argparse.Namespace(**{**vars(args), "chapter": chapter})
         if args.time_budget is not None:
             sub.time_budget = max(0.0, args.time_budget - (time.perf_counter() - start))
@@ -204,16 +204,16 @@ def _run_all(args: argparse.Namespace) -> int:
 
 
 def _experiment_table(args: argparse.Namespace) -> tuple[dict[str, Callable[..., Any]], list[str]] | int:
-    from ecg_lib.experiments import CHAPTERS, chapter_module
+    from ecg_lib.chapter_registry import chapter
 
     try:
-        module = chapter_module(args.chapter)
+        module = chapter(args.chapter).experiments()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     table = getattr(module, "EXPERIMENTS", None)
     if not table:
-        print(f"error: {CHAPTERS[args.chapter]} has no EXPERIMENTS table: nothing to reproduce.",
+        print(f"error: {module.__name__} has no EXPERIMENTS table: nothing to reproduce.",
               file=sys.stderr)  # fmt: skip
         return 2
     names = [n.strip() for n in args.experiments.split(",") if n.strip()] if args.experiments else list(table)
@@ -433,7 +433,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="start no further experiment once this much time has passed")
     p.add_argument("--overwrite", action="store_true",
                    help="run experiments that already have an archive again (default: skip them)")
-    p.add_argument("--skip-existing", action="store_true",
-                   help="leave experiments that have an archive (the default; kept for old scripts)")
     p.add_argument("--list", action="store_true", help="list the chapter's experiments and exit")
     p.set_defaults(func=_cmd)  # fmt: skip

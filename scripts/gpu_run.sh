@@ -21,9 +21,9 @@
 # not started because the budget was spent; 2 for bad arguments, no PyTorch or no GPU. A chapter's `reproduce` starts no experiment once its share is spent
 # (--time-budget), and `timeout` stops an experiment still running when the share plus a 30 s grace is
 # over: each experiment's archive is written atomically when it finishes, so an interrupted one leaves
-# nothing and the finished ones are kept. --skip-existing makes a second session continue where the
-# first stopped rather than redo it. Full-profile experiments are paper-scale: expect one session to
-# finish only some of them, and the summary to say which.
+# nothing and the finished ones are kept. `reproduce` skips an experiment whose archive exists, so a
+# second session continues where the first stopped rather than redo it. Full-profile experiments are
+# paper-scale: expect one session to finish only some of them, and the summary to say which.
 #
 # --jobs N (N > 1) runs single experiments as separate processes, up to N at a time, from one queue: the
 # chapters' experiments in the order given (an entry CHAPTER:EXPERIMENT names one). The small CIFAR
@@ -97,7 +97,7 @@ if [[ "$profile" != quick ]]; then
     fi
 fi
 
-known=$("$python" -c "from ecg_lib.experiments import CHAPTERS; print(' '.join(CHAPTERS))")
+known=$("$python" -c "from ecg_lib.chapter_registry import names; print(' '.join(names()))")
 if [[ -n "$chapters" ]]; then
     selected=()
     IFS=',' read -ra wanted <<< "$chapters"
@@ -187,7 +187,7 @@ for entry in "${selected[@]}"; do
     share=$(( ${budget:-0} * ${entry##*:} / total_share + carry ))
     (( share > left || ${#budget} == 0 )) && share=$left
     if [[ " $known " != *" $chapter "* ]]; then
-        summary+=("$chapter: not registered in ecg_lib.experiments.CHAPTERS (chapter not landed?)")
+        summary+=("$chapter: not registered in ecg_lib.chapter_registry (chapter not landed?)")
         carry=$share
         continue
     fi
@@ -199,11 +199,11 @@ for entry in "${selected[@]}"; do
     t0=$(date +%s)
     if [[ -z "$budget" ]]; then
         echo "== $chapter: no time limit"
-        "$python" -m ecg_lib reproduce "$chapter" --profile "$profile" --skip-existing
+        "$python" -m ecg_lib reproduce "$chapter" --profile "$profile"
     else
         echo "== $chapter: up to ${share}s"
         timeout --signal=INT --kill-after=15 $((share + 30)) \
-            "$python" -m ecg_lib reproduce "$chapter" --profile "$profile" --time-budget "$share" --skip-existing
+            "$python" -m ecg_lib reproduce "$chapter" --profile "$profile" --time-budget "$share"
     fi
     rc=$?
     took=$(( $(date +%s) - t0 ))

@@ -7,6 +7,7 @@ import torch
 import torchvision
 from torch import nn
 
+from ecg_lib import papers
 from ecg_lib.counting import count_macs, count_params
 from ecg_lib.models import get_model, list_models, model_spec
 from ecg_lib.models import googlenet as G
@@ -184,7 +185,7 @@ def test_auxiliary_classifiers() -> None:
     model.eval()
     out = model(x)
     assert isinstance(out, torch.Tensor) and out.shape == (2, 1000)
-    assert G.AUX_LOSS_WEIGHT == 0.3
+    assert G.AUX_LOSS_WEIGHT is papers.GOOGLENET_AUX_WEIGHT == 0.3  # one constant, the paper's
     # The heads' FC layer fixes their pooled map at 4x4, so training needs a 223..270 input.
     assert model.aux_input_range == (223, 270)
     model.train()

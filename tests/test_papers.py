@@ -99,6 +99,22 @@ def test_the_1202_layer_net_tests_worse_than_the_110_layer_one() -> None:
     assert (r110.error, r1202.error) == (0.0643, 0.0793)
     assert (r110.mean, r110.std) == (0.0661, 0.0016)
     assert r1202.error > r110.error
+    # one source: Table 6's record, not a second copy of its figures
+    assert [(r.params, r.error) for r in papers.CIFAR_RESNET_1202] == [papers.RESNET_TABLE6[110],
+                                                                       papers.RESNET_TABLE6[1202]]
+
+
+def test_the_comparisons_figures_are_the_chapters_records() -> None:
+    c = papers.COMPARISON_CIFAR
+    assert c["resnet20"].error == papers.RESNET_TABLE6[20][1] == 0.0875
+    assert c["nin_cifar"].error == papers.NIN_CIFAR10["nin_augmented"] == 0.0881
+    assert c["alexnet_cifar"].error == papers.ALEXNET_CLAIMS["lrn_cifar_test_error"]["without"] == 0.13
+    # the notes quote the other figure of the same record, formatted as the paper prints it
+    assert c["nin_cifar"].note == "NIN + dropout + augmentation (10.41% without augmentation)"
+    assert c["alexnet_cifar"].note == ("a four-layer CNN without response normalization (11% with it); the "
+                                       "paper gives no layer sizes")  # fmt: skip
+    assert papers.VGG_TABLE2_PARAMS_MILLIONS == {"A": 133, "A-LRN": 133, "B": 133, "C": 134, "D": 138,
+                                                 "E": 144}  # fmt: skip
 
 
 # The papers' figures, pinned so that an edit of papers.py that changes one shows up here.

@@ -253,8 +253,8 @@ def test_reproduce_errors_name_what_exists(capsys: pytest.CaptureFixture[str]) -
     assert "has no experiment 'nope'; it has: race_seed0, race_seed1, race_seed2" in capsys.readouterr().err
 
 
-def test_reproduce_time_budget_and_skip_existing(tiny_archive: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_reproduce_time_budget_and_archived_experiments_are_skipped(
+        tiny_archive: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     before = os.environ.get("ECG_PROFILE")
     assert main([*QUICK, "--time-budget", "0", "--out", str(tiny_archive)]) == 0
     out = capsys.readouterr().out
@@ -264,7 +264,7 @@ def test_reproduce_time_budget_and_skip_existing(tiny_archive: Path,
     stamp = path.stat().st_mtime_ns
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(comparison.EXPERIMENTS, "tiny", TINY_RACE)
-        rc = main([*QUICK, "--experiments", "tiny", "--skip-existing", "--out", str(tiny_archive)])
+        rc = main([*QUICK, "--experiments", "tiny", "--out", str(tiny_archive)])  # skipped by default
     assert rc == 0 and path.stat().st_mtime_ns == stamp
     assert "archive exists, skipped" in capsys.readouterr().out
     assert os.environ.get("ECG_PROFILE") == before  # reproduce puts the caller's profile back

@@ -1,6 +1,6 @@
 """The scoreboard page (``book/scoreboard.md``) and the count the introduction states: every claim the
-chapters check, gathered from their ledgers (:data:`ecg_lib.chapters.<chapter>.LEDGER`), plus the numeric
-statements of the notes this book grew from (:data:`SEED`), with a verdict per profile.
+chapters check, gathered from their ledgers (:meth:`ecg_lib.chapter_registry.Chapter.ledger`), plus the
+numeric statements of the notes this book grew from (:data:`SEED`), with a verdict per profile.
 
 Nothing is trained here. Arithmetic claims are counted live (each chapter's ``counted()``, seconds);
 trained claims are read from the archived standard and full runs only
@@ -10,17 +10,16 @@ evidence yet".
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from ecg_lib import papers
+from ecg_lib import chapter_registry, papers
 from ecg_lib.claims import Claim, Evidence, Ledger, Measurement, scoreboard_table, tally, tally_text
 
 __all__ = ["CHAPTERS", "SEED", "count_text", "evidence", "ledgers", "table"]
 
-#: The chapters whose ledgers the scoreboard gathers, in reading order.
-CHAPTERS = ("alexnet", "vgg", "nin", "googlenet", "resnet", "comparison")
+#: The chapters whose ledgers the scoreboard gathers, in reading order (:mod:`ecg_lib.chapter_registry`).
+CHAPTERS: tuple[str, ...] = chapter_registry.names()
 
 _NOTES = "the notes this book grew from"
 
@@ -65,11 +64,7 @@ SEED = Ledger("seed", "the notes", "googlenet-paper-vs-book", (
 
 def ledgers() -> list[tuple[Ledger, Any]]:
     """Every chapter's ledger with the module that counts its arithmetic claims, then :data:`SEED`."""
-    out: list[tuple[Ledger, Any]] = []
-    for chapter in CHAPTERS:
-        module = importlib.import_module(f"ecg_lib.chapters.{chapter}")
-        out.append((module.LEDGER, module.counted))
-    return out
+    return [(c.ledger(), c.counted()) for c in chapter_registry.CHAPTERS]
 
 
 def _seed_counts() -> dict[str, Any]:
