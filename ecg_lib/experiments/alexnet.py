@@ -124,4 +124,3 @@ EXPERIMENTS = {
     "relu_vs_tanh_wide_seed1": seeded(relu_vs_tanh_wide_experiment, WIDE_ACTIVATION_SETTINGS, 1),
     "lrn_seed1": seeded(lrn_experiment, LRN_SETTINGS, 1),
 }
-

@@ -140,4 +140,3 @@ def first_layer_maps(result: ExperimentResult, x: Tensor) -> Tensor:
     w = torch.tensor(result.metrics["conv1_filters"], dtype=torch.float32)
     b = torch.tensor(result.metrics["conv1_bias"], dtype=torch.float32)
     return F.relu(F.conv2d(x.float(), w, b, padding=A.CIFAR_CONVS[0].padding))
-

@@ -143,4 +143,3 @@ def _subset(data: CIFAR10Data | None, n_train: int | None, n_test: int | None, s
     if n_train is None and n_test is None:
         return data
     return data.subset(n_train, n_test, seed=seed)
-

@@ -279,4 +279,3 @@ def relu_vs_tanh_wide_experiment(
     check_profile(profile)
     s = settings if settings is not None else select(WIDE_ACTIVATION_SETTINGS, profile)
     return relu_vs_tanh_experiment(data, profile=profile, settings=s)
-
