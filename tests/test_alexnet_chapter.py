@@ -218,11 +218,13 @@ def test_a_race_adds_rates_beyond_an_edge_until_its_winner_is_interior(monkeypat
         h.epoch_train_error = [0.3 + 0.05 * abs(math.log(cfg.lr / best))]
         return h
 
-    monkeypatch.setattr(X, "fit", fake_fit)
-    monkeypatch.setattr(X, "build_cifar_net", lambda *a, **k: None)
+    from ecg_lib.experiments import alexnet_relu_tanh  # the module that runs the sweep: patch it there
+
+    monkeypatch.setattr(alexnet_relu_tanh, "fit", fake_fit)
+    monkeypatch.setattr(alexnet_relu_tanh, "build_cifar_net", lambda *a, **k: None)
     train = X.ACTIVATION_SETTINGS["quick"].train.replace(epochs=1)
-    winner, entries = X.race(_random_data(), "tanh", X.PAPER, (0.02, 0.06, 0.2), 0.25, 1, train,
-                             extend_edges=extend)  # fmt: skip
+    winner, entries = X.lr_sweep_to_target(_random_data(), "tanh", X.PAPER, (0.02, 0.06, 0.2), 0.25, 1,
+                                           train, extend_edges=extend)  # fmt: skip
     rates = [e.lr for e in entries]
     assert rates == pytest.approx(tried, rel=1e-2) and rates == sorted(rates)
     assert (rates[0] < winner.lr < rates[-1]) is interior
@@ -414,7 +416,9 @@ def test_a_winning_rate_at_the_edge_of_its_grid_is_reported(monkeypatch, tmp_pat
     # the archived sentence adds the edges of every archived seed, and says what they mean
     monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
     assert "edge" not in page.relu_archive_text()
-    monkeypatch.setattr(page, "_archived_races", lambda: [("seed 0, standard", r)])
+    from ecg_lib.chapters import alexnet_races  # where the sentence reads the archives: patch it there
+
+    monkeypatch.setattr(alexnet_races, "_archived_races", lambda: [("seed 0, standard", r)])
     text = page.relu_archive_text()
     assert "seed 0, standard: paper-like recipe, tanh: 0.02, the lowest of 0.02, 0.06, 0.2" in text
     assert "a rate beyond the grid might have trained faster" in text

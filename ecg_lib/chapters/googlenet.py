@@ -37,7 +37,6 @@ __all__ = [
     "table1_table",
     "table1_totals",
     "table1_weights",
-    "test_error_of",
     "training_summary",
 ]
 
@@ -291,11 +290,6 @@ def training_summary(result: ExperimentResult, block: int = 50) -> str:
 
 # ----------------------------------------------------------------------------------------------------------
 # Paper vs. this book
-
-
-def test_error_of(result: ExperimentResult, variant: str) -> float | None:
-    """The CIFAR-10 test error of ``variant`` in a training result (None if it did not run or diverged)."""
-    return result.metrics["test_error"].get(variant)
 
 
 def run_text(result: ExperimentResult, block: int = 50, near_chance: float = 2.2) -> str:

@@ -1,0 +1,227 @@
+"""What the AlexNet chapter shows of Figure 1's experiment (ReLU versus tanh): the winners' curves, every
+learning rate of the races and their kernel-free explorer, the table and measured paragraph, the
+saturation of tanh at initialisation, and the races whose winning rate sits at an edge of its grid.
+Re-exported by :mod:`ecg_lib.chapters.alexnet`.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from torch import Tensor
+
+from ecg_lib.chapters import common
+from ecg_lib.chapters.alexnet_ledger import CHAPTER, CLAIMS, LEDGER, fmt_ratio
+from ecg_lib.chapters.explorers import Explorer, curves_explorer, history_curves
+from ecg_lib.claims import NotMeasured, archived_seeds, measure, verdict
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import alexnet as experiment
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "figure1_text", "grid_edges", "plot_figure1", "plot_sweeps", "race_curves", "race_table",
+    "relu_archive_text", "run_cell", "saturation_table", "sweep_explorer",
+]  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 2. ReLU versus tanh (Figure 1)
+
+
+def _errors(result: ExperimentResult, recipe: str, act: str, lr: float) -> list[float]:
+    h = result.histories[f"{recipe}/{act}/lr={lr:g}"]
+    return [100 * e for e in h.epoch_train_error]
+
+
+def plot_figure1(result: ExperimentResult, ax: Axes) -> None:
+    """The winners' training error per epoch: solid ReLU, dashed tanh, as in the paper's Figure 1."""
+    for colour, (recipe, r) in zip(("C0", "C1"), result.metrics["recipes"].items(), strict=False):
+        for act, style in (("relu", "-"), ("tanh", "--")):
+            if r[act]["lr"] is None:
+                continue
+            errors = _errors(result, recipe, act, r[act]["lr"])
+            ax.plot(range(1, len(errors) + 1), errors, style, color=colour, marker=".",
+                    label=f"{recipe}: {act} (lr {r[act]['lr']:g})")  # fmt: skip
+    ax.axhline(100 * result.metrics["target"], color="grey", lw=0.8)
+    ax.set(xlabel="epoch", ylabel="training error (%)")
+    common.integer_epochs(ax)
+    ax.legend(fontsize=8)
+
+
+def run_cell(r: dict[str, Any]) -> str:
+    """One activation's winner of a race: rate, epochs and seconds to the target."""
+    if r["epochs"] is None:
+        return "did not reach the target"
+    return f"{r['lr']:g}, {r['epochs']}, {r['seconds']:.1f} s"
+
+
+def race_table(result: ExperimentResult) -> str:
+    """Per recipe: each activation's winning rate, epochs and seconds, and the tanh/ReLU ratios."""
+    rows = [(recipe, run_cell(r["relu"]), run_cell(r["tanh"]), fmt_ratio(r["epoch_ratio"]),
+             fmt_ratio(r["time_ratio"])) for recipe, r in result.metrics["recipes"].items()]  # fmt: skip
+    header = ["recipe", "ReLU: lr, epochs, seconds", "tanh: lr, epochs, seconds", "tanh/ReLU epochs",
+              "tanh/ReLU time"]  # fmt: skip
+    return common.markdown_table(header, rows)
+
+
+def figure1_text(result: ExperimentResult) -> str:
+    """The measured paragraph under Figure 1: both recipes' ratios against the paper's sixfold gap."""
+    target, recipes = result.metrics["target"], result.metrics["recipes"]
+    paper_r, modern_r = recipes["paper"], recipes["modern"]
+    claim = CLAIMS["relu_speedup"]
+    # the verdict of the chapter's claim row on the paper-like ratio (within 2 of six, see LEDGER)
+    row = LEDGER.claim("relu_speedup")
+    try:
+        m = measure(row, result)
+    except NotMeasured as why:
+        summary = f"The paper-like ratio could not be measured: {why}."
+    else:
+        agrees = verdict(row, m) == "reproduced"
+        side = "below" if m.value < claim["value"] else "above"
+        summary = ("The paper-like ratio is within 2 of the paper's six." if agrees
+                   else f"The paper-like ratio is {side} the paper's six by more than 2.")  # fmt: skip
+    paper_target = f"{100 * claim['target']:.0f}%"
+    edges = _edges_sentence(grid_edges(result))
+    note = "" if target == claim["target"] else (
+        f" The target is {100 * target:.0f}% rather than the paper's {paper_target} because the quick "
+        f"profile trains on {result.metrics['n_train']:,} images for minutes on a CPU; the full profile "
+        f"measures at {paper_target} on all of CIFAR-10.")  # fmt: skip
+    return (
+        f"**Measured.** To reach {100 * target:.0f}% training error, tanh needed "
+        f"{fmt_ratio(paper_r['epoch_ratio'])} the epochs of ReLU under the paper-like recipe "
+        f"({fmt_ratio(paper_r['time_ratio'])} the training time) and {fmt_ratio(modern_r['epoch_ratio'])} "
+        f"under modern defaults ({fmt_ratio(modern_r['time_ratio'])} the time). {summary}{note} "
+        f"Training times come from a machine that may be shared, so the epoch ratio is the firmer number."
+        f"{edges}"
+    )
+
+
+def _plot_sweep(result: ExperimentResult, recipe: str, act: str, ax: Axes, fmt: str) -> None:
+    for entry in result.metrics["recipes"][recipe][act]["entries"]:
+        errors = _errors(result, recipe, act, entry["lr"])
+        ax.plot(range(1, len(errors) + 1), errors, marker=".", label=fmt.format(**entry))
+    ax.axhline(100 * result.metrics["target"], color="grey", lw=0.8)
+
+
+def plot_sweeps(result: ExperimentResult) -> None:
+    """Every learning rate of the four races (recipe x activation) and the winner's continuation."""
+    import matplotlib.pyplot as plt
+
+    recipes = result.metrics["recipes"]
+    _, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharey=True)
+    for row, recipe in zip(axes, recipes, strict=False):
+        for ax, act in zip(row, ("relu", "tanh"), strict=True):
+            _plot_sweep(result, recipe, act, ax, "lr {lr:g}: {outcome}")
+            ax.set_title(f"{recipe} recipe, {act}", fontsize=10)
+            ax.set_xlabel("epoch")
+            common.integer_epochs(ax)
+            ax.set_ylabel("training error (%)")
+            ax.legend(fontsize=8)
+    plt.tight_layout()
+    plt.show()
+
+
+def race_curves(result: ExperimentResult, recipe: str, act: str) -> dict[str, dict[str, list]]:
+    """One race's curves for :func:`ecg_lib.chapters.explorers.curves_explorer`: every learning rate's
+    training error per epoch (fractions), named ``"lr 0.01 (winner)"``; epochs without a finite error
+    (a diverged run) are left out, and a run with none at all is left out."""
+    curves = {}
+    for entry in result.metrics["recipes"][recipe][act]["entries"]:
+        h = result.histories[f"{recipe}/{act}/lr={entry['lr']:g}"]
+        points = history_curves({"run": h}, "epoch_train_error")["run"]
+        if points["x"]:
+            curves[f"lr {entry['lr']:g} ({entry['outcome']})"] = points
+    return curves
+
+
+def sweep_explorer(result: ExperimentResult, *, archive_root: str | None = None) -> Explorer:
+    """The four races (recipe x activation) one at a time, with no kernel: a switch picks the race, the
+    chart shows each learning rate's training error per epoch, and hovering or the epoch slider reads every
+    curve. With a full-profile archive of ``relu_vs_tanh``, its races are four more choices."""
+    from ecg_lib import results
+
+    runs = [("", result)]
+    archived = results.find_archive(CHAPTER, "relu_vs_tanh", archive_root)
+    if archived is not None:
+        runs.append(("archived: ", common.in_live_order(archived, result)))
+    series = {
+        f"{prefix}{recipe} recipe, {act}": race_curves(r, recipe, act)
+        for prefix, r in runs
+        for recipe in r.metrics["recipes"]
+        for act in ("relu", "tanh")
+    }
+    target = f"{100 * result.metrics['target']:.0f}%"
+    note = (f"Precomputed: the page only draws and reads the recorded values. The winner is the rate with "
+            f"the lowest training error after the sweep; it continues until {target} training error.")
+    if archived is not None:
+        note += f" Archived races: {html.escape(common.archive_label(archived))}."
+    else:
+        note += " " + html.escape(common.NO_ARCHIVE.format(chapter=CHAPTER))
+    return curves_explorer(series, ylabel="training error", title="AlexNet: the learning-rate races",
+                           note=note)  # fmt: skip
+
+
+def saturation_table(result: ExperimentResult, x_uint8: Tensor) -> str:
+    """At initialisation, per recipe and activation and per layer: the pre-activations' standard
+    deviation, the activation's mean slope and, for tanh, the share of saturated units, on ``x_uint8``
+    fed the way the races fed their networks."""
+    rows = []
+    for recipe in ("paper", "modern"):
+        # the input statistics the sweeps used
+        used = next(h.normalizer for key, h in result.histories.items() if key.startswith(f"{recipe}/"))
+        x_in = experiment.recipe_input(recipe, used, x_uint8)
+        for act in ("tanh", "relu"):
+            net = experiment.cifar_net_of(experiment.build_cifar_net(act, recipe=recipe))
+            cells = []
+            for st in experiment.activation_stats(net, x_in):
+                sat = f", {100 * st['saturated']:.0f}% saturated" if act == "tanh" else ""
+                cells.append(f"std {st['pre_std']:.2f}, slope {st['mean_slope']:.2f}{sat}")
+            rows.append([f"{recipe}, {act}", *cells])
+    return common.markdown_table(["recipe, activation", "conv1", "conv2", "conv3"], rows)
+
+
+
+_RECIPE_NAMES = {"paper": "paper-like recipe", "modern": "modern recipe"}
+_ACT_NAMES = {"relu": "ReLU", "tanh": "tanh"}
+
+
+def grid_edges(result: ExperimentResult) -> list[str]:
+    """The races whose winning rate is the lowest or the highest of the rates tried, one phrase each
+    (``"paper-like recipe, tanh: 0.02, the lowest of 0.02, 0.06, 0.2"``): a rate beyond the grid might
+    have reached the target sooner, so a ratio involving that race may be off in its favour or against."""
+    out = []
+    for recipe, race in result.metrics["recipes"].items():
+        for act in ("relu", "tanh"):
+            rates = sorted(e["lr"] for e in race[act]["entries"])
+            won = race[act]["lr"]
+            if len(rates) < 2 or won not in (rates[0], rates[-1]):
+                continue
+            side = "lowest" if won == rates[0] else "highest"
+            out.append(f"{_RECIPE_NAMES.get(recipe, recipe)}, {_ACT_NAMES[act]}: {won:g}, the {side} of "
+                       f"{', '.join(f'{x:g}' for x in rates)}")  # fmt: skip
+    return out
+
+
+def _edges_sentence(edges: list[str]) -> str:
+    """" Best rates at the edge of the grid tried, ...: <edges>." (with its leading space), or ""."""
+    if not edges:
+        return ""
+    return (" Best rates at the edge of the grid tried, where a rate beyond the grid might have trained "
+            "faster: " + "; ".join(edges) + ".")  # fmt: skip
+
+
+def _archived_races() -> list[tuple[str, ExperimentResult]]:
+    """Every archived race of Figure 1 (all seeds, standard and full), labelled ``"seed 1, standard"``."""
+    found = archived_seeds(CHAPTER, ("relu_vs_tanh",))
+    return [(f"seed {seed}, {profile}", r) for profile, by_key in found.items()
+            for seed, r in by_key["relu_vs_tanh"]]  # fmt: skip
+
+
+def relu_archive_text() -> str:
+    """The sentence on the paper-scale ratio: generated from the archived runs, or saying there are none;
+    then the archived races whose best rate lies at the edge of its grid."""
+    edges = [f"{label}: {edge}" for label, r in _archived_races() for edge in grid_edges(r)]
+    return LEDGER.archived_sentence("relu_speedup") + _edges_sentence(edges)
