@@ -13,7 +13,7 @@ reproduce --help`` and ``scripts/gpu_run.sh`` can list the chapters cheaply. :me
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +72,7 @@ def _paper_chapter(name: str, title: str) -> Chapter:
 
 #: Every chapter, in reading order (the order of ``_toc.yml``'s "Chapters" part).
 CHAPTERS: tuple[Chapter, ...] = (
-    _paper_chapter("alexnet", "AlexNet"),
+    replace(_paper_chapter("alexnet", "AlexNet"), ledger_module="ecg_lib.chapters.alexnet_ledger"),
     _paper_chapter("vgg", "VGG"),
     _paper_chapter("nin", "Network in Network"),
     _paper_chapter("googlenet", "GoogLeNet"),
