@@ -210,7 +210,7 @@ def block_statistics(model: nn.Module, x: Tensor, y: Tensor) -> list[dict[str, A
                      "out_mean": float(o.mean()), "out_std": float(o.std()),
                      "out_zero_frac": float((o == 0).float().mean())})  # fmt: skip
         h = out
-    F.cross_entropy(probe.fc(torch.flatten(probe.pool(h), 1)), y).backward()
+    F.cross_entropy(head(probe, h), y).backward()
     for row, block, out in zip(rows, probe.blocks, outs, strict=True):
         grads = [p.grad.flatten() for p in block.parameters() if p.grad is not None]
         row["grad_norm"] = float(torch.cat(grads).norm()) if grads else 0.0
