@@ -33,13 +33,16 @@ def _net(name: str = "resnet20", seed: int = 0):
 
 
 def _errors_by_copying(model, x, y, deleted) -> float:
-    net = drop_block(model, list(deleted)) if deleted else model
+    net = drop_block(model, list(deleted), allow_downsampling=True) if deleted else model
     with torch.no_grad():
         return float((net(x).argmax(1) != y).double().mean())
 
 
-def test_lesion_errors_equal_those_of_lesioned_copies(one_thread):
-    model, data = _net(), _data()
+# The one lesion study serves both the reference ResNets and the chapter's plain nets (a plain block
+# becomes the identity, a plain downsampling block the option A shortcut), so both are checked.
+@pytest.mark.parametrize("name", ["resnet20", "plain20"])
+def test_lesion_errors_equal_those_of_lesioned_copies(one_thread, name):
+    model, data = _net(name), _data()
     x = Normalizer.from_images(data.test_x, "channel")(data.test_x)
     y = data.test_y
     sets = [(), (0,), (3,), (4, 5), (1, 7, 8), (2, 6)]  # 3 and 6 downsample in resnet20
@@ -101,7 +104,7 @@ def test_experiments_with_given_models_return_results():
     # tiny sizes: the quick profile's own sizes are for the real networks (tens of seconds)
     tiny = R.Settings(n_test=100, lesion_n_test=50, contiguous_lengths=(2,), random_ks=(2, 4), repeats=2,
                       probe_batch=20)  # fmt: skip
-    depth = R.depth_experiment(data, "quick", models=models, settings=tiny)
+    depth = R.error_vs_depth_experiment(data, "quick", models=models, settings=tiny)
     assert isinstance(depth, ExperimentResult) and depth.profile == "quick"
     errors = depth.metrics["errors"]
     assert list(errors) == list(R.NAMES) and all(e["n"] == 100 for e in errors.values())
@@ -120,7 +123,7 @@ def test_experiments_with_given_models_return_results():
     assert len(stats["blocks"]) == 9
     assert stats["settings"]["probe_batch"] == 20
     with pytest.raises(UnknownProfileError):
-        R.depth_experiment(data, "medium", models=models)
+        R.error_vs_depth_experiment(data, "medium", models=models)
     assert set(R.SETTINGS) == {"quick", "standard", "full"}
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from ecg_lib.chapters import reference as P
 from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments.lesions import Lesion, lesions_of
 
 # ------------------------------------------------------------------------------------------------------
 # Made-up results in the shape of ecg_lib.experiments.reference's
@@ -158,10 +159,12 @@ def test_contiguous_runs_against_random_sets() -> None:
 
 
 def test_lesion_text_compares_with_the_quick_net() -> None:
-    quick = [{"block": -1, "downsampling": False, "error": 0.5}]
-    quick += [{"block": i, "downsampling": i in DOWN, "error": 0.5 + 0.2} for i in range(9)]
+    # rows as archived (metrics["lesions"]["resnet56"]); lesion_study's Lesion records are read alike
+    quick = [{"block": -1, "name": "none", "downsampling": False, "error": 0.5}]
+    quick += [{"block": i, "name": f"b{i}", "downsampling": i in DOWN, "error": 0.5 + 0.2} for i in range(9)]
     text = P.lesion_text(_lesions(), quick)
     assert "section 4, intact 50.0%" in text and "+20.0 points" in text and "more fragile" in text
+    assert P.lesion_text(_lesions(), [Lesion(**r) for r in quick]) == text
     robust = [{**r, "error": 0.5 + (0.001 if r["block"] >= 0 else 0)} for r in quick]
     assert "less fragile" in P.lesion_text(_lesions(), robust)
     # a quick net near chance has little left to lose: no verdict on fragility, a caveat instead
@@ -189,3 +192,33 @@ def test_block_stats_sentence_flips() -> None:
     assert "unlike He et al.'s Fig. 7" in big and "shrinks from the last block" in big
     table = P.block_stats_table(_stats()).splitlines()
     assert len(table) == 2 + 3 and table[2].startswith("| stage1 | 3 |")
+
+
+def test_a_reference_lesion_result_reads_as_the_chapter_nets_records() -> None:
+    # one record type for both lesion studies: the reference's archived rows under its net's name
+    (name, records), = lesions_of(_lesions()).items()
+    assert name == "resnet56" and records[0] == Lesion(-1, "none", False, _lesions().metrics["intact_error"])
+    assert [r.block for r in records] == list(range(-1, 9))
+    assert [r.block for r in records if r.downsampling] == sorted(DOWN)
+
+
+def test_plot_lesions_draws_the_trained_and_the_quick_net() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    quick = [Lesion(-1, "none", False, 0.5)] + [Lesion(i, f"b{i}", i in DOWN, 0.7) for i in range(9)]
+    fig, (a, b) = plt.subplots(1, 2)
+    P.plot_lesions(_lesions(), a, b, quick)
+    lines = {line.get_label(): line for line in a.get_lines()}
+    trained, mine = lines["trained ResNet-56"], lines["ResNet-56 trained in this chapter"]
+    singles = [r for r in _lesions().metrics["single"] if r["block"] >= 0]
+    assert list(trained.get_xdata()) == [r["block"] + 1 for r in singles]
+    assert list(trained.get_ydata()) == pytest.approx([100 * r["error"] for r in singles])
+    assert trained.get_marker() == "o" and mine.get_marker() in ("None", None) and mine.get_linewidth() == 1
+    (rings,) = a.collections  # the downsampling blocks of the trained net only
+    assert [x for x, _ in rings.get_offsets()] == [b + 1 for b in sorted(DOWN)]
+    dotted = sorted(line.get_ydata()[0] for line in a.get_lines() if line.get_linestyle() == ":")
+    assert dotted == pytest.approx(sorted([50.0, 100 * _lesions().metrics["intact_error"]]))
+    plt.close(fig)

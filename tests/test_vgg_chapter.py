@@ -258,6 +258,31 @@ def test_the_1x1_row_reads_the_last_convolution_not_pool5() -> None:
     from ecg_lib.chapters import vgg as page
     from ecg_lib.experiments import vgg as V
 
-    trace_b, trace_c = V.layer_trace("B"), V.layer_trace("C")
+    trace_c = V.layer_trace("C")
     assert trace_c[-1].kind == "maxpool" and trace_c[-1].receptive_field == 156  # pool5, not a conv
-    assert page.last_conv_field(trace_b) == page.last_conv_field(trace_c) == 140
+    # what the ledger's 1x1 row reads (the scoreboard's counted objects): the last convolution's field
+    counts = page.counted()["counts"]
+    assert counts["rf_b"] == counts["rf_c"] == 140
+
+
+def test_the_loss_figure_draws_a_half_epoch_moving_average() -> None:
+    # the one smoothed-loss plot (chapters.plots), drawn by the VGG and NIN pages
+    from types import SimpleNamespace
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecg_lib.experiments import ExperimentResult
+
+    h = SimpleNamespace(train_loss=[4.0, 2.0, 0.0, 2.0, 4.0, 6.0], steps_per_epoch=4)  # window: 2 steps
+    result = ExperimentResult("vgg.train_configs", "quick", histories={"A": h},
+                              metrics={"A": {"weight_layers": 11}})  # fmt: skip
+    fig = vgg_page.loss_figure(result, "quick")
+    (line,) = fig.axes[0].get_lines()
+    assert line.get_label() == "A (11 weight layers)"
+    assert list(line.get_xdata()) == pytest.approx([0.5, 0.75, 1.0, 1.25, 1.5])
+    assert list(line.get_ydata()) == pytest.approx([3.0, 1.0, 1.0, 3.0, 5.0])
+    assert fig.axes[0].get_title() == "Training loss, this run (quick profile)"
+    plt.close(fig)

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from torch import Tensor
 
 from ecg_lib import papers
-from ecg_lib.chapters import common
+from ecg_lib.chapters import common, plots
 from ecg_lib.chapters.reach import out_of_reach
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se, paired_gap
 from ecg_lib.counting import Summary
@@ -93,18 +92,7 @@ def plot_loss(result: ExperimentResult) -> None:
     """The training loss of each head (moving average over half an epoch) against epochs."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for head, h in result.histories.items():
-        steps = np.arange(1, len(h.train_loss) + 1) / h.steps_per_epoch
-        window = max(1, h.steps_per_epoch // 2)
-        smooth = np.convolve(h.train_loss, np.ones(window) / window, mode="valid")
-        ax.plot(steps[window - 1 :], smooth, label=f"{head} head")
-    ax.set_xlabel("epoch")
-    common.integer_epochs(ax)
-    ax.set_ylabel("training loss (cross-entropy, moving average)")
-    ax.set_title(f"Training loss, this run ({result.profile} profile)")
-    ax.legend(fontsize=9)
-    fig.tight_layout()
+    plots.smoothed_loss_figure(result.histories, {h: f"{h} head" for h in result.histories}, result.profile)
     plt.show()
 
 

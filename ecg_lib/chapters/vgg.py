@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ecg_lib import papers
-from ecg_lib.chapters import common
+from ecg_lib.chapters import common, plots
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, seeds_gap
 from ecg_lib.counting import window_centres
 from ecg_lib.experiments import ExperimentResult, vgg
@@ -31,7 +31,6 @@ __all__ = [
     "describe_settings",
     "footprint_figure",
     "footprint_text",
-    "last_conv_field",
     "loss_figure",
     "paper_table",
     "run_paragraph",
@@ -163,22 +162,8 @@ def describe_settings(s: vgg.Settings) -> str:
 
 def loss_figure(result: ExperimentResult, profile: str) -> Figure:
     """Training loss (moving average over half an epoch) of every configuration against epochs."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for config, h in result.histories.items():
-        steps = np.arange(1, len(h.train_loss) + 1) / h.steps_per_epoch
-        window = max(1, h.steps_per_epoch // 2)
-        smooth = np.convolve(h.train_loss, np.ones(window) / window, mode="valid")
-        layers = result.metrics[config]["weight_layers"]
-        ax.plot(steps[window - 1 :], smooth, label=f"{config} ({layers} weight layers)")
-    ax.set_xlabel("epoch")
-    common.integer_epochs(ax)
-    ax.set_ylabel("training loss (cross-entropy, moving average)")
-    ax.set_title(f"Training loss, this run ({profile} profile)")
-    ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    labels = {c: f"{c} ({result.metrics[c]['weight_layers']} weight layers)" for c in result.histories}
+    return plots.smoothed_loss_figure(result.histories, labels, profile)
 
 
 def run_paragraph(result: ExperimentResult, settings: vgg.Settings) -> str:
@@ -351,8 +336,3 @@ def paper_table(rows: Sequence[vgg.ConfigRow], trace_b: Sequence[vgg.LayerTrace]
     quality = str(result.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
     live = {"train_configs": result, _COUNTS: _counts(rows, trace_b, trace_c)}
     return f"**Data.** This run's CIFAR-10: {quality}.\n\n" + LEDGER.table(live, result.profile)
-
-
-def last_conv_field(trace: Sequence[vgg.LayerTrace]) -> int:
-    """Receptive field of the last convolution of a configuration's trace (its last entry is pool5)."""
-    return [t for t in trace if t.kind.startswith("conv")][-1].receptive_field

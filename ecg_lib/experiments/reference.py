@@ -2,12 +2,14 @@
 
 For the ResNet chapter's section on trained networks, evaluation only (no training, no plotting):
 
-* :func:`depth_experiment`: test error of ResNet-20/32/44/56 on the data the chapter runs on, beside
-  He et al. (2016), Table 6.
+* :func:`error_vs_depth_experiment`: test error of ResNet-20/32/44/56 on the data the chapter runs on,
+  beside He et al. (2016), Table 6 (not :func:`ecg_lib.experiments.resnet.depth_experiment`, which trains
+  plain and residual nets of two depths).
 * :func:`lesion_experiment`: the lesion study of Veit, Wilber and Belongie (NeurIPS 2016) on the trained
   ResNet-56: every block deleted alone (their Fig. 3), contiguous runs of ``k`` blocks, and ``k`` blocks
   chosen at random, repeated, with the spread over repeats (their Fig. 5a). A deleted block keeps its
-  shortcut: it computes ``relu(shortcut(x))`` as :func:`ecg_lib.models.resnet.drop_block` does.
+  shortcut: it computes ``relu(shortcut(x))`` as :func:`ecg_lib.models.resnet.drop_block` does. The study
+  itself is :mod:`ecg_lib.experiments.lesions`, the same one the chapter's own nets go through.
 * :func:`block_stats_experiment`: per block of the trained ResNet-56, the gradient norms and the statistics
   of the activations, including the size of the residual ``F(x)`` against its input ``x`` (He et al.,
   2016, Fig. 7 show that trained residual functions are small).
@@ -19,9 +21,8 @@ arguments. Errors are fractions.
 from __future__ import annotations
 
 import math
-import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -31,6 +32,14 @@ from torch import Tensor, nn
 
 from ecg_lib.data import CIFAR10Data, Normalizer
 from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments.lesions import (
+    block_inputs,
+    contiguous_lesions,
+    head,
+    lesion_errors,
+    random_lesions,
+    single_lesions,
+)
 from ecg_lib.profiles import select
 
 __all__ = [
@@ -43,7 +52,7 @@ __all__ = [
     "block_stats_experiment",
     "contiguous_lesions",
     "count_correct",
-    "depth_experiment",
+    "error_vs_depth_experiment",
     "eval_images",
     "head",
     "lesion_errors",
@@ -54,6 +63,9 @@ __all__ = [
 
 NAMES = ("resnet20", "resnet32", "resnet44", "resnet56")
 LESION_NET = "resnet56"
+
+#: Trained networks that replace :func:`~ecg_lib.pretrained.load_pretrained` (tests, benchmarks).
+Models = Mapping[str, tuple[nn.Module, Normalizer]]
 
 
 @dataclass(frozen=True)
@@ -164,144 +176,6 @@ def count_correct(
     return correct
 
 
-def head(model: nn.Module, h: Tensor) -> Tensor:
-    """A CIFAR ResNet's classifier on the last block's output: global average pooling, then ``fc``."""
-    return model.fc(torch.flatten(model.pool(h), 1))
-
-
-def block_inputs(model: nn.Module, x: Tensor) -> tuple[list[Tensor], Tensor]:
-    """Run the intact net once on ``x``: every block's input (the stem's output first) and the last
-    block's output. A lesioned net is the intact one up to its first deleted block, so lesion studies
-    start each lesioned net from these inputs instead of from the image."""
-    h = model.stem(x)
-    inputs = []
-    for block in model.blocks:
-        inputs.append(h)
-        h = block(h)
-    return inputs, h
-
-
-def _run_blocks(model: nn.Module, h: Tensor, start: int, deleted: frozenset[int]) -> Tensor:
-    """Blocks ``start..`` on ``h``, those in ``deleted`` reduced to ``relu(shortcut(h))``, then the head."""
-    for i in range(start, len(model.blocks)):
-        block = model.blocks[i]
-        h = F.relu(block.shortcut(h)) if i in deleted else block(h)
-    return head(model, h)
-
-
-@torch.no_grad()
-def lesion_errors(
-    model: nn.Module, x: Tensor, y: Tensor, deletions: Sequence[Sequence[int]], batch_size: int = 500
-) -> list[float]:
-    """Test error of ``model`` (a CIFAR ResNet) with each set of blocks in ``deletions`` deleted.
-
-    ``x`` is normalised float input. The blocks before the first deleted one compute what the intact net
-    computes, so their outputs are computed once per batch and every lesioned net starts from there (on
-    average about half the cost of a whole pass). An empty set is the intact net.
-    """
-    model.eval()
-    n_blocks = len(model.blocks)
-    sets = [frozenset(d) for d in deletions]
-    for d in sets:
-        if any(not 0 <= i < n_blocks for i in d):
-            raise IndexError(f"block indices must be in 0..{n_blocks - 1}, got {sorted(d)}.")
-        if any(model.blocks[i].shortcut is None for i in d):
-            raise ValueError("a block without a shortcut (a plain net) cannot be deleted here.")
-    wrong = [0] * len(sets)
-    for start in range(0, x.shape[0], batch_size):
-        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        inputs, h = block_inputs(model, xb)
-        intact_wrong = int((head(model, h).argmax(1) != yb).sum())
-        for j, d in enumerate(sets):
-            if not d:
-                wrong[j] += intact_wrong
-                continue
-            first = min(d)
-            wrong[j] += int((_run_blocks(model, inputs[first], first, d).argmax(1) != yb).sum())
-    return [w / y.numel() for w in wrong]
-
-
-def _downsampling(model: nn.Module) -> list[bool]:
-    return [bool(b.downsamples) for b in model.blocks]
-
-
-def single_lesions(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 500) -> list[dict[str, Any]]:
-    """Veit et al. (2016), Fig. 3: the error with each block deleted alone; the first row is the intact net
-    (``block == -1``). ``downsampling`` marks the blocks that halve the map and widen it (their shortcut is
-    the parameter-free option A, so deleting them leaves only the subsampled, zero-padded identity)."""
-    n = len(model.blocks)
-    errors = lesion_errors(model, x, y, [(), *[(i,) for i in range(n)]], batch_size)
-    down = _downsampling(model)
-    rows = [{"block": -1, "name": "none", "downsampling": False, "error": errors[0]}]
-    rows += [{"block": i, "name": getattr(model.blocks[i], "name", str(i)), "downsampling": down[i],
-              "error": errors[i + 1]} for i in range(n)]  # fmt: skip
-    return rows
-
-
-def _spread(errors: Sequence[float]) -> dict[str, Any]:
-    t = torch.tensor(list(errors), dtype=torch.float64)
-    std = float(t.std()) if t.numel() > 1 else 0.0
-    return {"errors": list(errors), "mean": float(t.mean()), "std": std, "min": float(t.min()),
-            "max": float(t.max()), "n": t.numel()}  # fmt: skip
-
-
-def contiguous_lesions(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    lengths: Sequence[int],
-    *,
-    include_downsampling: bool = False,
-    batch_size: int = 500,
-) -> dict[int, dict[str, Any]]:
-    """Every run of ``k`` consecutive blocks deleted, for each ``k`` in ``lengths``: per ``k`` the start
-    blocks, the errors and their mean/std/min/max. Runs that contain a downsampling block are left out
-    unless ``include_downsampling`` (so that ``k`` counts blocks of the ensemble, not the stage changes)."""
-    down, n = _downsampling(model), len(model.blocks)
-    runs: dict[int, list[int]] = {}
-    for k in lengths:
-        runs[k] = [s for s in range(n - k + 1) if include_downsampling or not any(down[s : s + k])]
-        if not runs[k]:
-            raise ValueError(f"no run of {k} consecutive blocks fits (the stages have {n // 3} blocks).")
-    flat = [(k, s) for k in lengths for s in runs[k]]
-    errors = lesion_errors(model, x, y, [tuple(range(s, s + k)) for k, s in flat], batch_size)
-    out: dict[int, dict[str, Any]] = {}
-    for k in lengths:
-        errs = [e for (kk, _), e in zip(flat, errors, strict=True) if kk == k]
-        out[k] = {"starts": runs[k], **_spread(errs)}
-    return out
-
-
-def random_lesions(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    ks: Sequence[int],
-    repeats: int,
-    *,
-    seed: int = 0,
-    include_downsampling: bool = False,
-    batch_size: int = 500,
-) -> dict[int, dict[str, Any]]:
-    """Veit et al. (2016), Fig. 5a: ``k`` blocks chosen at random and deleted together, ``repeats`` times for
-    each ``k`` in ``ks``; per ``k`` the deleted sets, the errors and their mean/std/min/max over repeats.
-    A smooth rise of the error with ``k`` (rather than a collapse) is the ensemble-like behaviour. The
-    downsampling blocks are left out of the draw unless ``include_downsampling``."""
-    down = _downsampling(model)
-    pool = [i for i, d in enumerate(down) if include_downsampling or not d]
-    if any(k > len(pool) for k in ks):
-        raise ValueError(f"cannot delete more than {len(pool)} blocks (got {max(ks)}).")
-    rng = random.Random(seed)
-    sets = {k: [tuple(sorted(rng.sample(pool, k))) for _ in range(repeats)] for k in ks}
-    flat = [(k, s) for k in ks for s in sets[k]]
-    errors = lesion_errors(model, x, y, [s for _, s in flat], batch_size)
-    out: dict[int, dict[str, Any]] = {}
-    for k in ks:
-        errs = [e for (kk, _), e in zip(flat, errors, strict=True) if kk == k]
-        out[k] = {"sets": [list(s) for s in sets[k]], **_spread(errs)}
-    return out
-
-
 def block_statistics(model: nn.Module, x: Tensor, y: Tensor) -> list[dict[str, Any]]:
     """Per block of a trained net on one batch (``x`` normalised), in eval mode (the running batch-norm
     statistics the trained net is used with):
@@ -336,7 +210,7 @@ def block_statistics(model: nn.Module, x: Tensor, y: Tensor) -> list[dict[str, A
                      "out_mean": float(o.mean()), "out_std": float(o.std()),
                      "out_zero_frac": float((o == 0).float().mean())})  # fmt: skip
         h = out
-    F.cross_entropy(probe.fc(torch.flatten(probe.pool(h), 1)), y).backward()
+    F.cross_entropy(head(probe, h), y).backward()
     for row, block, out in zip(rows, probe.blocks, outs, strict=True):
         grads = [p.grad.flatten() for p in block.parameters() if p.grad is not None]
         row["grad_norm"] = float(torch.cat(grads).norm()) if grads else 0.0
@@ -348,9 +222,7 @@ def block_statistics(model: nn.Module, x: Tensor, y: Tensor) -> list[dict[str, A
 # The experiments (data and profile by name, as `reproduce` passes them)
 
 
-def _load(
-    name: str, models: Mapping[str, tuple[nn.Module, Normalizer]] | None
-) -> tuple[nn.Module, Normalizer]:
+def _load(name: str, models: Models | None) -> tuple[nn.Module, Normalizer]:
     if models is not None and name in models:
         return models[name]
     from ecg_lib.pretrained import load_pretrained
@@ -367,12 +239,8 @@ def _result(
     return ExperimentResult(name=name, profile=profile, metrics=metrics)
 
 
-def depth_experiment(
-    data: CIFAR10Data,
-    profile: str,
-    *,
-    models: Mapping[str, tuple[nn.Module, Normalizer]] | None = None,
-    settings: Settings | None = None,
+def error_vs_depth_experiment(
+    data: CIFAR10Data, profile: str, *, models: Models | None = None, settings: Settings | None = None
 ) -> ExperimentResult:
     """Test error against depth of the four trained networks on ``data``'s test images.
 
@@ -397,14 +265,10 @@ def depth_experiment(
 
 
 def lesion_experiment(
-    data: CIFAR10Data,
-    profile: str,
-    *,
-    models: Mapping[str, tuple[nn.Module, Normalizer]] | None = None,
-    settings: Settings | None = None,
+    data: CIFAR10Data, profile: str, *, models: Models | None = None, settings: Settings | None = None
 ) -> ExperimentResult:
     """Veit et al.'s lesions of the trained ResNet-56 (``models``, ``settings``: as in
-    :func:`depth_experiment`): ``metrics["single"]`` (rows of
+    :func:`error_vs_depth_experiment`): ``metrics["single"]`` (rows of
     :func:`single_lesions`), ``metrics["contiguous"][k]`` and ``metrics["random"][k]`` (errors with their
     spread), all on the same ``lesion_n_test`` class-balanced test images."""
     t0, s = time.perf_counter(), settings or select(SETTINGS, profile)
@@ -424,11 +288,7 @@ def lesion_experiment(
 
 
 def block_stats_experiment(
-    data: CIFAR10Data,
-    profile: str,
-    *,
-    models: Mapping[str, tuple[nn.Module, Normalizer]] | None = None,
-    settings: Settings | None = None,
+    data: CIFAR10Data, profile: str, *, models: Models | None = None, settings: Settings | None = None
 ) -> ExperimentResult:
     """:func:`block_statistics` of the trained ResNet-56 on ``probe_batch`` class-balanced test images."""
     t0, s = time.perf_counter(), settings or select(SETTINGS, profile)
@@ -438,4 +298,6 @@ def block_stats_experiment(
     return _result("reference.block_stats", profile, data, s, {"net": LESION_NET, "blocks": rows}, t0)
 
 
-EXPERIMENTS = {"depth": depth_experiment, "lesions": lesion_experiment, "block_stats": block_stats_experiment}
+EXPERIMENTS = {
+    "depth": error_vs_depth_experiment, "lesions": lesion_experiment, "block_stats": block_stats_experiment,
+}  # fmt: skip
