@@ -42,6 +42,15 @@ def build_meta(name: str, num_classes: int | None = None, **options):
         return get_model(name, num_classes, **options)
 
 
+def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Six text columns (``models``, ``pretrained``): the first five padded to their widest cell, the fourth
+    and fifth (numbers) right-aligned, the last (free text) as it is."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    fmt = "  ".join(f"{{:{'>' if i in (3, 4) else '<'}{w}}}" for i, w in enumerate(widths)) + "  {}"
+    for row in (header, *rows):
+        print(fmt.format(*row))
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from ecg_lib.counting import count_macs, count_params, format_count
     from ecg_lib.models import list_models, model_spec
@@ -73,11 +82,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
         (s.name, s.family, "x".join(map(str, s.input_size)), format_count(p), format_count(m), s.description)
         for s, p, m in rows
     ]
-    widths = [max(len(r[i]) for r in [header, *table]) for i in range(5)]
-    fmt = "  ".join(f"{{:{'>' if i in (3, 4) else '<'}{w}}}" for i, w in enumerate(widths)) + "  {}"
-    print(fmt.format(*header))
-    for row in table:
-        print(fmt.format(*row))
+    _print_table(header, table)
     print("\nMACs: multiply-accumulates for one image at the model's native input size (what the papers")
     print("call FLOPs); FLOPs counting a multiply and an add separately are twice as many.")
     return 1 if failed else 0
@@ -140,11 +145,7 @@ def _cmd_pretrained(args: argparse.Namespace) -> int:
     header = ("network", "file", "sha256", "README error", "best_prec1", "found at")
     table = [(r["name"], r["file"], r["sha256"][:12] + "...", f"{r['readme_error']:.2f}%",
               f"{r['best_prec1']:.2f}%", r["found"]) for r in rows]  # fmt: skip
-    widths = [max(len(t[i]) for t in [header, *table]) for i in range(5)]
-    fmt = "  ".join(f"{{:{'>' if i >= 3 else '<'}{w}}}" for i, w in enumerate(widths)) + "  {}"
-    print(fmt.format(*header))
-    for row in table:
-        print(fmt.format(*row))
+    _print_table(header, table)
     base = next(iter(PRETRAINED.values())).url.rsplit("/", 1)[0]
     print(f"""
 Trained on the original CIFAR-10 by Yerlan Idelbayev (akamaster/pytorch_resnet_cifar10), 200 epochs.
