@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["OutputLockedError", "atomic_torch_save", "atomic_write", "atomic_write_bytes",
-           "atomic_write_text", "check_writable", "output_lock", "remove_stale_temporaries"]  # fmt: skip
+__all__ = ["OutputLockedError", "atomic_torch_save", "atomic_write", "atomic_write_text", "check_writable",
+           "output_lock", "remove_stale_temporaries"]  # fmt: skip
 
 #: Bytes the write probe of :func:`check_writable` writes: a disk with less room than this left is refused
 #: before the work starts (a probe of 0 bytes passes on a full disk, and the result was lost at the end).
@@ -43,11 +43,6 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically."""
-    return atomic_write(path, lambda f: f.write(data))
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

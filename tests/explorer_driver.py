@@ -7,8 +7,20 @@ any element with ``data-explorer``; its controls carry ``data-control``, its num
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
+
+
+def standalone_page(*explorers: Any, title: str = "explorers") -> str:
+    """A complete HTML document holding ``explorers`` (:class:`ecg_lib.chapters.explorers.Explorer`), to
+    open from disk in the browser test."""
+    body = "\n".join(e.html() for e in explorers)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"</head><body>\n{body}\n</body></html>\n"
+    )
+
 
 # Both run in the page on the explorer's root element.
 READ_PARAMS = """root => {

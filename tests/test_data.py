@@ -11,18 +11,17 @@ import torch
 from PIL import Image
 
 from ecg_lib.data import (
-    _CACHE_VERSION,
     CIFAR10_CLASSES,
     CIFAR10Data,
     DataError,
     Normalizer,
     _read_cache,  # the cache format itself is tested too
-    _write_cache,
     channel_stats,
     class_balanced_indices,
     load_cifar10,
     mean_image,
 )
+from ecg_lib.data_cache import CACHE_VERSION, write_cache
 from ecg_lib.loader import DeviceLoader, random_crop_flip
 
 ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
@@ -308,7 +307,7 @@ def test_incomplete_batches_folder_is_reported(tmp_path):
 
 def test_cache_round_trip_is_exact_and_atomic(tmp_path, cifar10):
     file = tmp_path / "cifar10-test-v1.json"
-    _write_cache(file, cifar10, {"source": "unit test"})
+    write_cache(file, cifar10, {"source": "unit test"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10-test-v1.json", "cifar10-test-v1.npy"]
     back = _read_cache(file)
     assert torch.equal(back.train_x, cifar10.train_x) and torch.equal(back.test_x, cifar10.test_x)
@@ -322,7 +321,7 @@ def test_cache_round_trip_is_exact_and_atomic(tmp_path, cifar10):
 
 def test_cache_is_found_without_a_path(tmp_path, monkeypatch, cifar10):
     monkeypatch.delenv("ECG_DATA_DIR", raising=False)
-    _write_cache(tmp_path / f"cifar10-archive-0-v{_CACHE_VERSION}.json", cifar10, {"source": "cached"})
+    write_cache(tmp_path / f"cifar10-archive-0-v{CACHE_VERSION}.json", cifar10, {"source": "cached"})
     data = load_cifar10(cache_dir=tmp_path, download=False, search_dirs=[])
     assert data.source.startswith("cached (decoded cache")
     assert np.array_equal(data.test_y.numpy(), cifar10.test_y.numpy())

@@ -13,7 +13,8 @@ import torch
 from PIL import Image
 
 from ecg_lib.cifar_files import _batches_to_arrays, _read_archive, _read_tree
-from ecg_lib.data import CIFAR10_CLASSES, CIFAR10Data, _read_cache, _write_cache
+from ecg_lib.data import CIFAR10_CLASSES, CIFAR10Data, _read_cache
+from ecg_lib.data_cache import write_cache
 from ecg_lib.image_quality import describe_images, jpeg_quality, libjpeg_table, quality_note
 from ecg_lib.train import format_run_info, run_info
 
@@ -109,7 +110,7 @@ def test_shared_copy_is_quality_75_and_the_cache_keeps_it(cifar10, tmp_path):
     ) in box
     # the cache's metadata carries the encoding; an entry without it reads as "not recorded"
     file = tmp_path / "cifar10-test-v1.json"
-    _write_cache(file, cifar10, {"source": "unit test"})
+    write_cache(file, cifar10, {"source": "unit test"})
     back = _read_cache(file)
     assert back.encoding() == cifar10.encoding()
     # an entry written before the encoding was recorded

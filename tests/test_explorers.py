@@ -169,36 +169,15 @@ def test_curves_readout_and_history_curves() -> None:
     assert E.history_curves({"a": h.to_dict()}, "epoch_train_error")["a"]["x"] == [1, 2, 3, 4]
 
 
-def test_result_curves_explorer_pairs_live_and_archive(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ecg_lib import results
-    from ecg_lib.experiments import ExperimentResult
-    from ecg_lib.train import History
-
-    live = ExperimentResult("depth", "quick", {"resnet20": History(test_error=[0.6, 0.4])},
-                            run_info={"device": "cpu", "precision": "fp32"})  # fmt: skip
-    monkeypatch.setattr(results, "find_archives", lambda *_args: {})
-    alone = E.result_curves_explorer(live, "resnet", "depth")
-    assert list(alone.data["profiles"]) == ["this run: quick profile · cpu · fp32"]
-    assert "No archived long run" in alone.note
-    info = {"device": "cuda: H100", "precision": "bf16", "date": "2026-01-02T03"}
-    curves = {"resnet20": History(test_error=[0.3, 0.1, 0.07])}
-    archived = ExperimentResult("depth", "full", curves, run_info=info)
-    standard = ExperimentResult("depth", "standard", curves, run_info={**info, "device": "cpu: AMD EPYC"})
-    monkeypatch.setattr(results, "find_archives", lambda *_args: {"standard": standard, "full": archived})
-    both = E.result_curves_explorer(live, "resnet", "depth")
-    label = "archived: full profile · H100 · bf16 · 2026-01-02"
-    standard_label = "archived: standard profile · AMD EPYC · bf16 · 2026-01-02"
-    assert list(both.data["profiles"])[1:] == [standard_label, label]
-    assert both.data["profiles"][label]["resnet20"]["x"] == [1, 2, 3]
-
-
 # ----------------------------------------------------------------------------------------------------------
 # The HTML itself
 
 
 def test_html_is_self_contained_with_unique_ids() -> None:
+    from explorer_driver import standalone_page
+
     xs = all_explorers()
-    page = E.standalone_page(*xs, *xs[:2])  # the same explorers twice on one page
+    page = standalone_page(*xs, *xs[:2])  # the same explorers twice on one page
     ids = re.findall(r'<div class="ecgx[^"]*" id="([^"]+)"', page)
     assert len(ids) == len(xs) + 2 and len(set(ids)) == len(ids)
     # The only URL is the SVG namespace, which is a name, not a request.
@@ -304,7 +283,7 @@ def test_page_formulas_equal_library_counts(tmp_path: Path) -> None:
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_python_initial_text_is_the_page_format(tmp_path: Path) -> None:
     """The text filled in by Python before the script runs is the text the script then writes."""
-    from ecg_lib.chapters.explorers import _format
+    from ecg_lib.chapters.explorer_html import format_value as _format
 
     values = [0, 7, 999, 1234, 1769472, 1.5e9, 12_845_056_000, 0.123456, 0.5836931601907399,
               63.245553203367585, 1e-7, 2.5e-5, 12345.6, 0.08, -0.03, 1.0, 2.5]  # fmt: skip
@@ -324,10 +303,11 @@ def test_python_initial_text_is_the_page_format(tmp_path: Path) -> None:
 def explorer_page(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Any:
     if chromium is None:
         pytest.skip("no headless Chromium (apt-get install -y chromium) or no playwright")
+    from explorer_driver import standalone_page
 
     xs = all_explorers()
     path = tmp_path_factory.mktemp("explorers") / "explorers.html"
-    path.write_text(E.standalone_page(*xs))
+    path.write_text(standalone_page(*xs))
     blocked: list[str] = []
     errors: list[str] = []
     context = chromium.new_context(viewport={"width": 1100, "height": 900})

@@ -126,15 +126,6 @@ def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, full_archive: Pa
     assert f"data: {info['data_quality']}; {info['n_train']:,} training / {info['n_test']:,} test" in out
     plt.close("all")
 
-    def resnet20_error(r: ExperimentResult) -> float:
-        return r.metrics["nets"]["resnet20"]["test_error"]
-
-    value = common.archive_value("comparison", "tiny", resnet20_error, "{:.1%}")
-    assert value == f"{archived.metrics['nets']['resnet20']['test_error']:.1%}"
-    assert common.archive_value("comparison", "tiny", lambda r: r.metrics["nets"]["vgg_cifar"]) == "—"
-    beyond = common.archive_value("comparison", "tiny", lambda r: r.histories["resnet20"].lr[10**6])
-    assert beyond == "—"
-
 
 def test_an_archive_that_no_longer_fits_the_plot_is_reported(
     tiny_archive: Path, full_archive: Path, monkeypatch: pytest.MonkeyPatch,
@@ -171,7 +162,6 @@ def test_without_an_archive_the_chapter_says_so(tiny_archive: Path, tmp_path: Pa
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1] == common.NO_ARCHIVE.format(chapter="comparison")
     assert "--profile standard" in out[-1] and "--profile full" in out[-1]
-    assert common.archive_value("comparison", "tiny", lambda r: 1) == "—"
 
 
 def _drop(key: str):
@@ -299,20 +289,6 @@ def test_an_archive_in_the_wrong_place_is_refused(full_archive: Path, tmp_path: 
         results.find_archive("comparison", "tiny", full_archive, profile="quick")
     with pytest.raises(ValueError, match="plain file name"):
         results.archive_path("../etc", "x")
-
-
-def test_full_profile_column() -> None:
-    table = "| claim | paper | this book |\n|---|---|---|\n| a | 1% | 2% |\n| b | 3% | 4% |"
-    assert common.add_archive_column(table, ["5%", None]) == (
-        "| claim | paper | this book | full profile |\n"
-        "|---|---|---| --- |\n"
-        "| a | 1% | 2% | 5% |\n"
-        "| b | 3% | 4% | — |"
-    )
-    with pytest.raises(ValueError, match="2 rows but 1 archived values"):
-        common.add_archive_column(table, ["5%"])
-    with pytest.raises(ValueError, match="expects a Markdown table"):
-        common.add_archive_column("no table here", [])
 
 
 def test_every_trained_standard_experiment_says_how_it_departs_from_the_paper() -> None:

@@ -297,7 +297,8 @@ def test_cli_flags_follow_train_config(capsys):
     """`train`'s flags, defaults and choices come from TrainConfig: the two cannot drift apart."""
     import dataclasses
 
-    from ecg_lib.cli import _config_from_args, build_parser
+    from ecg_lib.cli import build_parser
+    from ecg_lib.cli_train_flags import config_from_args as _config_from_args
 
     args = build_parser().parse_args(["train", "resnet20"])
     assert _config_from_args(args) == TrainConfig()  # every default is TrainConfig's
@@ -335,7 +336,8 @@ def test_fast_recipe_sets_what_was_measured_and_keeps_the_rest():
 
 
 def test_cli_recipe_refuses_flags_it_would_override(capsys):
-    from ecg_lib.cli import _config_from_args, build_parser
+    from ecg_lib.cli import build_parser
+    from ecg_lib.cli_train_flags import config_from_args as _config_from_args
 
     flags = ["train", "resnet20", "--epochs", "2", "--recipe", "fast", "--no-augment"]
     args = build_parser().parse_args(flags)

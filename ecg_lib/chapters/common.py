@@ -14,15 +14,14 @@ and its last line ``run.footer()`` prints the chapter's run time (read by the bu
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ecg_lib.experiments import ExperimentResult, departures
-from ecg_lib.profiles import ARCHIVED_PROFILES, resolve_profile
-from ecg_lib.results import find_archive, find_archives
+from ecg_lib.profiles import resolve_profile
+from ecg_lib.results import find_archives
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -30,9 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NO_ARCHIVE",
     "ChapterRun",
-    "add_archive_column",
     "archive_label",
-    "archive_value",
     "display_markdown",
     "markdown_table",
     "pct",
@@ -265,43 +262,3 @@ def show_with_archive(
         if how:
             print(f"How the {profile} profile's run departs from the paper, and why: {how}")
     return found.get("full", found.get("standard"))
-
-
-def archive_value(chapter: str, experiment: str, get: Callable[[ExperimentResult], Any],
-                  fmt: str = "{}", root: str | os.PathLike | None = None, *,
-                  profile: str = "full") -> str:  # fmt: skip
-    """``fmt.format(get(archive))`` for the archived ``profile`` run of ``experiment``, or "—" when there
-    is no archive or ``get`` finds nothing in it: returns None, or raises KeyError/IndexError/TypeError/
-    AttributeError (an archive from an older version of the experiment lacks what the chapter asks for)."""
-    if profile not in ARCHIVED_PROFILES:
-        raise ValueError(f"profile must be one of {', '.join(ARCHIVED_PROFILES)}, got {profile!r}.")
-    archived = find_archive(chapter, experiment, root, profile=profile)
-    if archived is None:
-        return "—"
-    try:
-        value = get(archived)
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return "—"
-    return "—" if value is None else fmt.format(value)
-
-
-def add_archive_column(table: str, values: Sequence[str | None], header: str = "full profile") -> str:
-    """Append a column to a Markdown table: ``header``, then one value per body row (None -> "—").
-
-    ``table`` is the chapter's "Paper vs. this book" table as Markdown (header line, separator line,
-    body rows); ``values`` must have one entry per body row.
-    """
-    lines = [line for line in table.strip().splitlines() if line.strip()]
-    if len(lines) < 2 or not re.match(r"^\|?\s*:?-{3,}", lines[1]):
-        raise ValueError("add_archive_column expects a Markdown table: header, |---| line, rows.")
-    body = lines[2:]
-    if len(values) != len(body):
-        raise ValueError(f"the table has {len(body)} rows but {len(values)} archived values were given.")
-
-    def extend(line: str, cell: str) -> str:
-        line = line.rstrip()
-        return (line if line.endswith("|") else line + " |") + f" {cell} |"
-
-    out = [extend(lines[0], header), extend(lines[1], "---")]
-    out += [extend(line, "—" if v is None else str(v)) for line, v in zip(body, values, strict=True)]
-    return "\n".join(out)

@@ -2,9 +2,11 @@
 
 An ipywidgets explorer needs a running kernel: in the built book its slider moves and nothing changes.
 These explorers are plain HTML with a small inlined JavaScript file (``explorers.js`` beside this
-module, no library, no network): every input event recomputes the numbers in the page. A notebook cell
-ends with one call, e.g. ``vgg_stack_explorer()``; the returned :class:`Explorer` has ``_repr_html_``,
-so the same output works in the static book, in Jupyter and in Colab.
+module, no library, no network): every input event recomputes the numbers in the page. How an
+explorer is embedded (:class:`Explorer`, the script, sliders and outputs) is
+:mod:`ecg_lib.chapters.explorer_html`'s; this module holds each explorer's controls, numbers and text.
+A notebook cell ends with one call, e.g. ``vgg_stack_explorer()``; the returned :class:`Explorer` has
+``_repr_html_``, so the same output works in the static book, in Jupyter and in Colab.
 
 Formula explorers (the page computes the formula; :mod:`ecg_lib.chapters.explorer_numbers` computes
 the same numbers by counting the library's modules, and ``tests/test_explorers.py`` compares the two on
@@ -26,17 +28,12 @@ the root ``data-explorer``; ids are unique per displayed instance, so several ex
 
 from __future__ import annotations
 
-import functools
 import html
-import json
 import math
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from importlib import resources
 from typing import Any
 
+from ecg_lib.chapters.explorer_html import Explorer, Slider, controls, explorer_js, output, table
 from ecg_lib.chapters.explorer_numbers import (
     Curve,
     curve_points,
@@ -68,174 +65,9 @@ __all__ = [
     "lrn_numbers",
     "reference_numbers",
     "resnet_block_numbers",
-    "result_curves_explorer",
-    "standalone_page",
     "vgg_stack_explorer",
     "vgg_stack_numbers",
 ]
-
-
-@functools.cache
-def _asset(name: str) -> str:
-    return resources.files("ecg_lib.chapters").joinpath(name).read_text(encoding="utf-8")
-
-
-def explorer_js() -> str:
-    """The explorers' JavaScript (formulas, formatting, SVG chart, binding): inlined into every explorer."""
-    return _asset("explorers.js")
-
-
-# ----------------------------------------------------------------------------------------------------------
-# The displayed object
-
-
-@dataclass(repr=False)
-class Explorer:
-    """One explorer: ``kind`` names its formula in ``explorers.js``; ``body`` is the controls and outputs
-    (initial numbers filled in from the library, so the page reads right even before its script runs);
-    ``data`` is passed to the page as JSON; ``params``/``numbers`` are the initial controls and outputs."""
-
-    kind: str
-    title: str
-    body: str
-    note: str = ""
-    data: Any = None
-    params: dict[str, Any] = field(default_factory=dict)
-    numbers: dict[str, Any] = field(default_factory=dict)
-
-    def html(self) -> str:
-        """Self-contained HTML: the explorer, its CSS and its script, under an id unique to this call."""
-        element_id = f"ecgx-{self.kind}-{uuid.uuid4().hex[:10]}"
-        # "<" escaped so that no string in the data can close the <script> element early.
-        data = json.dumps(self.data, allow_nan=False).replace("<", "\\u003c")
-        note = f'<p class="ecgx-note">{self.note}</p>' if self.note else ""
-        return (
-            f'<div class="ecgx tex2jax_ignore mathjax_ignore" id="{element_id}" data-explorer="{self.kind}">'
-            f"<style>{_asset('explorers.css')}</style>"
-            f'<div class="ecgx-title">{html.escape(self.title)}</div>{self.body}{note}</div>\n'
-            f"<script>\n{explorer_js()}\n"
-            f'ECGExplorers.mount("{element_id}", "{self.kind}", {data});\n</script>'
-        )
-
-    def _repr_html_(self) -> str:
-        return self.html()
-
-    def __repr__(self) -> str:
-        # Shown where HTML is not rendered (a terminal): the initial settings and numbers.
-        settings = ", ".join(f"{k}={v}" for k, v in self.params.items())
-        return f"<{self.title} explorer ({settings}); display it in a notebook or the book>"
-
-
-def standalone_page(*explorers: Explorer, title: str = "explorers") -> str:
-    """A complete HTML document holding ``explorers`` (for the browser test, or to open from disk)."""
-    body = "\n".join(e.html() for e in explorers)
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"</head><body>\n{body}\n</body></html>\n"
-    )
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Markup helpers; _format mirrors format() in explorers.js for the initial, pre-script numbers
-
-
-def _js_str(v: Any) -> str:
-    # JavaScript's String(number): no ".0", plain digits from 1e-6 up to 1e21, else "1e-7"-style exponents.
-    if not isinstance(v, float):
-        return str(v)
-    if v.is_integer() and abs(v) < 1e21:
-        return str(int(v))
-    r = repr(v)
-    if "e" not in r:
-        return r
-    if 1e-6 <= abs(v) < 1e21:
-        return format(Decimal(r), "f")
-    mantissa, exp = r.split("e")
-    return f"{mantissa}e{'+' if int(exp) >= 0 else '-'}{abs(int(exp))}"
-
-
-def _to_precision(v: float, digits: int) -> str:
-    # JavaScript's Number.prototype.toPrecision.
-    if v == 0:
-        return "0." + "0" * (digits - 1) if digits > 1 else "0"
-    exp = int(f"{v:.{digits - 1}e}".split("e")[1])
-    if exp < -6 or exp >= digits:
-        mantissa, e = f"{v:.{digits - 1}e}".split("e")
-        return f"{mantissa}e{'+' if int(e) >= 0 else '-'}{abs(int(e))}"
-    return f"{v:.{max(0, digits - 1 - exp)}f}"
-
-
-def _compact(v: float) -> str:
-    for unit, scale, places in (("G", 1e9, 2), ("M", 1e6, 1), ("k", 1e3, 1)):
-        if abs(v) >= scale:
-            return f"{v / scale:.{places}f} {unit}"
-    return _js_str(v)
-
-
-def _format(v: Any, how: str) -> str:
-    if isinstance(v, str):
-        return v
-    if how == "int":
-        return f"{round(v):,}"
-    if how == "count":
-        return f"{round(v):,} ({_compact(v)})" if abs(v) >= 1e3 else f"{round(v):,}"
-    if how == "pct":
-        return f"{100 * v:.1f}%"
-    if how == "spct":
-        return f"{'+' if v >= 0 else ''}{100 * v:.1f}%"
-    if how == "ratio":
-        return f"{v:.3f}×"
-    if how == "g4":
-        return _to_precision(v, 4)
-    return _js_str(v)
-
-
-def _out(numbers: Mapping[str, Any], key: str, how: str = "count", tag: str = "span") -> str:
-    """One output element, filled with the library's initial value."""
-    v = numbers[key]
-    value = v if isinstance(v, str) else _js_str(v)
-    return (
-        f'<{tag} data-output="{html.escape(key)}" data-format="{how}" data-value="{html.escape(value)}">'
-        f"{html.escape(_format(v, how))}</{tag}>"
-    )
-
-
-@dataclass(frozen=True)
-class _Slider:
-    name: str
-    label: str
-    min: float
-    max: float
-    step: float | str  # "any": no steps
-    value: float
-    type: str = "int"
-    echo: str = ""  # "pow10": show 10**value beside a log-scale slider
-
-    def html(self) -> str:
-        if not self.min <= self.value <= self.max:
-            raise ValueError(
-                f"{self.label}: {self.value} is outside the slider's range {self.min}..{self.max}."
-            )
-        if isinstance(self.step, int) and (self.value - self.min) % self.step:
-            raise ValueError(f"{self.label}: {self.value} is not on the slider's steps of {self.step}.")
-        shown = _to_precision(10**self.value, 3) if self.echo == "pow10" else _js_str(self.value)
-        return (
-            f'<label class="ecgx-control"><span>{self.label}</span>'
-            f'<input type="range" data-control="{self.name}" data-type="{self.type}" '
-            f'min="{_js_str(self.min)}" max="{_js_str(self.max)}" step="{_js_str(self.step)}" '
-            f'value="{_js_str(self.value)}">'
-            f'<output data-echo="{self.name}" data-format="{self.echo}">{shown}</output></label>'
-        )
-
-
-def _controls(sliders: Iterable[_Slider]) -> str:
-    return '<div class="ecgx-controls">' + "".join(s.html() for s in sliders) + "</div>"
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="ecgx-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 _COUNTING_NOTE = (
@@ -256,24 +88,24 @@ def vgg_stack_explorer(layers: int = 3, channels: int = 256, side: int = 56) -> 
     params = {"k": int(layers), "channels": int(channels), "side": int(side)}
     n = vgg_stack_numbers(**params)
     sliders = [
-        _Slider("k", "3x3 layers k", 1, 5, 1, params["k"]),
-        _Slider("channels", "channels C", 8, 1024, 1, params["channels"]),
-        _Slider("side", "map side", 1, 224, 1, params["side"]),
+        Slider("k", "3x3 layers k", 1, 5, 1, params["k"]),
+        Slider("channels", "channels C", 8, 1024, 1, params["channels"]),
+        Slider("side", "map side", 1, 224, 1, params["side"]),
     ]
     rows = [
-        ("convolution layers", _out(n, "stack.layers", "int"), _out(n, "single.layers", "int")),
-        ("kernel side", _out(n, "stack.kernel", "int"), _out(n, "single.kernel", "int")),
-        ("receptive field (side, pixels)", _out(n, "stack.rf", "int"), _out(n, "single.rf", "int")),
-        ("weights", _out(n, "stack.weights"), _out(n, "single.weights")),
-        ("weights / C²", _out(n, "stack.per_c2", "int"), _out(n, "single.per_c2", "int")),
-        ("parameters (with biases)", _out(n, "stack.params"), _out(n, "single.params")),
-        ("MACs per image", _out(n, "stack.macs"), _out(n, "single.macs")),
-        ("non-linearities (ReLU)", _out(n, "stack.relus", "int"), _out(n, "single.relus", "int")),
+        ("convolution layers", output(n, "stack.layers", "int"), output(n, "single.layers", "int")),
+        ("kernel side", output(n, "stack.kernel", "int"), output(n, "single.kernel", "int")),
+        ("receptive field (side, pixels)", output(n, "stack.rf", "int"), output(n, "single.rf", "int")),
+        ("weights", output(n, "stack.weights"), output(n, "single.weights")),
+        ("weights / C²", output(n, "stack.per_c2", "int"), output(n, "single.per_c2", "int")),
+        ("parameters (with biases)", output(n, "stack.params"), output(n, "single.params")),
+        ("MACs per image", output(n, "stack.macs"), output(n, "single.macs")),
+        ("non-linearities (ReLU)", output(n, "stack.relus", "int"), output(n, "single.relus", "int")),
     ]
     body = (
-        _controls(sliders)
-        + _table(("same padding, stride 1", "stack of 3x3", "one large filter"), rows)
-        + f'<p class="ecgx-readout">The stack has {_out(n, "weight_ratio", "ratio", "b")} the weights of '
+        controls(sliders)
+        + table(("same padding, stride 1", "stack of 3x3", "one large filter"), rows)
+        + f'<p class="ecgx-readout">The stack has {output(n, "weight_ratio", "ratio", "b")} the weights of '
         "the single filter, and one ReLU per layer instead of one in all.</p>"
     )
     note = _COUNTING_NOTE.format(extra="here the biases", skipped="ReLU and bias additions")
@@ -303,9 +135,9 @@ def inception_explorer(row: str | G.InceptionRow = "3a") -> Explorer:
     in_channels, side = inception_inputs().get(row.name, (192, 28))
     params = {"in_channels": in_channels, "side": side} | {f: getattr(row, f) for f in _INCEPTION_LABELS}
     n = inception_numbers(**params)
-    sliders = [_Slider("in_channels", "input channels", 8, 1024, 1, in_channels),
-               _Slider("side", "map side", 1, 56, 1, side)]  # fmt: skip
-    sliders += [_Slider(f, label, 1, 512, 1, params[f]) for f, label in _INCEPTION_LABELS.items()]
+    sliders = [Slider("in_channels", "input channels", 8, 1024, 1, in_channels),
+               Slider("side", "map side", 1, 56, 1, side)]  # fmt: skip
+    sliders += [Slider(f, label, 1, 512, 1, params[f]) for f, label in _INCEPTION_LABELS.items()]
     labels = {
         "1x1": "1x1",
         "3x3": "1x1 reduce → 3x3",
@@ -313,25 +145,25 @@ def inception_explorer(row: str | G.InceptionRow = "3a") -> Explorer:
         "pool": "3x3 max pool → 1x1 proj",
     }
     rows_html = [
-        (label, *(_out(n, f"reduced.{b}.{m}", "int") for m in ("weights", "params", "macs")),
-         *(_out(n, f"naive.{b}.{m}", "int") for m in ("weights", "macs")))
+        (label, *(output(n, f"reduced.{b}.{m}", "int") for m in ("weights", "params", "macs")),
+         *(output(n, f"naive.{b}.{m}", "int") for m in ("weights", "macs")))
         for b, label in labels.items()
     ]  # fmt: skip
     rows_html.append(
         ("<b>module</b>",
-         *(_out(n, f"reduced.total.{m}", "int", "b") for m in ("weights", "params", "macs")),
-         *(_out(n, f"naive.total.{m}", "int", "b") for m in ("weights", "macs")))
+         *(output(n, f"reduced.total.{m}", "int", "b") for m in ("weights", "params", "macs")),
+         *(output(n, f"naive.total.{m}", "int", "b") for m in ("weights", "macs")))
     )  # fmt: skip
     header = ("branch", "weights", "parameters", "MACs", "naive: weights", "naive: MACs")
     body = (
-        _controls(sliders)
-        + _table(header, rows_html)
+        controls(sliders)
+        + table(header, rows_html)
         + '<p class="ecgx-readout">With the 1x1 reductions the module needs '
-        f"{_out(n, 'share.macs', 'pct', 'b')} of the naive module's MACs and "
-        f"{_out(n, 'share.weights', 'pct', 'b')} of its weights "
-        f"({_out(n, 'share_proj.macs', 'pct', 'b')} of the MACs of a naive module that keeps the pool "
-        f"projection). Output channels: {_out(n, 'reduced.out_channels', 'int', 'b')} "
-        f"(naive: {_out(n, 'naive.out_channels', 'int', 'b')}).</p>"
+        f"{output(n, 'share.macs', 'pct', 'b')} of the naive module's MACs and "
+        f"{output(n, 'share.weights', 'pct', 'b')} of its weights "
+        f"({output(n, 'share_proj.macs', 'pct', 'b')} of the MACs of a naive module that keeps the pool "
+        f"projection). Output channels: {output(n, 'reduced.out_channels', 'int', 'b')} "
+        f"(naive: {output(n, 'naive.out_channels', 'int', 'b')}).</p>"
     )
     note = (
         "Naive module: Fig. 2a, the 3x3 and 5x5 convolutions read the input directly and the pool branch "
@@ -351,24 +183,25 @@ def bottleneck_explorer(width: int = 64, ratio: int = 4, side: int = 56) -> Expl
     params = {"width": int(width), "ratio": int(ratio), "side": int(side)}
     n = resnet_block_numbers(**params)
     sliders = [
-        _Slider("width", "3x3 width w", 8, 512, 1, params["width"]),
-        _Slider("ratio", "expansion d / w", 1, 8, 1, params["ratio"]),
-        _Slider("side", "map side", 1, 112, 1, params["side"]),
+        Slider("width", "3x3 width w", 8, 512, 1, params["width"]),
+        Slider("ratio", "expansion d / w", 1, 8, 1, params["ratio"]),
+        Slider("side", "map side", 1, 112, 1, params["side"]),
     ]
-    d, w = _out(n, "bottleneck.channels", "int"), _out(n, "basic_narrow.channels", "int")
+    d, w = output(n, "bottleneck.channels", "int"), output(n, "basic_narrow.channels", "int")
     header = ("", f"bottleneck: 1x1, {w} / 3x3, {w} / 1x1, {d}", f"two 3x3 at {w}",
-              f"two 3x3 at {_out(n, 'basic_wide.channels', 'int')}")  # fmt: skip
+              f"two 3x3 at {output(n, 'basic_wide.channels', 'int')}")  # fmt: skip
     blocks = ("bottleneck", "basic_narrow", "basic_wide")
     rows = [
-        ("weights", *(_out(n, f"{b}.weights") for b in blocks)),
-        ("parameters (with batch norm)", *(_out(n, f"{b}.params") for b in blocks)),
-        ("MACs per image", *(_out(n, f"{b}.macs") for b in blocks)),
+        ("weights", *(output(n, f"{b}.weights") for b in blocks)),
+        ("parameters (with batch norm)", *(output(n, f"{b}.params") for b in blocks)),
+        ("MACs per image", *(output(n, f"{b}.macs") for b in blocks)),
     ]
     body = (
-        _controls(sliders)
-        + _table(header, rows)
-        + f'<p class="ecgx-readout">The bottleneck costs {_out(n, "ratio.narrow", "ratio", "b")} the MACs of '
-        f"two 3x3 layers at its inner width and {_out(n, 'ratio.wide', 'ratio', 'b')} those of two 3x3 "
+        controls(sliders)
+        + table(header, rows)
+        + '<p class="ecgx-readout">The bottleneck costs '
+        f"{output(n, 'ratio.narrow', 'ratio', 'b')} the MACs of two 3x3 layers at its inner width and "
+        f"{output(n, 'ratio.wide', 'ratio', 'b')} those of two 3x3 "
         "layers as wide as its input and output.</p>"
     )
     note = (
@@ -392,25 +225,25 @@ def lrn_explorer(k: float = 2.0, n: int = 5, alpha: float = 1e-4, beta: float = 
               "log10_activity": round(round(math.log10(activity) / 0.05) * 0.05, 2)}  # fmt: skip
     nums = lrn_numbers(**params)
     sliders = [
-        _Slider("k", "k", 0.25, 4, 0.25, params["k"], "float"),
-        _Slider("n", "n (maps)", 1, 9, 2, params["n"]),
-        _Slider("log10_alpha", "α (log scale)", -6, -2, 0.1, params["log10_alpha"], "float", "pow10"),
-        _Slider("beta", "β", 0.25, 1, 0.05, params["beta"], "float"),
-        _Slider("log10_activity", "activity a (log scale)", -1, 3.5, 0.05, params["log10_activity"], "float",
+        Slider("k", "k", 0.25, 4, 0.25, params["k"], "float"),
+        Slider("n", "n (maps)", 1, 9, 2, params["n"]),
+        Slider("log10_alpha", "α (log scale)", -6, -2, 0.1, params["log10_alpha"], "float", "pow10"),
+        Slider("beta", "β", 0.25, 1, 0.05, params["beta"], "float"),
+        Slider("log10_activity", "activity a (log scale)", -1, 3.5, 0.05, params["log10_activity"], "float",
                 "pow10"),
     ]  # fmt: skip
     rows = [
-        ("activity a in each of the n maps", _out(nums, "activity", "g4")),
-        ("α", _out(nums, "alpha", "g4")),
-        ("gain b / a = (k + α n a²)<sup>−β</sup>", _out(nums, "gain", "g4")),
-        ("output b", _out(nums, "output", "g4")),
-        ("gain at low activity, k<sup>−β</sup>", _out(nums, "flat_gain", "g4")),
-        ("gain relative to the low-activity gain", _out(nums, "relative", "g4")),
-        ("inhibition sets in near a = (k / (α n))<sup>1/2</sup>", _out(nums, "onset", "g4")),
+        ("activity a in each of the n maps", output(nums, "activity", "g4")),
+        ("α", output(nums, "alpha", "g4")),
+        ("gain b / a = (k + α n a²)<sup>−β</sup>", output(nums, "gain", "g4")),
+        ("output b", output(nums, "output", "g4")),
+        ("gain at low activity, k<sup>−β</sup>", output(nums, "flat_gain", "g4")),
+        ("gain relative to the low-activity gain", output(nums, "relative", "g4")),
+        ("inhibition sets in near a = (k / (α n))<sup>1/2</sup>", output(nums, "onset", "g4")),
     ]
     body = (
-        _controls(sliders)
-        + _table(("", "value"), rows)
+        controls(sliders)
+        + table(("", "value"), rows)
         + '<svg data-output-chart="gain" viewBox="0 0 520 240" role="img" '
         'aria-label="gain against activity, log scale"></svg>'
     )
@@ -457,9 +290,9 @@ def lesion_explorer(
     )
     body = (
         f'<div class="ecgx-checks">{checks}</div>'
-        f'<p class="ecgx-readout">Deleted blocks: {_out(n, "deleted", "int", "b")}. Error: '
-        f"{_out(n, 'error', 'pct', 'b')} ({_out(n, 'change', 'spct')} against the intact network, "
-        f"{_pct(intact)}); {_out(n, 'kind', 'text')}.</p>"
+        f'<p class="ecgx-readout">Deleted blocks: {output(n, "deleted", "int", "b")}. Error: '
+        f"{output(n, 'error', 'pct', 'b')} ({output(n, 'change', 'spct')} against the intact network, "
+        f"{_pct(intact)}); {output(n, 'kind', 'text')}.</p>"
     )
     note = (
         "Measured: the intact network, each single deletion"
@@ -529,8 +362,8 @@ def curves_explorer(
     )
     rows = "".join(
         f'<tr data-curve="{html.escape(name)}"><td>{html.escape(name)}</td>'
-        f"<td>{_out(nums, f'{name}.epoch', 'auto', 'span')}</td>"
-        f"<td>{_out(nums, f'{name}.value', data['format'], 'span')}</td></tr>"
+        f"<td>{output(nums, f'{name}.epoch', 'auto', 'span')}</td>"
+        f"<td>{output(nums, f'{name}.value', data['format'], 'span')}</td></tr>"
         for name in profiles[first]
         if f"{name}.epoch" in nums
     )
@@ -539,43 +372,15 @@ def curves_explorer(
     body = (
         '<div class="ecgx-controls"><label class="ecgx-control"><span>run</span>'
         f'<select data-control="profile" data-type="text">{options}</select></label>'
-        + _Slider("epoch", xlabel, min(xs), epoch, 1 if whole else "any", epoch, "float").html()
+        + Slider("epoch", xlabel, min(xs), epoch, 1 if whole else "any", epoch, "float").html()
         + "</div>"
         + '<svg data-output-chart="curves" data-hover="epoch" viewBox="0 0 520 240" role="img" '
         f'aria-label="{html.escape(ylabel)} against {html.escape(xlabel)}"></svg>'
         + f'<p class="ecgx-readout">{html.escape(xlabel)} under the cursor: '
-        f"{_out(nums, 'cursor', 'auto', 'b')}</p>"
+        f"{output(nums, 'cursor', 'auto', 'b')}</p>"
         + '<table class="ecgx-table"><thead><tr><th>curve</th><th>nearest recorded '
         f"{html.escape(xlabel)}</th><th>{html.escape(ylabel)}</th></tr></thead>"
         f'<tbody data-readout data-profile="">{rows}</tbody></table>'
     )
     note = note or "Precomputed: the page only draws and reads the recorded values."
     return Explorer("curves", title, body, note, data, {"profile": first, "epoch": epoch}, nums)
-
-
-def result_curves_explorer(
-    live: Any,
-    chapter: str,
-    experiment: str,
-    metric: str = "test_error",
-    *,
-    root: str | None = None,
-    **kwargs: Any,
-) -> Explorer:
-    """:func:`curves_explorer` of an experiment's live result (an ``ExperimentResult`` with histories)
-    and its archived long runs where they exist (standard, then full profile; see
-    :func:`ecg_lib.results.find_archives`), one profile each, labelled with profile, device and date;
-    ``metric`` is a per-epoch History field."""
-    from ecg_lib import results
-    from ecg_lib.chapters.common import NO_ARCHIVE, archive_label, in_live_order
-
-    series = {f"this run: {archive_label(live)}": history_curves(live.histories, metric)}
-    found = results.find_archives(chapter, experiment, root)
-    for archived in found.values():  # curves in the live run's order, so each keeps its colour
-        series[f"archived: {archive_label(archived)}"] = history_curves(
-            in_live_order(archived, live).histories, metric)
-    note = "Precomputed: the page only draws and reads the recorded values."
-    if not found:
-        note += " " + html.escape(NO_ARCHIVE.format(chapter=chapter))
-    kwargs.setdefault("ylabel", metric.replace("_", " "))
-    return curves_explorer(series, note=note, **kwargs)
