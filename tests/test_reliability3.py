@@ -670,8 +670,8 @@ def test_a_corrupt_reproduce_state_checkpoint_is_set_aside(tmp_path, small, caps
     cfg = quiet()
     path = auto_checkpoint_path(tmp_path, tiny_cnn(), small, cfg, profile="quick")
     path.write_bytes(b"PK\x03\x04 torn by a kill")
-    h = fit(tiny_cnn(), small, cfg, profile="quick", context=RunContext(checkpoint_dir=tmp_path))  # not stuck:
-    # it starts that fit again
+    state = RunContext(checkpoint_dir=tmp_path)  # what `reproduce` passes to every experiment that trains
+    h = fit(tiny_cnn(), small, cfg, profile="quick", context=state)  # not stuck: it starts that fit again
     assert h.stopped == "completed" and load_checkpoint(path)["epoch"] == 1
     err = capsys.readouterr().err
     assert str(path) in err and "--resume" not in err

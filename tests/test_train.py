@@ -215,6 +215,34 @@ def test_time_budget_and_callback_stop_early(small):
     assert History.from_json(h.to_json()).extra == h.extra
 
 
+def test_stop_conditions_are_values(small):
+    cfg = quiet(epochs=4, batch_size=50)  # 4 steps per epoch
+    full = fit(tiny_cnn(), small, cfg)
+    # a pass cap ends the run early, on the schedule of the config's 4 epochs: the same steps as a full run
+    capped = fit(tiny_cnn(), small, cfg, until=train.Until(epochs=2))
+    assert capped.epochs_done == 2 and capped.stopped == "completed" and capped.test_error[-1] is not None
+    assert capped.lr == full.lr[:8] and capped.train_loss == full.train_loss[:8]
+    # a target training error stops after the first epoch at or below it
+    target = full.epoch_train_error[1]
+    hit = fit(tiny_cnn(), small, cfg, until=train.Until(train_error=target))
+    assert hit.stopped == "target" and hit.epochs_done == full.reach(target)[0]
+    # a time budget read after every step: one History entry per step, the clock after each, scored at the end
+    timed = fit(tiny_cnn(), small, cfg, until=train.Until(seconds=1e-9))
+    assert timed.stopped == "time_budget" and timed.steps_per_epoch == 1 and len(timed.train_loss) == 1
+    assert timed.extra["steps"] == 1 and timed.extra["images_seen"] == 50 and timed.test_error[-1] is not None
+    assert timed.train_loss == full.train_loss[:1]
+    # a replay takes exactly the rates given, mid-epoch end included
+    replay = fit(tiny_cnn(), small, cfg, lrs=full.lr[:6])
+    assert replay.lr == full.lr[:6] and replay.train_loss == full.train_loss[:6]
+    assert replay.stopped == "completed"
+    with pytest.raises(ValueError, match="not both"):
+        fit(tiny_cnn(), small, cfg, until=train.Until(seconds=1.0), lrs=[0.1])
+    with pytest.raises(ValueError, match="mid-epoch"):
+        fit(tiny_cnn(), small, cfg, until=train.Until(seconds=1.0, train_error=0.5))
+    with pytest.raises(ValueError, match="positive"):
+        train.Until(seconds=0)
+
+
 # ---------------------------------------------------------------------------------------------- pieces
 
 

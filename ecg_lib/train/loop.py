@@ -45,23 +45,12 @@ __all__ = ["MAX_STEP_POINTS", "EpochCallback", "ProgressCallback", "RunContext",
 MAX_STEP_POINTS = 2000
 
 
-def fit(
-    model: nn.Module,
-    data: Any,
-    config: TrainConfig | None = None,
-    *,
-    until: Until | None = None,
-    lrs: Sequence[float] | None = None,
-    context: RunContext | None = None,
-    checkpoint: str | os.PathLike | None = None,
-    resume: str | os.PathLike | None = None,
-    on_epoch_end: EpochCallback | None = None,
-    profile: str | None = None,
-    model_name: str | None = None,
-    model_options: Mapping[str, Any] | None = None,
-    recipe: str | None = None,
-    max_points: int = MAX_STEP_POINTS,
-) -> History:
+def fit(model: nn.Module, data: Any, config: TrainConfig | None = None, *, until: Until | None = None,
+        lrs: Sequence[float] | None = None, context: RunContext | None = None,
+        checkpoint: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
+        on_epoch_end: EpochCallback | None = None, profile: str | None = None, model_name: str | None = None,
+        model_options: Mapping[str, Any] | None = None, recipe: str | None = None,
+        max_points: int = MAX_STEP_POINTS) -> History:  # fmt: skip
     """Train ``model`` on ``data.train_x``/``train_y`` and evaluate on ``data.test_x``/``test_y``.
 
     ``data`` is a :class:`~ecg_lib.data.CIFAR10Data` (or anything with those four uint8/int64 tensors and
