@@ -4,7 +4,8 @@ Built to run for hours in the background (the standard profile on a CPU) while o
 
 - ``--threads N`` limits PyTorch to N CPU threads (``nice`` the process too), so the machine stays usable;
 - every :func:`~ecg_lib.train.fit` an experiment makes checkpoints each epoch to
-  ``<state>/<profile>/<chapter>/<experiment>/`` (:func:`ecg_lib.train.checkpoint_dir`); run the same
+  ``<state>/<profile>/<chapter>/<experiment>/`` (the :class:`~ecg_lib.train.RunContext` passed to every
+  experiment that trains, as ``context=``); run the same
   command again after a kill, an interrupt or a restart and it skips the finished fits and continues the
   interrupted one from its last epoch, ending with the same numbers as an uninterrupted run (on a CPU);
 - an experiment whose archive exists is skipped (``--overwrite`` runs it again); the state folder of an
@@ -342,6 +343,8 @@ def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names:
             kwargs["profile"] = args.profile
         state = state_root / args.profile / args.chapter / name
         label = f"{args.chapter}/{name} ({i + 1}/{len(names)})"
+        if "context" in params:  # every experiment that trains takes one: where to checkpoint, whom to tell
+            kwargs["context"] = train.RunContext(checkpoint_dir=state, progress=_Progress(label, log))
         try:
             if "data" in params:
                 data = data if data is not None else load_cifar10(args.data)
@@ -349,8 +352,7 @@ def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names:
             print(f"{label}: running ({args.profile} profile; checkpoints in {state}) ...", flush=True)
             t0 = time.perf_counter()
             # the lock: a second `reproduce` of this experiment would train into the same checkpoints
-            with output_lock([state], f"{args.chapter}/{name}: its state"), train.checkpoint_dir(state), \
-                    train.progress_hook(_Progress(label, log)):
+            with output_lock([state], f"{args.chapter}/{name}: its state"):
                 result = fn(**kwargs)
             wall = time.perf_counter() - t0
             if result.profile != args.profile:

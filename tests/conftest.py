@@ -46,14 +46,4 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(autouse=True)
-def _no_progress_printer_left_behind():
-    """A chapter started in the standard or full profile installs a progress printer for every later fit
-    (ecg_lib.train.set_default_progress); remove it after each test so that no other test's output
-    depends on the order tests ran in."""
-    yield
-    import sys
 
-    loop = sys.modules.get("ecg_lib.train.loop")
-    if loop is not None:
-        loop.set_default_progress(None)

@@ -65,8 +65,6 @@ def shrink(settings: Any) -> Any:
             changes[f.name] = 1
         elif f.name == "seconds_per_net" and value is not None:
             changes[f.name] = 1.0
-        elif f.name in ("min_epochs",):
-            changes[f.name] = 1
         elif f.name in ("max_epochs",):
             changes[f.name] = 2
         elif f.name == "seeds":

@@ -41,27 +41,29 @@ def test_train_to_a_log_file_writes_one_line_per_epoch(tmp_path: Path) -> None:
     assert len(text) < 1000
 
 
-def test_a_default_progress_callback_sees_every_fit_outside_a_hook(tiny) -> None:
+def test_a_context_progress_callback_sees_its_fits_and_only_those(tiny) -> None:
     events: list[dict] = []
-    train.set_default_progress(events.append)
+    ended: list[train.History] = []
+    context = train.RunContext(progress=events.append, on_fit_end=ended.append)
     config = train.TrainConfig(epochs=2, batch_size=20, quiet=True, device="cpu")
+    h = train.fit(get_model("alexnet_cifar"), tiny, config, context=context)
+    assert [e["epoch"] for e in events] == [1, 2] and ended == [h]
+    assert 0 < h.info["fit_time_s"] and h.wall_time_s[-1] <= h.info["fit_time_s"]
+    # no context: nothing is reported, and nothing lingers from the call before (no global default)
     train.fit(get_model("alexnet_cifar"), tiny, config)
-    assert [e["epoch"] for e in events] == [1, 2]
-    inner: list[dict] = []
-    with train.progress_hook(inner.append):  # a hook (reproduce's) takes precedence
-        train.fit(get_model("alexnet_cifar"), tiny, config)
-    assert len(events) == 2 and len(inner) == 2
-    train.set_default_progress(None)
-    train.fit(get_model("alexnet_cifar"), tiny, config)
-    assert len(events) == 2
+    assert len(events) == 2 and len(ended) == 1
 
 
 @pytest.mark.parametrize(("profile", "lines"), [("quick", 0), ("standard", 2), ("full", 2)])
 def test_a_chapter_reports_epochs_outside_the_quick_profile(tiny, capsys, profile: str, lines: int) -> None:
-    common.start_chapter("nin", profile)
+    run = common.start_chapter("nin", profile)
     config = train.TrainConfig(epochs=2, batch_size=20, quiet=True, device="cpu")
-    train.fit(get_model("alexnet_cifar"), tiny, config)
+    h = train.fit(get_model("alexnet_cifar"), tiny, config, context=run.context)
     out = [line for line in capsys.readouterr().out.splitlines() if " epoch " in line]
     assert len(out) == lines
     if lines:
         assert out[0].startswith("[nin] AlexNetCifar epoch 1/2 · ") and "s/epoch" in out[0]
+    # the chapter's footer counts the fits made with its context, this one only
+    assert run.fit_time_s == h.info["fit_time_s"] > 0
+    train.fit(get_model("alexnet_cifar"), tiny, config)
+    assert run.fit_time_s == h.info["fit_time_s"]

@@ -665,13 +665,13 @@ def test_summary_refuses_a_two_part_input_size(capsys):
 
 
 def test_a_corrupt_reproduce_state_checkpoint_is_set_aside(tmp_path, small, capsys):
-    from ecg_lib.train import auto_checkpoint_path, checkpoint_dir
+    from ecg_lib.train import RunContext, auto_checkpoint_path
 
     cfg = quiet()
     path = auto_checkpoint_path(tmp_path, tiny_cnn(), small, cfg, profile="quick")
     path.write_bytes(b"PK\x03\x04 torn by a kill")
-    with checkpoint_dir(tmp_path):
-        h = fit(tiny_cnn(), small, cfg, profile="quick")  # not stuck: it starts that fit again
+    state = RunContext(checkpoint_dir=tmp_path)  # what `reproduce` passes to every experiment that trains
+    h = fit(tiny_cnn(), small, cfg, profile="quick", context=state)  # not stuck: it starts that fit again
     assert h.stopped == "completed" and load_checkpoint(path)["epoch"] == 1
     err = capsys.readouterr().err
     assert str(path) in err and "--resume" not in err

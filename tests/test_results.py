@@ -28,7 +28,7 @@ TINY_MODELS = ("alexnet_cifar", "resnet20")
 # 20 images per class, 3 s per network: exercises the quick race's per-step time budget and final
 # scoring, in seconds.
 TINY = comparison.RaceSettings(
-    n_train_per_class=20, n_test_per_class=10, seconds_per_net=3.0, min_epochs=1, max_epochs=3,
+    n_train_per_class=20, n_test_per_class=10, seconds_per_net=3.0, max_epochs=3,
     train=TrainConfig(epochs=3, batch_size=50, lr=0.05, nesterov=True, schedule="warmup_cosine", quiet=True),
 )  # fmt: skip
 # the profile is explicit: on a GPU machine the default would be the full one

@@ -155,26 +155,27 @@ def test_checkpoint_dir_resumes_every_fit_of_an_experiment_after_a_kill(small, t
     # the weights and Histories of an uninterrupted run.
     cfg = quiet(epochs=3, batch_size=40, lr=0.05, seed=1)
 
-    def experiment(crash_at=None):
+    def experiment(crash_at=None, context=None):
         nets, hists = [], []
         for seed in (0, 1):
             net = tiny_cnn(5, dropout=0.3)
             def stop(epoch, model, history, seed=seed):
                 if (seed, epoch) == crash_at:
                     raise KeyboardInterrupt
-            hists.append(fit(net, small, cfg.replace(seed=seed), on_epoch_end=stop))
+            hists.append(fit(net, small, cfg.replace(seed=seed), on_epoch_end=stop, context=context))
             nets.append(net)
         return nets, hists
 
     ref_nets, ref_hists = experiment()
     events = []
-    with train.checkpoint_dir(tmp_path / "ckpt") as folder, train.progress_hook(events.append):
-        with pytest.raises(KeyboardInterrupt):
-            experiment(crash_at=(1, 1))
-        assert len(list(folder.glob("*.pt"))) == 2  # one file per fit, named after the run
-        assert [(e["epoch"], e["resumed"]) for e in events] == [(1, 0), (2, 0), (3, 0), (1, 0)]
-        events.clear()
-        nets, hists = experiment()
+    folder = tmp_path / "ckpt"
+    context = train.RunContext(checkpoint_dir=folder, progress=events.append)
+    with pytest.raises(KeyboardInterrupt):
+        experiment(crash_at=(1, 1), context=context)
+    assert len(list(folder.glob("*.pt"))) == 2  # one file per fit, named after the run
+    assert [(e["epoch"], e["resumed"]) for e in events] == [(1, 0), (2, 0), (3, 0), (1, 0)]
+    events.clear()
+    nets, hists = experiment(context=context)
     # the first fit was finished: reported once, nothing trained; the second resumed after its epoch 1
     assert [(e["epoch"], e["resumed"]) for e in events] == [(3, 3), (2, 1), (3, 1)]
     assert events[0]["steps"] == 3 * 5 and events[-1]["test_error"] == hists[1].test_error[-1]
@@ -182,7 +183,9 @@ def test_checkpoint_dir_resumes_every_fit_of_an_experiment_after_a_kill(small, t
         for a, b in zip(ref.state_dict().values(), net.state_dict().values(), strict=True):
             assert torch.equal(a, b)
     assert [h.train_loss for h in hists] == [h.train_loss for h in ref_hists]
-    # outside the block nothing is checkpointed; another config is another file
+    # without the context nothing is checkpointed; another config is another file
+    experiment()
+    assert len(list(folder.glob("*.pt"))) == 2
     names = {train.auto_checkpoint_path(tmp_path, tiny_cnn(), small, c).name
              for c in (cfg, cfg.replace(seed=2), cfg.replace(quiet=False, eval_every=0))}  # fmt: skip
     assert len(names) == 2
@@ -210,6 +213,34 @@ def test_time_budget_and_callback_stop_early(small):
     assert h.epochs_done == 2 and h.stopped == "callback"
     assert len(h.extra["grad_norm"]) == 2 and all(g > 0 for g in h.extra["grad_norm"])
     assert History.from_json(h.to_json()).extra == h.extra
+
+
+def test_stop_conditions_are_values(small):
+    cfg = quiet(epochs=4, batch_size=50)  # 4 steps per epoch
+    full = fit(tiny_cnn(), small, cfg)
+    # a pass cap ends the run early, on the schedule of the config's 4 epochs: the same steps as a full run
+    capped = fit(tiny_cnn(), small, cfg, until=train.Until(epochs=2))
+    assert capped.epochs_done == 2 and capped.stopped == "completed" and capped.test_error[-1] is not None
+    assert capped.lr == full.lr[:8] and capped.train_loss == full.train_loss[:8]
+    # a target training error stops after the first epoch at or below it
+    target = full.epoch_train_error[1]
+    hit = fit(tiny_cnn(), small, cfg, until=train.Until(train_error=target))
+    assert hit.stopped == "target" and hit.epochs_done == full.reach(target)[0]
+    # a time budget read after every step: one History entry per step, the clock after each, scored at the end
+    timed = fit(tiny_cnn(), small, cfg, until=train.Until(seconds=1e-9))
+    assert timed.stopped == "time_budget" and timed.steps_per_epoch == 1 and len(timed.train_loss) == 1
+    assert timed.extra["steps"] == 1 and timed.extra["images_seen"] == 50 and timed.test_error[-1] is not None
+    assert timed.train_loss == full.train_loss[:1]
+    # a replay takes exactly the rates given, mid-epoch end included
+    replay = fit(tiny_cnn(), small, cfg, lrs=full.lr[:6])
+    assert replay.lr == full.lr[:6] and replay.train_loss == full.train_loss[:6]
+    assert replay.stopped == "completed"
+    with pytest.raises(ValueError, match="not both"):
+        fit(tiny_cnn(), small, cfg, until=train.Until(seconds=1.0), lrs=[0.1])
+    with pytest.raises(ValueError, match="mid-epoch"):
+        fit(tiny_cnn(), small, cfg, until=train.Until(seconds=1.0, train_error=0.5))
+    with pytest.raises(ValueError, match="positive"):
+        train.Until(seconds=0)
 
 
 # ---------------------------------------------------------------------------------------------- pieces
@@ -276,7 +307,8 @@ def test_run_info_says_what_produced_the_numbers(small, monkeypatch):
     assert info["profile"] == "quick" and info["device"].startswith("cpu: ")
     assert info["n_train"] == 200 and info["n_test"] == 100 and "subset" in info["data"]
     assert info["torch"] == torch.__version__ and info["chapter"] == "test"
-    assert info["fit_time_s"] >= 0 and info["elapsed_s"] > 0
+    assert "fit_time_s" not in info and info["elapsed_s"] > 0  # no process-wide fitting clock
+    assert run_info(small, profile="quick", fit_time_s=12.34)["fit_time_s"] == 12.3  # a caller's total
     text = format_run_info(info)
     assert text.splitlines()[0].startswith("profile") and "quick" in text.splitlines()[0]
     assert run_info()["profile"] is None  # no profile given, none recorded

@@ -26,6 +26,8 @@ from ecg_lib.results import find_archives
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from ecg_lib.train import RunContext
+
 __all__ = [
     "NO_ARCHIVE",
     "ChapterRun",
@@ -56,22 +58,29 @@ class ChapterRun:
     chapter: str
     profile: str
     started: float = field(default_factory=time.perf_counter)
+    fit_time_s: float = 0.0  # the fits given `context`, added up as each returns
 
-    def __post_init__(self) -> None:
-        # Standard- and full-profile cells train for minutes: every fit from here on prints a line per
-        # epoch. The quick profile stays quiet, so the built book's pages carry no progress lines.
-        from ecg_lib.train import epoch_line, set_default_progress
+    @property
+    def context(self) -> RunContext:
+        """What the chapter's training cells pass to experiments (``context=run.context``): each fit's
+        time is added to :attr:`fit_time_s` (the footer's), and in the standard and full profiles, whose
+        cells train for minutes, each epoch prints a line; the quick profile stays quiet, so the built
+        book's pages carry no progress lines."""
+        from ecg_lib.train import RunContext, epoch_line
 
         def report(event: dict[str, Any]) -> None:
             print(f"[{self.chapter}] {epoch_line(event)}", flush=True)
 
-        set_default_progress(report if self.profile != "quick" else None)
+        def count(history: Any) -> None:
+            self.fit_time_s += history.info.get("fit_time_s", 0.0)
+
+        return RunContext(progress=report if self.profile != "quick" else None, on_fit_end=count)
 
     def info(self, data: Any = None, **extra: Any) -> dict[str, Any]:
-        """:func:`ecg_lib.train.run_info` with this run's profile."""
+        """:func:`ecg_lib.train.run_info` with this run's profile and its training time so far."""
         from ecg_lib.train import run_info
 
-        return run_info(data, profile=self.profile, **extra)
+        return run_info(data, profile=self.profile, fit_time_s=self.fit_time_s, **extra)
 
     def print_info(self, data: Any = None, **extra: Any) -> None:
         """Print the run-info box (profile, device, precision, versions, data) near the chapter's top."""
@@ -85,10 +94,8 @@ class ChapterRun:
 
     def footer(self) -> None:
         """The chapter's last line: its run time, the part of it spent training, and the profile (the
-        4-minute quick budget is read from it)."""
-        from ecg_lib.train.info import FIT_SECONDS
-
-        print(f"Chapter run time: {self.elapsed_s:.0f} s, {FIT_SECONDS[0]:.0f} s of it training "
+        4-minute quick budget is read from it). Training counts the fits made with :attr:`context`."""
+        print(f"Chapter run time: {self.elapsed_s:.0f} s, {self.fit_time_s:.0f} s of it training "
               f"({self.profile} profile)")  # fmt: skip
 
 

@@ -98,9 +98,9 @@ def seeded(fn: Any, table: dict[str, Any], seed: int) -> Any:
     chapter can report the spread (issue 13: at least 2 seeds for every difference)."""
     from ecg_lib.profiles import select
 
-    def run(data: Any = None, *, profile: str, settings: Any = None) -> ExperimentResult:
+    def run(data: Any = None, *, profile: str, settings: Any = None, context: Any = None) -> ExperimentResult:
         base = settings if settings is not None else select(table, profile)
-        return fn(data, profile=profile, settings=with_seed(base, seed))
+        return fn(data, profile=profile, settings=with_seed(base, seed), context=context)
 
     run.__name__ = f"{fn.__name__}_seed{seed}"
     run.__doc__ = f"{fn.__name__} with seed {seed} (see ecg_lib.experiments.seeded)."

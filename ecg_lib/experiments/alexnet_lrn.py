@@ -20,7 +20,7 @@ from ecg_lib.models import alexnet as A
 from ecg_lib.models._common import ALEXNET_LRN
 from ecg_lib.models.alexnet import RawPixels
 from ecg_lib.profiles import check_profile, select
-from ecg_lib.train import TrainConfig, fit, run_info
+from ecg_lib.train import RunContext, TrainConfig, fit, run_info
 
 __all__ = ["LRN_SETTINGS", "LrnSettings", "filter_stats", "first_layer_maps", "lrn_experiment"]
 
@@ -82,7 +82,8 @@ def _lrn_activity(model: nn.Module, x: Tensor) -> dict[str, float]:
 
 
 def lrn_experiment(
-    data: CIFAR10Data | None = None, *, profile: str, settings: LrnSettings | None = None
+    data: CIFAR10Data | None = None, *, profile: str, settings: LrnSettings | None = None,
+    context: RunContext | None = None,
 ) -> ExperimentResult:
     """Train the CIFAR-10 net (paper recipe, ReLU) without and with response normalisation, from the same
     seed, and measure test error. ``settings``: None means ``LRN_SETTINGS[profile]``. ``metrics``:
@@ -97,7 +98,7 @@ def lrn_experiment(
     for label, use_lrn in (("without", False), ("with", True)):
         model = build_cifar_net("relu", lrn=use_lrn, recipe=PAPER, seed=s.train.seed)
         with cpu_threads(s.cpu_threads):
-            h = fit(model, data, s.train, profile=profile)
+            h = fit(model, data, s.train, profile=profile, context=context)
         result.histories[label] = h
         errors[label] = h.final_test_error
         if use_lrn:

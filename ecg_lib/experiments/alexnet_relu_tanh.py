@@ -29,7 +29,7 @@ from ecg_lib.experiments.alexnet_recipes import (
     recipe_config,
 )
 from ecg_lib.profiles import check_profile, select
-from ecg_lib.train import History, NonFiniteLossError, TrainConfig, current_checkpoint_dir, fit, run_info
+from ecg_lib.train import History, NonFiniteLossError, RunContext, TrainConfig, fit, run_info
 
 __all__ = [
     "ACTIVATION_SETTINGS", "WIDE_ACTIVATION_SETTINGS", "ActivationSettings", "RaceEntry",
@@ -138,6 +138,7 @@ def lr_sweep_to_target(
     *,
     profile: str | None = None,
     extend_edges: int = 0,
+    context: RunContext | None = None,
 ) -> tuple[RaceEntry | None, list[RaceEntry]]:
     """Pick the learning rate for one activation and train with it until the training error reaches
     ``target``, as the paper chose "the learning rates for each network ... independently to make
@@ -161,9 +162,9 @@ def lr_sweep_to_target(
         return h.epoch_train_error[-1] <= target
 
     entries: list[RaceEntry] = []
-    # Inside `reproduce` (a checkpoint_dir block) the race keeps its checkpoints there, so a killed race
-    # resumes: finished sweeps are read back, the winner's continuation goes on from its last epoch.
-    keep = current_checkpoint_dir()
+    # Given a checkpoint folder (`reproduce` gives one) the race keeps its checkpoints there, so a killed
+    # race resumes: finished sweeps are read back, the winner's continuation goes on from its last epoch.
+    keep = context.checkpoint_folder() if context is not None else None
     with contextlib.ExitStack() as stack:
         if keep is not None:
             tmp = keep / f"race-{recipe.name}-{activation}-seed{seed}-{len(data.train_y)}"
@@ -177,7 +178,7 @@ def lr_sweep_to_target(
             try:
                 cfg = recipe_config(recipe, train, lr=lr, epochs=sweep_epochs)
                 h = fit(model, data, cfg, checkpoint=ckpt, resume=ckpt if ckpt.is_file() else None,
-                        on_epoch_end=stop, profile=profile)  # fmt: skip
+                        on_epoch_end=stop, profile=profile, context=context)  # fmt: skip
             except NonFiniteLossError as exc:
                 entries.append(RaceEntry(lr, exc.history, None, outcome="diverged"))
                 return
@@ -209,7 +210,7 @@ def lr_sweep_to_target(
             try:
                 cfg = recipe_config(recipe, train, lr=best.lr)
                 best.history = fit(model, data, cfg, checkpoint=ckpt, resume=ckpt, on_epoch_end=stop,
-                                   profile=profile)  # fmt: skip
+                                   profile=profile, context=context)  # fmt: skip
             except NonFiniteLossError as exc:
                 best.history, best.outcome = exc.history, "diverged"
                 return None, entries
@@ -221,7 +222,8 @@ def lr_sweep_to_target(
 
 
 def relu_vs_tanh_experiment(
-    data: CIFAR10Data | None = None, *, profile: str, settings: ActivationSettings | None = None
+    data: CIFAR10Data | None = None, *, profile: str, settings: ActivationSettings | None = None,
+    context: RunContext | None = None,
 ) -> ExperimentResult:
     """Figure 1 under both recipes: a learning-rate race per activation, then the winners' ratio.
 
@@ -244,7 +246,7 @@ def relu_vs_tanh_experiment(
             with cpu_threads(s.cpu_threads):
                 best, entries = lr_sweep_to_target(data, act, recipe, lrs, s.target, s.sweep_epochs,
                                                    s.train, profile=profile,
-                                                   extend_edges=s.extend_edges)  # fmt: skip
+                                                   extend_edges=s.extend_edges, context=context)  # fmt: skip
             for e in entries:
                 result.histories[f"{name}/{act}/lr={e.lr:g}"] = e.history
             out[act] = {
@@ -272,10 +274,11 @@ def relu_vs_tanh_experiment(
 
 
 def relu_vs_tanh_wide_experiment(
-    data: CIFAR10Data | None = None, *, profile: str, settings: WideActivationSettings | None = None
+    data: CIFAR10Data | None = None, *, profile: str, settings: WideActivationSettings | None = None,
+    context: RunContext | None = None,
 ) -> ExperimentResult:
     """:func:`relu_vs_tanh_experiment` with :data:`WIDE_ACTIVATION_SETTINGS`: grids widened at an edge
     until each winner is interior, and a longer cap (``metrics["recipes"]["paper"][act]["interior"]``)."""
     check_profile(profile)
     s = settings if settings is not None else select(WIDE_ACTIVATION_SETTINGS, profile)
-    return relu_vs_tanh_experiment(data, profile=profile, settings=s)
+    return relu_vs_tanh_experiment(data, profile=profile, settings=s, context=context)

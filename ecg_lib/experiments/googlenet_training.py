@@ -19,7 +19,7 @@ from ecg_lib.experiments.googlenet_inception import _meta
 from ecg_lib.models import get_model
 from ecg_lib.models import googlenet as G
 from ecg_lib.profiles import check_profile, select
-from ecg_lib.train import NonFiniteLossError, TrainConfig, fit, run_info
+from ecg_lib.train import NonFiniteLossError, RunContext, TrainConfig, fit, run_info
 
 __all__ = ["SETTINGS", "Settings", "cifar_experiment", "init_signal_growth"]
 
@@ -106,7 +106,8 @@ SETTINGS: dict[str, Settings] = {
 }  # fmt: skip
 
 def cifar_experiment(
-    data: CIFAR10Data | None = None, *, profile: str, settings: Settings | None = None
+    data: CIFAR10Data | None = None, *, profile: str, settings: Settings | None = None,
+    context: RunContext | None = None,
 ) -> ExperimentResult:
     """Train ``googlenet_cifar`` on CIFAR-10 with ``settings`` (default ``SETTINGS[profile]``); test
     error of every variant. ``profile``: the resolved profile, recorded in the result.
@@ -127,7 +128,7 @@ def cifar_experiment(
         model = get_model("googlenet_cifar", width=s.width, aux_logits=aux)
         cfg = replace(s.train, aux_weight=s.aux_weight if aux else None)
         try:
-            histories[variant] = fit(model, data, cfg, profile=profile)
+            histories[variant] = fit(model, data, cfg, profile=profile, context=context)
         except NonFiniteLossError as exc:  # keep the curve up to the divergence; its test error is None
             histories[variant] = exc.history
     inference = _meta(get_model, "googlenet_cifar", width=s.width)

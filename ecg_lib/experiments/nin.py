@@ -28,7 +28,7 @@ from ecg_lib.evidence import pack_correct
 from ecg_lib.experiments import ExperimentResult, seeded
 from ecg_lib.models import nin as N
 from ecg_lib.profiles import check_profile, select
-from ecg_lib.train import TrainConfig, correct_per_image, fit, run_info
+from ecg_lib.train import RunContext, TrainConfig, correct_per_image, fit, run_info
 
 __all__ = [
     "EXPERIMENTS",
@@ -295,6 +295,7 @@ def train_heads(
     profile: str,
     settings: Settings | None = None,
     keep: dict[str, Any] | None = None,
+    context: RunContext | None = None,
 ) -> ExperimentResult:
     """Train the NIN with each head of ``settings.heads`` with the same budget and seed.
 
@@ -329,7 +330,7 @@ def train_heads(
         else:
             model.features.load_state_dict(features)
         t0 = time.perf_counter()
-        history = fit(model, data, s.train.replace(augment=augment), profile=profile)
+        history = fit(model, data, s.train.replace(augment=augment), profile=profile, context=context)
         result.histories[label] = history
         # one bit per test image: the heads are compared paired, image by image (ecg_lib.evidence)
         correct = correct_per_image(model, data.test_x, data.test_y, normalizer=history.normalizer)

@@ -26,7 +26,7 @@ from ecg_lib.experiments.lesions import Lesion, lesion_study
 from ecg_lib.models import get_model
 from ecg_lib.models import resnet as R
 from ecg_lib.profiles import check_profile, select
-from ecg_lib.train import TrainConfig, apply_recipe, correct_per_image, fit, pick_device, run_info
+from ecg_lib.train import RunContext, TrainConfig, apply_recipe, correct_per_image, fit, pick_device, run_info
 
 __all__ = [
     "DEEPER_SETTINGS",
@@ -231,10 +231,12 @@ class DepthRun:
     """
 
     def __init__(self, data: CIFAR10Data | None = None, *, profile: str,
-                 settings: DepthSettings | None = None) -> None:  # fmt: skip
+                 settings: DepthSettings | None = None,
+                 context: RunContext | None = None) -> None:  # fmt: skip
         """``profile``: the resolved profile (recorded; its :data:`SETTINGS` entry unless ``settings``
-        replaces it, as benchmarks/resnet_gpu_check.py does)."""
+        replaces it, as benchmarks/resnet_gpu_check.py does). ``context``: passed to every fit."""
         self.profile = check_profile(profile)
+        self.context = context
         self.settings = select(SETTINGS, profile) if settings is None else settings
         if data is None:
             from ecg_lib.data import load_cifar10
@@ -258,7 +260,8 @@ class DepthRun:
         for name in names:
             model = initial_model(name, self.settings.seed)
             at_init = gradient_norms(model, self.probe_x, self.probe_y)
-            history = fit(model, self.data, self.settings.config_for(name), profile=self.profile)
+            history = fit(model, self.data, self.settings.config_for(name), profile=self.profile,
+                          context=self.context)  # fmt: skip
             # one bit per test image: two nets scored on the same images are compared paired
             correct = correct_per_image(model, self.data.test_x, self.data.test_y,
                                         normalizer=history.normalizer)
@@ -296,11 +299,11 @@ class DepthRun:
 
 
 
-def depth_experiment(data: CIFAR10Data | None = None, *, profile: str,
-                     settings: DepthSettings | None = None) -> ExperimentResult:  # fmt: skip
+def depth_experiment(data: CIFAR10Data | None = None, *, profile: str, settings: DepthSettings | None = None,
+                     context: RunContext | None = None) -> ExperimentResult:  # fmt: skip
     """Everything the chapter trains, in one result: every net of :class:`DepthRun` and the lesions."""
     t0 = time.perf_counter()
-    run = DepthRun(data, profile=profile, settings=settings)
+    run = DepthRun(data, profile=profile, settings=settings, context=context)
     run.train(*run.settings.nets)
     run.lesions()
     run.result.metrics["seconds"] = round(time.perf_counter() - t0, 1)
@@ -308,10 +311,11 @@ def depth_experiment(data: CIFAR10Data | None = None, *, profile: str,
 
 
 def deeper_experiment(data: CIFAR10Data | None = None, *, profile: str,
-                      settings: DeeperSettings | None = None) -> ExperimentResult:  # fmt: skip
+                      settings: DeeperSettings | None = None,
+                      context: RunContext | None = None) -> ExperimentResult:  # fmt: skip
     """ResNet-56 against ResNet-110 (:data:`DEEPER_SETTINGS`): the deciding row of "deeper is better"."""
     check_profile(profile)
-    return depth_experiment(data, profile=profile,
+    return depth_experiment(data, profile=profile, context=context,
                             settings=settings if settings is not None else select(DEEPER_SETTINGS, profile))
 
 

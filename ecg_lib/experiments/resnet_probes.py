@@ -115,7 +115,7 @@ def shortcut_run(run: DepthRun, net: str = "resnet20") -> ShortcutRun:
     b = get_model(net, shortcut="B")
     missing, unexpected = b.load_state_dict(a.state_dict(), strict=False)
     assert not unexpected and all(".shortcut." in k for k in missing)  # only the projections are new
-    history = fit(b, run.data, run.settings.config_for(net), profile=run.profile)
+    history = fit(b, run.data, run.settings.config_for(net), profile=run.profile, context=run.context)
     return ShortcutRun(net, run.data.n_test, run.result.histories[net].final_test_error,
                        history.final_test_error, count_params(a), count_params(b),
                        round(history.train_time_s[-1], 1))  # fmt: skip

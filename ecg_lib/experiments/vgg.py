@@ -24,7 +24,7 @@ from ecg_lib.experiments import ExperimentResult
 from ecg_lib.models import get_model
 from ecg_lib.models import vgg as V
 from ecg_lib.profiles import check_profile, select
-from ecg_lib.train import TrainConfig, apply_recipe
+from ecg_lib.train import RunContext, TrainConfig, apply_recipe
 
 __all__ = [
     "EXPERIMENTS",
@@ -330,6 +330,7 @@ def train_configs(
     profile: str,
     settings: Settings | None = None,
     keep: dict[str, nn.Module] | None = None,
+    context: RunContext | None = None,
 ) -> ExperimentResult:
     """Train ``vgg_cifar`` in each configuration of ``settings.configs`` with the same budget.
 
@@ -355,7 +356,7 @@ def train_configs(
             torch.manual_seed(seed)  # same initial weights for a configuration in every rerun
             model = get_model("vgg_cifar", config=config, **s.model_options())
             t0 = time.perf_counter()
-            history = fit(model, data, replace(s.train, seed=seed), profile=profile)
+            history = fit(model, data, replace(s.train, seed=seed), profile=profile, context=context)
             label = config if len(s.seeds) == 1 else f"{config}/seed{seed}"
             result.histories[label] = history
             with torch.device("meta"):

@@ -12,7 +12,9 @@ Errors are fractions in [0, 1]; they become percentages only when printed.
 
 The package is split by concern: :mod:`~ecg_lib.train.config` (TrainConfig, schedules),
 :mod:`~ecg_lib.train.device` (device and precision), :mod:`~ecg_lib.train.history` (History),
-:mod:`~ecg_lib.train.checkpoint`, :mod:`~ecg_lib.train.loop` (fit, evaluate) and
+:mod:`~ecg_lib.train.checkpoint`, :mod:`~ecg_lib.train.context` (when to stop: Until; where a run
+belongs: RunContext), :mod:`~ecg_lib.train.setup` (what fit builds before its first step),
+:mod:`~ecg_lib.train.loop` (fit, the one training loop), :mod:`~ecg_lib.train.evaluate` and
 :mod:`~ecg_lib.train.info` (run_info). Everything public is re-exported here. Profiles live in
 :mod:`ecg_lib.profiles`.
 """
@@ -29,23 +31,19 @@ from ecg_lib.train.config import (
     lr_at,
     recipe_fields,
 )
-from ecg_lib.train.device import pick_device, pick_precision
-from ecg_lib.train.history import History, NonFiniteLossError
-from ecg_lib.train.info import format_run_info, run_info
-from ecg_lib.train.loop import (
+from ecg_lib.train.context import (
     EpochCallback,
     ProgressCallback,
+    RunContext,
+    Until,
     auto_checkpoint_path,
-    backward_step,
-    checkpoint_dir,
-    correct_per_image,
-    current_checkpoint_dir,
     epoch_line,
-    evaluate,
-    fit,
-    progress_hook,
-    set_default_progress,
 )
+from ecg_lib.train.device import pick_device, pick_precision
+from ecg_lib.train.evaluate import correct_per_image, evaluate
+from ecg_lib.train.history import History, NonFiniteLossError
+from ecg_lib.train.info import format_run_info, run_info
+from ecg_lib.train.loop import backward_step, fit
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -58,13 +56,13 @@ __all__ = [
     "History",
     "NonFiniteLossError",
     "ProgressCallback",
+    "RunContext",
     "TrainConfig",
+    "Until",
     "apply_recipe",
     "auto_checkpoint_path",
     "backward_step",
-    "checkpoint_dir",
     "correct_per_image",
-    "current_checkpoint_dir",
     "epoch_line",
     "evaluate",
     "fit",
@@ -73,11 +71,9 @@ __all__ = [
     "lr_at",
     "pick_device",
     "pick_precision",
-    "progress_hook",
     "recipe_fields",
     "run_info",
     "run_key",
     "save_checkpoint",
-    "set_default_progress",
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from ecg_lib.atomic import atomic_write_text
 from ecg_lib.data import Normalizer
 
-__all__ = ["History", "NonFiniteLossError"]
+__all__ = ["History", "NonFiniteLossError", "pool_per_step"]
 
 
 @dataclass
@@ -140,3 +141,28 @@ class NonFiniteLossError(FloatingPointError):
             f"the history up to step {step - 1} is in this error's .history."
         )
 
+
+def pool_per_step(history: History, k: int) -> None:
+    """Record a per-step History (``steps_per_epoch == 1``) in windows of ``k`` steps, in place: means of
+    loss, error and rate, the clocks at each window's end, images per second over the window; the exact
+    rates go to ``extra["lr_steps"]``. Keeps archives of long timed runs small."""
+    n = len(history.train_loss)
+    starts = range(0, n, k)
+
+    def mean(values: list[float]) -> list[float]:
+        return [statistics.fmean(values[i : i + k]) for i in starts]
+
+    def last(values: list[Any]) -> list[Any]:
+        return [values[min(i + k, n) - 1] for i in starts]
+
+    clock = [0.0, *history.train_time_s]
+    rate = [sum(history.images_per_s[j] * (clock[j + 1] - clock[j]) for j in range(i, min(i + k, n)))
+            / max(clock[min(i + k, n)] - clock[i], 1e-9) for i in starts]  # fmt: skip
+    history.extra["lr_steps"] = list(history.lr)
+    history.extra["steps_per_entry"] = k
+    history.train_loss, history.train_error, history.lr = (
+        mean(history.train_loss), mean(history.train_error), mean(history.lr))
+    history.epoch_train_loss, history.epoch_train_error = list(history.train_loss), list(history.train_error)
+    history.test_loss, history.test_error = last(history.test_loss), last(history.test_error)
+    history.train_time_s, history.wall_time_s = last(history.train_time_s), last(history.wall_time_s)
+    history.images_per_s = rate

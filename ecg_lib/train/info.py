@@ -16,19 +16,20 @@ from ecg_lib.train.device import device_name, pick_device, pick_precision
 __all__ = ["format_run_info", "run_info"]
 
 _IMPORTED_AT = time.perf_counter()
-# seconds spent in fit() by this process, all calls together (the loop adds to it), for run_info()
-FIT_SECONDS = [0.0]
 
 
-def run_info(data: Any = None, *, profile: str | None = None, **extra: Any) -> dict[str, Any]:
+def run_info(data: Any = None, *, profile: str | None = None, fit_time_s: float | None = None,
+             **extra: Any) -> dict[str, Any]:  # fmt: skip
     """What produces the numbers of a chapter: profile, device, precision, versions, data, time so far.
 
     ``profile``: the profile resolved at the entry point (a chapter's first cell, the CLI), checked and
     recorded as given; ``None`` records ``None`` (no profile). ``data`` (a CIFAR10Data) adds its source,
     ``data_quality`` (the lossless original, or a lossy copy with its JPEG quality) and sizes; ``extra``
     items are added as given.
-    ``fit_time_s`` sums every :func:`fit` of this process, ``elapsed_s`` counts from the import of
-    this module. Print it with :func:`format_run_info`.
+    ``elapsed_s`` counts from the import of this module. ``fit_time_s`` is recorded when given: the time
+    spent fitting is no process-wide figure; each :func:`fit` returns its own
+    (``history.info["fit_time_s"]``) and whoever needs a total sums them (a chapter's run, an archive).
+    Print it with :func:`format_run_info`.
     """
     device = pick_device()
     info: dict[str, Any] = {
@@ -45,7 +46,8 @@ def run_info(data: Any = None, *, profile: str | None = None, **extra: Any) -> d
             info["data_quality"] = data.data_quality
         info["n_train"] = int(data.train_y.numel())
         info["n_test"] = int(data.test_y.numel())
-    info["fit_time_s"] = round(FIT_SECONDS[0], 1)
+    if fit_time_s is not None:
+        info["fit_time_s"] = round(fit_time_s, 1)
     info["elapsed_s"] = round(time.perf_counter() - _IMPORTED_AT, 1)
     info.update(extra)
     return info
