@@ -1,6 +1,6 @@
 """The scoreboard: every chapter's claims, linked to a section that exists, each paper figure once, a tile
-per claim coloured by its best evidence, the seed's statements apart (the whole page is executed by the
-book build; these tests stay cheap)."""
+per claim coloured by its best evidence, the seed's statements apart; and the introduction's five points
+generated from the same ledgers (the whole pages are executed by the book build; these tests stay cheap)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from scoreboard_check import first_screen_problems, grid_problems, intro_problems, parse_grid
 
 from ecg_lib import chapter_registry
-from ecg_lib.chapters import scoreboard
+from ecg_lib.chapters import intro, scoreboard
 from ecg_lib.claims import (
     NO_EVIDENCE,
     Cell,
@@ -24,6 +24,8 @@ from ecg_lib.claims import (
     merge_verdicts,
     tally,
 )
+from ecg_lib.experiments import ExperimentResult
+from ecg_lib.results import save_archive
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -219,6 +221,85 @@ def test_the_seeds_numeric_statements_are_checked(monkeypatch, tmp_path) -> None
     assert (t.counted, t.notes, t.notes_hold, t.trained) == (0, 3, 0, 0)
     assert "Of the notes' 3 numeric statements, checked the same way, 0 hold." in scoreboard.count_text(
         list(ev.values()))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The introduction's five points
+
+
+def test_the_five_points_name_each_claim_and_chapter() -> None:
+    points = intro.findings(board())
+    assert len(points) == 5
+    assert points[0] == (
+        "The chapters check nine claims of the papers: 3 hold, 2 fail, 2 within noise or inconclusive, "
+        "1 not testable here, 1 without evidence yet. The notes this book grew from made one numeric "
+        "statement of their own, and none of them holds.")  # fmt: skip
+    a, b = "{ref}`AlexNet <alexnet-paper-vs-book>`", "{ref}`ResNet <resnet-paper-vs-book>`"
+    assert points[1] == (f"Two trained claims held on the archived runs: in {a}, “Claim held is true”; "
+                         f"in {b}, “Claim own is true”.")  # fmt: skip
+    assert points[2] == (
+        f"One trained claim came out the opposite way: in {a}, “Claim opp is true”. One trained claim did "
+        f"not reproduce: in {a}, “Claim failed is true”. Every count in the papers adds up.")  # fmt: skip
+    assert points[3].startswith(
+        "One absolute value cannot be tested at this scale, on a lossy copy of CIFAR-10 with runs a fraction "
+        f"of the papers' length: in {a} and {b}, “Claim untest is true”. The runs could not settle two "
+        "effects")  # fmt: skip
+    assert points[4] == f"One claim has no evidence yet: in {a}, “Claim none is true”."
+    # written as a person would: no parentheses, no empty list, every point a sentence
+    for p in points:
+        assert "(" not in p and "“”" not in p and ": ." not in p and p.endswith(".")
+    md = intro.findings_markdown(board())
+    assert md.splitlines()[0].startswith("- **The count.** The chapters check nine claims")
+    assert len(md.splitlines()) == 5
+
+
+def test_an_empty_group_is_said_in_words() -> None:
+    calm = board(failed="reproduced", opp="reproduced", noise="reproduced", inc="reproduced",
+                 untest="reproduced", dup="reproduced", none="reproduced")  # fmt: skip
+    points = intro.findings(calm)
+    assert points[2] == "No trained claim failed on an archived run. Every count in the papers adds up."
+    assert points[3] == ("Every absolute value the chapters check could be tested at this scale. Every "
+                         "effect the runs measured was large enough to settle.")  # fmt: skip
+    assert points[4] == "Every claim has evidence."
+    assert intro.findings(board(held="opposite", own="opposite"))[1] == (
+        "No trained claim has held on an archived run yet.")
+
+
+def _depth(plain20: float, plain56: float, n: int = 10_000) -> ExperimentResult:
+    info = {"profile": "standard", "device": "cpu", "precision": "fp32", "torch": "2", "date": "2026-12-06",
+            "wall_time_s": 1.0}  # fmt: skip
+    errors = {"plain20": plain20, "plain56": plain56}
+    return ExperimentResult("depth", "standard", metrics={"train_error": errors, "n": n}, run_info=info)
+
+
+def _read(r: ExperimentResult) -> Measurement:
+    e, n = r.metrics["train_error"], r.metrics["n"]
+    text = f"{100 * e['plain56']:.1f}% vs. {100 * e['plain20']:.1f}%"
+    return Measurement(e["plain56"] - e["plain20"], text, se=0.005, basis=f"binomial SE, {n} images")
+
+
+def test_the_points_follow_a_ledgers_verdict(monkeypatch, tmp_path) -> None:
+    """The five points are generated from the ledgers: an archive that turns a verdict turns the points."""
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    claim = Claim("degradation", "he2016deep", "Fig. 6", "A deeper plain net has a higher training error",
+                  "plain-56 above plain-20", "He et al. 2016", "training error", "depth", _read)  # fmt: skip
+    ledger = Ledger("resnet", "ResNet", "resnet-paper-vs-book", (claim,))
+    monkeypatch.setattr(scoreboard, "ledgers", lambda: [(ledger, dict)])
+    monkeypatch.setattr(scoreboard, "SEED", Ledger("seed", "the notes", "seed-notes", ()))
+    monkeypatch.setattr(scoreboard, "_seed_counts", dict)
+    said = "in {ref}`ResNet <resnet-paper-vs-book>`, “A deeper plain net has a higher training error”"
+
+    waiting = intro.findings()
+    assert waiting[4] == f"One claim has no evidence yet: {said}."
+    save_archive(_depth(0.30, 0.60), "resnet")
+    held = intro.findings()
+    assert held[1] == f"One trained claim held on the archived runs: {said}."
+    assert held[4] == "Every claim has evidence."
+    save_archive(_depth(0.60, 0.30), "resnet")  # the same archive, the other way round
+    turned = intro.findings()
+    assert turned[1] == "No trained claim has held on an archived run yet."
+    assert turned[2].startswith(f"One trained claim came out the opposite way: {said}.")
+    assert turned[0].startswith("The chapters check one claim of the papers: 1 fails.")
 
 
 @pytest.mark.slow
