@@ -219,23 +219,26 @@ def _n(k: int, word: str) -> str:
 
 
 def tally_text(t: Tally) -> str:
-    """The count in one paragraph, generated (the scoreboard ends with it; the introduction states it).
+    """The count in one paragraph, generated (the scoreboard states it below its tiles).
     Direction claims and absolute values are counted apart; "not testable here" and "inconclusive" are
     never counted as failures or as agreement."""
     off = t.counted - t.counted_reproduced
     counted = (f"{_n(t.counted, 'arithmetic claim')} of the papers checked: {t.counted_reproduced} hold "
                "exactly or within their stated tolerance" + (f", {off} do not" if off else ""))  # fmt: skip
     parts = [f"{t.reproduced} reproduced"]
-    if t.not_reproduced:
-        parts.append(f"{t.not_reproduced} not reproduced"
-                     + (f" ({t.opposite} of them the opposite way)" if t.opposite else ""))  # fmt: skip
+    # one number per clause: the failures that came out the opposite way are a clause of their own
+    if t.not_reproduced > t.opposite:
+        parts.append(f"{t.not_reproduced - t.opposite} not reproduced")
+    if t.opposite:
+        parts.append(f"{t.opposite} the opposite way")
     if t.within_noise:
         parts.append(f"{t.within_noise} within noise")
     if t.inconclusive:
         parts.append(f"{t.inconclusive} inconclusive")
     if t.not_testable:
         parts.append(f"{t.not_testable} not testable here")
-    parts.append(f"{t.awaiting} awaiting evidence")
+    if t.awaiting:
+        parts.append(f"{t.awaiting} awaiting evidence")
     judged = ", ".join(parts)
     groups = []
     if t.effects:
@@ -250,8 +253,9 @@ def tally_text(t: Tally) -> str:
                          if t.not_testable else ""))  # fmt: skip
     split = (" " + "; ".join(groups)[0].upper() + "; ".join(groups)[1:] + ".") if groups else ""
     trained = f"{_n(t.trained, 'trained claim')}, judged on the archived standard or full runs: {judged}."
-    notes = (f" Of the notes' {_n(t.notes, 'numeric statement')}, checked the same way, {t.notes_hold} "
-             f"{'holds' if t.notes_hold == 1 else 'hold'}.") if t.notes else ""  # fmt: skip
+    held = "none holds" if not t.notes_hold else f"{t.notes_hold} {'holds' if t.notes_hold == 1 else 'hold'}"
+    notes = (f" Of the notes' {_n(t.notes, 'numeric statement')}, checked the same way, {held}."
+             if t.notes else "")  # fmt: skip
     return f"{counted}. {trained}{split}{notes}"
 
 

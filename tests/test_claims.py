@@ -284,7 +284,7 @@ def test_an_archived_result_flips_the_verdict_the_sentence_and_the_count(archive
     assert ev[1].cells["standard"].text == f"30.0% vs. 60.0%: **opposite** {see(1.3)}"
     t = tally(ev)
     assert (t.reproduced, t.not_reproduced, t.opposite, t.awaiting) == (0, 1, 1, 0)
-    assert "0 reproduced, 1 not reproduced (1 of them the opposite way)" in tally_text(t)
+    assert "runs: 0 reproduced, 1 the opposite way. Of the 1 claim" in tally_text(t)  # nothing awaits
     assert "opposite of what the paper reports" in LEDGER.archived_sentence("degradation")
 
     # the full archive outranks the standard one

@@ -219,7 +219,7 @@ def test_the_seeds_numeric_statements_are_checked(monkeypatch, tmp_path) -> None
     assert ev["seed_relu_linear"].cells["live"].verdict == "not reproduced"
     t = tally(list(ev.values()))
     assert (t.counted, t.notes, t.notes_hold, t.trained) == (0, 3, 0, 0)
-    assert "Of the notes' 3 numeric statements, checked the same way, 0 hold." in scoreboard.count_text(
+    assert "Of the notes' 3 numeric statements, checked the same way, none holds." in scoreboard.count_text(
         list(ev.values()))
 
 

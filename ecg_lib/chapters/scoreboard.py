@@ -124,7 +124,7 @@ def count_text(ev: Sequence[Evidence] | None = None) -> str:
 
 
 def count_line(ev: Sequence[Evidence]) -> str:
-    """The count in one line, by tile: ``"49 claims of the papers: 35 hold, 4 fail, ..."``."""
+    """The count in one line, by tile: ``"48 claims of the papers: 34 hold, 4 fail, ..."``."""
     papers_ = [f for f in figures(ev) if f.claim.paper]
     n = len(papers_)
     return f"{n} {'claim' if n == 1 else 'claims'} of the papers: {tile_count_text(papers_)}."
