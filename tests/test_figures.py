@@ -41,12 +41,11 @@ def test_training_loss_ticks_at_whole_epochs() -> None:
     for h in result.histories.values():  # two epochs of per-step points
         n = 2 * h.steps_per_epoch
         h.train_loss = h.train_loss[:n]
-    nin_page.plot_loss(result)
-    ax = plt.gcf().axes[0]
-    plt.gcf().canvas.draw()
+    fig = nin_page.plot_loss(result)
+    ax = fig.axes[0]
+    fig.canvas.draw()
     ticks = _ticks_in_view(ax)
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
-    plt.close("all")
 
 
 def test_the_run_info_box_names_the_data_without_folders() -> None:
@@ -63,18 +62,15 @@ def test_the_run_info_box_names_the_data_without_folders() -> None:
     assert windows.split(None, 1)[1] == "folder cifar (train/ and test/)"
 
 
-def test_the_class_map_figure_fits_the_text_column(monkeypatch) -> None:
+def test_the_class_map_figure_fits_the_text_column() -> None:
     import torch
 
-    shown = []
-    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
     images = torch.zeros(3, 3, 32, 32, dtype=torch.uint8)
     maps, scores = torch.rand(3, 10, 8, 8), torch.rand(3, 10)
     classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-    nin_page.plot_class_maps(images, [0, 3, 9], classes, maps, scores)
-    fig = shown[0]
-    assert fig.get_figwidth() <= 8
+    fig = nin_page.plot_class_maps(images, [0, 3, 9], classes, maps, scores)
+    assert plt.get_fignums() == []  # built without pyplot: the notebook shows it once, as its output
+    assert fig.get_figwidth() <= common.FIGURE_WIDTH
     texts = [t for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label) if t.get_text()]
     assert texts and min(t.get_fontsize() for t in texts) >= 9
     assert len(fig.axes) == 3 * 11 + 1  # the panels and a colour bar
-    plt.close("all")

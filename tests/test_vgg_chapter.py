@@ -284,5 +284,5 @@ def test_the_loss_figure_draws_a_half_epoch_moving_average() -> None:
     assert line.get_label() == "A (11 weight layers)"
     assert list(line.get_xdata()) == pytest.approx([0.5, 0.75, 1.0, 1.25, 1.5])
     assert list(line.get_ydata()) == pytest.approx([3.0, 1.0, 1.0, 3.0, 5.0])
-    assert fig.axes[0].get_title() == "Training loss, this run (quick profile)"
+    assert fig.axes[0].get_title() == "Training loss, your run (quick profile)"
     plt.close(fig)
