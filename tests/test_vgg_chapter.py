@@ -202,7 +202,7 @@ def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest
     json.dumps(result.to_dict())
 
     text = vgg_page.run_paragraph(result, settings)
-    assert text.startswith("**What this run shows.**") and "10.4% without, 10.5% with" in text
+    assert text.startswith("**Your small run (quick profile).**") and "10.4% without, 10.5% with" in text
     assert "These runs see 2 images per class for 1 epochs" in text and "scored on 10 test images" in text
     table = vgg_page.paper_table(X.config_table(), X.layer_trace("B"), X.layer_trace("C"), result)
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines()}
