@@ -108,3 +108,36 @@ def test_the_live_figure_and_the_small_run_lead():
     standard = ExperimentResult(archived.name, "standard", histories={}, metrics={}, run_info={})
     assert common.small_run_lead(standard) == ("**Your run (standard profile).** The verdicts quote the "
                                                "archived run above.")  # fmt: skip
+
+
+def test_a_kernel_without_a_figure_formatter_gets_the_inline_one(monkeypatch):
+    # a chapter that never touches pyplot still shows the Figures its cells return: found by executing
+    # vgg.md, whose figure cells came back as text/plain only
+    import IPython
+    from matplotlib.figure import Figure
+
+    class Formatter:
+        def __init__(self, types):
+            self.types = types
+
+        def lookup_by_type(self, cls):
+            if cls not in self.types:
+                raise KeyError(cls)
+
+    class Shell:
+        kernel = object()
+
+        def __init__(self, types):
+            self.display_formatter = type("D", (), {"formatters": {"image/png": Formatter(types)}})()
+            self.magics = []
+
+        def run_line_magic(self, name, line):
+            self.magics.append((name, line))
+
+    bare, ready = Shell(set()), Shell({Figure})
+    for shell in (bare, ready):
+        monkeypatch.setattr(IPython, "get_ipython", lambda shell=shell: shell)
+        common.show_figures_inline()
+    assert bare.magics == [("matplotlib", "inline")] and ready.magics == []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    common.show_figures_inline()  # a script: nothing to do, nothing raised

@@ -149,3 +149,17 @@ def test_trained_sections_show_the_archived_run_first_and_fold_the_live_one() ->
         for c in cells:
             for experiment in re.findall(r'archive_figure\("\w+", "(\w+)"', c.source):
                 assert find_archive(chapter, experiment) is not None, (chapter, experiment)
+
+
+def test_the_vgg_figures_fit_the_text_column() -> None:
+    from ecg_lib.chapters import vgg as vgg_page
+    from ecg_lib.experiments import vgg
+
+    footprints = vgg_page.footprint_figure(vgg_page.FOOTPRINT_PANELS, side=15)
+    cost = vgg_page.cost_figure(vgg.config_table())
+    assert plt.get_fignums() == []  # built without pyplot: each shows once, as its cell's output
+    for fig in (footprints, cost):
+        assert fig.get_figwidth() <= common.FIGURE_WIDTH
+    images = [ax for ax in footprints.axes if ax.images]
+    assert len(images) == len(vgg_page.FOOTPRINT_PANELS)  # one panel per chain, each with a colour bar
+    assert len(footprints.axes) - len(images) >= len(images)

@@ -46,6 +46,7 @@ __all__ = [
     "pct",
     "plot_histories",
     "quoted_archive",
+    "show_figures_inline",
     "show_with_archive",
     "small_run_lead",
     "start_chapter",
@@ -113,7 +114,32 @@ def start_chapter(chapter: str, profile: str | None = None) -> ChapterRun:
     An unknown profile raises :class:`ecg_lib.profiles.UnknownProfileError` naming the valid ones, so a
     mistyped profile stops the chapter in its first cell.
     """
-    return ChapterRun(chapter, resolve_profile(profile))
+    run = ChapterRun(chapter, resolve_profile(profile))
+    show_figures_inline()
+    return run
+
+
+def show_figures_inline() -> None:
+    """In a notebook kernel, make a Figure that a cell returns display as an image. The chapters build
+    their figures without pyplot (so each shows once, as its cell's only output, the one myst-nb
+    captions); IPython renders such a Figure only once the inline backend has registered its PNG
+    formatter, which happens when pyplot loads it, and a page that never touches pyplot never does.
+    Outside IPython, or where a formatter for Figure exists (inline, or another backend the reader chose),
+    nothing changes."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # no IPython: a script, nothing to display
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    from matplotlib.figure import Figure
+
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        png.lookup_by_type(Figure)
+    except KeyError:
+        shell.run_line_magic("matplotlib", "inline")
 
 
 class RunBadge:
@@ -327,13 +353,14 @@ def _figure(panels: int, width: float, height: float) -> tuple[Figure, Sequence[
     return fig, list(axes)
 
 
-def new_figure(width: float = FIGURE_WIDTH, height: float = 3.8, ncols: int = 1) -> tuple[Figure, Any]:
+def new_figure(width: float = FIGURE_WIDTH, height: float = 3.8, ncols: int = 1,
+               sharey: bool = False) -> tuple[Figure, Any]:  # fmt: skip
     """A Figure and its Axes (an array of ``ncols`` of them when ``ncols > 1``), made without pyplot, as
     ``plt.subplots`` would: a notebook cell draws on the Axes and ends with the Figure, its only output."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.subplots(1, ncols)
+    return fig, fig.subplots(1, ncols, sharey=sharey)
 
 
 def archive_figure(

@@ -105,7 +105,7 @@ def grad_norms_figure(result: ExperimentResult, names: Sequence[str] = ("plain56
                       title: str = "") -> Figure:  # fmt: skip
     """Gradient norms per convolution of ``names``: at initialisation (left) and after training (right),
     titled ``title``; built without pyplot: the notebook displays the returned Figure once."""
-    fig, axes = common.new_figure(height=3.8, ncols=2)
+    fig, axes = common.new_figure(height=3.8, ncols=2, sharey=True)
     for ax, when in zip(axes, ("init", "trained"), strict=True):
         plot_grad_norms(result, ax, names, when)
     if title:
@@ -127,6 +127,7 @@ def lesion_figure(result: ExperimentResult, title: str) -> Figure:
     axes = fig.subplots(1, 2, sharey=True)
     for ax, depth in zip(axes, (20, 56), strict=True):
         plot_lesions(result, ax, (f"resnet{depth}", f"plain{depth}"))
+        ax.set_xlabel("deleted block")  # two panels side by side: the caption says what rings and dots mean
         ax.set_title(f"{depth} layers", fontsize=10)
     fig.suptitle(title, fontsize=10)
     return fig

@@ -108,7 +108,7 @@ def footprint_figure(
     for extra in axes[len(panels) :]:
         extra.set_axis_off()
     half = side / 2
-    for ax, (title, layers) in zip(axes, panels, strict=True):
+    for ax, (title, layers) in zip(axes[: len(panels)], panels, strict=True):
         fp = vgg.footprint(layers, side).numpy()
         size = int(np.count_nonzero(fp.sum(0)))
         im = ax.imshow(fp, cmap="viridis", extent=(-half, half, half, -half))
