@@ -58,10 +58,13 @@ def __dir__() -> list[str]:
 
 
 def top5(t: papers.TopFive | None) -> str:
-    """A paper's top-5 error with its split, or the number of networks of an ensemble; "—" if none."""
+    """A paper's top-5 error with its split and test-time views, or the number of networks of an
+    ensemble; "—" if none."""
     if t is None:
         return "—"
-    return f"{100 * t.error:.2f}% ({t.split})" if t.models == 1 else f"{100 * t.error:.2f}% ({t.models} nets)"
+    if t.models > 1:
+        return f"{100 * t.error:.2f}% ({t.models} nets)"
+    return f"{100 * t.error:.2f}% ({t.split}, {t.views})" if t.views else f"{100 * t.error:.2f}% ({t.split})"
 
 
 def landmarks_table(marks: Sequence[experiment.Landmark]) -> str:
@@ -201,7 +204,7 @@ def show_error_vs_cost(marks: Sequence[experiment.Landmark]) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("ImageNet top-5 error (%)")
     axes[0].scatter([], [], color="white", edgecolor="k",
-                    label="best single network of the architecture (mostly validation set)")
+                    label="best single network of the architecture (validation set, many views per image)")
     axes[0].scatter([], [], color="k", label="ILSVRC entry, an ensemble (test set)")
     axes[0].set_ylim(0, 21)
     fig.suptitle("Error against cost, from the papers' tables; costs measured on the library's models",
