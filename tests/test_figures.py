@@ -88,6 +88,8 @@ def test_the_class_map_figure_fits_the_text_column() -> None:
 
 
 _CHAPTERS = ("alexnet", "vgg", "nin", "googlenet", "resnet")
+# every page with figures: the five paper chapters, the comparison and the intro
+_PAGES = {**{ch: f"notebooks/{ch}.md" for ch in (*_CHAPTERS, "comparison")}, "intro": "book/intro.md"}
 # a call that draws a figure: the page helpers' *_figure(...), plot_*(...), draw_*(...)
 _DRAWS = re.compile(r"\b(\w+_figure|plot_\w+|draw_\w+)\(")
 
@@ -95,17 +97,18 @@ _DRAWS = re.compile(r"\b(\w+_figure|plot_\w+|draw_\w+)\(")
 def _code_cells(chapter: str) -> list[Any]:
     import jupytext
 
-    nb = jupytext.read(ROOT / "notebooks" / f"{chapter}.md")
+    nb = jupytext.read(ROOT / _PAGES[chapter])
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
 def _figure_cells() -> list[tuple[str, Any]]:
-    return [(ch, c) for ch in _CHAPTERS for c in _code_cells(ch) if _DRAWS.search(c.source)]
+    return [(ch, c) for ch in _PAGES for c in _code_cells(ch) if _DRAWS.search(c.source)]
 
 
 def test_every_figure_cell_has_a_caption_alt_text_and_a_unique_name() -> None:
     cells = _figure_cells()
     assert len(cells) >= 30  # the five chapters' figures, archived and live
+    assert {ch for ch, _ in cells} == set(_PAGES)  # every page's figures are checked
     names = []
     for chapter, cell in cells:
         where = f"{chapter}: {cell.source.splitlines()[-1][:70]}"

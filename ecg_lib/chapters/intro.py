@@ -22,9 +22,12 @@ __all__ = ["depth_and_error_figure", "findings", "findings_markdown", "networks_
 def depth_and_error_figure() -> Figure:
     """Two panels: each paper's depth by year, and the ILSVRC entries' top-5 error with the best single
     network of each paper beside its entry."""
-    import matplotlib.pyplot as plt
+    from ecg_lib.chapters.common import FIGURE_WIDTH, new_figure
 
-    fig, (ax_depth, ax_err) = plt.subplots(1, 2, figsize=(11, 4.2))
+    # Stacked, at the text column's width: built without pyplot, the notebook shows the returned Figure once.
+    fig = new_figure(FIGURE_WIDTH, 7.4)[0]
+    fig.clear()
+    ax_depth, ax_err = fig.subplots(2, 1)
 
     for net in NETWORKS:
         # NIN never entered ILSVRC: place it at its paper's year, hollow, and say so in the label.
@@ -52,7 +55,7 @@ def depth_and_error_figure() -> Figure:
         left = team == "VGG"  # label VGG on its left, clear of GoogLeNet
         ax_err.annotate(f"{team}: {100 * entry.error:.2f}% ({entry.models} nets)", (x, 100 * entry.error),
                         textcoords="offset points", xytext=(-10 if left else 10, -3),
-                        ha="right" if left else "left", fontsize=8)
+                        ha="right" if left else "left", fontsize=9)
         for i, net in enumerate(nets):  # VGG-16 and VGG-19 side by side
             dx = 0.08 * (i - (len(nets) - 1) / 2)
             single = 100 * net.single_model.error
@@ -68,7 +71,6 @@ def depth_and_error_figure() -> Figure:
         ax.set_xlim(2011.5, 2016.3)
         ax.set_xticks(range(2012, 2016))
         ax.set_xlabel("year")
-    fig.tight_layout()
     return fig
 
 
