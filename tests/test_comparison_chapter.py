@@ -465,7 +465,8 @@ def test_race_setup_text_is_generated_from_the_settings() -> None:
 @pytest.mark.book
 def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
     text = printed_text(executed_notebook("comparison"))
-    assert "| 152 | 60.2 M | 11.28 G (224²) | 1507 px | 4.49% (val) | 3.57% (6 nets) |" in text
+    assert ("| 152 | 60.2 M | 11.28 G (224²) | 1507 px | 4.49% (val, dense, multi-scale) | 3.57% (6 nets) |"
+            in text)
     assert "ResNet-152: 11.28 G; 73% of VGG-16's, 57% of VGG-19's" in text
     assert "| ResNet-152 | 151 relu | 50 | 104 | 1 | 1 (3%) | yes | 50 shortcut additions |" in text
     assert "vgg_cifar, as raced:" in text and "vgg_cifar with batch norm:" in text
