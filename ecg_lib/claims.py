@@ -23,8 +23,8 @@ experiment: it never turns into a silent "—".
 Layout, by what changes together: :mod:`ecg_lib.claim_verdicts` (one claim: :class:`Claim`,
 :class:`Measurement`, the noise readers, :func:`verdict`, its sentence and cell),
 :mod:`ecg_lib.claim_ledgers` (a chapter's :class:`Ledger`: the evidence of the live run and of every
-archived seed, its table) and :mod:`ecg_lib.claim_tally` (the scoreboard's table and count). Every public
-name is importable from here.
+archived seed, its table) and :mod:`ecg_lib.claim_tally` (the scoreboard: each paper figure once, with
+its best evidence and tile; its table and count). Every public name is importable from here.
 """
 
 from __future__ import annotations
@@ -40,7 +40,22 @@ from ecg_lib.claim_ledgers import (
     pooled,
     seed_siblings,
 )
-from ecg_lib.claim_tally import Tally, scoreboard_table, tally, tally_text
+from ecg_lib.claim_tally import (
+    TILES,
+    Figure,
+    Tally,
+    best_cell,
+    best_verdict,
+    by_chapter,
+    figures,
+    merge_verdicts,
+    notes_table,
+    scoreboard_table,
+    tally,
+    tally_text,
+    tile,
+    tile_count_text,
+)
 from ecg_lib.claim_verdicts import (
     DEFAULT_MARGIN,
     INCONCLUSIVE,
@@ -76,11 +91,13 @@ __all__ = [
     "KINDS",
     "NOT_TESTABLE",
     "NO_EVIDENCE",
+    "TILES",
     "VERDICTS",
     "Cell",
     "Claim",
     "ClaimError",
     "Evidence",
+    "Figure",
     "Ledger",
     "Measurement",
     "NotMeasured",
@@ -88,12 +105,18 @@ __all__ = [
     "Verdict",
     "Z",
     "archived_seeds",
+    "best_cell",
+    "best_verdict",
     "binomial_se",
+    "by_chapter",
     "cell_text",
     "difference_se",
     "error_gap",
+    "figures",
     "ledger_table",
     "measure",
+    "merge_verdicts",
+    "notes_table",
     "paired_gap",
     "pooled",
     "power",
@@ -105,5 +128,7 @@ __all__ = [
     "sentence",
     "tally",
     "tally_text",
+    "tile",
+    "tile_count_text",
     "verdict",
 ]

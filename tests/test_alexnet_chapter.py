@@ -324,7 +324,9 @@ def test_page_tables_and_text(tiny_runs: dict[str, X.ExperimentResult], monkeypa
     monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the archived column says "—"
     rt, lrn_result = tiny_runs["relu_vs_tanh"], tiny_runs["lrn"]
     assert page.race_table(rt).splitlines()[1] == "|---|---|---|---|---|"
-    assert "**Measured.** To reach 95% training error" in page.figure1_text(rt)
+    lead = "**Your small run (quick profile).** Its numbers come from minutes of training and do not decide"
+    assert page.figure1_text(rt).startswith(lead)
+    assert "the archived run above does. To reach 95% training error" in page.figure1_text(rt)
     assert "rather than the paper's 25%" in page.figure1_text(rt)
     ratio = rt.metrics["recipes"]["paper"]["epoch_ratio"]
     expected = ("could not be measured" if ratio is None else "within 2 of the paper's six" if 4 <= ratio <= 8

@@ -284,3 +284,43 @@ def test_explorers_recompute_offline(page: str, site: str, browser: object, book
     assert not report.console_errors, f"{page}: console errors: {report.console_errors}"
     summary = f"{page} ({', '.join(kinds)}): {len(problems)} problems"
     assert not problems, f"{summary}:\n" + "\n".join(problems[:20])
+
+
+def test_scoreboard_and_intro_say_it_in_the_first_screen(site: str, browser: object) -> None:
+    """Issue 27: the scoreboard's count and every chapter's row of verdict tiles lie inside the first
+    1280×900 screen, each tile links to its claim's row (and opens the fold it sits in); the introduction
+    opens with its five points. The judgements are tests/scoreboard_check.py's (unit-tested there)."""
+    from scoreboard_check import (
+        MEASURE_INTRO,
+        MEASURE_SCOREBOARD,
+        SCREEN,
+        first_screen_problems,
+        grid_problems,
+        intro_problems,
+    )
+
+    from ecg_lib import chapter_registry
+
+    chapters = list(chapter_registry.names())
+    report = PageReport()
+    context, tab = _offline_tab(browser, site, report)
+    try:
+        tab.set_viewport_size(SCREEN)
+        tab.goto(f"{site}/book/scoreboard.html", wait_until="load")
+        problems = grid_problems(tab.content(), chapters)
+        problems += first_screen_problems(tab.evaluate(MEASURE_SCOREBOARD), chapters, SCREEN)
+        # a tile's row sits in a closed fold: following the link must open it and show the row
+        tile = tab.query_selector(".ecg-board .ecg-row a.ecg-tile")
+        if tile is not None:
+            target = tile.get_attribute("href")
+            tile.click()
+            tab.wait_for_timeout(300)
+            if not tab.evaluate(f"() => {{ const t = document.getElementById({target[1:]!r}); "
+                                "return !!t && t.getBoundingClientRect().height > 0; }"):  # fmt: skip
+                problems.append(f"following the tile {target} leaves its row hidden")
+        tab.screenshot(path=str(SCREENSHOTS / "scoreboard-first-screen.png"))
+        tab.goto(f"{site}/book/intro.html", wait_until="load")
+        problems += [f"intro: {p}" for p in intro_problems(tab.evaluate(MEASURE_INTRO), SCREEN)]
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)

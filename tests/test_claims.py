@@ -284,7 +284,7 @@ def test_an_archived_result_flips_the_verdict_the_sentence_and_the_count(archive
     assert ev[1].cells["standard"].text == f"30.0% vs. 60.0%: **opposite** {see(1.3)}"
     t = tally(ev)
     assert (t.reproduced, t.not_reproduced, t.opposite, t.awaiting) == (0, 1, 1, 0)
-    assert "0 reproduced, 1 not reproduced (1 of them the opposite way)" in tally_text(t)
+    assert "runs: 0 reproduced, 1 the opposite way. Of the 1 claim" in tally_text(t)  # nothing awaits
     assert "opposite of what the paper reports" in LEDGER.archived_sentence("degradation")
 
     # the full archive outranks the standard one
@@ -309,11 +309,12 @@ def test_counted_claims_are_checked_exactly_or_within_their_tolerance(archive_ro
     off = LEDGER.evidence({"counts": {"params": 1_800_000}, "depth": None}, "quick")[0]
     assert off.cells["live"].verdict == off.archived_verdict == "not reproduced"
     assert off.basis == "within 2%"
-    board = scoreboard_table(LEDGER.evidence(COUNTS, "quick", retrained=False), "quick")
-    rows = board.splitlines()[2:]
-    assert rows[0].count("reproduced") == 3  # a count is the same in every profile
+    board = scoreboard_table(LEDGER.evidence(COUNTS, "quick", retrained=False))
+    assert board.splitlines()[0] == ":::{dropdown} ResNet: 2 claims, 1 holds, 1 without evidence yet"
+    rows = [line for line in board.splitlines() if line.startswith("| <span")]
+    assert rows[0].endswith("| 1,730,714: **reproduced**; counted from the definitions |")  # its count
     assert "{ref}`ResNet <resnet-paper-vs-book>`" in rows[1]
-    assert "| trained | in the chapter | no evidence yet | no evidence yet |" in rows[1]
+    assert rows[1].endswith("| **no evidence yet**: no archive |")  # the scoreboard trains nothing
 
 
 def test_seeds_gap_combines_the_test_set_and_the_seeds():

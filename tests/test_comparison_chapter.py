@@ -142,7 +142,8 @@ def test_page_helpers() -> None:
     assert page.race_budget(C.SETTINGS["full"]).startswith("30 epochs per network, seed 0")
     assert page.top5(None) == "—"
     resnet = papers.network("ResNet-152")
-    assert page.top5(resnet.single_model) == "4.49% (val)" and page.top5(resnet.entry) == "3.57% (6 nets)"
+    assert page.top5(resnet.single_model) == "4.49% (val, dense, multi-scale)"
+    assert page.top5(resnet.entry) == "3.57% (6 nets)"
 
 
 def test_race_summary_pools_seeds() -> None:

@@ -249,7 +249,8 @@ def test_cifar_experiment_plumbing(tmp_path, monkeypatch: pytest.MonkeyPatch) ->
     assert f"| {no_aux} (without) vs. {with_aux} (with): **" in aux
     assert aux.count("no archive: no evidence yet") == 2
     text = googlenet_page.run_text(result)
-    assert text.startswith("**This run** (quick profile): 1 epoch on 20 images at width 0.125")
+    assert text.startswith("**Your small run (quick profile).** Its numbers come from minutes of training")
+    assert "the archived run above does. It trained 1 epoch on 20 images at width 0.125" in text
     assert "mean training loss printed above" in text
 
 

@@ -126,7 +126,7 @@ def test_the_comparisons_figures_are_the_chapters_records() -> None:
         ("alexnet", 2012, 8, 0.153, 7, 0.182, True),
         ("vgg_d", 2014, 16, 0.073, 7, 0.075, True),
         ("vgg_e", 2014, 19, 0.073, 7, 0.071, False),
-        ("googlenet", 2014, 22, 0.0667, 7, 0.1007, True),
+        ("googlenet", 2014, 22, 0.0667, 7, 0.0789, True),
         ("resnet152", 2015, 152, 0.0357, 6, 0.0449, True),
     ],
 )
@@ -137,6 +137,17 @@ def test_ilsvrc_figures(model, year, depth, entry, entry_models, single, ensembl
     assert net.entry.is_ensemble and not net.single_model.is_ensemble
     assert (net.single_model.error, net.single_model.split) == (single, "val")
     assert (net.entry.error < net.single_model.error) is ensemble_wins
+
+
+def test_every_single_network_figure_names_its_test_time_views() -> None:
+    # Issue 27: GoogLeNet's 1-crop 10.07% stood beside the others' multi-crop and dense figures. A single
+    # network's figure says its views, and the figures compared are all many-view ones.
+    views = {net.name: net.single_model.views for net in papers.NETWORKS if net.single_model is not None}
+    assert views == {"AlexNet": "10 crops", "VGG-16": "dense, 3 scales", "VGG-19": "dense + multi-crop",
+                     "GoogLeNet": "144 crops", "ResNet-152": "dense, multi-scale"}  # fmt: skip
+    assert "1 crop" not in views.values()
+    googlenet = papers.network("googlenet").single_model
+    assert "10.07% with 1 crop" in googlenet.protocol and "9.15% with 10 crops" in googlenet.protocol
 
 
 def test_nin_has_no_imagenet_figure() -> None:
@@ -180,3 +191,11 @@ def test_citation_keys_exist_in_the_bibliography() -> None:
 def test_unknown_network_lists_the_known_ones() -> None:
     with pytest.raises(KeyError, match="VGG-19 \\(vgg_e\\)"):
         papers.network("vgg_z")
+
+
+def test_the_intro_table_names_each_single_network_s_views() -> None:
+    from ecg_lib.chapters import intro
+
+    assert intro.top5_text(papers.network("googlenet").single_model) == "7.89% (val, 1 net, 144 crops)"
+    assert intro.top5_text(papers.network("alexnet").entry) == "15.30% (test, 7 nets)"
+    assert "7.89% (val, 1 net, 144 crops)" in intro.networks_table()

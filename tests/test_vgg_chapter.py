@@ -202,7 +202,7 @@ def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest
     json.dumps(result.to_dict())
 
     text = vgg_page.run_paragraph(result, settings)
-    assert text.startswith("**What this run shows.**") and "10.4% without, 10.5% with" in text
+    assert text.startswith("**Your small run (quick profile).**") and "10.4% without, 10.5% with" in text
     assert "These runs see 2 images per class for 1 epochs" in text and "scored on 10 test images" in text
     table = vgg_page.paper_table(X.config_table(), X.layer_trace("B"), X.layer_trace("C"), result)
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines()}
@@ -284,5 +284,5 @@ def test_the_loss_figure_draws_a_half_epoch_moving_average() -> None:
     assert line.get_label() == "A (11 weight layers)"
     assert list(line.get_xdata()) == pytest.approx([0.5, 0.75, 1.0, 1.25, 1.5])
     assert list(line.get_ydata()) == pytest.approx([3.0, 1.0, 1.0, 3.0, 5.0])
-    assert fig.axes[0].get_title() == "Training loss, this run (quick profile)"
+    assert fig.axes[0].get_title() == "Training loss, your run (quick profile)"
     plt.close(fig)

@@ -39,13 +39,40 @@ from ecg_lib.profiles import select
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
-    "CHAPTER", "CLAIMS", "LEDGER", "counted", "figure1_text", "filter_table", "filter_text", "fmt_ratio",
-    "grid_edges", "lrn_text", "paper_vs_book", "per_class", "plot_figure1", "plot_filters", "plot_lrn",
-    "plot_sweeps", "pooling_read_text", "pooling_table", "race_curves", "race_table", "relu_archive_text",
-    "run_cell", "run_notes", "saturation_table", "show_lrn_gain", "show_mean_image", "sweep_explorer",
-    "tower_notes", "tower_table",
+    "CHAPTER",
+    "CLAIMS",
+    "LEDGER",
+    "counted",
+    "figure1_text",
+    "filter_table",
+    "filter_text",
+    "filters_figure",
+    "fmt_ratio",
+    "grid_edges",
+    "lrn_gain_figure",
+    "lrn_gain_text",
+    "lrn_text",
+    "mean_image_figure",
+    "mean_image_text",
+    "paper_vs_book",
+    "per_class",
+    "plot_figure1",
+    "plot_lrn",
+    "plot_sweeps",
+    "pooling_read_text",
+    "pooling_table",
+    "race_curves",
+    "race_table",
+    "relu_archive_text",
+    "run_cell",
+    "run_notes",
+    "saturation_table",
+    "sweep_explorer",
+    "tower_notes",
+    "tower_table",
 ]  # fmt: skip
 
 
@@ -71,39 +98,44 @@ def run_notes(profile: str) -> dict[str, Any]:
 # 1. The mean image
 
 
-def show_mean_image(data: CIFAR10Data, mean: Tensor, index: int = 7) -> None:
+def mean_image_figure(data: CIFAR10Data, mean: Tensor, index: int = 7) -> Figure:
     """The mean training image (as is and contrast stretched), one training image and that image minus
-    the mean; then the numbers that show the mean is not a flat grey (0-255 units)."""
-    import matplotlib.pyplot as plt
+    the mean. Built without pyplot: the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
     example = data.train_x[index].float() / 255
     stretch = (mean - mean.min()) / (mean.max() - mean.min())
-    _, axes = plt.subplots(1, 4, figsize=(11, 3))
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 2.3), layout="constrained")
+    axes = fig.subplots(1, 4)
     panels = [
-        (mean, "mean training image"),
-        (stretch, "same, contrast stretched"),
-        (example, f"a training image ({data.classes[int(data.train_y[index])]})"),
-        ((example - mean + 0.5).clamp(0, 1), "minus the mean (+0.5 to display)"),
+        (mean, "mean image"),
+        (stretch, "contrast stretched"),
+        (example, f"a training image\n({data.classes[int(data.train_y[index])]})"),
+        ((example - mean + 0.5).clamp(0, 1), "minus the mean\n(+0.5 to display)"),
     ]
     for ax, (img, title) in zip(axes, panels, strict=True):
         ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.axis("off")
-    plt.tight_layout()
-    plt.show()
+    return fig
 
+
+def mean_image_text(mean: Tensor) -> str:
+    """The numbers that show the mean image is not a flat grey (0-255 units), one per line."""
+    lines = []
     rgb = (255 * mean.mean((1, 2))).tolist()
-    print("per-channel mean (0-255 units): R {:.1f}, G {:.1f}, B {:.1f}".format(*rgb))
+    lines.append("per-channel mean (0-255 units): R {:.1f}, G {:.1f}, B {:.1f}".format(*rgb))
     border = torch.ones(32, 32, dtype=torch.bool)
     border[4:-4, 4:-4] = False
-    print(f"mean image from {255 * mean.min():.1f} to {255 * mean.max():.1f}")
-    print(f"top 8 rows {255 * mean[:, :8].mean():.1f}, bottom 8 rows {255 * mean[:, -8:].mean():.1f}")
-    print(f"centre 24×24 {255 * mean[:, ~border].mean():.1f}, "
-          f"4-pixel border {255 * mean[:, border].mean():.1f}")  # fmt: skip
+    lines.append(f"mean image from {255 * mean.min():.1f} to {255 * mean.max():.1f}")
+    lines.append(f"top 8 rows {255 * mean[:, :8].mean():.1f}, bottom 8 rows {255 * mean[:, -8:].mean():.1f}")
+    lines.append(f"centre 24×24 {255 * mean[:, ~border].mean():.1f}, "
+                 f"4-pixel border {255 * mean[:, border].mean():.1f}")  # fmt: skip
     flat = mean.mean((1, 2), keepdim=True)  # what subtracting one value per channel would remove
     dev = 255 * (mean - flat)
-    print(f"departure from the per-channel averages: up to {dev.abs().max():.1f} levels, "
-          f"{dev.pow(2).mean().sqrt():.1f} RMS")  # fmt: skip
+    lines.append(f"departure from the per-channel averages: up to {dev.abs().max():.1f} levels, "
+                 f"{dev.pow(2).mean().sqrt():.1f} RMS")  # fmt: skip
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -112,29 +144,33 @@ def show_mean_image(data: CIFAR10Data, mean: Tensor, index: int = 7) -> None:
 _LEVELS = torch.logspace(-1, 3.5, 200)
 
 
-def show_lrn_gain(activity: dict[str, float]) -> None:
+def lrn_gain_figure(activity: dict[str, float]) -> Figure:
     """The normalisation's gain against the activity of the neighbouring maps, for the paper's constants
-    and three variations, with the RMS activity measured in the trained network; then how many of its
-    units the normalisation really inhibits."""
-    import matplotlib.pyplot as plt
+    and three variations, with the RMS activity measured in the trained network. Built without pyplot:
+    the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
     variants = [(2.0, 1e-4, 0.75, "-"), (1.0, 1e-4, 0.75, "--"), (2.0, 1e-3, 0.75, ":"),
                 (2.0, 1e-4, 0.5, "-.")]  # fmt: skip
-    _, ax = plt.subplots(figsize=(7, 3.5))
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 3.5), layout="constrained")
+    ax = fig.subplots()
     for k, alpha, beta, style in variants:
         label = f"k={k:g}, α={alpha:g}, β={beta:g}" + (" (paper)" if style == "-" else "")
         gain = experiment.lrn_gain(_LEVELS, k=k, n=5, alpha=alpha, beta=beta)
         ax.semilogx(_LEVELS, gain, style, label=label)
     ax.axvline(activity["rms"], color="k", lw=0.8)
-    ax.text(activity["rms"] * 1.1, 0.9, f"measured RMS\nactivity {activity['rms']:.0f}", fontsize=8)
-    ax.set(xlabel="activity a of all 5 neighbouring maps (input units)", ylabel="output / input",
-           title="Response normalisation: gain against activity (n = 5)")  # fmt: skip
-    ax.legend(fontsize=8)
-    plt.tight_layout()
-    plt.show()
-    print(f"trained network: {100 * activity['inhibited']:.1f}% of the active first-layer units are "
-          f"scaled down by more than 10% beyond the constant {activity['constant_gain']:.3f}; "
-          f"median gain {activity['median_gain']:.3f}")  # fmt: skip
+    ax.text(activity["rms"] * 1.1, 0.9, f"measured RMS\nactivity {activity['rms']:.0f}", fontsize=9)
+    ax.set(xlabel="activity a of all 5 neighbouring maps (input units)", ylabel="output / input")
+    ax.set_title("Response normalisation: gain against activity (n = 5)", fontsize=10)
+    ax.legend(fontsize=9)
+    return fig
+
+
+def lrn_gain_text(activity: dict[str, float]) -> str:
+    """How many of the trained network's units the normalisation really inhibits."""
+    return (f"trained network: {100 * activity['inhibited']:.1f}% of the active first-layer units are "
+            f"scaled down by more than 10% beyond the constant {activity['constant_gain']:.3f}; "
+            f"median gain {activity['median_gain']:.3f}")  # fmt: skip
 
 
 def plot_lrn(result: ExperimentResult, ax: Axes) -> None:
@@ -146,7 +182,7 @@ def plot_lrn(result: ExperimentResult, ax: Axes) -> None:
         ax.plot(*zip(*pts, strict=True), "o--", color=colour, label=f"{label} LRN: test")
     ax.set(xlabel="epoch", ylabel="error (%)")
     common.integer_epochs(ax)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 
 
 def lrn_text(result: ExperimentResult) -> str:
@@ -156,7 +192,7 @@ def lrn_text(result: ExperimentResult) -> str:
     n_test = result.metrics["n_test"]
     se = 100 * (errs["with"] * (1 - errs["with"]) / n_test) ** 0.5
     return (
-        f"**Measured.** Test error {100 * errs['without']:.1f}% without and "
+        f"{common.small_run_lead(result)} Test error {100 * errs['without']:.1f}% without and "
         f"{100 * errs['with']:.1f}% with response normalisation: the normalisation "
         f"{'lowered' if diff > 0 else 'raised'} it by {abs(diff):.1f} points (the paper: "
         f"{100 * paper['without']:.0f}% and {100 * paper['with']:.0f}%, lowered by "
@@ -238,21 +274,22 @@ def pooling_read_text(side: int = 55) -> str:
 # 6. The first-layer filters (Figure 3)
 
 
-def plot_filters(result: ExperimentResult) -> None:
-    """The LRN run's 32 first-layer kernels, each scaled to the full display range."""
-    import matplotlib.pyplot as plt
+def filters_figure(result: ExperimentResult) -> Figure:
+    """The LRN run's 32 first-layer kernels, each scaled to the full display range. Built without
+    pyplot: the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
     trained = torch.tensor(result.metrics["conv1_filters"])  # 32 x 3 x 5 x 5
     lo = trained.amin((1, 2, 3), keepdim=True)
     hi = trained.amax((1, 2, 3), keepdim=True)
-    fig, axes = plt.subplots(4, 8, figsize=(8, 4.3))
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    axes = fig.subplots(4, 8)
     for ax, kernel in zip(axes.flat, (trained - lo) / (hi - lo), strict=False):
         ax.imshow(kernel.permute(1, 2, 0).numpy(), interpolation="nearest")
         ax.axis("off")
     fig.suptitle(f"first-layer kernels after {result.histories['with'].epochs_done} epochs "
                  f"on {result.metrics['n_train']:,} images", fontsize=10)  # fmt: skip
-    plt.tight_layout()
-    plt.show()
+    return fig
 
 
 def filter_table(initial: Tensor, trained: Tensor) -> str:

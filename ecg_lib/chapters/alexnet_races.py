@@ -20,6 +20,7 @@ from ecg_lib.experiments import alexnet as experiment
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "figure1_text", "grid_edges", "plot_figure1", "plot_sweeps", "race_curves", "race_table",
@@ -48,7 +49,7 @@ def plot_figure1(result: ExperimentResult, ax: Axes) -> None:
     ax.axhline(100 * result.metrics["target"], color="grey", lw=0.8)
     ax.set(xlabel="epoch", ylabel="training error (%)")
     common.integer_epochs(ax)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 
 
 def run_cell(r: dict[str, Any]) -> str:
@@ -90,7 +91,7 @@ def figure1_text(result: ExperimentResult) -> str:
         f"profile trains on {result.metrics['n_train']:,} images for minutes on a CPU; the full profile "
         f"measures at {paper_target} on all of CIFAR-10.")  # fmt: skip
     return (
-        f"**Measured.** To reach {100 * target:.0f}% training error, tanh needed "
+        f"{common.small_run_lead(result)} To reach {100 * target:.0f}% training error, tanh needed "
         f"{fmt_ratio(paper_r['epoch_ratio'])} the epochs of ReLU under the paper-like recipe "
         f"({fmt_ratio(paper_r['time_ratio'])} the training time) and {fmt_ratio(modern_r['epoch_ratio'])} "
         f"under modern defaults ({fmt_ratio(modern_r['time_ratio'])} the time). {summary}{note} "
@@ -106,12 +107,14 @@ def _plot_sweep(result: ExperimentResult, recipe: str, act: str, ax: Axes, fmt: 
     ax.axhline(100 * result.metrics["target"], color="grey", lw=0.8)
 
 
-def plot_sweeps(result: ExperimentResult) -> None:
-    """Every learning rate of the four races (recipe x activation) and the winner's continuation."""
-    import matplotlib.pyplot as plt
+def plot_sweeps(result: ExperimentResult) -> Figure:
+    """Every learning rate of the four races (recipe x activation) and the winner's continuation. Built
+    without pyplot: the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
     recipes = result.metrics["recipes"]
-    _, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharey=True)
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 5.6), layout="constrained")
+    axes = fig.subplots(2, 2, sharey=True)
     for row, recipe in zip(axes, recipes, strict=False):
         for ax, act in zip(row, ("relu", "tanh"), strict=True):
             _plot_sweep(result, recipe, act, ax, "lr {lr:g}: {outcome}")
@@ -119,9 +122,8 @@ def plot_sweeps(result: ExperimentResult) -> None:
             ax.set_xlabel("epoch")
             common.integer_epochs(ax)
             ax.set_ylabel("training error (%)")
-            ax.legend(fontsize=8)
-    plt.tight_layout()
-    plt.show()
+            ax.legend(fontsize=9)
+    return fig
 
 
 def race_curves(result: ExperimentResult, recipe: str, act: str) -> dict[str, dict[str, list]]:

@@ -25,18 +25,28 @@ from ecg_lib.results import find_archives
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
+    from ecg_lib.claim_ledgers import Ledger
     from ecg_lib.train import RunContext
 
 __all__ = [
     "NO_ARCHIVE",
     "ChapterRun",
+    "RunBadge",
+    "archive_figure",
     "archive_label",
+    "archive_summary",
     "display_markdown",
+    "live_figure",
     "markdown_table",
+    "new_figure",
     "pct",
     "plot_histories",
+    "quoted_archive",
+    "show_figures_inline",
     "show_with_archive",
+    "small_run_lead",
     "start_chapter",
 ]
 
@@ -83,10 +93,11 @@ class ChapterRun:
         return run_info(data, profile=self.profile, fit_time_s=self.fit_time_s, **extra)
 
     def print_info(self, data: Any = None, **extra: Any) -> None:
-        """Print the run-info box (profile, device, precision, versions, data) near the chapter's top."""
-        from ecg_lib.train import format_run_info
+        """Show the run's one-line badge (profile, device, data source) near the chapter's top, with the
+        full run-info box (precision, versions, sizes, timings) folded under it (:class:`RunBadge`)."""
+        from IPython.display import display
 
-        print(format_run_info(self.info(data, **extra)))
+        display(RunBadge(self.info(data, **extra)))
 
     @property
     def elapsed_s(self) -> float:
@@ -106,7 +117,67 @@ def start_chapter(chapter: str, profile: str | None = None) -> ChapterRun:
     An unknown profile raises :class:`ecg_lib.profiles.UnknownProfileError` naming the valid ones, so a
     mistyped profile stops the chapter in its first cell.
     """
-    return ChapterRun(chapter, resolve_profile(profile))
+    run = ChapterRun(chapter, resolve_profile(profile))
+    show_figures_inline()
+    return run
+
+
+def show_figures_inline() -> None:
+    """In a notebook kernel, make a Figure that a cell returns display as an image. The chapters build
+    their figures without pyplot (so each shows once, as its cell's only output, the one myst-nb
+    captions); IPython renders such a Figure only once the inline backend has registered its PNG
+    formatter, which happens when pyplot loads it, and a page that never touches pyplot never does.
+    Outside IPython, or where a formatter for Figure exists (inline, or another backend the reader chose),
+    nothing changes."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # no IPython: a script, nothing to display
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    from matplotlib.figure import Figure
+
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        png.lookup_by_type(Figure)
+    except KeyError:
+        shell.run_line_magic("matplotlib", "inline")
+
+
+class RunBadge:
+    """The run-info box as a reader sees it first: one line (profile, device, data source), and the full
+    box of :func:`ecg_lib.train.format_run_info` in a ``<details>`` fold under it (HTML in the book and
+    in Jupyter; the plain-text repr, for a terminal, is the line and the box)."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    @property
+    def line(self) -> str:
+        """``"quick profile · cpu: AMD EPYC, 2 threads · CIFAR-10: lossy JPEG copy (quality 75, ...)"``."""
+        info = self.info
+        # the data by its source (the quality note's first clause), never by the machine's path
+        quality = str(info.get("data_quality") or "").split(" — ")[0]
+        source = quality or str(info.get("data", "data source not recorded")).split(" (")[0].split("/")[-1]
+        device = info.get("device", "unknown device")
+        return f"{info.get('profile', '?')} profile · {device} · CIFAR-10: {source}"
+
+    def details(self) -> str:
+        from ecg_lib.train import format_run_info
+
+        return format_run_info(self.info)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (f"<div class=\"ecg-run-badge\"><strong>Run:</strong> {html.escape(self.line)}</div>"
+                f"<details><summary>Run details (versions, precision, data, timings)</summary>"
+                f"<pre style=\"white-space: pre-wrap\">{html.escape(self.details())}</pre>"
+                "</details>")  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"Run: {self.line}\n{self.details()}"
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -182,7 +253,7 @@ def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error
     integer_epochs(ax)
     ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")
     if result.histories:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
 
 
 def _in_order_of(value: Any, model: Any) -> Any:
@@ -269,3 +340,131 @@ def show_with_archive(
         if how:
             print(f"How the {profile} profile's run departs from the paper, and why: {how}")
     return found.get("full", found.get("standard"))
+
+
+# The figures of a trained section, archived evidence first. Both are built without pyplot, so the
+# notebook shows the returned Figure once (as its cell's only output, the one myst-nb captions) and the
+# inline backend has no second copy to flush. Width 6.8 in: the book's text column (688 px at 100 dpi).
+FIGURE_WIDTH = 6.8
+
+
+def _figure(panels: int, width: float, height: float) -> tuple[Figure, Sequence[Axes]]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False, sharey=True)[0]
+    return fig, list(axes)
+
+
+def new_figure(width: float = FIGURE_WIDTH, height: float = 3.8, ncols: int = 1,
+               sharey: bool = False) -> tuple[Figure, Any]:  # fmt: skip
+    """A Figure and its Axes (an array of ``ncols`` of them when ``ncols > 1``), made without pyplot, as
+    ``plt.subplots`` would: a notebook cell draws on the Axes and ends with the Figure, its only output."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots(1, ncols, sharey=sharey)
+
+
+def archive_figure(
+    chapter: str,
+    experiment: str,
+    plot: Callable[[ExperimentResult, Axes], None] = plot_histories,
+    *,
+    root: str | os.PathLike | None = None,
+    width: float = FIGURE_WIDTH,
+    height: float = 3.8,
+) -> Figure | None:
+    """Every archived long run of ``experiment`` (its key in the chapter's ``EXPERIMENTS``), drawn by
+    ``plot(result, ax)``: one panel per archived profile (standard, then full), each titled with its
+    profile, device and date. None without an archive (:func:`archive_summary` then says so).
+
+    A panel whose archive no longer fits ``plot`` (made by an older version of the experiment) says so
+    instead of failing the page."""
+    found = find_archives(chapter, experiment, root)
+    if not found:
+        return None
+    fig, axes = _figure(len(found), width, height)
+    for ax, result in zip(axes, found.values(), strict=True):
+        try:
+            plot(result, ax)
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+            ax.cla()
+            ax.text(0.5, 0.5, "archive does not fit this plot:\nrerun `reproduce`", ha="center",
+                    va="center", transform=ax.transAxes)  # fmt: skip
+        ax.set_title(f"archived: {archive_label(result)}", fontsize=9)
+    return fig
+
+
+def quoted_archive(chapter: str, experiment: str,
+                   root: str | os.PathLike | None = None) -> ExperimentResult | None:  # fmt: skip
+    """The archived run of ``experiment`` a chapter quotes: the full profile's (paper scale) where it
+    exists, else the standard one's; None without an archive (as :func:`show_with_archive` returns)."""
+    found = find_archives(chapter, experiment, root)
+    return found.get("full", found.get("standard"))
+
+
+def live_figure(
+    result: ExperimentResult,
+    plot: Callable[[ExperimentResult, Axes], None] = plot_histories,
+    *,
+    width: float = FIGURE_WIDTH,
+    height: float = 3.8,
+) -> Figure:
+    """``result`` (the reader's own run) drawn by ``plot(result, ax)`` on one panel titled with its
+    profile: the same style as :func:`archive_figure`, for the folded box under the archived evidence."""
+    fig, (ax,) = _figure(1, width, height)
+    plot(result, ax)
+    ax.set_title(f"your run: {archive_label(result)}", fontsize=9)
+    return fig
+
+
+def archive_summary(
+    chapter: str,
+    experiment: str,
+    ledger: Ledger | None = None,
+    keys: Sequence[str] = (),
+    *,
+    root: str | os.PathLike | None = None,
+    how_made: bool = True,
+) -> str:
+    """Markdown under :func:`archive_figure`: for each archived profile, how the run was made (device,
+    data, wall time, how it departs from the paper; ``how_made=False`` leaves this out, for a second
+    section quoting the same run); then, for each claim ``keys`` of ``ledger``, the sentence
+    :meth:`~ecg_lib.claim_ledgers.Ledger.archived_sentence` generates from the archive, with its verdict.
+    Without an archive, one line saying so: the reader's run is then the only evidence."""
+    found = find_archives(chapter, experiment, root)
+    if not found:
+        return (f"No archived run of this experiment exists yet (`python -m ecg_lib reproduce {chapter} "
+                f"--profile standard`): the run below, in this page's profile, is the only evidence "
+                f"here.")  # fmt: skip
+    lines = []
+    for profile, archived in found.items() if how_made else ():
+        info = archived.run_info
+        data = str(info.get("data_quality") or "data source not recorded").split(" — ")[0]
+        if "n_train" in info and "n_test" in info:
+            data += f", {int(info['n_train']):,} training and {int(info['n_test']):,} test images"
+        text = f"**Archived {profile} run** ({archive_label(archived)}). Data: {data}."
+        if "wall_time_s" in info:
+            text += f" Wall time {float(info['wall_time_s']) / 60:.1f} min."
+        if info.get("note"):
+            text += f" Note: {info['note']}."
+        how = departures(chapter, experiment, profile)
+        if how:
+            text += f" How it departs from the paper, and why: {how}"
+        lines.append(text)
+    text = "\n\n".join(lines)
+    if ledger is not None and keys:
+        claims = "\n".join(f"- {ledger.archived_sentence(key, root=root)}" for key in keys)
+        text += ("\n\n" if text else "") + claims
+    return text
+
+
+def small_run_lead(result: ExperimentResult) -> str:
+    """The bold lead of a paragraph about the reader's own run: in the quick profile, that its numbers
+    come from a small run and do not decide the claim; in a long profile, that the verdicts quote the
+    archived run."""
+    if result.profile == "quick":
+        return ("**Your small run (quick profile).** Its numbers come from minutes of training and do not "
+                "decide the claim; the archived run above does.")  # fmt: skip
+    return f"**Your run ({result.profile} profile).** The verdicts quote the archived run above."

@@ -11,7 +11,7 @@ chapter's claims (:data:`LEDGER`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecg_lib import papers
 from ecg_lib.chapters import common, comparison_race
@@ -24,17 +24,20 @@ from ecg_lib.counting import format_count
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import comparison as experiment
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = [
     "CHAPTER",
     "LEDGER",
     "alexnet_input_text",
     "carried_forward_table",
     "counted",
+    "error_vs_cost_figure",
     "landmarks_table",
     "paper_vs_book",
     "receptive_field_lines",
     "receptive_field_text",
-    "show_error_vs_cost",
     "size_lines",
     "top5",
     "vgg_cost_lines",
@@ -58,10 +61,13 @@ def __dir__() -> list[str]:
 
 
 def top5(t: papers.TopFive | None) -> str:
-    """A paper's top-5 error with its split, or the number of networks of an ensemble; "—" if none."""
+    """A paper's top-5 error with its split and test-time views, or the number of networks of an
+    ensemble; "—" if none."""
     if t is None:
         return "—"
-    return f"{100 * t.error:.2f}% ({t.split})" if t.models == 1 else f"{100 * t.error:.2f}% ({t.models} nets)"
+    if t.models > 1:
+        return f"{100 * t.error:.2f}% ({t.models} nets)"
+    return f"{100 * t.error:.2f}% ({t.split}, {t.views})" if t.views else f"{100 * t.error:.2f}% ({t.split})"
 
 
 def landmarks_table(marks: Sequence[experiment.Landmark]) -> str:
@@ -177,12 +183,15 @@ def receptive_field_text(marks: Sequence[experiment.Landmark]) -> str:
     return " ".join(parts)
 
 
-def show_error_vs_cost(marks: Sequence[experiment.Landmark]) -> None:
-    """The papers' top-5 errors against parameters (left) and multiply-adds (right): each network's best
-    single result hollow, its team's ensemble entry filled."""
-    import matplotlib.pyplot as plt
+def error_vs_cost_figure(marks: Sequence[experiment.Landmark]) -> Figure:
+    """The papers' top-5 errors against parameters (top) and multiply-adds (bottom): each network's best
+    single result hollow, its team's ensemble entry filled. Built without pyplot at the text column's
+    width; the notebook shows the returned Figure."""
+    from ecg_lib.chapters.common import FIGURE_WIDTH, new_figure
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig = new_figure(FIGURE_WIDTH, 7.6)[0]
+    fig.clear()
+    axes = fig.subplots(2, 1, sharey=True)
     for ax, attr, label in ((axes[0], "params", "parameters (millions, log scale)"),
                             (axes[1], "macs", "multiply-adds per image (billions, log scale)")):  # fmt: skip
         scale = 1e6 if attr == "params" else 1e9
@@ -201,14 +210,12 @@ def show_error_vs_cost(marks: Sequence[experiment.Landmark]) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("ImageNet top-5 error (%)")
     axes[0].scatter([], [], color="white", edgecolor="k",
-                    label="best single network of the architecture (mostly validation set)")
+                    label="best single network of the architecture (validation set, many views per image)")
     axes[0].scatter([], [], color="k", label="ILSVRC entry, an ensemble (test set)")
     axes[0].set_ylim(0, 21)
-    fig.suptitle("Error against cost, from the papers' tables; costs measured on the library's models",
-                 fontsize=10)  # fmt: skip
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    plt.show()
+    axes[1].set_ylabel("ImageNet top-5 error (%)")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", fontsize=9)
+    return fig
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -207,7 +207,7 @@ def plot_reduction_sweep(
     ax.set_ylabel("weights of the branch (thousands)")
     title = f"Inception ({row.name}). Dots: the paper's widths; dotted lines: break-even widths"
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ def plot_training(result: ExperimentResult, ax: Axes, window: int = 25) -> None:
     ax.set_xlabel("optimisation step")
     ax.set_ylabel(f"error (%), training: mean of {window} steps")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 
 
 def training_summary(result: ExperimentResult, block: int = 50) -> str:
@@ -312,7 +312,7 @@ def run_text(result: ExperimentResult, block: int = 50, near_chance: float = 2.2
         start = (f"the mean training loss printed above stayed near its chance value (ln 10 ≈ 2.30) for the "
                  f"first {stuck * block} steps before it fell below {near_chance}")  # fmt: skip
     epochs = f"{first.epochs_done} epoch{'s' if first.epochs_done != 1 else ''}"
-    return (f"**This run** ({result.profile} profile): {epochs} on {m['n_train']:,} images "
+    return (f"{common.small_run_lead(result)} It trained {epochs} on {m['n_train']:,} images "
             f"at width {m['settings']['width']:g}, {seconds:.0f} s of training in all on {device}. Its test "
             "error says how far a 22-layer network without batch normalisation gets in that budget, not "
             f"what GoogLeNet can do on CIFAR-10. Such a network also starts slowly: {start}.")  # fmt: skip

@@ -23,6 +23,7 @@ from ecg_lib.experiments import nin as experiment
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CHAPTER", "LEDGER", "counted", "describe_settings", "heads_table", "heads_text", "paper_vs_book",
@@ -85,15 +86,13 @@ def plot_heads(result: ExperimentResult, ax: Axes) -> None:
     ax.axhline(100 * PAPER["nin"], color="C0", ls=":", lw=1, label=f"paper, GAP ({100 * PAPER['nin']:.2f}%)")
     ax.axhline(100 * PAPER["fc"], color="C1", ls=":", lw=1, label=f"paper, FC ({100 * PAPER['fc']:.2f}%)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 
 
-def plot_loss(result: ExperimentResult) -> None:
+def plot_loss(result: ExperimentResult) -> Figure:
     """The training loss of each head (moving average over half an epoch) against epochs."""
-    import matplotlib.pyplot as plt
-
-    plots.smoothed_loss_figure(result.histories, {h: f"{h} head" for h in result.histories}, result.profile)
-    plt.show()
+    return plots.smoothed_loss_figure(result.histories, {h: f"{h} head" for h in result.histories},
+                                      result.profile)  # fmt: skip
 
 
 def heads_text(result: ExperimentResult, classes: Sequence[str], n_test: int, silent: Tensor,
@@ -109,7 +108,8 @@ def heads_text(result: ExperimentResult, classes: Sequence[str], n_test: int, si
     never = [classes[c] for c in range(10) if predicted[c] == 0]
     paper_gap = 100 * (PAPER["fc"] - PAPER["nin"])
     text = (
-        f"**What this run shows.** With the same budget, the GAP head ended at {100 * gap:.1f}% test error "
+        f"{common.small_run_lead(result)} "
+        f"With the same budget, the GAP head ended at {100 * gap:.1f}% test error "
         f"and the FC head at {100 * fc:.1f}%: {100 * (fc - gap):+.1f} points for FC, where the paper has "
         f"{paper_gap:+.2f}. "
     )
@@ -137,13 +137,15 @@ def heads_text(result: ExperimentResult, classes: Sequence[str], n_test: int, si
     return text
 
 
-def plot_cross_channel(image_u8: Tensor, label: str, mix: dict[str, Any], out_map: int) -> None:
+def plot_cross_channel(image_u8: Tensor, label: str, mix: dict[str, Any], out_map: int) -> Figure:
     """The input image, the three input maps with the largest weights in output map ``out_map`` of a 1x1
-    layer (``mix``: :func:`~ecg_lib.experiments.nin.cross_channel_mix`), and the output map."""
-    import matplotlib.pyplot as plt
+    layer (``mix``: :func:`~ecg_lib.experiments.nin.cross_channel_mix`), and the output map. Built
+    without pyplot, the text column's width: the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
     top = mix["weights"].abs().argsort(descending=True)[:3].tolist()
-    fig, axes = plt.subplots(1, 5, figsize=(13, 2.8))
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 2.1), layout="constrained")
+    axes = fig.subplots(1, 5)
     axes[0].imshow(image_u8[0].permute(1, 2, 0).numpy())
     axes[0].set_title(f"input image\n({label})", fontsize=9)
     for ax, c in zip(axes[1:4], top, strict=True):
@@ -154,20 +156,21 @@ def plot_cross_channel(image_u8: Tensor, label: str, mix: dict[str, Any], out_ma
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
-    plt.show()
+    return fig
 
 
 def plot_class_maps(images_u8: Tensor, labels: Sequence[int], classes: Sequence[str], maps: Tensor,
-                    scores: Tensor) -> None:  # fmt: skip
+                    scores: Tensor) -> Figure:  # fmt: skip
     """Per image (a row): the image with its true and predicted class, then its ten class maps (``maps``,
     ``scores``: :func:`~ecg_lib.experiments.nin.class_maps`), each with its mean below it (the predicted
     class's in bold); the class names head the columns once, and a colour bar gives the maps' scale.
-    Sized for the text column (8 inches) with 9-point text."""
-    import matplotlib.pyplot as plt
+    Sized for the text column (6.8 inches) with 9-point text; built without pyplot, so the notebook
+    displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
     n = len(labels)
-    fig, axes = plt.subplots(n, 11, figsize=(8, 0.95 * n + 1.0), squeeze=False, layout="constrained")
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 0.85 * n + 1.0), layout="constrained")
+    axes = fig.subplots(n, 11, squeeze=False)
     vmax = float(maps.abs().max())
     image = None
     for row in range(n):
@@ -191,7 +194,7 @@ def plot_class_maps(images_u8: Tensor, labels: Sequence[int], classes: Sequence[
         bar = fig.colorbar(image, ax=axes[:, 1:], shrink=0.9, pad=0.02)
         bar.set_label("class-map value", fontsize=9)
         bar.ax.tick_params(labelsize=9)
-    plt.show()
+    return fig
 
 
 def _error(label: str) -> Any:

@@ -26,10 +26,12 @@ __all__ = ["plot_single_lesions", "smoothed_loss_figure"]
 
 def smoothed_loss_figure(histories: Mapping[str, History], labels: Mapping[str, str], profile: str) -> Figure:
     """The training loss of each run in ``histories`` (moving average over half an epoch) against epochs,
-    labelled ``labels[name]``, titled with ``profile``."""
-    import matplotlib.pyplot as plt
+    labelled ``labels[name]``, titled with ``profile``. Built without pyplot: the notebook displays the
+    returned Figure once, as its cell's only output."""
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig = Figure(figsize=(6, 3.6))
+    ax = fig.subplots()
     for name, h in histories.items():
         steps = np.arange(1, len(h.train_loss) + 1) / h.steps_per_epoch
         window = max(1, h.steps_per_epoch // 2)
@@ -38,7 +40,7 @@ def smoothed_loss_figure(histories: Mapping[str, History], labels: Mapping[str, 
     ax.set_xlabel("epoch")
     common.integer_epochs(ax)
     ax.set_ylabel("training loss (cross-entropy, moving average)")
-    ax.set_title(f"Training loss, this run ({profile} profile)")
+    ax.set_title(f"Training loss, your run ({profile} profile)", fontsize=10)
     ax.legend(fontsize=9)
     fig.tight_layout()
     return fig

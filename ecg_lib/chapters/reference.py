@@ -28,37 +28,38 @@ from ecg_lib.chapters.reference_lesions import (
     lesion_explorer,
     lesion_k_table,
     lesion_text,
+    lesions_figure,
     plot_lesions,
-    show_lesions,
     single_summary,
 )
 from ecg_lib.experiments import ExperimentResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CHANCE",
     "SOURCES",
     "additive_estimate",
+    "block_stats_figure",
     "block_stats_table",
     "block_stats_text",
     "data_note",
+    "depth_figure",
     "depth_table",
     "depth_text",
     "k_rows",
     "lesion_explorer",
     "lesion_k_table",
     "lesion_text",
+    "lesions_figure",
     "lossy_effect",
     "offsets_text",
     "plot_block_stats",
     "plot_depth",
     "plot_lesions",
     "published_errors",
-    "show_block_stats",
-    "show_depth",
-    "show_lesions",
     "single_summary",
 ]
 
@@ -184,18 +185,17 @@ def plot_depth(depth: ExperimentResult, ax: Axes) -> Axes:
     ax.set_ylabel("test error (%)")
     ax.set_ylim(0, None)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax
 
 
-def show_depth(depth: ExperimentResult) -> None:
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=(6.5, 3.8))
+def depth_figure(depth: ExperimentResult) -> Figure:
+    """:func:`plot_depth` on one panel of the text column's width, built without pyplot: the notebook
+    displays the returned Figure once."""
+    fig, ax = common.new_figure(height=3.8)
     plot_depth(depth, ax)
     ax.set_title(f"trained ResNets, {LABEL}", fontsize=9)
-    plt.tight_layout()
-    plt.show()
+    return fig
 
 
 def data_note(depth: ExperimentResult | None, data_quality: str | None = None) -> str:
@@ -237,20 +237,22 @@ def plot_block_stats(stats: ExperimentResult, axes: Sequence[Axes]) -> None:
                 ax.axvline(r["block"] + 1, color="0.7", lw=0.8, ls="--")
         ax.set_xlabel("block (dashed: downsampling)")
         ax.grid(alpha=0.3)
-    a.legend(fontsize=8)
-    c.legend(fontsize=8)
+    a.legend(fontsize=9)
+    c.legend(fontsize=9)
 
 
-def show_block_stats(stats: ExperimentResult) -> None:
-    import matplotlib.pyplot as plt
+def block_stats_figure(stats: ExperimentResult) -> Figure:
+    """:func:`plot_block_stats`, its three panels stacked so they fit the text column; built without
+    pyplot: the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
-    _, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 7.8), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
     plot_block_stats(stats, axes)
     axes[0].set_title("gradient norms", fontsize=10)
     axes[1].set_title("size of the residual", fontsize=10)
     axes[2].set_title("activations", fontsize=10)
-    plt.tight_layout()
-    plt.show()
+    return fig
 
 
 def _stage_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:

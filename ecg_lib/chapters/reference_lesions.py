@@ -18,6 +18,7 @@ from ecg_lib.experiments.lesions import Lesion, lesions_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from ecg_lib.chapters.explorers import Explorer
 
@@ -28,8 +29,8 @@ __all__ = [
     "lesion_explorer",
     "lesion_k_table",
     "lesion_text",
+    "lesions_figure",
     "plot_lesions",
-    "show_lesions",
     "single_summary",
 ]
 
@@ -214,19 +215,21 @@ def plot_lesions(lesions: ExperimentResult, ax_single: Axes, ax_k: Axes,
         ax.axhline(100 * CHANCE, color="0.6", lw=0.8)
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
 
 
-def show_lesions(lesions: ExperimentResult,
-                 quick_resnet56: Sequence[Lesion | Mapping[str, Any]] | None = None) -> None:  # fmt: skip
-    import matplotlib.pyplot as plt
+def lesions_figure(lesions: ExperimentResult,
+                   quick_resnet56: Sequence[Lesion | Mapping[str, Any]] | None = None) -> Figure:  # fmt: skip
+    """:func:`plot_lesions`, the two panels stacked so they fit the text column; built without pyplot:
+    the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
-    _, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 7.0), layout="constrained")
+    axes = fig.subplots(2, 1)
     plot_lesions(lesions, axes[0], axes[1], quick_resnet56)
     axes[0].set_title(f"one block deleted ({lesions.metrics['n_test']:,} test images)", fontsize=10)
     axes[1].set_title("k blocks deleted (Veit et al., Fig. 5a)", fontsize=10)
-    plt.tight_layout()
-    plt.show()
+    return fig
 
 
 def lesion_explorer(lesions: ExperimentResult) -> Explorer:

@@ -13,26 +13,32 @@ from ecg_lib.chapters import common, plots
 from ecg_lib.chapters.common import pct
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import resnet as experiment
+from ecg_lib.results import find_archives
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+CHAPTER = "resnet"
 
 __all__ = [
+    "archived_grad_norms_figure",
+    "archived_lesion_figure",
     "degradation_text",
     "final_errors_table",
+    "grad_norms_figure",
     "grad_ratios",
     "gradient_table",
     "gradient_text",
+    "lesion_figure",
     "lesion_summaries",
     "lesion_table",
     "lesion_text",
     "plot_grad_norms",
     "plot_lesions",
+    "plot_plain",
     "plot_training_error",
     "residual_text",
-    "show_grad_norms",
-    "show_lesions",
-    "show_training_error",
     "twins_table",
 ]
 
@@ -95,44 +101,63 @@ def plot_lesions(result: ExperimentResult, ax: Axes, names: Sequence[str] | None
     return ax
 
 
-def show_training_error(result: ExperimentResult, names: Sequence[str], label: str = "plain nets") -> None:
-    """One panel of training-error curves of ``names``, titled with ``label`` and the result's profile."""
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=(6.5, 4))
-    plot_training_error(result, ax, names)
-    ax.set_title(f"{label}, {result.profile} profile", fontsize=10)
-    plt.show()
-
-
-def show_grad_norms(result: ExperimentResult, names: Sequence[str] = ("plain56", "resnet56")) -> None:
-    """Gradient norms per convolution of ``names``: at initialisation (left) and after training (right)."""
-    import matplotlib.pyplot as plt
-
-    _, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+def grad_norms_figure(result: ExperimentResult, names: Sequence[str] = ("plain56", "resnet56"),
+                      title: str = "") -> Figure:  # fmt: skip
+    """Gradient norms per convolution of ``names``: at initialisation (left) and after training (right),
+    titled ``title``; built without pyplot: the notebook displays the returned Figure once."""
+    fig, axes = common.new_figure(height=3.8, ncols=2, sharey=True)
     for ax, when in zip(axes, ("init", "trained"), strict=True):
         plot_grad_norms(result, ax, names, when)
-    plt.tight_layout()
-    plt.show()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
 
 
-def _lesion_figure(result: ExperimentResult, title: str) -> None:
-    import matplotlib.pyplot as plt
+def plot_plain(result: ExperimentResult, ax: Axes) -> Axes:
+    """:func:`plot_training_error` of the plain nets of ``result`` only (section 1's degradation)."""
+    return plot_training_error(result, ax, [n for n in result.histories if n.startswith("plain")])
 
-    _, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+
+def lesion_figure(result: ExperimentResult, title: str) -> Figure:
+    """The lesion study of ``result``: one panel per depth (20, 56), residual and plain net in each,
+    titled ``title``. Built without pyplot: the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 3.8), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
     for ax, depth in zip(axes, (20, 56), strict=True):
         plot_lesions(result, ax, (f"resnet{depth}", f"plain{depth}"))
-        ax.set_title(f"{depth} layers; {title}", fontsize=10)
-    plt.tight_layout()
-    plt.show()
+        ax.set_xlabel("deleted block")  # two panels side by side: the caption says what rings and dots mean
+        ax.set_title(f"{depth} layers", fontsize=10)
+    fig.suptitle(title, fontsize=10)
+    return fig
 
 
-def show_lesions(result: ExperimentResult, archived: ExperimentResult | None = None) -> None:
-    """The lesion study of ``result`` (residual and plain nets, 20 and 56 layers), then that of the
-    archived run when there is one and it has lesions."""
-    _lesion_figure(result, f"this run, {result.profile} profile")
-    if archived is not None and experiment.lesions_of(archived):
-        _lesion_figure(archived, f"archived: {common.archive_label(archived)}")
+def _quoted_depth_run(root: str | None) -> ExperimentResult | None:
+    found = find_archives(CHAPTER, "depth", root)
+    return found.get("full", found.get("standard"))
+
+
+def archived_grad_norms_figure(names: Sequence[str] = ("plain56", "resnet56"),
+                               root: str | None = None) -> Figure | None:  # fmt: skip
+    """:func:`grad_norms_figure` of the archived depth run (the full profile's, else the standard one's);
+    None when there is none, or it holds no gradient norms of ``names``."""
+    archived = _quoted_depth_run(root)
+    if archived is None:
+        return None
+    try:
+        return grad_norms_figure(archived, names, f"archived: {common.archive_label(archived)}")
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError):  # an archive of an older version
+        return None
+
+
+def archived_lesion_figure(root: str | None = None) -> Figure | None:
+    """:func:`lesion_figure` of the archived depth run (the full profile's, else the standard one's);
+    None when there is none, or it holds no lesions."""
+    archived = _quoted_depth_run(root)
+    if archived is None or not experiment.lesions_of(archived):
+        return None
+    return lesion_figure(archived, f"archived: {common.archive_label(archived)}")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -154,7 +179,8 @@ def degradation_text(result: ExperimentResult) -> str:
     verdict = (f"worse, by {100 * gap:.1f} points." if err["plain56"] > err["plain20"]
                else "no worse here, so this run does not show the degradation.")  # fmt: skip
     return (
-        f"**Measured.** At the end of training (mean over the last epoch) plain-20 is at "
+        f"{common.small_run_lead(result)} "
+        f"At the end of training (mean over the last epoch) plain-20 is at "
         f"{100 * err['plain20']:.1f}% training error and plain-56 at {100 * err['plain56']:.1f}%: the deeper "
         f"plain net fits its training set {verdict}"
     )
@@ -195,7 +221,8 @@ def residual_text(result: ExperimentResult) -> str:
             "schedule of 64,000 iterations (Figure 6, middle), which only the full profile runs."
         )
     return (
-        f"**Measured.** With the same 56 layers, the shortcuts take the training error from "
+        f"{common.small_run_lead(result)} "
+        f"With the same 56 layers, the shortcuts take the training error from "
         f"{100 * err['plain56']:.1f}% (plain) to {100 * err['resnet56']:.1f}% (residual){closing}{depth}"
     )
 
@@ -245,7 +272,8 @@ def gradient_text(result: ExperimentResult) -> str:
     else:
         reading = "In this run the plain net's first-layer gradient does not grow beyond the residual net's. "
     return (
-        f"**Measured.** At initialisation the first convolution of plain-56 receives a gradient {p:.0f} "
+        f"{common.small_run_lead(result)} "
+        f"At initialisation the first convolution of plain-56 receives a gradient {p:.0f} "
         f"times as large as its last convolution's; in ResNet-56 the factor is {r:.1f}. {reading}"
         f"After training the factors are {pt:.2g} (plain-56) and {rt:.2g} (ResNet-56)."
     )
@@ -288,7 +316,8 @@ def lesion_text(result: ExperimentResult) -> str:
                       f"not a downsampling block but {worst.name} ({100 * (worst.error - r56.intact):+.1f} "
                       "points).")  # fmt: skip
     return (
-        f"**Measured.** Deleting one block changes the test error of ResNet-20 by a median of "
+        f"{common.small_run_lead(result)} "
+        f"Deleting one block changes the test error of ResNet-20 by a median of "
         f"{100 * r20.median_change:+.1f} points and that of ResNet-56 by {100 * r56.median_change:+.1f}; the "
         f"same deletion takes plain-20 a median {100 * p20.toward_chance:.0f}% of the way from its intact "
         f"error ({100 * p20.intact:.1f}%) to chance, and plain-56 {100 * p56.toward_chance:.0f}%. "

@@ -97,20 +97,25 @@ def footprint_figure(
     panels: Sequence[tuple[str, list[tuple[int, int]]]] = FOOTPRINT_PANELS, side: int = 15
 ) -> Figure:
     """One panel per chain: which input pixels reach the centre output unit, and through how many paths
-    (:func:`ecg_lib.experiments.vgg.footprint` on a ``side`` x ``side`` input)."""
-    import matplotlib.pyplot as plt
+    (:func:`ecg_lib.experiments.vgg.footprint` on a ``side`` x ``side`` input). Two panels a row, the
+    text column's width; built without pyplot, so the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(13, 3))
+    rows = (len(panels) + 1) // 2
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 3.0 * rows), layout="constrained")
+    grid = fig.subplots(rows, 2, squeeze=False)
+    axes = list(grid.flat)
+    for extra in axes[len(panels) :]:
+        extra.set_axis_off()
     half = side / 2
-    for ax, (title, layers) in zip(axes, panels, strict=True):
+    for ax, (title, layers) in zip(axes[: len(panels)], panels, strict=True):
         fp = vgg.footprint(layers, side).numpy()
         size = int(np.count_nonzero(fp.sum(0)))
         im = ax.imshow(fp, cmap="viridis", extent=(-half, half, half, -half))
         ax.set_title(f"{title}\nsees {size}x{size} pixels", fontsize=10)
-        ax.set_xlabel("input x (pixels from centre)")
+        ax.set_xlabel("input x (pixels from centre)", fontsize=9)
+        ax.set_ylabel("input y (pixels)", fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.046, label="paths to the unit")
-    axes[0].set_ylabel("input y (pixels)")
-    fig.tight_layout()
     return fig
 
 
@@ -126,26 +131,27 @@ def config_table_markdown(rows: Sequence[vgg.ConfigRow]) -> str:
 
 
 def cost_figure(rows: Sequence[vgg.ConfigRow]) -> Figure:
-    """Parameters and MACs per configuration, each split into convolutions and FC6-FC8."""
-    import matplotlib.pyplot as plt
+    """Parameters and MACs per configuration, each split into convolutions and FC6-FC8. Built without
+    pyplot: the notebook displays the returned Figure once."""
+    from matplotlib.figure import Figure
 
     names = [r.config for r in rows]
-    fig, (ax_p, ax_m) = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig = Figure(figsize=(common.FIGURE_WIDTH, 3.4), layout="constrained")
+    ax_p, ax_m = fig.subplots(1, 2)
     conv_p = [(r.params - r.fc_params) / 1e6 for r in rows]
     ax_p.bar(names, conv_p, label="convolutions")
     ax_p.bar(names, [r.fc_params / 1e6 for r in rows], bottom=conv_p, label="FC6-FC8")
     ax_p.set_ylabel("parameters (millions)")
-    ax_p.set_title("Parameters per configuration")
+    ax_p.set_title("Parameters per configuration", fontsize=10)
     conv_m = [(r.macs - r.fc_macs) / 1e9 for r in rows]
     ax_m.bar(names, conv_m, label="convolutions")
     ax_m.bar(names, [r.fc_macs / 1e9 for r in rows], bottom=conv_m, label="FC6-FC8")
     ax_m.set_ylabel("MACs per 224x224 image (billions)")
-    ax_m.set_title("Compute per configuration")
+    ax_m.set_title("Compute per configuration", fontsize=10)
     for ax in (ax_p, ax_m):
         ax.set_xlabel("configuration (Table 1)")
         ax.set_ylim(0, 1.3 * ax.get_ylim()[1])  # headroom for the legend above the bars
         ax.legend(loc="upper left", fontsize=9, ncol=2)
-    fig.tight_layout()
     return fig
 
 
@@ -180,7 +186,8 @@ def run_paragraph(result: ExperimentResult, settings: vgg.Settings) -> str:
     se = 100 * (p * (1 - p) / n_test) ** 0.5  # binomial standard error of an error rate
     top5 = {c: 100 * papers.VGG_TABLE3[c][1] for c in ("A", "A-LRN")}
     text = (
-        f"**What this run shows.** With the same budget, the {m[deep]['weight_layers']}-layer configuration "
+        f"{common.small_run_lead(result)} "
+        f"With the same budget, the {m[deep]['weight_layers']}-layer configuration "
         f"{deep} ended {abs(d_err):.1f} points {'lower' if d_err < 0 else 'higher'} in test error than the "
         f"{m[shallow]['weight_layers']}-layer {shallow} "
         f"({100 * m[deep]['test_error']:.1f}% against {100 * m[shallow]['test_error']:.1f}%), "
