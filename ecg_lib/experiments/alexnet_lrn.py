@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import ExperimentResult
-from ecg_lib.experiments.alexnet_recipes import PAPER, _subset, build_cifar_net, cifar_net_of, cpu_threads
+from ecg_lib.experiments.alexnet_recipes import PAPER, build_cifar_net, cifar_net_of, cpu_threads
 from ecg_lib.experiments.settings import ExperimentSettings, resolve
 from ecg_lib.models import alexnet as A
 from ecg_lib.models._common import ALEXNET_LRN
@@ -90,7 +90,7 @@ def lrn_experiment(
     nested lists) and ``activity`` (see :func:`_lrn_activity`)."""
     check_profile(profile)
     s = resolve(settings, LRN_SETTINGS, profile)
-    data = _subset(data, s.n_train_per_class, s.n_test_per_class, s.train.seed)
+    data = s.data_from(data, seed=s.seed)
     t0 = time.perf_counter()
     result = ExperimentResult("lrn", profile)
     errors: dict[str, float | None] = {}

@@ -23,7 +23,6 @@ from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments.alexnet_recipes import (
     RECIPES,
     Recipe,
-    _subset,
     build_cifar_net,
     cpu_threads,
     recipe_config,
@@ -235,7 +234,7 @@ def relu_vs_tanh_experiment(
     """
     check_profile(profile)
     s = resolve(settings, ACTIVATION_SETTINGS, profile)
-    data = _subset(data, s.n_train_per_class, s.n_test_per_class, s.train.seed)
+    data = s.data_from(data, seed=s.seed)
     t0 = time.perf_counter()
     result = ExperimentResult("relu_vs_tanh", profile)
     metrics: dict[str, Any] = {"target": s.target, "sweep_epochs": s.sweep_epochs, "max_epochs": s.max_epochs,

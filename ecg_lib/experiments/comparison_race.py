@@ -133,13 +133,7 @@ STANDARD_DEPARTURES: dict[str, str] = {
 def _race_data(data: CIFAR10Data | None, settings: RaceSettings, seed: int) -> CIFAR10Data:
     """The race's images: ``settings``' class-balanced subset (drawn with ``seed``) of ``data`` (None: the
     whole of CIFAR-10, loaded). The batch-norm rerun and the reference scores use the same images."""
-    if data is None:
-        from ecg_lib.data import load_cifar10
-
-        data = load_cifar10()
-    if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
-        data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
-    return data
+    return settings.data_from(data, seed=seed)
 
 
 def train_for_time(

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ecg_lib.counting import count_macs, count_params
-from ecg_lib.data import CIFAR10Data, load_cifar10
+from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments.googlenet_inception import _meta
 from ecg_lib.experiments.settings import ExperimentSettings, resolve
@@ -112,9 +112,7 @@ def cifar_experiment(
     """
     check_profile(profile)
     s = resolve(settings, SETTINGS, profile)
-    data = data if data is not None else load_cifar10()
-    if s.n_train_per_class is not None or s.n_test_per_class is not None:
-        data = data.subset(s.n_train_per_class, s.n_test_per_class, seed=s.seed)
+    data = s.data_from(data, seed=s.seed)
     histories = {}
     for variant in s.variants:
         aux = variant == "aux"

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ecg_lib.counting import count_macs, count_params
-from ecg_lib.data import CIFAR10Data, load_cifar10
+from ecg_lib.data import CIFAR10Data
 from ecg_lib.evidence import pack_correct
 from ecg_lib.experiments import ExperimentResult, seeded
 from ecg_lib.experiments.settings import ExperimentSettings, resolve
@@ -306,10 +306,7 @@ def train_heads(
     """
     check_profile(profile)
     s = resolve(settings, SETTINGS, profile)
-    if data is None:
-        data = load_cifar10()
-    if s.n_train_per_class is not None or s.n_test_per_class is not None:
-        data = data.subset(s.n_train_per_class, s.n_test_per_class)
+    data = s.data_from(data)  # the subset is drawn with seed 0 whatever the run's seed (as always here)
     result = ExperimentResult(name="nin.train_heads", profile=profile)
     result.metrics["settings"] = {**dataclasses.asdict(s), "heads": list(s.heads), "train": s.train.to_dict()}
     runs = [(head, head, s.train.augment) for head in s.heads]

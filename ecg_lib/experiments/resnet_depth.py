@@ -210,9 +210,7 @@ def twin_nets(depth: int, seed: int = 0) -> TwinNets:
 
 def depth_data(data: CIFAR10Data, settings: DepthSettings) -> CIFAR10Data:
     """The images ``settings`` trains and tests on: a class-balanced subset, or all of ``data``."""
-    if settings.n_train_per_class is None and settings.n_test_per_class is None:
-        return data
-    return data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=settings.seed)
+    return settings.data_from(data, seed=settings.seed)
 
 
 class DepthRun:

@@ -342,15 +342,11 @@ def train_configs(
     that receives the trained models. Metrics per configuration: final test error, last-epoch training
     error, parameters, MACs per 32x32 image, weight layers and training seconds.
     """
-    from ecg_lib.data import load_cifar10
     from ecg_lib.train import fit, run_info
 
     check_profile(profile)
     s = resolve(settings, SETTINGS, profile)
-    if data is None:
-        data = load_cifar10()
-    if s.n_train_per_class is not None or s.n_test_per_class is not None:
-        data = data.subset(s.n_train_per_class, s.n_test_per_class)
+    data = s.data_from(data)  # the subset is drawn with seed 0 whatever the runs' seeds (as always here)
     result = ExperimentResult(name="vgg.train_configs", profile=profile)
     result.metrics["settings"] = s.to_dict()
     for config in s.configs:
