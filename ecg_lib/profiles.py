@@ -10,8 +10,10 @@ everything below them receives the resolved name. This module is the only place 
 reads ``$ECG_PROFILE``.
 
 Every experiment module declares its settings per profile in one table, ``SETTINGS = {profile:
-Settings(...)}``, and picks an entry with :func:`select`. Adding a profile means adding its name to
-:data:`PROFILES` and one entry to each experiment module's ``SETTINGS``.
+Settings(...)}`` (``Settings`` extends :class:`ecg_lib.experiments.settings.ExperimentSettings`), and picks
+an entry with :func:`select` (through :func:`ecg_lib.experiments.settings.resolve`, which keeps settings a
+caller gave). Adding a profile means adding its name to :data:`PROFILES` and one entry to each experiment
+module's ``SETTINGS``.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ History (:func:`pool_steps`) so archives stay small.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import os
@@ -316,6 +315,7 @@ def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names:
     from ecg_lib import results, train
     from ecg_lib.atomic import output_lock
     from ecg_lib.data import DataError, load_cifar10
+    from ecg_lib.experiments import needs_data
 
     data = None
     start = time.perf_counter()
@@ -337,23 +337,19 @@ def _loop(args: argparse.Namespace, table: dict[str, Callable[..., Any]], names:
             print(f"time budget of {args.time_budget:.0f} s spent; not started: {', '.join(skipped)}")
             break
         fn = table[name]
-        params = inspect.signature(fn).parameters
-        kwargs: dict[str, Any] = {}
-        if "profile" in params:
-            kwargs["profile"] = args.profile
         state = state_root / args.profile / args.chapter / name
         label = f"{args.chapter}/{name} ({i + 1}/{len(names)})"
-        if "context" in params:  # every experiment that trains takes one: where to checkpoint, whom to tell
-            kwargs["context"] = train.RunContext(checkpoint_dir=state, progress=_Progress(label, log))
+        # every experiment takes the same arguments (ecg_lib.experiments: one signature); the context says
+        # where to checkpoint and whom to tell, and is unused by those that train nothing
+        context = train.RunContext(checkpoint_dir=state, progress=_Progress(label, log))
         try:
-            if "data" in params:
+            if needs_data(fn):  # loaded once, for the first experiment that needs it
                 data = data if data is not None else load_cifar10(args.data)
-                kwargs["data"] = data
             print(f"{label}: running ({args.profile} profile; checkpoints in {state}) ...", flush=True)
             t0 = time.perf_counter()
             # the lock: a second `reproduce` of this experiment would train into the same checkpoints
             with output_lock([state], f"{args.chapter}/{name}: its state"):
-                result = fn(**kwargs)
+                result = fn(data if needs_data(fn) else None, profile=args.profile, context=context)
             wall = time.perf_counter() - t0
             if result.profile != args.profile:
                 raise ValueError(f"it returned a {result.profile!r}-profile result in a {args.profile!r} run")

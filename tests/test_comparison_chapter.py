@@ -121,7 +121,9 @@ def test_race_settings() -> None:
     # one recipe for every network of a profile
     assert quick.train.replace(epochs=30, batch_size=128) == full.train
     assert list(C.EXPERIMENTS) == ["race_seed0", "race_seed1", "race_seed2"]
-    assert [C.EXPERIMENTS[k].keywords["seed"] for k in C.EXPERIMENTS] == [0, 1, 2]
+    # each a seeded() variant of the race: its settings' seed is the race's
+    assert [C.EXPERIMENTS[k].__name__ for k in C.EXPERIMENTS] == ["race_seed0", "race_seed1", "race_seed2"]
+    assert all(C.EXPERIMENTS[k].settings_table is C.SETTINGS for k in C.EXPERIMENTS)
 
 
 def test_unknown_profile_is_rejected_before_any_work() -> None:
@@ -186,7 +188,7 @@ def test_race_models_are_counted_like_the_registry() -> None:
 
 def test_rerun_with_batch_norm_repeats_the_race_conditions(cifar10) -> None:
     # A tiny race on real images (no time budget: the epochs are fixed), then vgg_cifar again with BN.
-    settings = C.RaceSettings(2, 2, None, 1, C._recipe(1, 10))
+    settings = C.RaceSettings(None, 1, n_train_per_class=2, n_test_per_class=2, train=C._recipe(1, 10))
     race = C.race(cifar10, profile="quick", models=("vgg_cifar",), settings=settings)
     assert race.profile == race.run_info["profile"] == "quick"
     assert race.histories["vgg_cifar"].info["profile"] == "quick"
@@ -215,7 +217,7 @@ def _within_one_step(history, budget: float) -> bool:
 def test_a_timed_race_stops_every_network_within_one_step_of_the_budget(cifar10) -> None:
     # 20 images per class, batches of 10: a pass is 20 steps; 60 passes allowed, far more than 1.5 s take
     budget = 1.5
-    settings = C.RaceSettings(20, 2, budget, 60, C._recipe(60, 10))
+    settings = C.RaceSettings(budget, 60, n_train_per_class=20, n_test_per_class=2, train=C._recipe(60, 10))
     race = C.race(cifar10, profile="quick", models=("alexnet_cifar", "resnet20"), settings=settings)
     for name, n in race.metrics["nets"].items():
         h = race.histories[name]
@@ -267,7 +269,7 @@ def test_train_for_time_ends_at_the_pass_cap_or_replays_given_rates(cifar10) -> 
 
 
 def test_batch_norm_rerun_of_a_timed_race_replays_its_steps(cifar10) -> None:
-    settings = C.RaceSettings(2, 2, 0.3, 50, C._recipe(50, 10))
+    settings = C.RaceSettings(0.3, 50, n_train_per_class=2, n_test_per_class=2, train=C._recipe(50, 10))
     race = C.race(cifar10, profile="quick", models=("vgg_cifar",), settings=settings)
     out = C.rerun_with_batch_norm(race, "vgg_cifar", cifar10, settings=settings)
     raced = race.histories["vgg_cifar"]
@@ -307,7 +309,7 @@ def test_reference_errors_on_the_race_test_images(cifar10) -> None:
             out[:, 3] = 1
             return out
 
-    settings = C.RaceSettings(2, 5, None, 1, C._recipe(1, 10))
+    settings = C.RaceSettings(None, 1, n_train_per_class=2, n_test_per_class=5, train=C._recipe(1, 10))
     models = {n: (Const(), lambda x: x.float()) for n in ("resnet20", "resnet56")}
     ref = C.reference_errors(cifar10, profile="quick", settings=settings, models=models)
     assert ref.metrics["errors"]["resnet20"] == {"correct": 5, "n": 50, "error": pytest.approx(0.9)}
@@ -454,7 +456,8 @@ def test_race_setup_text_is_generated_from_the_settings() -> None:
     full = next(line for line in text.splitlines() if line.startswith("- **full profile**"))
     assert "the same *number of epochs*, 30, for every network, on all 50,000 training images" in full
     assert "one race per seed (0, 1, 2)" in full
-    other = page.race_setup_text({"x": C.RaceSettings(100, 20, 7.5, 9, C._recipe(9, 32))})
+    tiny = C.RaceSettings(7.5, 9, n_train_per_class=100, n_test_per_class=20, train=C._recipe(9, 32))
+    other = page.race_setup_text({"x": tiny})
     assert "7.5 s" in other and "1,000-image subset" in other and "9 passes" in other and "200 test" in other
 
 

@@ -22,7 +22,8 @@ import pytest
 
 from ecg_lib import results
 from ecg_lib.chapters import common
-from ecg_lib.experiments import CHAPTERS, ExperimentResult, chapter_module
+from ecg_lib.experiments import CHAPTERS, ExperimentResult, chapter_module, needs_data
+from ecg_lib.experiments.settings import ExperimentSettings
 from ecg_lib.profiles import ARCHIVED_PROFILES
 from ecg_lib.reproduce import pool_steps
 from ecg_lib.train import TrainConfig
@@ -45,39 +46,34 @@ def tiny_train(c: TrainConfig) -> TrainConfig:
 
 
 def shrink(settings: Any) -> Any:
-    """``settings`` with every size, epoch count, repeat count and time budget cut to a few."""
+    """``settings`` with every size, epoch count, repeat count and time budget cut to a few: the shared
+    fields of :class:`ExperimentSettings` (training config, subset sizes) alike for every experiment, then
+    the few sizes an experiment adds."""
     changes: dict[str, Any] = {}
+    if isinstance(settings, ExperimentSettings):
+        changes.update(train=tiny_train(settings.train), n_train_per_class=TINY_TRAIN,
+                       n_test_per_class=TINY_TEST)  # fmt: skip
+    own = {
+        "n_test": 20, "lesion_n_test": 20, "probe_batch": 20, "grad_batch": 20, "repeats": 1,
+        "sweep_epochs": 1,
+        "max_epochs": 2, "random_ks": lambda v: v[:1], "contiguous_lengths": lambda v: v[:1],
+        "seeds": lambda v: v[:2], "seconds_per_net": lambda v: None if v is None else 1.0,
+        # one candidate rate per recipe and activation: the race's path all the same
+        "lrs": lambda v: {r: {a: rates[:1] for a, rates in acts.items()} for r, acts in v.items()},
+    }  # fmt: skip
     for f in dataclasses.fields(settings):
-        value = getattr(settings, f.name)
-        if isinstance(value, TrainConfig):
-            changes[f.name] = tiny_train(value)
-        elif f.name in ("n_train_per_class",):
-            changes[f.name] = TINY_TRAIN
-        elif f.name in ("n_test_per_class",):
-            changes[f.name] = TINY_TEST
-        elif f.name in ("n_test", "lesion_n_test", "probe_batch", "grad_batch"):
-            changes[f.name] = 20
-        elif f.name == "repeats":
-            changes[f.name] = 1
-        elif f.name in ("random_ks", "contiguous_lengths"):
-            changes[f.name] = value[:1]
-        elif f.name == "sweep_epochs":
-            changes[f.name] = 1
-        elif f.name == "seconds_per_net" and value is not None:
-            changes[f.name] = 1.0
-        elif f.name in ("max_epochs",):
-            changes[f.name] = 2
-        elif f.name == "seeds":
-            changes[f.name] = value[:2]
-        elif f.name == "lrs":  # one candidate rate per recipe and activation: the race's path all the same
-            changes[f.name] = {r: {a: rates[:1] for a, rates in acts.items()} for r, acts in value.items()}
+        if f.name in own and f.name not in changes:
+            cut = own[f.name]
+            changes[f.name] = cut(getattr(settings, f.name)) if callable(cut) else cut
     return dataclasses.replace(settings, **changes)
 
 
 def _settings_table(fn: Any) -> dict[str, Any] | None:
-    """The SETTINGS table an experiment function selects from (by its ``settings`` annotation), in the
-    module that defines it (the ResNet chapter registers the reference networks' experiments too)."""
-    fn = getattr(fn, "func", fn)  # a functools.partial (the comparison's race_seed<k>)
+    """The SETTINGS table an experiment function selects from: a seeded() variant names it; otherwise by
+    the ``settings`` annotation, in the module that defines the function (the ResNet chapter registers
+    the reference networks' experiments too)."""
+    if hasattr(fn, "settings_table"):
+        return fn.settings_table
     module = sys.modules[fn.__module__]
     tables = {n: v for n, v in vars(module).items() if n.endswith("SETTINGS") and isinstance(v, dict)}
     hint = str(inspect.signature(fn).parameters["settings"].annotation)
@@ -108,7 +104,7 @@ CASES = [
     (chapter, name, profile)
     for chapter in CHAPTERS
     for name, fn in chapter_module(chapter).EXPERIMENTS.items()
-    if "settings" in inspect.signature(fn).parameters
+    if needs_data(fn)
     for profile in ARCHIVED_PROFILES
     if "_seed" not in name or profile == "standard" or chapter == "comparison"
 ]
@@ -120,15 +116,9 @@ def test_long_profile_code_paths_run_on_tiny_data(chapter: str, name: str, profi
     module = chapter_module(chapter)
     fn = module.EXPERIMENTS[name]
     table = _settings_table(fn)
-    if table is None:  # a seeded() wrapper: the wrapped function names the table
-        table = _settings_table(module.EXPERIMENTS[name.rsplit("_seed", 1)[0]])
     assert table is not None and profile in table, f"{chapter}.{name}: no {profile} settings"
     settings = shrink(table[profile])
-    params = inspect.signature(fn).parameters
-    kwargs: dict[str, Any] = {"profile": profile, "settings": settings}
-    if "data" in params:
-        kwargs["data"] = cifar10.subset(TINY_TRAIN, TINY_TEST, seed=0)
-    result = fn(**kwargs)
+    result = fn(cifar10.subset(TINY_TRAIN, TINY_TEST, seed=0), profile=profile, settings=settings)
     assert isinstance(result, ExperimentResult) and result.profile == profile
     # what reproduce does next: label, pool, validate and write
     result.run_info = {**result.run_info, "profile": profile, "device": "cpu", "precision": "fp32",

@@ -75,7 +75,7 @@ def test_seeded_variant_replaces_every_seed_its_settings_hold() -> None:
     assert with_seed(vgg.SETTINGS["standard"], 3).seeds == (3,)
     seen = {}
 
-    def fake(data=None, *, profile, settings=None):
+    def fake(data=None, *, profile, settings=None, context=None):
         seen.update(profile=profile, seed=settings.seed)
 
     from ecg_lib.experiments import seeded

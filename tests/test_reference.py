@@ -104,7 +104,7 @@ def test_experiments_with_given_models_return_results():
     # tiny sizes: the quick profile's own sizes are for the real networks (tens of seconds)
     tiny = R.Settings(n_test=100, lesion_n_test=50, contiguous_lengths=(2,), random_ks=(2, 4), repeats=2,
                       probe_batch=20)  # fmt: skip
-    depth = R.error_vs_depth_experiment(data, "quick", models=models, settings=tiny)
+    depth = R.error_vs_depth_experiment(data, profile="quick", models=models, settings=tiny)
     assert isinstance(depth, ExperimentResult) and depth.profile == "quick"
     errors = depth.metrics["errors"]
     assert list(errors) == list(R.NAMES) and all(e["n"] == 100 for e in errors.values())
@@ -114,16 +114,16 @@ def test_experiments_with_given_models_return_results():
     assert depth.metrics["readme_error"]["resnet56"] == 6.61
     assert "reported_accuracy" not in depth.metrics
     assert depth.metrics["data_quality"].startswith("not recorded")
-    les = R.lesion_experiment(data, "quick", models=models, settings=tiny).metrics
+    les = R.lesion_experiment(data, profile="quick", models=models, settings=tiny).metrics
     assert les["n_test"] == 50 and len(les["single"]) == 10
     assert set(les["random"]) == {"2", "4"} and les["contiguous"]["2"]["n"] == 2 + 1 + 1
     se = math.sqrt(les["intact_error"] * (1 - les["intact_error"]) / 50)
     assert les["sampling_se"] == pytest.approx(se)
-    stats = R.block_stats_experiment(data, "quick", models=models, settings=tiny).metrics
+    stats = R.block_stats_experiment(data, profile="quick", models=models, settings=tiny).metrics
     assert len(stats["blocks"]) == 9
     assert stats["settings"]["probe_batch"] == 20
     with pytest.raises(UnknownProfileError):
-        R.error_vs_depth_experiment(data, "medium", models=models)
+        R.error_vs_depth_experiment(data, profile="medium", models=models)
     assert set(R.SETTINGS) == {"quick", "standard", "full"}
 
 

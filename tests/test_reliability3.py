@@ -32,7 +32,7 @@ from ecg_lib import data as data_mod
 from ecg_lib import results
 from ecg_lib.cli import main
 from ecg_lib.data import CIFAR10_CLASSES, DataError, load_cifar10
-from ecg_lib.experiments import ExperimentResult, comparison
+from ecg_lib.experiments import ExperimentResult, comparison, without_data
 from ecg_lib.train import History, evaluate, fit, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -555,7 +555,9 @@ def tiny_experiment(monkeypatch):
     """comparison/tiny: an experiment that trains nothing; ``calls`` counts its runs."""
     calls = []
 
-    def tiny(*, profile: str) -> ExperimentResult:
+    @without_data
+    def tiny(data: None = None, *, profile: str, settings: None = None,
+             context: None = None) -> ExperimentResult:
         calls.append(profile)
         result = ExperimentResult("tiny", profile, metrics={"x": 1.0})
         return result

@@ -16,7 +16,7 @@ from torch import nn
 
 from ecg_lib import results
 from ecg_lib.cli import main
-from ecg_lib.experiments import ExperimentResult, comparison
+from ecg_lib.experiments import ExperimentResult, comparison, without_data
 from ecg_lib.reproduce import MAX_STEP_POINTS, pool_steps
 from ecg_lib.results import validate_history
 from ecg_lib.train import History, RunContext, TrainConfig, fit, run_info
@@ -32,10 +32,12 @@ def tiny_cnn(seed: int) -> nn.Module:
 def two_nets(cifar10, monkeypatch):
     """Registers comparison/two_nets: fits two tiny nets of 3 epochs each; ``control["kill"] = (net,
     epoch)`` raises KeyboardInterrupt at the end of that epoch (before its checkpoint), as a kill would."""
-    data = cifar10.subset(10, 5, seed=0)
+    subset = cifar10.subset(10, 5, seed=0)
     control: dict = {"kill": None, "threads": None}
 
-    def two_nets(*, profile: str, context: RunContext | None = None) -> ExperimentResult:
+    @without_data  # it trains on its own subset: reproduce loads none for it
+    def two_nets(data: None = None, *, profile: str, settings: None = None,
+                 context: RunContext | None = None) -> ExperimentResult:
         control["threads"] = torch.get_num_threads()
         result = ExperimentResult("two_nets", profile)
         for net in (0, 1):
@@ -43,9 +45,9 @@ def two_nets(cifar10, monkeypatch):
                 if control["kill"] == (net, epoch):
                     raise KeyboardInterrupt
             cfg = TrainConfig(epochs=3, batch_size=25, lr=0.05, seed=net, quiet=True)
-            result.histories[f"net{net}"] = fit(tiny_cnn(net), data, cfg, on_epoch_end=kill, profile=profile,
-                                                context=context)  # fmt: skip
-        result.run_info = run_info(data, profile=profile)
+            result.histories[f"net{net}"] = fit(tiny_cnn(net), subset, cfg, on_epoch_end=kill,
+                                                profile=profile, context=context)  # fmt: skip
+        result.run_info = run_info(subset, profile=profile)
         return result
 
     monkeypatch.setitem(comparison.EXPERIMENTS, "two_nets", two_nets)

@@ -73,38 +73,44 @@ def chapter_module(chapter: str) -> ModuleType:
 
 
 def with_seed(settings: Any, seed: int) -> Any:
-    """``settings`` (a frozen Settings of an experiment module) with every seed it holds replaced by
-    ``seed``: a ``seeds`` tuple becomes ``(seed,)``, a ``seed`` field and the ``seed`` of its ``train``
-    config become ``seed``. Raises ValueError for settings that hold no seed."""
-    import dataclasses
+    """``settings`` (an :class:`~ecg_lib.experiments.settings.ExperimentSettings`) with ``seed`` as its
+    run's seed: :meth:`~ecg_lib.experiments.settings.ExperimentSettings.with_seed` (``train.seed``; VGG's
+    ``seeds`` too). Raises ValueError for settings that hold no seed (they are no experiment's settings)."""
+    from ecg_lib.experiments.settings import ExperimentSettings
 
-    changes: dict[str, Any] = {}
-    names = {f.name for f in dataclasses.fields(settings)}
-    if "seeds" in names:
-        changes["seeds"] = (seed,)
-    if "seed" in names:
-        changes["seed"] = seed
-    if "train" in names:
-        changes["train"] = settings.train.replace(seed=seed)
-    if not changes:
-        raise ValueError(f"{type(settings).__name__} holds no seed to replace.")
-    return dataclasses.replace(settings, **changes)
+    if not isinstance(settings, ExperimentSettings):
+        raise ValueError(f"{type(settings).__name__} holds no seed to replace (not ExperimentSettings).")
+    return settings.with_seed(seed)
 
 
 def seeded(fn: Any, table: dict[str, Any], seed: int) -> Any:
-    """The experiment ``fn(data=None, *, profile, settings=None)`` run with seed ``seed``: its settings
-    (``table[profile]`` unless given) pass through :func:`with_seed`. Registered in a chapter's
-    ``EXPERIMENTS`` as ``<name>_seed<k>``, it gives a claim that is a difference its second seed, so a
-    chapter can report the spread (issue 13: at least 2 seeds for every difference)."""
-    from ecg_lib.profiles import select
+    """The experiment ``fn(data=None, *, profile, settings=None, context=None)`` run with seed ``seed``:
+    its settings (``table[profile]`` unless given) pass through :func:`with_seed`. Registered in a
+    chapter's ``EXPERIMENTS`` as ``<name>_seed<k>``, it gives a claim that is a difference its second seed,
+    so a chapter can report the spread (issue 13: at least 2 seeds for every difference)."""
+    from ecg_lib.experiments.settings import resolve
 
     def run(data: Any = None, *, profile: str, settings: Any = None, context: Any = None) -> ExperimentResult:
-        base = settings if settings is not None else select(table, profile)
-        return fn(data, profile=profile, settings=with_seed(base, seed), context=context)
+        return fn(data, profile=profile, settings=with_seed(resolve(settings, table, profile), seed),
+                  context=context)  # fmt: skip
 
     run.__name__ = f"{fn.__name__}_seed{seed}"
     run.__doc__ = f"{fn.__name__} with seed {seed} (see ecg_lib.experiments.seeded)."
+    run.settings_table = table  # type: ignore[attr-defined]  # where the smoke test finds its settings
     return run
+
+
+def without_data(fn: Any) -> Any:
+    """Mark ``fn`` as an experiment that computes without CIFAR-10 (arithmetic, counts): ``reproduce``
+    loads no data for it and passes ``data=None``. Every experiment has the one signature
+    ``fn(data=None, *, profile, settings=None, context=None)``; this is what the signature cannot say."""
+    fn.needs_data = False
+    return fn
+
+
+def needs_data(fn: Any) -> bool:
+    """Whether ``reproduce`` must load CIFAR-10 for the experiment ``fn`` (see :func:`without_data`)."""
+    return getattr(fn, "needs_data", True)
 
 
 #: The suffix of a seeded variant's key (``lrn_seed1``, ``race_seed2``; see :func:`seeded`).

@@ -15,11 +15,12 @@ from torch import Tensor, nn
 
 from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import ExperimentResult
-from ecg_lib.experiments.alexnet_recipes import PAPER, _subset, build_cifar_net, cifar_net_of, cpu_threads
+from ecg_lib.experiments.alexnet_recipes import PAPER, build_cifar_net, cifar_net_of, cpu_threads
+from ecg_lib.experiments.settings import ExperimentSettings, resolve
 from ecg_lib.models import alexnet as A
 from ecg_lib.models._common import ALEXNET_LRN
 from ecg_lib.models.alexnet import RawPixels
-from ecg_lib.profiles import check_profile, select
+from ecg_lib.profiles import check_profile
 from ecg_lib.train import RunContext, TrainConfig, fit, run_info
 
 __all__ = ["LRN_SETTINGS", "LrnSettings", "filter_stats", "first_layer_maps", "lrn_experiment"]
@@ -29,16 +30,13 @@ __all__ = ["LRN_SETTINGS", "LrnSettings", "filter_stats", "first_layer_maps", "l
 
 
 @dataclass(frozen=True)
-class LrnSettings:
+class LrnSettings(ExperimentSettings):
     """Sec. 3.3's CIFAR-10 comparison (:func:`lrn_experiment`, paper recipe, ReLU) in one profile.
 
     ``train`` is the configuration of both runs, without and with normalisation (its ``eval_every``: a
     CPU pays for each test evaluation); ``train.seed`` also draws the subset and the initial weights.
     """
 
-    train: TrainConfig
-    n_train_per_class: int | None  # None: all 5,000
-    n_test_per_class: int | None  # None: all 1,000
     cpu_threads: int | None = None  # see cpu_threads()
 
 
@@ -47,20 +45,21 @@ class LrnSettings:
 #: does not give that schedule).
 LRN_SETTINGS: dict[str, LrnSettings] = {
     "quick": LrnSettings(
-        TrainConfig(epochs=6, batch_size=128, lr=0.006, momentum=0.9, weight_decay=0.0, schedule="constant",
-                    augment=False, normalize=PAPER.normalize, eval_every=2, quiet=True, channels_last=False),
+        train=TrainConfig(epochs=6, batch_size=128, lr=0.006, momentum=0.9, weight_decay=0.0,
+                          schedule="constant", augment=False, normalize=PAPER.normalize, eval_every=2,
+                          quiet=True, channels_last=False),
         n_train_per_class=128, n_test_per_class=200, cpu_threads=1),
     # Standard: all of CIFAR-10 with flips and crops and weight decay, 15 epochs at the paper recipe's rate,
     # divided by 10 for the last 5: about 6 minutes per network on one core of the 2-core CPU.
     "standard": LrnSettings(
-        TrainConfig(epochs=15, batch_size=128, lr=0.006, momentum=0.9, weight_decay=5e-4, schedule="step",
-                    milestones=(10, 13), augment=True, normalize=PAPER.normalize, eval_every=1, quiet=True,
-                    channels_last=False),
+        train=TrainConfig(epochs=15, batch_size=128, lr=0.006, momentum=0.9, weight_decay=5e-4,
+                          schedule="step", milestones=(10, 13), augment=True, normalize=PAPER.normalize,
+                          eval_every=1, quiet=True, channels_last=False),
         n_train_per_class=None, n_test_per_class=None),
     "full": LrnSettings(
-        TrainConfig(epochs=60, batch_size=128, lr=0.006, momentum=0.9, weight_decay=5e-4, schedule="step",
-                    milestones=(40, 50), augment=True, normalize=PAPER.normalize, eval_every=5, quiet=True,
-                    channels_last=True),
+        train=TrainConfig(epochs=60, batch_size=128, lr=0.006, momentum=0.9, weight_decay=5e-4,
+                          schedule="step", milestones=(40, 50), augment=True, normalize=PAPER.normalize,
+                          eval_every=5, quiet=True, channels_last=True),
         n_train_per_class=None, n_test_per_class=None),
 }  # fmt: skip
 
@@ -90,8 +89,8 @@ def lrn_experiment(
     ``test_error`` per variant, ``conv1_filters`` (the LRN net's first-layer weights, 32 x 3 x 5 x 5, as
     nested lists) and ``activity`` (see :func:`_lrn_activity`)."""
     check_profile(profile)
-    s = settings if settings is not None else select(LRN_SETTINGS, profile)
-    data = _subset(data, s.n_train_per_class, s.n_test_per_class, s.train.seed)
+    s = resolve(settings, LRN_SETTINGS, profile)
+    data = s.data_from(data, seed=s.seed)
     t0 = time.perf_counter()
     result = ExperimentResult("lrn", profile)
     errors: dict[str, float | None] = {}

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ecg_lib.data import CIFAR10Data, Normalizer, load_cifar10
+from ecg_lib.data import Normalizer
 from ecg_lib.models import alexnet as A
 from ecg_lib.models import get_model
 from ecg_lib.models._common import ALEXNET_LRN
@@ -137,9 +137,3 @@ def cpu_threads(n: int | None) -> Iterator[None]:
     finally:
         torch.set_num_threads(before)
 
-
-def _subset(data: CIFAR10Data | None, n_train: int | None, n_test: int | None, seed: int) -> CIFAR10Data:
-    data = load_cifar10() if data is None else data
-    if n_train is None and n_test is None:
-        return data
-    return data.subset(n_train, n_test, seed=seed)

@@ -23,12 +23,12 @@ from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments.alexnet_recipes import (
     RECIPES,
     Recipe,
-    _subset,
     build_cifar_net,
     cpu_threads,
     recipe_config,
 )
-from ecg_lib.profiles import check_profile, select
+from ecg_lib.experiments.settings import ExperimentSettings, resolve
+from ecg_lib.profiles import check_profile
 from ecg_lib.train import History, NonFiniteLossError, RunContext, TrainConfig, fit, run_info
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
 ]  # fmt: skip
 
 @dataclass(frozen=True)
-class ActivationSettings:
+class ActivationSettings(ExperimentSettings):
     """Figure 1's experiment (:func:`relu_vs_tanh_experiment`) in one profile.
 
     ``train`` is what every run of a race shares: each candidate rate replaces its ``lr``, and the recipe
@@ -45,9 +45,7 @@ class ActivationSettings:
     winner continues to ``train.epochs`` at most (:attr:`max_epochs`).
     """
 
-    train: TrainConfig
-    n_train_per_class: int | None  # None: all 5,000
-    n_test_per_class: int | None  # the test set is not used: one image per class
+    # n_test_per_class: the test set is not used, one image per class
     target: float  # training error to reach (the paper: 0.25)
     sweep_epochs: int  # epochs every candidate rate trains before the best one continues
     # recipe -> activation -> candidate learning rates
@@ -77,15 +75,17 @@ _RATES = {"paper": {"relu": (0.002, 0.006, 0.02), "tanh": (0.02, 0.06, 0.2)},
 #: Figure 1 per profile. Quick: 1,280 training images and a 50% target, which the tanh nets reach within
 #: the chapter's time on a CPU; full: all of CIFAR-10 and the paper's 25%.
 ACTIVATION_SETTINGS: dict[str, ActivationSettings] = {
-    "quick": ActivationSettings(_FIGURE1.replace(epochs=40, channels_last=False), n_train_per_class=128,
+    "quick": ActivationSettings(train=_FIGURE1.replace(epochs=40, channels_last=False), n_train_per_class=128,
                                 n_test_per_class=1, target=0.50, sweep_epochs=2, lrs=_RATES, cpu_threads=1),
     # Standard: all 50,000 images and the paper's 25% target, one sweep epoch per rate, at most 30 epochs
     # for the winner: about 21 s per epoch on one core of the 2-core CPU, so under 50 minutes for the four
     # races (benchmarks/standard_cost.md).
-    "standard": ActivationSettings(_FIGURE1.replace(epochs=30, channels_last=False), n_train_per_class=None,
-                                   n_test_per_class=1, target=0.25, sweep_epochs=1, lrs=_RATES),
-    "full": ActivationSettings(_FIGURE1.replace(epochs=90, channels_last=True), n_train_per_class=None,
-                               n_test_per_class=1, target=0.25, sweep_epochs=2, lrs=_RATES),
+    "standard": ActivationSettings(train=_FIGURE1.replace(epochs=30, channels_last=False),
+                                   n_train_per_class=None, n_test_per_class=1, target=0.25, sweep_epochs=1,
+                                   lrs=_RATES),
+    "full": ActivationSettings(train=_FIGURE1.replace(epochs=90, channels_last=True),
+                               n_train_per_class=None, n_test_per_class=1, target=0.25, sweep_epochs=2,
+                               lrs=_RATES),
 }  # fmt: skip
 
 
@@ -233,8 +233,8 @@ def relu_vs_tanh_experiment(
     the tanh/ReLU ratios of epochs and of seconds (``None`` when a side missed).
     """
     check_profile(profile)
-    s = settings if settings is not None else select(ACTIVATION_SETTINGS, profile)
-    data = _subset(data, s.n_train_per_class, s.n_test_per_class, s.train.seed)
+    s = resolve(settings, ACTIVATION_SETTINGS, profile)
+    data = s.data_from(data, seed=s.seed)
     t0 = time.perf_counter()
     result = ExperimentResult("relu_vs_tanh", profile)
     metrics: dict[str, Any] = {"target": s.target, "sweep_epochs": s.sweep_epochs, "max_epochs": s.max_epochs,
@@ -280,5 +280,5 @@ def relu_vs_tanh_wide_experiment(
     """:func:`relu_vs_tanh_experiment` with :data:`WIDE_ACTIVATION_SETTINGS`: grids widened at an edge
     until each winner is interior, and a longer cap (``metrics["recipes"]["paper"][act]["interior"]``)."""
     check_profile(profile)
-    s = settings if settings is not None else select(WIDE_ACTIVATION_SETTINGS, profile)
+    s = resolve(settings, WIDE_ACTIVATION_SETTINGS, profile)
     return relu_vs_tanh_experiment(data, profile=profile, settings=s, context=context)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ecg_lib.counting import layer_table
-from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import ExperimentResult, without_data
 from ecg_lib.models import alexnet as A
 from ecg_lib.profiles import check_profile
 from ecg_lib.train import run_info
@@ -99,7 +99,9 @@ def architecture_summary(rows: list[TowerRow] | None = None) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def architecture_experiment(*, profile: str) -> ExperimentResult:
+@without_data
+def architecture_experiment(data: None = None, *, profile: str, settings: None = None,
+                            context: Any = None) -> ExperimentResult:
     """:func:`tower_rows` and :func:`architecture_summary` as a result (no training; the same in every
     profile)."""
     check_profile(profile)

@@ -10,16 +10,16 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from ecg_lib.counting import count_macs, count_params
-from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import ExperimentResult, seeded
+from ecg_lib.experiments.settings import ExperimentSettings, resolve
 from ecg_lib.models import get_model, model_spec
-from ecg_lib.profiles import check_profile, select
+from ecg_lib.profiles import check_profile
 from ecg_lib.tracing import trace
 from ecg_lib.train import History, NonFiniteLossError, RunContext, TrainConfig, Until, fit, run_info
 
@@ -78,7 +78,7 @@ def race_models(models: Sequence[str] = RACE_MODELS) -> list[RaceModel]:
 
 
 @dataclass(frozen=True)
-class RaceSettings:
+class RaceSettings(ExperimentSettings):
     """One profile's race: the data, the shared recipe, and the budget per network.
 
     ``seconds_per_net`` set (quick profile): every network trains on the same ``n_train_per_class``
@@ -89,11 +89,8 @@ class RaceSettings:
     :func:`race`).
     """
 
-    n_train_per_class: int | None
-    n_test_per_class: int | None
     seconds_per_net: float | None
     max_epochs: int
-    train: TrainConfig
 
 
 def _recipe(epochs: int, batch_size: int, seed: int = 0) -> TrainConfig:
@@ -110,13 +107,14 @@ def _recipe(epochs: int, batch_size: int, seed: int = 0) -> TrainConfig:
 SETTINGS: dict[str, RaceSettings] = {
     # A 2-core CPU: 20 s per network on up to 5,000 training images; 500 test images, scored once at
     # the end (scoring costs a third of a training pass per image, and GoogLeNet's is not cheap).
-    "quick": RaceSettings(500, 50, 20.0, 20, _recipe(20, 64)),
+    "quick": RaceSettings(20.0, 20, n_train_per_class=500, n_test_per_class=50, train=_recipe(20, 64)),
     # Standard: the whole of CIFAR-10, 5 minutes of training per network (one core of the 2-core CPU: 25
     # minutes a race, three seeds; on a GPU the same budget buys many more epochs, so the archive names
     # its device), test on all 10,000 images.
-    "standard": RaceSettings(None, None, 300.0, 30, _recipe(30, 128)),
+    "standard": RaceSettings(300.0, 30, n_train_per_class=None, n_test_per_class=None,
+                             train=_recipe(30, 128)),
     # A GPU: the whole of CIFAR-10, 30 epochs each.
-    "full": RaceSettings(None, None, None, 30, _recipe(30, 128)),
+    "full": RaceSettings(None, 30, n_train_per_class=None, n_test_per_class=None, train=_recipe(30, 128)),
 }
 
 #: How the standard-profile race departs from the papers, and why (printed under the archived run).
@@ -135,13 +133,7 @@ STANDARD_DEPARTURES: dict[str, str] = {
 def _race_data(data: CIFAR10Data | None, settings: RaceSettings, seed: int) -> CIFAR10Data:
     """The race's images: ``settings``' class-balanced subset (drawn with ``seed``) of ``data`` (None: the
     whole of CIFAR-10, loaded). The batch-norm rerun and the reference scores use the same images."""
-    if data is None:
-        from ecg_lib.data import load_cifar10
-
-        data = load_cifar10()
-    if settings.n_train_per_class is not None or settings.n_test_per_class is not None:
-        data = data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=seed)
-    return data
+    return settings.data_from(data, seed=seed)
 
 
 def train_for_time(
@@ -187,14 +179,15 @@ def race(
     *,
     profile: str,
     settings: RaceSettings | None = None,
-    seed: int = 0,
-    models: Sequence[str] = RACE_MODELS,
     context: RunContext | None = None,
+    seed: int | None = None,
+    models: Sequence[str] = RACE_MODELS,
 ) -> ExperimentResult:
     """Train each of ``models`` on CIFAR-10 with the profile's :class:`RaceSettings` (or ``settings``).
 
     ``data`` is a :class:`~ecg_lib.data.CIFAR10Data` (None: :func:`~ecg_lib.data.load_cifar10`). ``seed``
-    picks the training subset, the initial weights and the recipe's seed (it replaces ``settings.train``'s).
+    (None: ``settings.seed``, the recipe's) picks the training subset, the initial weights and the
+    recipe's seed (it replaces ``settings.train``'s).
 
     With a time budget (``settings.seconds_per_net``) each network trains on the same images with
     :func:`train_for_time`: the clock is read after every optimisation step and the run ends at the first
@@ -210,7 +203,8 @@ def race(
     (:class:`~ecg_lib.train.RunContext`).
     """
     check_profile(profile)
-    settings = select(SETTINGS, profile) if settings is None else settings
+    settings = resolve(settings, SETTINGS, profile)
+    seed = settings.seed if seed is None else seed
     data = _race_data(data, settings, seed)
     n_per_class = data.n_train // 10
     budget = settings.seconds_per_net
@@ -296,7 +290,7 @@ def rerun_with_batch_norm(race_result: ExperimentResult, name: str, data: CIFAR1
     if name not in nets:
         raise ValueError(f"{name!r} is not in this race (it has {', '.join(nets)}).")
     seed = race_result.metrics["seed"]
-    settings = select(SETTINGS, race_result.profile) if settings is None else settings
+    settings = resolve(settings, SETTINGS, race_result.profile)
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in get_model(name).modules()):
         raise ValueError(f"{name} already has batch norm; rerun a network without it, e.g. vgg_cifar.")
     torch.manual_seed(seed)
@@ -344,7 +338,7 @@ def reference_errors(
     from ecg_lib.pretrained import PRETRAINED, load_pretrained
 
     check_profile(profile)
-    settings = select(SETTINGS, profile) if settings is None else settings
+    settings = resolve(settings, SETTINGS, profile)
     data = _race_data(data, settings, seed)
     errors = {}
     for name in names:
@@ -359,7 +353,7 @@ def reference_errors(
 
 
 EXPERIMENTS: dict[str, Callable[..., ExperimentResult]] = {
-    f"race_seed{s}": partial(race, seed=s) for s in (0, 1, 2)
+    f"race_seed{s}": seeded(race, SETTINGS, s) for s in (0, 1, 2)
 }
 
 

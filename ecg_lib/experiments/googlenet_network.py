@@ -14,7 +14,7 @@ from torch import nn
 
 from ecg_lib import papers
 from ecg_lib.counting import count_macs, count_params
-from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import ExperimentResult, without_data
 from ecg_lib.experiments.googlenet_inception import (
     _BRANCH_ATTR,
     Cost,
@@ -212,7 +212,9 @@ def network_facts() -> NetworkFacts:
     )
 
 
-def counts_experiment(*, profile: str) -> ExperimentResult:
+@without_data
+def counts_experiment(data: None = None, *, profile: str, settings: None = None,
+                      context: Any = None) -> ExperimentResult:
     """The chapter's arithmetic as one result (identical in every profile; ``profile`` is recorded):
     inception (3a) with and without reductions, every Table 1 row, the naive stacks and the
     whole-network facts."""

@@ -13,12 +13,13 @@ import torch
 from torch import nn
 
 from ecg_lib.counting import count_macs, count_params
-from ecg_lib.data import CIFAR10Data, load_cifar10
+from ecg_lib.data import CIFAR10Data
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments.googlenet_inception import _meta
+from ecg_lib.experiments.settings import ExperimentSettings, resolve
 from ecg_lib.models import get_model
 from ecg_lib.models import googlenet as G
-from ecg_lib.profiles import check_profile, select
+from ecg_lib.profiles import check_profile
 from ecg_lib.train import NonFiniteLossError, RunContext, TrainConfig, fit, run_info
 
 __all__ = ["SETTINGS", "Settings", "cifar_experiment", "init_signal_growth"]
@@ -47,7 +48,7 @@ def init_signal_growth(mode: str, width: float = 0.25, batch: int = 8, seed: int
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(ExperimentSettings):
     """One profile's CIFAR-10 run of ``googlenet_cifar``.
 
     ``train``: the :class:`~ecg_lib.train.TrainConfig` of every variant; its ``seed`` also seeds the
@@ -57,10 +58,7 @@ class Settings:
     Sec. 5); ``"no_aux"`` without them. Both are evaluated on the main classifier only.
     """
 
-    train: TrainConfig
     width: float
-    n_train_per_class: int | None  # None: all 5,000 per class
-    n_test_per_class: int | None  # None: all 1,000 per class
     variants: tuple[str, ...] = ("aux",)
     aux_weight: float = G.AUX_LOSS_WEIGHT
 
@@ -68,10 +66,6 @@ class Settings:
         unknown = [v for v in self.variants if v not in ("aux", "no_aux")]
         if unknown:
             raise ValueError(f"unknown variant(s) {', '.join(map(repr, unknown))}: use 'aux' or 'no_aux'.")
-
-    @property
-    def seed(self) -> int:
-        return self.train.seed
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able record of the settings (stored in the result's metrics)."""
@@ -117,10 +111,8 @@ def cifar_experiment(
     warmup-cosine schedule, which reaches a usable network in the few epochs a CPU can afford.
     """
     check_profile(profile)
-    s = select(SETTINGS, profile) if settings is None else settings
-    data = data if data is not None else load_cifar10()
-    if s.n_train_per_class is not None or s.n_test_per_class is not None:
-        data = data.subset(s.n_train_per_class, s.n_test_per_class, seed=s.seed)
+    s = resolve(settings, SETTINGS, profile)
+    data = s.data_from(data, seed=s.seed)
     histories = {}
     for variant in s.variants:
         aux = variant == "aux"

@@ -23,11 +23,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ecg_lib.counting import count_macs, count_params
-from ecg_lib.data import CIFAR10Data, load_cifar10
+from ecg_lib.data import CIFAR10Data
 from ecg_lib.evidence import pack_correct
 from ecg_lib.experiments import ExperimentResult, seeded
+from ecg_lib.experiments.settings import ExperimentSettings, resolve
 from ecg_lib.models import nin as N
-from ecg_lib.profiles import check_profile, select
+from ecg_lib.profiles import check_profile
 from ecg_lib.train import RunContext, TrainConfig, correct_per_image, fit, run_info
 
 __all__ = [
@@ -229,7 +230,7 @@ def head_facts(width: float = 1.0, sides: tuple[int, ...] = (32, 64)) -> list[He
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(ExperimentSettings):
     """The training budget shared by both heads in :func:`train_heads`, in one profile.
 
     ``train``: the configuration of every run (the GAP and FC networks train with ``train.augment``; the
@@ -238,9 +239,6 @@ class Settings:
     two blocks).
     """
 
-    train: TrainConfig
-    n_train_per_class: int | None  # None: all 5,000
-    n_test_per_class: int | None  # None: all 1,000
     width: float
     dropout: float | None = None
     heads: tuple[str, ...] = ("gap", "fc")
@@ -257,19 +255,19 @@ class Settings:
 #: augmentation, on a GPU.
 SETTINGS: dict[str, Settings] = {
     "quick": Settings(
-        TrainConfig(epochs=5, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=1e-4, augment=False,
-                    schedule="warmup_cosine", quiet=True),
+        train=TrainConfig(epochs=5, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=1e-4,
+                          augment=False, schedule="warmup_cosine", quiet=True),
         n_train_per_class=250, n_test_per_class=100, width=0.25, dropout=0.0),
     # Standard: half width (a quarter of the full network's cost) with the authors' dropout on all of
     # CIFAR-10 without augmentation, the quick recipe (Adam, warmup and cosine decay) for 8 epochs: about
     # 100 s per epoch on one core of the 2-core CPU, so under half an hour for both heads.
     "standard": Settings(
-        TrainConfig(epochs=8, batch_size=128, optimizer="adam", lr=2e-3, weight_decay=1e-4, augment=False,
-                    schedule="warmup_cosine", quiet=True),
+        train=TrainConfig(epochs=8, batch_size=128, optimizer="adam", lr=2e-3, weight_decay=1e-4,
+                          augment=False, schedule="warmup_cosine", quiet=True),
         n_train_per_class=None, n_test_per_class=None, width=0.5),
     "full": Settings(
-        TrainConfig(epochs=120, batch_size=128, optimizer="adam", lr=1e-3, weight_decay=1e-4, augment=False,
-                    schedule="step", milestones=(60, 90), warmup_epochs=2, quiet=True),
+        train=TrainConfig(epochs=120, batch_size=128, optimizer="adam", lr=1e-3, weight_decay=1e-4,
+                          augment=False, schedule="step", milestones=(60, 90), warmup_epochs=2, quiet=True),
         n_train_per_class=None, n_test_per_class=None, width=1.0, augmented_run=True),
 }  # fmt: skip
 
@@ -294,8 +292,8 @@ def train_heads(
     *,
     profile: str,
     settings: Settings | None = None,
-    keep: dict[str, Any] | None = None,
     context: RunContext | None = None,
+    keep: dict[str, Any] | None = None,
 ) -> ExperimentResult:
     """Train the NIN with each head of ``settings.heads`` with the same budget and seed.
 
@@ -307,11 +305,8 @@ def train_heads(
     random crops and flips.
     """
     check_profile(profile)
-    s = settings if settings is not None else select(SETTINGS, profile)
-    if data is None:
-        data = load_cifar10()
-    if s.n_train_per_class is not None or s.n_test_per_class is not None:
-        data = data.subset(s.n_train_per_class, s.n_test_per_class)
+    s = resolve(settings, SETTINGS, profile)
+    data = s.data_from(data)  # the subset is drawn with seed 0 whatever the run's seed (as always here)
     result = ExperimentResult(name="nin.train_heads", profile=profile)
     result.metrics["settings"] = {**dataclasses.asdict(s), "heads": list(s.heads), "train": s.train.to_dict()}
     runs = [(head, head, s.train.augment) for head in s.heads]

@@ -40,7 +40,8 @@ from ecg_lib.experiments.lesions import (
     random_lesions,
     single_lesions,
 )
-from ecg_lib.profiles import select
+from ecg_lib.experiments.settings import resolve
+from ecg_lib.train import RunContext
 
 __all__ = [
     "EXPERIMENTS",
@@ -222,6 +223,16 @@ def block_statistics(model: nn.Module, x: Tensor, y: Tensor) -> list[dict[str, A
 # The experiments (data and profile by name, as `reproduce` passes them)
 
 
+def _data(data: CIFAR10Data | None) -> CIFAR10Data:
+    """``data``, or CIFAR-10 loaded when None (the signature every experiment shares; ``context`` is
+    accepted for it too and unused: these experiments train nothing)."""
+    if data is not None:
+        return data
+    from ecg_lib.data import load_cifar10
+
+    return load_cifar10()
+
+
 def _load(name: str, models: Models | None) -> tuple[nn.Module, Normalizer]:
     if models is not None and name in models:
         return models[name]
@@ -240,7 +251,8 @@ def _result(
 
 
 def error_vs_depth_experiment(
-    data: CIFAR10Data, profile: str, *, models: Models | None = None, settings: Settings | None = None
+    data: CIFAR10Data | None = None, *, profile: str, settings: Settings | None = None,
+    context: RunContext | None = None, models: Models | None = None,
 ) -> ExperimentResult:
     """Test error against depth of the four trained networks on ``data``'s test images.
 
@@ -251,7 +263,7 @@ def error_vs_depth_experiment(
     ``settings`` the profile's (tests, benchmarks)."""
     from ecg_lib.pretrained import PRETRAINED
 
-    t0, s = time.perf_counter(), settings or select(SETTINGS, profile)
+    t0, s, data = time.perf_counter(), resolve(settings, SETTINGS, profile), _data(data)
     x, y = eval_images(data, s.n_test, s.seed)
     errors = {}
     for name in NAMES:
@@ -265,13 +277,14 @@ def error_vs_depth_experiment(
 
 
 def lesion_experiment(
-    data: CIFAR10Data, profile: str, *, models: Models | None = None, settings: Settings | None = None
+    data: CIFAR10Data | None = None, *, profile: str, settings: Settings | None = None,
+    context: RunContext | None = None, models: Models | None = None,
 ) -> ExperimentResult:
     """Veit et al.'s lesions of the trained ResNet-56 (``models``, ``settings``: as in
     :func:`error_vs_depth_experiment`): ``metrics["single"]`` (rows of
     :func:`single_lesions`), ``metrics["contiguous"][k]`` and ``metrics["random"][k]`` (errors with their
     spread), all on the same ``lesion_n_test`` class-balanced test images."""
-    t0, s = time.perf_counter(), settings or select(SETTINGS, profile)
+    t0, s, data = time.perf_counter(), resolve(settings, SETTINGS, profile), _data(data)
     model, norm = _load(LESION_NET, models)
     x, y = eval_images(data, s.lesion_n_test, s.seed)
     xf = norm(x)
@@ -288,10 +301,11 @@ def lesion_experiment(
 
 
 def block_stats_experiment(
-    data: CIFAR10Data, profile: str, *, models: Models | None = None, settings: Settings | None = None
+    data: CIFAR10Data | None = None, *, profile: str, settings: Settings | None = None,
+    context: RunContext | None = None, models: Models | None = None,
 ) -> ExperimentResult:
     """:func:`block_statistics` of the trained ResNet-56 on ``probe_batch`` class-balanced test images."""
-    t0, s = time.perf_counter(), settings or select(SETTINGS, profile)
+    t0, s, data = time.perf_counter(), resolve(settings, SETTINGS, profile), _data(data)
     model, norm = _load(LESION_NET, models)
     x, y = eval_images(data, s.probe_batch, s.seed)
     rows = block_statistics(model, norm(x), y)

@@ -23,9 +23,10 @@ from ecg_lib.data import CIFAR10Data, Normalizer
 from ecg_lib.evidence import pack_correct
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments.lesions import Lesion, lesion_study
+from ecg_lib.experiments.settings import ExperimentSettings, resolve
 from ecg_lib.models import get_model
 from ecg_lib.models import resnet as R
-from ecg_lib.profiles import check_profile, select
+from ecg_lib.profiles import check_profile
 from ecg_lib.train import RunContext, TrainConfig, apply_recipe, correct_per_image, fit, pick_device, run_info
 
 __all__ = [
@@ -48,19 +49,15 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class DepthSettings:
+class DepthSettings(ExperimentSettings):
     """What one profile trains: the nets, the data, the schedule and the size of the probes."""
 
     nets: tuple[str, ...]
-    n_train_per_class: int | None  # None: all 5,000
-    n_test_per_class: int | None  # None: all 1,000
-    train: TrainConfig
     warmup_only: tuple[str, ...] | None = None  # nets that get the warmup; None: every net
     # Both depths: in a short run plain-56 may barely leave chance level, leaving a lesion nothing to
     # destroy, while plain-20 has learned enough to show the collapse.
     lesion_nets: tuple[str, ...] = ("resnet20", "plain20", "resnet56", "plain56")
     grad_batch: int = 256  # training images for the gradient-norm probe
-    seed: int = 0
 
     @property
     def plain(self) -> tuple[str, ...]:
@@ -213,9 +210,7 @@ def twin_nets(depth: int, seed: int = 0) -> TwinNets:
 
 def depth_data(data: CIFAR10Data, settings: DepthSettings) -> CIFAR10Data:
     """The images ``settings`` trains and tests on: a class-balanced subset, or all of ``data``."""
-    if settings.n_train_per_class is None and settings.n_test_per_class is None:
-        return data
-    return data.subset(settings.n_train_per_class, settings.n_test_per_class, seed=settings.seed)
+    return settings.data_from(data, seed=settings.seed)
 
 
 class DepthRun:
@@ -237,7 +232,7 @@ class DepthRun:
         replaces it, as benchmarks/resnet_gpu_check.py does). ``context``: passed to every fit."""
         self.profile = check_profile(profile)
         self.context = context
-        self.settings = select(SETTINGS, profile) if settings is None else settings
+        self.settings = resolve(settings, SETTINGS, profile)
         if data is None:
             from ecg_lib.data import load_cifar10
 
@@ -314,9 +309,8 @@ def deeper_experiment(data: CIFAR10Data | None = None, *, profile: str,
                       settings: DeeperSettings | None = None,
                       context: RunContext | None = None) -> ExperimentResult:  # fmt: skip
     """ResNet-56 against ResNet-110 (:data:`DEEPER_SETTINGS`): the deciding row of "deeper is better"."""
-    check_profile(profile)
     return depth_experiment(data, profile=profile, context=context,
-                            settings=settings if settings is not None else select(DEEPER_SETTINGS, profile))
+                            settings=resolve(settings, DEEPER_SETTINGS, profile))
 
 
 

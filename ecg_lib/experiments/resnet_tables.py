@@ -15,7 +15,7 @@ from torch import nn
 
 from ecg_lib import papers
 from ecg_lib.counting import count_macs, count_params
-from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments import ExperimentResult, without_data
 from ecg_lib.models import get_model
 from ecg_lib.models import resnet as R
 from ecg_lib.profiles import check_profile
@@ -145,7 +145,9 @@ def table6_rows() -> list[CifarRow]:
     return rows
 
 
-def tables_experiment(*, profile: str) -> ExperimentResult:
+@without_data
+def tables_experiment(data: None = None, *, profile: str, settings: None = None,
+                      context: Any = None) -> ExperimentResult:
     """The chapter's arithmetic (no training, the same in every profile): the bottleneck comparison and
     Tables 1 and 6. ``profile`` is recorded (an unknown one raises
     :class:`~ecg_lib.profiles.UnknownProfileError`)."""

@@ -21,9 +21,10 @@ from torch import nn
 
 from ecg_lib.counting import count_macs, count_params, layer_table, receptive_field
 from ecg_lib.experiments import ExperimentResult
+from ecg_lib.experiments.settings import ExperimentSettings, resolve
 from ecg_lib.models import get_model
 from ecg_lib.models import vgg as V
-from ecg_lib.profiles import check_profile, select
+from ecg_lib.profiles import check_profile
 from ecg_lib.train import RunContext, TrainConfig, apply_recipe
 
 __all__ = [
@@ -244,7 +245,7 @@ def layer_trace(config: str, image_size: int = 224) -> list[LayerTrace]:
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(ExperimentSettings):
     """One profile's training of :func:`train_configs`: the budget shared by every configuration.
 
     ``train`` is the :class:`~ecg_lib.train.TrainConfig` of every run (its ``seed`` is replaced by each of
@@ -256,15 +257,16 @@ class Settings:
     without BN; Glorot + BN trained, best without dropout. The pages state no number from these runs.
     """
 
-    train: TrainConfig
     configs: tuple[str, ...]
     width: float  # channel multiplier of vgg_cifar (0.25: 16 ... 128 channels)
-    n_train_per_class: int | None  # None: all 5,000
-    n_test_per_class: int | None  # None: all 1,000
     batch_norm: bool
     init: str
     dropout: float
     seeds: tuple[int, ...] = (0,)
+
+    def with_seed(self, seed: int) -> Settings:
+        """One run, with seed ``seed``: ``seeds`` becomes ``(seed,)`` and ``train.seed`` ``seed``."""
+        return replace(super().with_seed(seed), seeds=(seed,))
 
     def model_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~ecg_lib.models.vgg.vgg_cifar` for these settings."""
@@ -329,8 +331,8 @@ def train_configs(
     *,
     profile: str,
     settings: Settings | None = None,
-    keep: dict[str, nn.Module] | None = None,
     context: RunContext | None = None,
+    keep: dict[str, nn.Module] | None = None,
 ) -> ExperimentResult:
     """Train ``vgg_cifar`` in each configuration of ``settings.configs`` with the same budget.
 
@@ -340,15 +342,11 @@ def train_configs(
     that receives the trained models. Metrics per configuration: final test error, last-epoch training
     error, parameters, MACs per 32x32 image, weight layers and training seconds.
     """
-    from ecg_lib.data import load_cifar10
     from ecg_lib.train import fit, run_info
 
     check_profile(profile)
-    s = select(SETTINGS, profile) if settings is None else settings
-    if data is None:
-        data = load_cifar10()
-    if s.n_train_per_class is not None or s.n_test_per_class is not None:
-        data = data.subset(s.n_train_per_class, s.n_test_per_class)
+    s = resolve(settings, SETTINGS, profile)
+    data = s.data_from(data)  # the subset is drawn with seed 0 whatever the runs' seeds (as always here)
     result = ExperimentResult(name="vgg.train_configs", profile=profile)
     result.metrics["settings"] = s.to_dict()
     for config in s.configs:
