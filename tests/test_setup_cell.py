@@ -68,3 +68,23 @@ def test_readme_links_every_notebook_to_colab() -> None:
         rel = page.relative_to(ROOT).as_posix()
         link = f"(https://colab.research.google.com/github/{repo}/blob/v{ecg_lib.__version__}/{rel})"
         assert link in readme, f"README.md has no Colab badge for {rel}"
+
+
+def test_a_downloaded_notebook_runs_in_a_local_kernel(tmp_path: Path) -> None:
+    # Issue 26: a page's .ipynb, downloaded and opened in a local Jupyter outside the repository, runs top
+    # to bottom after its own setup cell (here ecg_lib is installed, so the cell installs nothing). The
+    # scoreboard trains nothing, so the whole notebook runs in seconds; it reads the archives the library
+    # ships, not files beside the notebook.
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(ROOT / "book" / "scoreboard.ipynb", as_version=4)
+    nbformat.write(nb, tmp_path / "scoreboard.ipynb")  # the downloaded copy, alone in its folder
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("text", "")) for o in outputs)
+    assert "claims of the papers" in text  # the count, computed from the shipped archives
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scoreboard.ipynb"]  # wrote nothing beside it
