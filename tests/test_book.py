@@ -143,6 +143,12 @@ async () => {
     mathRendered: math.filter(el => el.querySelector('mjx-container')).length,
     mathErrors: document.querySelectorAll('mjx-merror').length,
     images: [...document.images].map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth})),
+    // every image a cell output shows: its alt text and the caption of the figure that holds it (issue 26)
+    outputImages: [...document.querySelectorAll('.cell_output img')].map(img => ({
+      src: img.getAttribute('src'), alt: img.getAttribute('alt') || '',
+      caption: ((img.closest('figure') || {querySelector: () => null}).querySelector('figcaption') || {})
+        .textContent || '',
+    })),
     widgetViews: document.querySelectorAll(VIEWS).length,
     widgetsRendered: renderedViews(),
     text: document.body.innerText,
@@ -190,6 +196,11 @@ def test_page_renders_offline(page: str, site: str, browser: object) -> None:
     assert "Traceback" not in info["text"], f"{page}: the page shows a traceback"
     raw_myst = sorted(set(RAW_MYST.findall(info["prose"])))
     assert not raw_myst, f"{page}: raw MyST in its prose (a directive that did not parse): {raw_myst}"
+    uncaptioned = [img["src"] for img in info["outputImages"] if not img["caption"].strip()]
+    assert not uncaptioned, f"{page}: figures without a caption (mystnb figure metadata): {uncaptioned}"
+    path_alt = [img["alt"] for img in info["outputImages"]
+                if not img["alt"].strip() or re.search(r"\.(png|svg|jpe?g)$|^/|_build", img["alt"].strip())]
+    assert not path_alt, f"{page}: alt text that is empty or a path, not what the figure shows: {path_alt}"
     broken = [img["src"] for img in info["images"] if img["width"] == 0]
     assert not broken, f"{page}: images that did not load: {broken}"
     unrendered = info["math"] - info["mathRendered"]
