@@ -44,7 +44,7 @@ def test_each_notebook_executes_once(book_build: BookBuild) -> None:
 
 
 def test_no_cell_displays_a_raw_result(book_build: BookBuild) -> None:
-    """A cell ending in a call that returns a result (show_with_archive returns the archived one) would
+    """A cell ending in a call that returns a result (quoted_archive returns the archived one) would
     show its repr, thousands of characters of numbers, on the page: every such value must be assigned."""
     import nbformat
 

@@ -88,80 +88,64 @@ def test_reproduce_writes_a_valid_archive(tiny_archive: Path) -> None:
     assert ExperimentResult.from_dict(json.loads(path.read_text())).to_dict() == archived.to_dict()
 
 
-def test_a_chapter_with_an_archive_shows_it(tiny_archive: Path, full_archive: Path,
-                                           monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_a_chapter_with_an_archive_shows_it_first(tiny_archive: Path, full_archive: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setenv(results.ENV_VAR, str(full_archive))
     live = load_quick(tiny_archive / "comparison" / "tiny.json")  # stands in for the live run
-    plt.close("all")
-    archived = common.show_with_archive(live, "comparison", "tiny", plot=comparison_page.plot_race)
+    # the chapter quotes the full profile's run, the paper-scale one, where it exists
+    archived = common.quoted_archive("comparison", "tiny")
     assert archived is not None and archived.profile == "full"
     assert {**archived.to_dict(), "profile": "quick", "run_info": live.run_info} == live.to_dict()
-    fig = plt.gcf()
+    fig = common.archive_figure("comparison", "tiny", plot=comparison_page.plot_race)
     titles = [ax.get_title() for ax in fig.axes]
-    # this run, then the standard profile's archive, then the full profile's, each labelled
-    assert len(titles) == 3 and titles[0].startswith("this run")
-    assert titles[1].startswith("archived: standard profile")
-    assert titles[2].startswith("archived: full profile")
+    # the standard profile's archive, then the full profile's, each labelled with device and date
+    assert len(titles) == 2 and titles[0].startswith("archived: standard profile")
+    assert titles[1].startswith("archived: full profile")
     device = archived.run_info["device"].split(": ", 1)[-1]
-    assert device in titles[2] and archived.run_info["date"][:10] in titles[2]
-    # the panels are drawn alike: one line per network, same axis labels
-    left, middle, right = fig.axes
+    assert device in titles[1] and archived.run_info["date"][:10] in titles[1]
+    # the reader's run, folded below it, is drawn alike: one line per network, same axis labels
+    (mine,) = common.live_figure(live, plot=comparison_page.plot_race).axes
+    assert mine.get_title().startswith("your run: quick profile")
+
     def curves(ax: plt.Axes) -> list[str]:
         return [line.get_label() for line in ax.lines if not line.get_label().startswith("_")]
 
-    assert curves(left) == curves(middle) == curves(right) == list(TINY_MODELS)
-    assert left.get_xlabel() == right.get_xlabel()
-    out = capsys.readouterr().out
-    assert out.count("Archived 'race_seed0'") == 2 and "No archived long run" not in out
-    # the standard run's departures from the papers, from the chapter's table ("tiny" has none)
-    assert "departs from the paper" not in out
-    plt.close("all")
-    monkeypatch.setitem(comparison.STANDARD_DEPARTURES, "tiny", "Five minutes per network.")
-    common.show_with_archive(live, "comparison", "tiny", plot=comparison_page.plot_race)
-    out = capsys.readouterr().out
-    assert out.count("How the standard profile's run departs from the paper, and why: Five minutes") == 1
-    # the data is named by its quality (the lossy copy says so), with the images it used
+    assert curves(mine) == curves(fig.axes[0]) == curves(fig.axes[1]) == list(TINY_MODELS)
+    assert mine.get_xlabel() == fig.axes[1].get_xlabel()
+    assert plt.get_fignums() == []  # built without pyplot: each shows once, as its cell's output
+    # how each archived run was made: its data named by quality, its images, and (standard profile only)
+    # how it departs from the paper, from the chapter's table ("tiny" has none)
+    text = common.archive_summary("comparison", "tiny")
+    assert text.count("**Archived standard run**") == 1 and text.count("**Archived full run**") == 1
     info = archived.run_info
-    assert f"data: {info['data_quality']}; {info['n_train']:,} training / {info['n_test']:,} test" in out
-    plt.close("all")
+    assert f"{info['n_train']:,} training and {info['n_test']:,} test images" in text
+    assert "departs from the paper" not in text
+    monkeypatch.setitem(comparison.STANDARD_DEPARTURES, "tiny", "Five minutes per network.")
+    text = common.archive_summary("comparison", "tiny")
+    assert text.count("How it departs from the paper, and why: Five minutes") == 1
 
 
 def test_an_archive_that_no_longer_fits_the_plot_is_reported(
     tiny_archive: Path, full_archive: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv(results.ENV_VAR, str(full_archive))
-    live = load_quick(tiny_archive / "comparison" / "tiny.json")
-    live.metrics["new_figure"] = [1.0]  # the experiment grew a metric its archive does not have
 
     def plot(result: ExperimentResult, ax: plt.Axes) -> None:
-        ax.plot(result.metrics["new_figure"])
+        ax.plot(result.metrics["new_figure"])  # the experiment grew a metric its archives do not have
 
-    plt.close("all")
-    assert common.show_with_archive(live, "comparison", "tiny", plot=plot) is not None
-    left, *archived = plt.gcf().axes
-    assert len(left.lines) == 1 and len(archived) == 2
-    for ax in archived:
+    fig = common.archive_figure("comparison", "tiny", plot=plot)
+    assert len(fig.axes) == 2
+    for ax in fig.axes:  # each panel says so instead of failing the page
         assert not ax.lines and "rerun `reproduce`" in ax.texts[0].get_text()
-    plt.close("all")
-    out = capsys.readouterr().out
-    assert out.count("KeyError") == 2 and "--profile standard --experiments tiny" in out
-    assert "--profile full --experiments tiny" in out
 
 
-def test_without_an_archive_the_chapter_says_so(tiny_archive: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_without_an_archive_the_chapter_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(results.ENV_VAR, str(tmp_path))
-    live = load_quick(tiny_archive / "comparison" / "tiny.json")
-    plt.close("all")
-    assert common.show_with_archive(live, "comparison", "tiny") is None
-    assert len(plt.gcf().axes) == 1
-    plt.close("all")
-    out = capsys.readouterr().out.strip().splitlines()
-    assert out[-1] == common.NO_ARCHIVE.format(chapter="comparison")
-    assert "--profile standard" in out[-1] and "--profile full" in out[-1]
+    assert common.archive_figure("comparison", "tiny") is None
+    assert common.quoted_archive("comparison", "tiny") is None
+    text = common.archive_summary("comparison", "tiny")
+    assert text.startswith("No archived run of this experiment exists yet")
+    assert "reproduce comparison --profile standard" in text and "the only evidence" in text
 
 
 def _drop(key: str):
@@ -303,31 +287,6 @@ def test_every_trained_standard_experiment_says_how_it_departs_from_the_paper() 
             assert departures(chapter, name, "full") is None
     assert departures("alexnet", "lrn_seed1") == departures("alexnet", "lrn")
     assert departures("comparison", "race_seed2") == comparison.STANDARD_DEPARTURES["race"]
-
-
-def test_an_archive_is_drawn_in_the_live_runs_order(tiny_archive: Path, full_archive: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    # Archives are written with sorted keys, so their histories and metrics come back in alphabetical
-    # order; a plot that colours curves in order would give the same network another colour in the
-    # archived panel (seen: the race's GoogLeNet orange there, VGG orange here). The archived result is
-    # drawn in the live run's order instead.
-    monkeypatch.setenv(results.ENV_VAR, str(full_archive))
-    live = load_quick(tiny_archive / "comparison" / "tiny.json")
-    order = sorted(live.histories, reverse=True)  # any order but the archive's sorted one
-    assert len(order) > 1
-    live.histories = {k: live.histories[k] for k in order}
-    live.metrics["nets"] = {k: live.metrics["nets"][k] for k in order}
-    seen: list[tuple[list[str], list[str]]] = []
-
-    def plot(result: ExperimentResult, ax: plt.Axes) -> None:
-        seen.append((list(result.histories), list(result.metrics["nets"])))
-
-    plt.close("all")
-    archived = common.show_with_archive(live, "comparison", "tiny", plot=plot)
-    plt.close("all")
-    assert len(seen) == 3 and all(h == order and n == order for h, n in seen)
-    # the returned archive is the file's, untouched
-    assert list(archived.histories) == sorted(order)
 
 
 def test_seeds_of_one_curve_share_its_colour_in_both_panels() -> None:

@@ -45,7 +45,6 @@ __all__ = [
     "plot_histories",
     "quoted_archive",
     "show_figures_inline",
-    "show_with_archive",
     "small_run_lead",
     "start_chapter",
 ]
@@ -235,7 +234,7 @@ def integer_epochs(ax: Axes) -> None:
 
 def plot_histories(result: ExperimentResult, ax: Axes, metric: str = "test_error") -> None:
     """One curve per History of ``result``: ``metric`` in percent against epochs (the default plot
-    style of :func:`show_with_archive`). ``metric`` is a per-epoch History field."""
+    style of :func:`archive_figure`). ``metric`` is a per-epoch History field."""
     # the seeds of one curve ("A/seed0", "A/seed1") share its colour and differ in line style, so a
     # live panel of "A", "A-LRN", "D" and an archived one of two seeds each read alike
     colours: dict[str, str] = {}
@@ -278,68 +277,6 @@ def in_live_order(archived: ExperimentResult, live: ExperimentResult) -> Experim
                             histories=_in_order_of(archived.histories, live.histories),
                             metrics=_in_order_of(archived.metrics, live.metrics),
                             run_info=archived.run_info)  # fmt: skip
-
-
-def show_with_archive(
-    live: ExperimentResult,
-    chapter: str,
-    experiment: str,
-    plot: Callable[[ExperimentResult, Axes], None] = plot_histories,
-    *,
-    root: str | os.PathLike | None = None,
-    figsize: tuple[float, float] = (11.0, 4.0),
-) -> ExperimentResult | None:
-    """Plot ``live`` (this run) and, beside it in the same style, every archived long run of
-    ``experiment`` (its key in the chapter's ``EXPERIMENTS``): the standard profile's, then the full
-    profile's, each titled with its profile, device and date; ``plot(result, ax)`` draws one result.
-    Without an archive, plots ``live`` alone and prints :data:`NO_ARCHIVE`.
-
-    Returns the archived result the chapter quotes (None if there is none): the full profile's where it
-    exists, since it is the paper-scale run, else the standard one.
-    """
-    import matplotlib.pyplot as plt
-
-    found = find_archives(chapter, experiment, root)
-    panels = [(live, "this run")] + [(r, "archived") for r in found.values()]
-    width = figsize[0] / 2 * len(panels) + (0.5 if len(panels) == 1 else 0.0)
-    fig, axes = plt.subplots(1, len(panels), figsize=(width, figsize[1]), squeeze=False, sharey=True)
-    stale: dict[str, Exception] = {}
-    for ax, (result, what) in zip(axes[0], panels, strict=True):
-        if result is live:
-            plot(result, ax)
-        else:
-            try:
-                plot(in_live_order(result, live), ax)
-            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
-                # an archive from an older version of the experiment: say so instead of failing the build
-                stale[result.profile] = exc
-                ax.cla()
-                ax.text(0.5, 0.5, "archive does not fit this plot:\nrerun `reproduce`", ha="center",
-                        va="center", transform=ax.transAxes)  # fmt: skip
-        ax.set_title(f"{what}: {archive_label(result)}", fontsize=9)
-    fig.tight_layout()
-    plt.show()
-    if not found:
-        print(NO_ARCHIVE.format(chapter=chapter))
-    for profile, archived in found.items():
-        if profile in stale:
-            exc = stale[profile]
-            print(f"The {profile}-profile archive of {experiment!r} does not match this chapter's plot "
-                  f"({type(exc).__name__}: {exc}); it was made by an older version of the experiment. Rerun "
-                  f"`python -m ecg_lib reproduce {chapter} --profile {profile} "
-                  f"--experiments {experiment}`.")  # fmt: skip
-            continue
-        info = archived.run_info
-        data = str(info.get("data_quality") or info.get("data", "?"))
-        if "n_train" in info and "n_test" in info:
-            data += f"; {int(info['n_train']):,} training / {int(info['n_test']):,} test images"
-        note = f" Note: {info['note']}." if info.get("note") else ""
-        print(f"Archived {archived.name!r}: {archive_label(archived)}; data: {data}; wall time "
-              f"{float(info['wall_time_s']) / 60:.1f} min; torch {info['torch']}.{note}")  # fmt: skip
-        how = departures(chapter, experiment, profile)
-        if how:
-            print(f"How the {profile} profile's run departs from the paper, and why: {how}")
-    return found.get("full", found.get("standard"))
 
 
 # The figures of a trained section, archived evidence first. Both are built without pyplot, so the
@@ -399,7 +336,7 @@ def archive_figure(
 def quoted_archive(chapter: str, experiment: str,
                    root: str | os.PathLike | None = None) -> ExperimentResult | None:  # fmt: skip
     """The archived run of ``experiment`` a chapter quotes: the full profile's (paper scale) where it
-    exists, else the standard one's; None without an archive (as :func:`show_with_archive` returns)."""
+    exists, else the standard one's; None without an archive ."""
     found = find_archives(chapter, experiment, root)
     return found.get("full", found.get("standard"))
 
