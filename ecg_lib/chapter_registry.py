@@ -3,7 +3,8 @@
 ``reproduce`` (:mod:`ecg_lib.reproduce`), the scoreboard (:mod:`ecg_lib.chapters.scoreboard`) and the
 tests read this table; ``tests/test_chapter_registry.py`` checks it against ``_toc.yml`` (the same
 notebooks, in the same order). Adding a chapter is one :class:`Chapter` row here plus its
-``notebooks/<name>.md`` line in ``_toc.yml``.
+``notebooks/<name>.md`` line in ``_toc.yml``; a chapter that runs over several pages lists its sub-pages
+(``sections``) in both places.
 
 Modules are named, not imported: importing this table costs nothing (no PyTorch), so ``python -m ecg_lib
 reproduce --help`` and ``scripts/gpu_run.sh`` can list the chapters cheaply. :meth:`Chapter.experiments`,
@@ -33,7 +34,8 @@ class Chapter:
     short title the scoreboard links by (its ledger's ``title``); ``notebook``: the page in ``_toc.yml``
     (``notebooks/<name>``); ``experiments_module``: what it computes (an ``EXPERIMENTS`` table);
     ``page_module``: what it shows; ``ledger_module``: where its claims live (``LEDGER`` and ``counted()``;
-    by default the page module).
+    by default the page module); ``sections``: the chapter's further pages, in reading order
+    (``notebooks/<name>_<part>``, each a ``sections:`` entry under the chapter in ``_toc.yml``).
     """
 
     name: str
@@ -42,6 +44,12 @@ class Chapter:
     experiments_module: str
     page_module: str
     ledger_module: str = ""
+    sections: tuple[str, ...] = ()
+
+    @property
+    def pages(self) -> tuple[str, ...]:
+        """Every page of the chapter, in reading order: its notebook, then its sections."""
+        return (self.notebook, *self.sections)
 
     def experiments(self) -> ModuleType:
         """The experiments module (imports it: PyTorch)."""

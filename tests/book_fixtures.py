@@ -101,16 +101,28 @@ def book_build() -> BookBuild:
 
 @pytest.fixture(scope="session")
 def executed_notebook(book_build: BookBuild) -> Callable[[str], nbformat.NotebookNode]:
-    """``executed_notebook("alexnet")``: notebooks/alexnet.md as the book build executed it."""
+    """``executed_notebook("alexnet")``: the AlexNet chapter as the book build executed it, every page of
+    it (its notebook, then its sections) as one notebook; ``executed_notebook("alexnet_lrn")``: one page."""
 
-    def load(name: str) -> nbformat.NotebookNode:
-        path = book_build.executed / "notebooks" / f"{name}.ipynb"
+    def read(page: str) -> nbformat.NotebookNode:
+        path = book_build.executed / f"{page}.ipynb"
         if not path.exists():
             known = sorted(p.stem for p in (book_build.executed / "notebooks").glob("*.ipynb"))
             raise FileNotFoundError(
-                f"{path} does not exist: is notebooks/{name} listed in _toc.yml? Executed chapters: {known}"
+                f"{path} does not exist: is {page} listed in _toc.yml? Executed chapters: {known}"
             )
         return nbformat.read(path, as_version=4)
+
+    def load(name: str) -> nbformat.NotebookNode:
+        # a chapter that runs over several pages is read as one notebook: its pages' cells in reading order
+        from ecg_lib import chapter_registry
+
+        if name not in chapter_registry.names():
+            return read(f"notebooks/{name}")
+        pages = [read(page) for page in chapter_registry.chapter(name).pages]
+        for nb in pages[1:]:
+            pages[0].cells.extend(nb.cells)
+        return pages[0]
 
     return load
 

@@ -17,26 +17,37 @@ from ecg_lib.chapter_registry import CHAPTERS, Chapter
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _toc_chapters() -> list[str]:
-    """The files of _toc.yml's "Chapters" part, in reading order."""
+def _toc_chapters() -> list[tuple[str, tuple[str, ...]]]:
+    """The files of _toc.yml's "Chapters" part, in reading order, each with its sections' files."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     parts = [p for p in toc["parts"] if p.get("caption") == "Chapters"]
     assert len(parts) == 1, "_toc.yml has no (or more than one) 'Chapters' part"
-    return [entry["file"] for entry in parts[0]["chapters"]]
+    return [(entry["file"], tuple(s["file"] for s in entry.get("sections", [])))
+            for entry in parts[0]["chapters"]]  # fmt: skip
 
 
 def test_the_registry_lists_the_tocs_chapters_in_its_order() -> None:
-    assert [c.notebook for c in CHAPTERS] == _toc_chapters()
-    # and no chapter notebook sits outside the Chapters part
+    assert [(c.notebook, c.sections) for c in CHAPTERS] == _toc_chapters()
+    # and no chapter notebook sits outside the Chapters part, nor twice
     toc = (ROOT / "_toc.yml").read_text()
     listed = re.findall(r"^\s*- file: (notebooks/\w+)", toc, re.M)
-    assert listed == [c.notebook for c in CHAPTERS]
+    assert listed == [p for c in CHAPTERS for p in c.pages]
+    # and every notebook on disk is a page of a chapter
+    on_disk = sorted(f"notebooks/{md.stem}" for md in (ROOT / "notebooks").glob("*.md"))
+    assert on_disk == sorted(listed)
+
+
+def test_a_chapters_pages_are_its_notebook_then_its_sections() -> None:
+    c = Chapter("x", "X", "notebooks/x", "m", "p", sections=("notebooks/x_one", "notebooks/x_two"))
+    assert c.pages == ("notebooks/x", "notebooks/x_one", "notebooks/x_two")
+    assert Chapter("y", "Y", "notebooks/y", "m", "p").pages == ("notebooks/y",)
 
 
 def test_every_chapter_declares_what_exists() -> None:
     assert len(set(chapter_registry.names())) == len(CHAPTERS)
     for c in CHAPTERS:
-        assert (ROOT / f"{c.notebook}.md").exists() and (ROOT / f"{c.notebook}.ipynb").exists(), c.notebook
+        for page in c.pages:
+            assert (ROOT / f"{page}.md").exists() and (ROOT / f"{page}.ipynb").exists(), page
         assert c.experiments().EXPERIMENTS, f"{c.experiments_module} has no EXPERIMENTS"
         ledger = c.ledger()
         # the ledger archives under the chapter's name and links by its title

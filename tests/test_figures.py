@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
+from ecg_lib import chapter_registry
 from ecg_lib.chapters import common
 from ecg_lib.chapters import nin as nin_page
 from ecg_lib.results import find_archive
@@ -88,8 +89,10 @@ def test_the_class_map_figure_fits_the_text_column() -> None:
 
 
 _CHAPTERS = ("alexnet", "vgg", "nin", "googlenet", "resnet")
-# every page with figures: the five paper chapters, the comparison and the intro
-_PAGES = {**{ch: f"notebooks/{ch}.md" for ch in (*_CHAPTERS, "comparison")}, "intro": "book/intro.md"}
+# every page with figures: the five paper chapters (each over its notebook and its sections), the comparison
+# and the intro
+_PAGES = {**{c.name: tuple(f"{p}.md" for p in c.pages) for c in chapter_registry.CHAPTERS},
+          "intro": ("book/intro.md",)}  # fmt: skip
 # a call that draws a figure: the page helpers' *_figure(...), plot_*(...), draw_*(...)
 _DRAWS = re.compile(r"\b(\w+_figure|plot_\w+|draw_\w+)\(")
 
@@ -97,8 +100,7 @@ _DRAWS = re.compile(r"\b(\w+_figure|plot_\w+|draw_\w+)\(")
 def _code_cells(chapter: str) -> list[Any]:
     import jupytext
 
-    nb = jupytext.read(ROOT / _PAGES[chapter])
-    return [c for c in nb.cells if c.cell_type == "code"]
+    return [c for page in _PAGES[chapter] for c in jupytext.read(ROOT / page).cells if c.cell_type == "code"]
 
 
 def _figure_cells() -> list[tuple[str, Any]]:

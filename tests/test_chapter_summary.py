@@ -1,0 +1,52 @@
+"""A chapter's closing page (ecg_lib.chapters.summary): five generated points and the verdict table in the
+scoreboard's three columns, built from the archives and counts alone (no live run needed), so a chapter's
+last page can stand on its own."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ecg_lib.chapters import summary
+
+
+def test_five_points_are_a_numbered_list_of_exactly_five() -> None:
+    text = summary.five_points([f"point {i}" for i in range(1, 6)])
+    assert re.findall(r"^(\d)\. point \1$", text, re.M) == ["1", "2", "3", "4", "5"]
+    with pytest.raises(ValueError, match="five points, got 4"):
+        summary.five_points(["a", "b", "c", "d"])
+    with pytest.raises(ValueError, match="empty"):
+        summary.five_points(["a", "b", "", "d", "e"])
+
+
+def test_the_verdict_table_has_the_scoreboards_three_columns_and_a_folded_method() -> None:
+    ev = summary.evidence("nin")
+    text = summary.verdict_table(ev)
+    header = next(line for line in text.splitlines() if line.startswith("| claim"))
+    assert header == "| claim | paper | verdict |"
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "claim-nin-" in line]
+    assert len(rows) == len(ev)  # one row per claim, each with the id a tile or link can point at
+    # how each claim is measured sits in a dropdown below, two columns
+    fold = text[text.index(":::{dropdown}"):]
+    assert "| claim | how measured; verdict threshold |" in fold
+    assert all(line.count(" | ") == 1 for line in fold.splitlines() if line.startswith("| "))
+
+
+def test_a_finding_speaks_of_the_best_evidence_and_flips_with_it() -> None:
+    ev = {e.claim.key: e for e in summary.evidence("nin")}
+    text = summary.finding(ev["gap_beats_fc"])
+    # the archived standard run's verdict, never the live run's (a chapter's last page trains nothing)
+    assert "archived standard run" in text and "**opposite**" in text
+    assert text.startswith(ev["gap_beats_fc"].claim.statement)
+    # a counted claim says it is counted
+    counted = next(e for e in ev.values() if e.claim.counted)
+    assert "counted from the definitions" in summary.finding(counted)
+
+
+def test_evidence_needs_no_live_run() -> None:
+    ev = summary.evidence("resnet")
+    trained = [e for e in ev if not e.claim.counted]
+    assert trained and all(e.cells["live"].measurement is None for e in trained)
+    with pytest.raises(ValueError, match="Unknown chapter"):
+        summary.evidence("lenet")
