@@ -93,17 +93,38 @@ def test_timeout_is_left_to_the_build(md: Path) -> None:
     assert "execution_timeout" not in meta.get("mystnb", {}), f"{_id(md)}: drop mystnb.execution_timeout"
 
 
-@pytest.mark.parametrize("md", [*CHAPTERS, TEMPLATE], ids=_id)
-def test_chapter_follows_the_template(md: Path) -> None:
+def _headings(md: Path) -> list[str]:
     nb = jupytext.read(md)
-    code = [c.source for c in nb.cells if c.cell_type == "code"]
-    head = "\n".join(code[1:4])  # "near the top": within the three cells after the setup cell
-    assert re.search(r"\bstart_chapter\(", head), f"{_id(md)} must resolve its profile with start_chapter()"
-    assert re.search(r"\b(print_info|run_info)\(", head), f"{_id(md)} must print its run info near its top"
-    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
-                if line.startswith("#")]
-    assert any(re.search(r"paper vs\.? this book", h, re.I) for h in headings), (
-        f"{_id(md)} must end with a 'Paper vs. this book' table under a heading of that name"
+    return [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+            if line.startswith("#")]  # fmt: skip
+
+
+def _head(md: Path) -> str:
+    code = [c.source for c in jupytext.read(md).cells if c.cell_type == "code"]
+    return "\n".join(code[1:4])  # "near the top": within the three cells after the setup cell
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=_id)
+def test_every_page_resolves_its_profile_near_its_top(md: Path) -> None:
+    assert re.search(r"\bstart_chapter\(", _head(md)), (
+        f"{_id(md)} must resolve its profile with start_chapter()")
+
+
+def _chapter_pages() -> list[tuple[str, list[Path]]]:
+    from ecg_lib import chapter_registry
+
+    return [(c.name, [ROOT / f"{p}.md" for p in c.pages]) for c in chapter_registry.CHAPTERS]
+
+
+@pytest.mark.parametrize("name,pages", [*_chapter_pages(), ("template", [TEMPLATE])], ids=lambda v: (
+    v if isinstance(v, str) else ""))
+def test_chapter_follows_the_template(name: str, pages: list[Path]) -> None:
+    # a chapter prints its run info near the top of its first page and ends, on its last page, with the
+    # "Paper vs. this book" table under a heading of that name
+    assert re.search(r"\b(print_info|run_info)\(", _head(pages[0])), (
+        f"{name} must print its run info near its top")
+    assert any(re.search(r"paper vs\.? this book", h, re.I) for h in _headings(pages[-1])), (
+        f"{name} must end with a 'Paper vs. this book' table under a heading of that name"
     )
 
 
