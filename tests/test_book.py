@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from book_fixtures import ARTIFACTS, CHROMIUM, ROOT, BookBuild, notebook_pages, toc_files
+from layout_check import MEASURE_LAYOUT, layout_problems
 
 pytestmark = pytest.mark.book
 
@@ -186,6 +187,7 @@ def test_page_renders_offline(page: str, site: str, browser: object) -> None:
                 pass  # reported below with the counts
             info = tab.evaluate(_INSPECT)
         tab.wait_for_timeout(300)  # let late console messages arrive before judging the page
+        layout = tab.evaluate(MEASURE_LAYOUT)  # at 1280 px: the page's height, sideways blocks, wide tables
         tab.screenshot(path=str(SCREENSHOTS / f"{page.replace('/', '__')}.png"), full_page=True)
     finally:
         context.close()
@@ -206,6 +208,9 @@ def test_page_renders_offline(page: str, site: str, browser: object) -> None:
     unrendered = info["math"] - info["mathRendered"]
     assert unrendered == 0, f"{page}: {unrendered} of {info['math']} math elements not rendered by MathJax"
     assert info["mathErrors"] == 0, f"{page}: MathJax reported {info['mathErrors']} errors (mjx-merror)"
+    # issue 27: a page a reader finishes in one sitting, nothing scrolls sideways, tables fit the column
+    problems = layout_problems(page, layout)
+    assert not problems, "\n".join(problems)
     if info["widgetViews"]:
         assert info["widgetsRendered"] == info["widgetViews"], (
             f"{page}: {info['widgetViews']} widget views, {info['widgetsRendered']} rendered"
