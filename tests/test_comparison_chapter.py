@@ -597,3 +597,19 @@ def test_a_diverging_race_network_stops_with_finite_records(cifar10) -> None:
     assert h.extra["steps"] == 3 == len(h.train_loss) == len(h.train_time_s)
     assert h.test_error[-1] is None  # no evaluation of a diverged network
     validate_history(h.to_dict())
+
+
+def test_race_findings_name_what_they_list_and_no_empty_list() -> None:
+    facts = [C.RaceModel("vgg_cifar", "vgg", 11, 1, 9_913_600, 1),
+             C.RaceModel("nin_cifar", "nin", 9, 1, 222_486_528, 1)]  # fmt: skip
+    learnt = _timed({"vgg_cifar": (20.0, 4_000, 0.4, "time_budget"),
+                     "nin_cifar": (20.0, 1_000, 0.6, "time_budget")})  # fmt: skip
+    lines = page.race_findings(learnt, facts).splitlines()
+    assert lines == ["Lowest test error: vgg_cifar (40.0%); cheapest per image: vgg_cifar.",
+                     "Images seen ranged from 1,000 (nin_cifar) to 4,000 (vgg_cifar), a factor of 4.",
+                     "No network ended within 5 points of chance (90%)."]  # fmt: skip
+    same = _timed({"vgg_cifar": (20.0, 640, 0.9, "time_budget"),
+                   "nin_cifar": (20.0, 640, 0.95, "time_budget")})  # fmt: skip
+    lines = page.race_findings(same, facts).splitlines()
+    assert lines[1:] == ["Every network saw 640 images.",
+                         "Within 5 points of chance (90%): vgg_cifar, nin_cifar."]

@@ -1,11 +1,12 @@
-"""What the comparison chapter (``notebooks/comparison.md``) shows: the tables, printed comparisons and plots
-of the five ImageNet networks (:func:`ecg_lib.experiments.comparison.landmarks`), of the CIFAR-10 race
-(:func:`ecg_lib.experiments.comparison.race`, live and archived) and of what carried forward, and the
-closing "Paper vs. this book" table. The papers' figures come from :mod:`ecg_lib.papers`.
+"""What the comparison chapter shows over its three pages: ``notebooks/comparison.md`` (the tables, printed
+comparisons and plots of the five ImageNet networks, :func:`ecg_lib.experiments.comparison.landmarks`, and
+what carried forward), ``notebooks/comparison_race.md`` (the CIFAR-10 race, live and archived) and
+``notebooks/comparison_summary.md`` (five points, :func:`summary_points`, above the verdict table of
+:mod:`ecg_lib.chapters.summary`). The papers' figures come from :mod:`ecg_lib.papers`.
 
-The race's part of the page is :mod:`ecg_lib.chapters.comparison_race` (re-exported here, so the notebook
-reads the whole page from this module); this one holds the five networks, what carried forward and the
-chapter's claims (:data:`LEDGER`).
+The race's part of the chapter is :mod:`ecg_lib.chapters.comparison_race` (re-exported here, so every
+page reads the chapter from this module); this one holds the five networks, what carried forward, the
+closing page's points and the chapter's claims (:data:`LEDGER`).
 """
 
 from __future__ import annotations
@@ -129,9 +130,9 @@ def alexnet_input_text(sides: Sequence[int] = (224, 227)) -> str:
     for side in sides:
         unread = int((~positions_read(conv, side).any(0)).sum())
         units = int(window_centres(conv, side).any(0).sum())
-        where = ("reads every pixel" if unread == 0 else
-                 f"never reads the last {unread} row{'s' if unread > 1 else ''} and "
-                 f"column{'s' if unread > 1 else ''}")  # fmt: skip
+        # "the last 1 row" reads like a template: one row is "the last row"
+        where = ("reads every pixel" if unread == 0 else "never reads the last row and column" if unread == 1
+                 else f"never reads the last {unread} rows and columns")  # fmt: skip
         parts.append(f"on {side}×{side} it has {units} units a side and {where}")
     return "AlexNet's first layer (11×11, stride 4, no padding): " + "; ".join(parts) + "."
 
@@ -158,8 +159,7 @@ def receptive_field_text(marks: Sequence[experiment.Landmark]) -> str:
     networks' last-layer units all see the whole image, and which have a field wider than the image
     that still leaves a corner unit blind to most of it."""
     def names(ms: Sequence[experiment.Landmark]) -> str:
-        items = [m.name for m in ms]
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        return _and([m.name for m in ms])
 
     cov = {m.name: m.trace.coverage for m in marks}
     wider = [m for m in marks if m.receptive_field > m.input_size[1]]
@@ -170,26 +170,29 @@ def receptive_field_text(marks: Sequence[experiment.Landmark]) -> str:
     if all_see:
         pad = max(1 - cov[m.name].corner_inside for m in all_see)
         lo_pad = min(1 - cov[m.name].corner_inside for m in all_see)
+        fields = _and([f"{m.receptive_field:,}" for m in all_see])
         parts.append(
             f"In {names(all_see)} the last convolution's field "
-            f"({', '.join(f'{m.receptive_field:,}' for m in all_see)} pixels) is so much wider than the "
+            f"({fields} pixels) is so much wider than the "
             f"{all_see[0].input_size[1]}-pixel input that every one of its units, corner units included, is "
             f"connected through some path to every pixel; for a corner unit {100 * lo_pad:.0f}% to "
             f"{100 * pad:.0f}% of the window lies in the padding around the image.")  # fmt: skip
     for m in partial:
         c = cov[m.name]
         idx = [i + 1 for i, full in enumerate(c.covers()) if full]
-        which = f"units {idx[0]} to {idx[-1]} of {c.units} along each side" if idx else "none of them"
+        which = (f": units {idx[0]} to {idx[-1]} of the {c.units} along each side" if len(idx) > 1
+                 else f": unit {idx[0]} of the {c.units} along each side" if idx else "")  # fmt: skip
         parts.append(
-            f"{m.name}'s field ({m.receptive_field} pixels) is wider than its {m.input_size[1]}-pixel input, "
-            f"yet only {c.full_units} of its {c.units**2} last-layer units ({100 * c.full_share:.0f}%; "
-            f"{which}) see all of the image: a corner unit's window reaches {-c.first} pixels into the "
-            f"padding on one side and holds {100 * c.corner_seen:.0f}% of the image.")  # fmt: skip
+            f"{m.name}'s field, {m.receptive_field} pixels, is wider than its {m.input_size[1]}-pixel input, "
+            f"yet only {c.full_units} of its {c.units**2} last-layer units see all of the image{which}. A "
+            f"corner unit's window reaches {-c.first} pixels into the padding on one side and holds "
+            f"{100 * c.corner_seen:.0f}% of the image.")  # fmt: skip
     if narrower:
+        seen = [f"{100 * cov[m.name].corner_seen:.0f}%{' of the image' if i == 0 else ''} in {m.name}"
+                for i, m in enumerate(narrower)]  # fmt: skip
         parts.append(
             f"In {names(narrower)} the field is narrower than the image, so no unit of the last "
-            f"convolution sees all of it (a corner unit: "
-            f"{', '.join(f'{100 * cov[m.name].corner_seen:.0f}%' for m in narrower)} of the image)."
+            f"convolution sees all of it; a corner unit sees {_and(seen)}."
         )  # fmt: skip
     return " ".join(parts)
 
@@ -256,7 +259,7 @@ def carried_forward_table(marks: Sequence[experiment.Landmark]) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Paper vs. this book
+# The chapter's claims (its "Paper vs. this book" table is summary.verdict_table's)
 
 
 _NAMES = ("AlexNet", "VGG-16", "VGG-19", "GoogLeNet", "ResNet-152")

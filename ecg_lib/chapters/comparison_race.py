@@ -1,7 +1,8 @@
-"""The CIFAR-10 race on the comparison chapter's page (:func:`ecg_lib.experiments.comparison.race`, live and
-archived): its budget, tables, generated sentences, plot and the batch-norm rerun. The rest of the page
-(the five ImageNet networks, what carried forward, "Paper vs. this book") is
-:mod:`ecg_lib.chapters.comparison`'s, which re-exports everything here.
+"""The CIFAR-10 race, the comparison chapter's second page (``notebooks/comparison_race.md``;
+:func:`ecg_lib.experiments.comparison.race`, archived first, then the reader's own run): its budget, tables,
+generated sentences, plot and the batch-norm rerun. The rest of the chapter (the five ImageNet networks,
+what carried forward, the closing page's five points) is :mod:`ecg_lib.chapters.comparison`'s, which
+re-exports everything here.
 
 A timed race (the quick profile) gives every network the same training time, enforced after every
 optimisation step; what each network does with it (images per second, steps, images seen, errors) varies
@@ -279,9 +280,10 @@ def race_findings(result: ExperimentResult, facts: Sequence[experiment.RaceModel
     near_chance = [name for name, e in scored.items() if e > 0.85]
     return "\n".join([
         f"Lowest test error: {best} ({pct(scored[best])}); cheapest per image: {cheapest}.",
-        f"Images seen ranged from {min(seen.values()):,} ({min(seen, key=seen.get)}) "
-        f"to {max(seen.values()):,} ({max(seen, key=seen.get)}), a factor of "
-        f"{max(seen.values()) / max(1, min(seen.values())):.0f}.",
+        (f"Every network saw {min(seen.values()):,} images." if min(seen.values()) == max(seen.values())
+         else f"Images seen ranged from {min(seen.values()):,} ({min(seen, key=seen.get)}) "
+              f"to {max(seen.values()):,} ({max(seen, key=seen.get)}), a factor of "
+              f"{max(seen.values()) / max(1, min(seen.values())):.0f}."),
         (f"Within 5 points of chance (90%): {', '.join(near_chance)}." if near_chance
          else "No network ended within 5 points of chance (90%)."),
     ])  # fmt: skip
