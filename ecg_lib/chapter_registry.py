@@ -85,7 +85,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     _paper_chapter("nin", "Network in Network"),
     _paper_chapter("googlenet", "GoogLeNet"),
     _paper_chapter("resnet", "ResNet"),
-    _paper_chapter("comparison", "Five networks side by side"),
+    replace(_paper_chapter("comparison", "Five networks side by side"),
+            sections=("notebooks/comparison_race", "notebooks/comparison_summary")),
 )
 
 

@@ -320,45 +320,114 @@ def test_reference_errors_on_the_race_test_images(cifar10) -> None:
         C.reference_errors(cifar10, profile="medium", models=models)
 
 
+def _columns(table: str) -> set[int]:
+    """The number of columns of every Markdown table row in ``table``."""
+    return {line.count(" | ") + 1 for line in table.splitlines() if line.startswith("| ")}
+
+
 def test_race_table_and_text_with_the_references() -> None:
     race, ref = _race({"alexnet_cifar": 0.6, "resnet20": 0.5}), _reference(0.18, 0.16)
-    lines = page.race_table(race, ref).splitlines()
-    assert len(lines) == 2 + 2 + 2
-    assert lines[-1] == ("| ResNet-56, trained elsewhere on the original data (reference) | — | "
-                         "50,000 (original files) | — | 200 (third party's schedule) | — | — | "
-                         "16.0% |")  # fmt: skip
-    assert lines[2] == "| `alexnet_cifar` | 750 | 5,000 | 300 | 3.0 | 15,000 | 20.0 s | 60.0% |"
-    assert len(page.race_table(race).splitlines()) == 2 + 2
+    spent, reached = page.race_table(race, ref).split("\n\n")
+    # two tables of at most six columns, the numbers of the old eight-column one kept
+    assert spent.splitlines()[0] == "| network | images/s | steps | passes | images seen | training time |"
+    assert spent.splitlines()[2] == "| `alexnet_cifar` | 750 | 300 | 3.0 | 15,000 | 20.0 s |"
+    assert reached.splitlines()[0] == "| network | training images | passes | test error |"
+    assert reached.splitlines()[2] == "| `alexnet_cifar` | 5,000 | 3.0 | 60.0% |"
+    assert reached.splitlines()[-1] == ("| ResNet-56, trained elsewhere on the original data (reference) | "
+                                        "50,000 (original files) | 200 (third party's schedule) | 16.0% |")
+    assert len(spent.splitlines()) == 2 + 2 and len(reached.splitlines()) == 2 + 2 + 2
+    assert max(_columns(spent) | _columns(reached)) <= 6
+    assert len(page.race_table(race).split("\n\n")[1].splitlines()) == 2 + 2  # no references, no rows
     text = page.reference_text(race, ref)
-    assert "ResNet-20 18.0%, ResNet-56 16.0%" in text
+    assert "the trained references score ResNet-20 18.0% and ResNet-56 16.0%." in text
     assert "ResNet-20 +9.7 / +9.8, ResNet-56 +9.4 / +9.6 points" in text
     assert "not the paper's" in text and "README table / the files' best-epoch best_prec1" in text
+    # the data's kind, without its details in parentheses inside the sentence's own
+    assert "The data here is a lossy JPEG copy; on it their errors" in text and "((" not in text
     assert "resnet20, ends at 50.0%, +34.0 points from the better reference" in text
     assert "the same architecture as the reference ResNet-20, ends +32.0 points from it" in text
     better = page.reference_text(_race({"alexnet_cifar": 0.12}), ref)
     assert "alexnet_cifar, ends at 12.0%, -4.0 points" in better and "same architecture" not in better
 
 
-def test_paper_vs_book_notes_the_data_and_its_effect(landmarks, monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+def test_the_archived_references_are_the_resnet_chapters_scored_on_the_whole_test_set() -> None:
+    ref = page.archived_reference()
+    assert ref is not None and list(ref.metrics["errors"]) == ["resnet20", "resnet56"]
+    assert {e["n"] for e in ref.metrics["errors"].values()} == {10_000}
+    assert round(ref.metrics["errors"]["resnet56"]["error"], 4) == 0.168  # 8,320 of 10,000 right
+    archived = page.archived_races()[0]
+    text = page.archived_race_text(archived, ref, C.race_models())
+    assert "**Measured.** On the race's own 10,000 test images, the trained references score " in text
+    assert text.count("| network |") == 2 and "**Measured.** Budget 300 s per network" in text
+    assert page.archived_race_text(None, ref, []).startswith("No archived long run exists")
+
+
+def test_the_wide_tables_have_at_most_six_columns(landmarks) -> None:
     marks = list(landmarks.values())
-    race = _race(dict.fromkeys(C.RACE_MODELS, 0.5))
-    race.metrics["n_test"] = 1000
-    plain = page.paper_vs_book(marks, race)
-    assert plain.startswith("**Data.** This run's CIFAR-10: lossy JPEG copy (quality 75).\n\nEach verdict")
-    with_ref = page.paper_vs_book(marks, race, _reference(0.18, 0.16))
-    assert "ResNet-20 +9.7 / +9.8, ResNet-56 +9.4 / +9.6 points" in with_ref.split("\n")[0]
-    assert "costs the trained" not in plain
-    rows = {line.split(" | ")[0].removeprefix("| "): line for line in plain.splitlines()}
-    resnet20 = rows["`resnet20` reaches 8.75% CIFAR-10 test error (Table 6)"]
-    # a quick race on the lossy copy cannot reach Table 6's 8.75%: not testable, with both reasons
-    assert "| 50.0%: **not testable here** (the data is a lossy JPEG copy; a quick-profile run" in resnet20
-    assert "against the paper's 64k iterations" in resnet20 and "| no archive: no evidence yet |" in resnet20
-    assert "binomial SE, 1,000 images (seed 0)" in resnet20
-    depths = next(line for line in plain.splitlines() if line.startswith("| AlexNet, VGG-16, VGG-19"))
-    assert "| 8, 16, 19, 22, 152: **reproduced** | same (counted) |" in depths
-    # every network the papers give a CIFAR-10 figure for has a row, and only those
-    assert sum(line.startswith("| `") for line in plain.splitlines()) == len(papers.COMPARISON_CIFAR)
+    measured, errors = page.landmarks_table(marks), page.errors_table(marks)
+    assert _columns(measured) == {6} and _columns(errors) == {3}
+    assert measured.splitlines()[-1] == ("| ResNet-152 {cite}`he2016deep` | 2015 | 152 | 60.2 M | "
+                                         "11.28 G (224²) | 1507 px |")  # fmt: skip
+    assert errors.splitlines()[-1] == "| ResNet-152 | 4.49% (val, dense, multi-scale) | 3.57% (6 nets) |"
+    carried = page.carried_forward_table(marks).splitlines()
+    # transposed: a column per network (VGG-19 left out), a row per feature
+    assert carried[0] == "|  | AlexNet | NIN | VGG-16 | GoogLeNet | ResNet-152 |"
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in carried[2:]}
+    assert rows["1×1 convs"] == "| 1×1 convs | 0 | 8 | 0 | 37 | 104 |"
+    fc = rows["FC layers (share of parameters)"]
+    assert fc.endswith("| 3 (96%) | 0 (0%) | 3 (89%) | 1 (15%) | 1 (3%) |")
+    assert rows["paths joined"] == "| paths joined | — | — | — | 9 concatenations | 50 shortcut additions |"
+    assert len(rows) == 7
+
+
+# --------------------------------------------------------------------------------------------------------
+# The closing page: five points from the claims' best evidence, the counts and the archives
+
+
+def _standard(seed: int, errors: dict[str, float | None]) -> ExperimentResult:
+    nets = {m: {"params": 1, "macs": 2, "epochs": 3, "train_per_class": 5000, "train_time_s": 300.0,
+                "test_error": e} for m, e in errors.items()}  # fmt: skip
+    return ExperimentResult(f"race_seed{seed}", "standard",
+                            metrics={"models": list(errors), "nets": nets, "seconds_per_net": 300.0})
+
+
+def test_the_race_point_is_generated_from_the_archives() -> None:
+    races = [_standard(0, {"a": 0.40, "b": 0.90, "c": 0.95}), _standard(1, {"a": 0.50, "b": 0.88, "c": 0.30})]
+    assert page.race_point(races) == (
+        "In the archived standard race (300 s of training per network, 2 seeds), a ends lowest, at a mean "
+        "test error of 45.0%; b stays within five points of chance (90%): a result about this budget on the "
+        "archive's device, not about the designs.")  # fmt: skip
+    lower = page.race_point([_standard(0, {"a": 0.40, "b": 0.50})])
+    assert "(300 s of training per network, 1 seed)" in lower and "chance" not in lower
+    assert page.race_point([]).startswith("No archived race exists yet")
+
+
+def test_summary_points_follow_the_verdicts(landmarks) -> None:
+    from dataclasses import replace
+
+    from ecg_lib.chapters import summary
+
+    ev = summary.evidence("comparison")
+    marks, races = list(landmarks.values()), page.archived_races()
+    points = page.summary_points(ev, marks=marks, archives=races)
+    assert len(points) == 5 and summary.five_points(points).count("\n") == 4
+    assert points[0].endswith("8, 16, 19, 22, 152: **reproduced**; counted from the definitions.")
+    assert points[1].endswith("ResNet-152 needs 11.28 billion, 73% of VGG-16's.")
+    assert points[2] == ("Global average pooling shrank the fully connected layers from 96% of AlexNet's "
+                         "parameters to 3% of ResNet-152's. In ResNet-152, 104 1×1 convolutions wrap 50 3×3 "
+                         "ones.")  # fmt: skip
+    assert points[3] == page.race_point(races)
+    assert points[4].startswith("The papers' CIFAR-10 errors, checked on the race's networks: alexnet_cifar, "
+                                "nin_cifar and resnet20: **not testable here**.")  # fmt: skip
+    # another verdict, another sentence: resnet20's figure reproduced in a (made-up) full run
+    flipped = []
+    for e in ev:
+        if e.claim.key == "race_resnet20":
+            cell = replace(e.cells["standard"], verdict="reproduced")
+            e = replace(e, cells={**e.cells, "full": cell})
+        flipped.append(e)
+    changed = page.summary_points(flipped, marks=marks, archives=races)[4]
+    assert ("alexnet_cifar and nin_cifar: **not testable here**; resnet20: **reproduced**." in changed)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -383,22 +452,34 @@ def test_race_time_sentence_follows_the_realised_times() -> None:
     ok = _timed({"vgg_cifar": (20.1, 60_000, 0.5, "time_budget"),
                  "nin_cifar": (20.25, 2_500, 0.8, "time_budget")})  # fmt: skip
     text = page.race_time_text(ok)
-    assert "Budget 20 s per network; realised training times ran from 20.1 s (`vgg_cifar`) to 20.2 s" in text
+    assert "Budget 20 s per network; training times ran from 20.1 s (vgg_cifar) to 20.2 s (nin_cifar)." in (
+        text)
     assert "Every network stopped at the first step that reached the budget" in text
-    assert "0.25 s (`nin_cifar`), is its last step, which took 0.30 s" in text
+    assert "The largest overrun is nin_cifar's, 0.25 s, within its last step, which took 0.30 s." in text
     # the issue's old race: budget checked between epochs only, 53 s against 20 s
     late = _timed({"alexnet_cifar": (53.0, 60_000, 0.5, "time_budget"),
                    "resnet20": (11.0, 2_000, 0.7, "completed")})  # fmt: skip
     text = page.race_time_text(late)
-    assert "from 11.0 s (`resnet20`) to 53.0 s (`alexnet_cifar`)" in text and "Every network" not in text
-    assert text.endswith("No network stopped at the first step that reached it; not so: `alexnet_cifar` "
-                         "(more than one step over, 53.0 s), `resnet20` (finished its passes first, 11.0 s).")
+    assert "from 11.0 s (resnet20) to 53.0 s (alexnet_cifar)" in text and "Every network" not in text
+    assert text.endswith("No network stopped at the first step that reached it; not so: alexnet_cifar "
+                         "(more than one step over, 53.0 s), resnet20 (finished its passes first, 11.0 s).")
     untimed = ExperimentResult("race_seed0", "full", metrics={"models": ["a", "b"], "seconds_per_net": None,
                                "nets": {"a": {"train_time_s": 60.0, "epochs": 30},
                                         "b": {"train_time_s": 300.0, "epochs": 30}}})  # fmt: skip
     assert page.race_time_text(untimed) == ("**Measured.** No time budget in this profile: every network "
-                                            "trained 30 epochs, and their training times ran from 60.0 s "
-                                            "(`a`) to 300.0 s (`b`).")  # fmt: skip
+                                            "trained 30 epochs; training times ran from 60.0 s (a) to "
+                                            "300.0 s (b).")  # fmt: skip
+
+
+def test_equal_training_times_are_stated_once() -> None:
+    # issue 27: "realised training times ran from 20.0 s ( alexnet_cifar ) to 20.0 s ( resnet20 )"
+    same = _timed({"alexnet_cifar": (20.01, 60_000, 0.5, "time_budget"),
+                   "resnet20": (20.04, 2_000, 0.7, "time_budget")})  # fmt: skip
+    text = page.race_time_text(same)
+    assert text.startswith("**Measured.** Budget 20 s per network; each network trained for 20.0 s. ")
+    assert "from 20.0 s" not in text and "(`" not in text
+    assert page.time_span({"a": 20.0, "b": 20.04}) == "each network trained for 20.0 s"
+    assert page.time_span({"a": 20.0, "b": 20.06}) == "training times ran from 20.0 s (a) to 20.1 s (b)"
 
 
 def test_race_cost_and_passes_sentences_follow_the_result() -> None:
@@ -409,9 +490,11 @@ def test_race_cost_and_passes_sentences_follow_the_result() -> None:
                    "nin_cifar": (20.0, 2_520, 0.6, "time_budget"),
                    "googlenet_cifar": (20.0, 1_320, 0.7, "time_budget")})  # fmt: skip
     text = page.race_cost_text(race, facts)
-    assert "`nin_cifar` (222.5 M multiply-adds per image) saw 2,520 images, 0.5 passes" in text
+    assert "nin_cifar, at 222.5 M multiply-adds per image, saw 2,520 images (0.5 passes)" in text
     assert "The cheaper the network per image, the more images it saw, without exception." in text
-    assert "60.0% (`nin_cifar`), is 51.2 points above the lowest CIFAR-10 figure" in text  # 8.81%, NIN
+    assert "The lowest test error here is nin_cifar's, 60.0%." in text
+    # the papers' lowest is ResNet-20's 8.75% (Table 6), 51.2 points lower
+    assert "for these families is resnet20's, 8.75%, 51.2 points lower." in text
     swapped = _timed({"vgg_cifar": (20.0, 40_000, 0.9, "time_budget"),
                       "nin_cifar": (20.0, 1_000, 0.6, "time_budget"),
                       "googlenet_cifar": (20.0, 1_320, 0.7, "time_budget")})  # fmt: skip
@@ -425,6 +508,12 @@ def test_race_cost_and_passes_sentences_follow_the_result() -> None:
                     "googlenet_cifar": (20.0, 1_320, 0.7, "time_budget")})  # fmt: skip
     intro = page.bn_intro_text(fewer, facts)
     assert "0.2 passes" in intro and "the third most of the three" in intro and "Cost cannot" not in intro
+    # near chance after a fifth of a pass: too little training to blame the design
+    unseen = _timed({"vgg_cifar": (20.0, 1_000, 0.9, "time_budget"),
+                     "nin_cifar": (20.0, 2_520, 0.6, "time_budget")})  # fmt: skip
+    intro = page.bn_intro_text(unseen, facts)
+    assert intro.endswith("it ends at 90.0% test error, within five points of chance (90%), before it has "
+                          "seen each image once.")  # fmt: skip
 
 
 def test_batch_norm_sentence_is_true_for_equal_close_and_far_errors() -> None:
@@ -468,15 +557,18 @@ def test_race_setup_text_is_generated_from_the_settings() -> None:
 @pytest.mark.book
 def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
     text = printed_text(executed_notebook("comparison"))
-    assert ("| 152 | 60.2 M | 11.28 G (224²) | 1507 px | 4.49% (val, dense, multi-scale) | 3.57% (6 nets) |"
-            in text)
+    assert "| 152 | 60.2 M | 11.28 G (224²) | 1507 px |" in text
+    assert "| ResNet-152 | 4.49% (val, dense, multi-scale) | 3.57% (6 nets) |" in text
     assert "ResNet-152: 11.28 G; 73% of VGG-16's, 57% of VGG-19's" in text
-    assert "| ResNet-152 | 151 relu | 50 | 104 | 1 | 1 (3%) | yes | 50 shortcut additions |" in text
+    assert "| 1×1 convs | 0 | 8 | 0 | 37 | 104 |" in text
     assert "vgg_cifar, as raced:" in text and "vgg_cifar with batch norm:" in text
     # the trained references beside the race, and the data note above the closing table
     assert "| ResNet-20, trained elsewhere on the original data (reference) |" in text
     assert "**Measured.** On the race's own 500 test images, the trained references score" in text
-    assert "**Data.** This run's CIFAR-10: lossy JPEG copy (quality 75" in text
+    # the archived race first, with the references the ResNet chapter archived on the whole test set
+    assert "**Measured.** On the race's own 10,000 test images, the trained references score" in text
+    assert "**Your small run (quick profile).**" in text
+    assert "## What this chapter found" not in text and "In the archived standard race" in text
     assert "Chapter run time:" in text and "quick profile" in text
 
 
@@ -505,3 +597,19 @@ def test_a_diverging_race_network_stops_with_finite_records(cifar10) -> None:
     assert h.extra["steps"] == 3 == len(h.train_loss) == len(h.train_time_s)
     assert h.test_error[-1] is None  # no evaluation of a diverged network
     validate_history(h.to_dict())
+
+
+def test_race_findings_name_what_they_list_and_no_empty_list() -> None:
+    facts = [C.RaceModel("vgg_cifar", "vgg", 11, 1, 9_913_600, 1),
+             C.RaceModel("nin_cifar", "nin", 9, 1, 222_486_528, 1)]  # fmt: skip
+    learnt = _timed({"vgg_cifar": (20.0, 4_000, 0.4, "time_budget"),
+                     "nin_cifar": (20.0, 1_000, 0.6, "time_budget")})  # fmt: skip
+    lines = page.race_findings(learnt, facts).splitlines()
+    assert lines == ["Lowest test error: vgg_cifar (40.0%); cheapest per image: vgg_cifar.",
+                     "Images seen ranged from 1,000 (nin_cifar) to 4,000 (vgg_cifar), a factor of 4.",
+                     "No network ended within 5 points of chance (90%)."]  # fmt: skip
+    same = _timed({"vgg_cifar": (20.0, 640, 0.9, "time_budget"),
+                   "nin_cifar": (20.0, 640, 0.95, "time_budget")})  # fmt: skip
+    lines = page.race_findings(same, facts).splitlines()
+    assert lines[1:] == ["Every network saw 640 images.",
+                         "Within 5 points of chance (90%): vgg_cifar, nin_cifar."]

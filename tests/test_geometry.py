@@ -151,12 +151,15 @@ def test_alexnet_pooling_sentence() -> None:
 def test_comparison_receptive_field_sentences() -> None:
     marks = comparison.landmarks()
     text = comparison_page.receptive_field_text(marks)
-    assert text.startswith("In GoogLeNet and ResNet-152 the last convolution's field (715, 1,507 pixels)")
+    assert text.startswith("In GoogLeNet and ResNet-152 the last convolution's field (715 and 1,507 pixels)")
     assert "every one of its units, corner units included" in text and "90% to 98% of the window" in text
-    assert ("VGG-19's field (252 pixels) is wider than its 224-pixel input, yet only 4 of its 196 last-layer "
-            "units (2%; units 7 to 8 of 14 along each side) see all of the image") in text
+    assert ("VGG-19's field, 252 pixels, is wider than its 224-pixel input, yet only 4 of its 196 last-layer "
+            "units see all of the image: units 7 to 8 of the 14 along each side.") in text
     assert "reaches 118 pixels into the padding on one side and holds 36% of the image" in text
     assert "In AlexNet, NIN and VGG-16 the field is narrower than the image" in text
+    # which network each corner share belongs to, not a bare list of percentages
+    assert text.endswith("a corner unit sees 19% of the image in AlexNet, 34% in NIN and 22% in VGG-16.")
+    assert "((" not in text and "%;" not in text
     lines = comparison_page.receptive_field_lines(marks).splitlines()
     assert lines[3].startswith("    VGG-19:   252 px, wider than the image (224 px);  4 of 196 units "
                                "(  2.0%)")
@@ -165,7 +168,7 @@ def test_comparison_receptive_field_sentences() -> None:
 def test_comparison_alexnet_input_sentence() -> None:
     assert comparison_page.alexnet_input_text((224, 227)) == (
         "AlexNet's first layer (11×11, stride 4, no padding): on 224×224 it has 54 units a side and never "
-        "reads the last 1 row and column; on 227×227 it has 55 units a side and reads every pixel."
+        "reads the last row and column; on 227×227 it has 55 units a side and reads every pixel."
     )
 
 

@@ -1,11 +1,12 @@
-"""What the comparison chapter (``notebooks/comparison.md``) shows: the tables, printed comparisons and plots
-of the five ImageNet networks (:func:`ecg_lib.experiments.comparison.landmarks`), of the CIFAR-10 race
-(:func:`ecg_lib.experiments.comparison.race`, live and archived) and of what carried forward, and the
-closing "Paper vs. this book" table. The papers' figures come from :mod:`ecg_lib.papers`.
+"""What the comparison chapter shows over its three pages: ``notebooks/comparison.md`` (the tables, printed
+comparisons and plots of the five ImageNet networks, :func:`ecg_lib.experiments.comparison.landmarks`, and
+what carried forward), ``notebooks/comparison_race.md`` (the CIFAR-10 race, live and archived) and
+``notebooks/comparison_summary.md`` (five points, :func:`summary_points`, above the verdict table of
+:mod:`ecg_lib.chapters.summary`). The papers' figures come from :mod:`ecg_lib.papers`.
 
-The race's part of the page is :mod:`ecg_lib.chapters.comparison_race` (re-exported here, so the notebook
-reads the whole page from this module); this one holds the five networks, what carried forward and the
-chapter's claims (:data:`LEDGER`).
+The race's part of the chapter is :mod:`ecg_lib.chapters.comparison_race` (re-exported here, so every
+page reads the chapter from this module); this one holds the five networks, what carried forward, the
+closing page's points and the chapter's claims (:data:`LEDGER`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from ecg_lib import papers
 from ecg_lib.chapters import common, comparison_race
-from ecg_lib.chapters import reference as reference_page
 from ecg_lib.chapters.common import pct
 from ecg_lib.chapters.comparison_race import CHAPTER
 from ecg_lib.chapters.reach import out_of_reach
@@ -27,6 +27,8 @@ from ecg_lib.experiments import comparison as experiment
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ecg_lib.claim_ledgers import Evidence
+
 __all__ = [
     "CHAPTER",
     "LEDGER",
@@ -34,11 +36,13 @@ __all__ = [
     "carried_forward_table",
     "counted",
     "error_vs_cost_figure",
+    "errors_table",
     "landmarks_table",
-    "paper_vs_book",
+    "race_point",
     "receptive_field_lines",
     "receptive_field_text",
     "size_lines",
+    "summary_points",
     "top5",
     "vgg_cost_lines",
 ]
@@ -71,14 +75,22 @@ def top5(t: papers.TopFive | None) -> str:
 
 
 def landmarks_table(marks: Sequence[experiment.Landmark]) -> str:
-    """Year, measured depth, size, cost and receptive field of each network, beside the papers' errors."""
+    """Year, measured depth, size, cost and receptive field of each network (six columns; the papers'
+    errors are :func:`errors_table`'s)."""
     return common.markdown_table(
-        ("network", "year", "depth", "parameters", "multiply-adds (input)", "last-conv receptive field",
-         "top-5, one network", "top-5, ILSVRC entry"),
+        ("network", "year", "depth", "parameters", "multiply-adds (input)", "last-conv receptive field"),
         [(f"{m.name} {{cite}}`{m.paper}`", m.year, m.depth, format_count(m.params),
-          f"{format_count(m.macs)} ({m.input_size[1]}²)", f"{m.receptive_field} px", top5(m.single_model),
-          top5(m.entry)) for m in marks],
+          f"{format_count(m.macs)} ({m.input_size[1]}²)", f"{m.receptive_field} px") for m in marks],
     )  # fmt: skip
+
+
+def errors_table(marks: Sequence[experiment.Landmark]) -> str:
+    """The papers' ImageNet top-5 errors of each network: its best single network (split and views) and
+    its team's ILSVRC entry."""
+    return common.markdown_table(
+        ("network", "top-5, one network", "top-5, ILSVRC entry"),
+        [(m.name, top5(m.single_model), top5(m.entry)) for m in marks],
+    )
 
 
 def size_lines(marks: Sequence[experiment.Landmark]) -> str:
@@ -118,9 +130,9 @@ def alexnet_input_text(sides: Sequence[int] = (224, 227)) -> str:
     for side in sides:
         unread = int((~positions_read(conv, side).any(0)).sum())
         units = int(window_centres(conv, side).any(0).sum())
-        where = ("reads every pixel" if unread == 0 else
-                 f"never reads the last {unread} row{'s' if unread > 1 else ''} and "
-                 f"column{'s' if unread > 1 else ''}")  # fmt: skip
+        # "the last 1 row" reads like a template: one row is "the last row"
+        where = ("reads every pixel" if unread == 0 else "never reads the last row and column" if unread == 1
+                 else f"never reads the last {unread} rows and columns")  # fmt: skip
         parts.append(f"on {side}×{side} it has {units} units a side and {where}")
     return "AlexNet's first layer (11×11, stride 4, no padding): " + "; ".join(parts) + "."
 
@@ -147,8 +159,7 @@ def receptive_field_text(marks: Sequence[experiment.Landmark]) -> str:
     networks' last-layer units all see the whole image, and which have a field wider than the image
     that still leaves a corner unit blind to most of it."""
     def names(ms: Sequence[experiment.Landmark]) -> str:
-        items = [m.name for m in ms]
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        return _and([m.name for m in ms])
 
     cov = {m.name: m.trace.coverage for m in marks}
     wider = [m for m in marks if m.receptive_field > m.input_size[1]]
@@ -159,26 +170,29 @@ def receptive_field_text(marks: Sequence[experiment.Landmark]) -> str:
     if all_see:
         pad = max(1 - cov[m.name].corner_inside for m in all_see)
         lo_pad = min(1 - cov[m.name].corner_inside for m in all_see)
+        fields = _and([f"{m.receptive_field:,}" for m in all_see])
         parts.append(
             f"In {names(all_see)} the last convolution's field "
-            f"({', '.join(f'{m.receptive_field:,}' for m in all_see)} pixels) is so much wider than the "
+            f"({fields} pixels) is so much wider than the "
             f"{all_see[0].input_size[1]}-pixel input that every one of its units, corner units included, is "
             f"connected through some path to every pixel; for a corner unit {100 * lo_pad:.0f}% to "
             f"{100 * pad:.0f}% of the window lies in the padding around the image.")  # fmt: skip
     for m in partial:
         c = cov[m.name]
         idx = [i + 1 for i, full in enumerate(c.covers()) if full]
-        which = f"units {idx[0]} to {idx[-1]} of {c.units} along each side" if idx else "none of them"
+        which = (f": units {idx[0]} to {idx[-1]} of the {c.units} along each side" if len(idx) > 1
+                 else f": unit {idx[0]} of the {c.units} along each side" if idx else "")  # fmt: skip
         parts.append(
-            f"{m.name}'s field ({m.receptive_field} pixels) is wider than its {m.input_size[1]}-pixel input, "
-            f"yet only {c.full_units} of its {c.units**2} last-layer units ({100 * c.full_share:.0f}%; "
-            f"{which}) see all of the image: a corner unit's window reaches {-c.first} pixels into the "
-            f"padding on one side and holds {100 * c.corner_seen:.0f}% of the image.")  # fmt: skip
+            f"{m.name}'s field, {m.receptive_field} pixels, is wider than its {m.input_size[1]}-pixel input, "
+            f"yet only {c.full_units} of its {c.units**2} last-layer units see all of the image{which}. A "
+            f"corner unit's window reaches {-c.first} pixels into the padding on one side and holds "
+            f"{100 * c.corner_seen:.0f}% of the image.")  # fmt: skip
     if narrower:
+        seen = [f"{100 * cov[m.name].corner_seen:.0f}%{' of the image' if i == 0 else ''} in {m.name}"
+                for i, m in enumerate(narrower)]  # fmt: skip
         parts.append(
             f"In {names(narrower)} the field is narrower than the image, so no unit of the last "
-            f"convolution sees all of it (a corner unit: "
-            f"{', '.join(f'{100 * cov[m.name].corner_seen:.0f}%' for m in narrower)} of the image)."
+            f"convolution sees all of it; a corner unit sees {_and(seen)}."
         )  # fmt: skip
     return " ".join(parts)
 
@@ -223,28 +237,29 @@ def error_vs_cost_figure(marks: Sequence[experiment.Landmark]) -> Figure:
 
 
 def carried_forward_table(marks: Sequence[experiment.Landmark]) -> str:
-    """Activations, kernel sizes, FC layers, global pooling and joins of each network (VGG-19 left out:
-    it is VGG-16 with three more 3×3 layers)."""
-    rows = []
-    for m in marks:
-        if m.name == "VGG-19":
-            continue
+    """Activations, kernel sizes, FC layers, global pooling and joins of each network, one column per
+    network and one row per feature (five networks fit the column; VGG-19 left out: it is VGG-16 with
+    three more 3×3 layers)."""
+    shown = [m for m in marks if m.name != "VGG-19"]
+    cells: dict[str, list[object]] = {k: [] for k in (
+        "activations", "3×3 convs", "1×1 convs", "larger convs", "FC layers (share of parameters)",
+        "global average pool", "paths joined")}  # fmt: skip
+    for m in shown:
         t = m.trace
-        larger = sum(n for k, n in t.conv_kernels.items() if k > 3)
-        acts = ", ".join(f"{n} {a}" for a, n in t.activations.items())
-        joins = ((f"{t.concats} concatenations" if t.concats else "")
-                 + (f"{t.shortcut_adds} shortcut additions" if t.shortcut_adds else ""))  # fmt: skip
-        rows.append((m.name, acts, t.conv_kernels.get(3, 0), t.conv_kernels.get(1, 0), larger,
-                     f"{t.linear_layers} ({100 * m.fc_share:.0f}%)", "yes" if t.global_pool else "no",
-                     joins or "—"))  # fmt: skip
-    return common.markdown_table(
-        ("network", "activations", "3×3 convs", "1×1 convs", "larger convs",
-         "FC layers (share of parameters)", "global average pool", "paths joined"), rows,
-    )  # fmt: skip
+        joins = [f"{t.concats} concatenations"] if t.concats else []
+        joins += [f"{t.shortcut_adds} shortcut additions"] if t.shortcut_adds else []
+        for key, value in zip(cells, (", ".join(f"{n} {a}" for a, n in t.activations.items()),
+                                      t.conv_kernels.get(3, 0), t.conv_kernels.get(1, 0),
+                                      sum(n for k, n in t.conv_kernels.items() if k > 3),
+                                      f"{t.linear_layers} ({100 * m.fc_share:.0f}%)",
+                                      "yes" if t.global_pool else "no", ", ".join(joins) or "—"),
+                              strict=True):  # fmt: skip
+            cells[key].append(value)
+    return common.markdown_table(("", *(m.name for m in shown)), [(k, *v) for k, v in cells.items()])
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Paper vs. this book
+# The chapter's claims (its "Paper vs. this book" table is summary.verdict_table's)
 
 
 _NAMES = ("AlexNet", "VGG-16", "VGG-19", "GoogLeNet", "ResNet-152")
@@ -306,18 +321,61 @@ def counted() -> dict[str, Any]:
     return {_COUNTS: {m.name: m for m in experiment.landmarks()}}
 
 
-def paper_vs_book(marks: Sequence[experiment.Landmark], race: ExperimentResult,
-                  reference: ExperimentResult | None = None) -> str:  # fmt: skip
-    """The closing table from :data:`LEDGER`, below a note on the data (its source and, with
-    ``reference``, the measured size of the lossy-copy effect on the trained references): each claim in
-    this run and in the archived standard and full runs (seed 0 of the race), with its verdict."""
-    quality = str(race.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
-    note = f"**Data.** This run's CIFAR-10: {quality}."
-    if reference is not None:
-        note += (" Measured on the trained reference networks (same test images), this data moves a "
-                 "network's test error from the publisher's figure on the original test set by "
-                 f"{reference_page.offsets_text(reference)} points (against their README table / against "
-                 "the files' best-epoch best_prec1); read the absolute errors below against the papers' "
-                 "with that offset in mind.")  # fmt: skip
-    live = {_COUNTS: {m.name: m for m in marks}, _RACE: race}
-    return note + "\n\n" + LEDGER.table(live, race.profile)
+# ----------------------------------------------------------------------------------------------------------
+# The closing page: what the chapter found
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def race_point(archives: Sequence[ExperimentResult]) -> str:
+    """The archived race in one sentence: which network ends lowest, pooled over the archived seeds, and
+    which stay within five points of chance; generated from the archives (one profile, see
+    :func:`~ecg_lib.chapters.comparison_race.archived_races`)."""
+    if not archives:
+        return ("No archived race exists yet (`python -m ecg_lib reproduce comparison --profile standard`), "
+                "so this chapter's race has no evidence beyond the reader's own small run.")  # fmt: skip
+    rows = [r for r in experiment.race_summary(archives) if r.error_mean is not None]
+    first = archives[0]
+    budget = first.metrics.get("seconds_per_net")
+    length = f"{budget:g} s of training per network" if budget else f"{rows[0].epochs} epochs per network"
+    seeds = f"{len(archives)} seed{'s' if len(archives) > 1 else ''}"
+    best = min(rows, key=lambda r: r.error_mean)
+    text = (f"In the archived {first.profile} race ({length}, {seeds}), {best.model} ends lowest, at a mean "
+            f"test error of {pct(best.error_mean)}")  # fmt: skip
+    stalled = [r.model for r in rows if r.error_mean > 0.85]
+    if stalled:
+        verb = "stays" if len(stalled) == 1 else "stay"
+        text += f"; {_and(stalled)} {verb} within five points of chance (90%)"
+    return text + ": a result about this budget on the archive's device, not about the designs."
+
+
+def summary_points(ev: Sequence[Evidence], *, marks: Sequence[experiment.Landmark] | None = None,
+                   archives: Sequence[ExperimentResult] | None = None) -> list[str]:  # fmt: skip
+    """The chapter's five findings for its closing page, generated from the claims' best evidence
+    (``ev``, :func:`ecg_lib.chapters.summary.evidence`), the counted networks (``marks``; None: counted
+    now) and the archived races (``archives``; None: :func:`archived_races`)."""
+    from ecg_lib.chapters.summary import finding
+    from ecg_lib.claim_tally import best_verdict
+
+    marks = experiment.landmarks() if marks is None else marks
+    archives = comparison_race.archived_races() if archives is None else archives
+    by_key = {e.claim.key: e for e in ev}
+    by_name = {m.name: m for m in marks}
+    r152, vgg16 = by_name["ResNet-152"], by_name["VGG-16"]
+    cost = (f"{finding(by_key['vgg16_macs'])} ResNet-152 needs {r152.macs / 1e9:.2f} billion, "
+            f"{r152.macs / vgg16.macs:.0%} of VGG-16's.")  # fmt: skip
+    alex = by_name["AlexNet"]
+    ones, threes = r152.trace.conv_kernels.get(1, 0), r152.trace.conv_kernels.get(3, 0)
+    carried = (f"Global average pooling shrank the fully connected layers from {100 * alex.fc_share:.0f}% of "
+               f"AlexNet's parameters to {100 * r152.fc_share:.0f}% of ResNet-152's. In ResNet-152, "
+               f"{ones} 1×1 convolutions wrap {threes} 3×3 ones.")  # fmt: skip
+    groups: dict[str, list[str]] = {}
+    for e in ev:
+        if e.claim.key.startswith("race_"):
+            groups.setdefault(best_verdict(e), []).append(e.claim.key.removeprefix("race_"))
+    verdicts = "; ".join(f"{_and(names)}: **{v}**" for v, names in groups.items())
+    race_claims = (f"The papers' CIFAR-10 errors, checked on the race's networks: {verdicts}. The table "
+                   "below gives each reason.")  # fmt: skip
+    return [finding(by_key["depths"]), cost, carried, race_point(archives), race_claims]

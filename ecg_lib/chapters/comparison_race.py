@@ -1,7 +1,8 @@
-"""The CIFAR-10 race on the comparison chapter's page (:func:`ecg_lib.experiments.comparison.race`, live and
-archived): its budget, tables, generated sentences, plot and the batch-norm rerun. The rest of the page
-(the five ImageNet networks, what carried forward, "Paper vs. this book") is
-:mod:`ecg_lib.chapters.comparison`'s, which re-exports everything here.
+"""The CIFAR-10 race, the comparison chapter's second page (``notebooks/comparison_race.md``;
+:func:`ecg_lib.experiments.comparison.race`, archived first, then the reader's own run): its budget, tables,
+generated sentences, plot and the batch-norm rerun. The rest of the chapter (the five ImageNet networks,
+what carried forward, the closing page's five points) is :mod:`ecg_lib.chapters.comparison`'s, which
+re-exports everything here.
 
 A timed race (the quick profile) gives every network the same training time, enforced after every
 optimisation step; what each network does with it (images per second, steps, images seen, errors) varies
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAPTER",
+    "archived_race_text",
     "archived_races",
+    "archived_reference",
     "bn_intro_text",
     "bn_rerun_lines",
     "bn_rerun_text",
@@ -43,6 +46,7 @@ __all__ = [
     "reference_text",
     "seeds_cell",
     "show_full_race",
+    "time_span",
 ]
 
 CHAPTER = "comparison"  # whose archives the race reads
@@ -72,30 +76,28 @@ def _ref_name(name: str) -> str:
 
 
 def race_table(result: ExperimentResult, reference: ExperimentResult | None = None) -> str:
-    """What each network of a race got and reached: its speed (images per second of training), training
-    images, steps, passes,
-    images seen, realised training time, test error; with ``reference``
-    (:func:`~ecg_lib.experiments.comparison.reference_errors`), a row per trained reference network,
-    trained elsewhere on the original data and scored here on the same test images."""
-    rows = []
-    for name in result.metrics["models"]:
-        n = result.metrics["nets"][name]
-        ips = "—" if n.get("images_per_s") is None else f"{n['images_per_s']:.0f}"
-        passes = _passes(n)
-        rows.append((f"`{name}`", ips, f"{10 * n['train_per_class']:,}", _steps(n), f"{passes:.1f}",
-                     f"{n['images_seen']:,}", f"{n['train_time_s']:.1f} s",
-                     pct(n["test_error"])))  # fmt: skip
-    if reference is not None:
-        for name, e in reference.metrics["errors"].items():
-            rows.append((f"{_ref_name(name)}, trained elsewhere on the original data (reference)", "—",
-                         "50,000 (original files)", "—", "200 (third party's schedule)", "—", "—",
-                         pct(e["error"])))  # fmt: skip
+    """Two tables of at most six columns. First what each network of a race did with its budget: its
+    speed (images per second of training), steps, passes, images seen and realised training time. Then
+    what it reached: training images, passes and test error; with ``reference``
+    (:func:`~ecg_lib.experiments.comparison.reference_errors`, or the archived reference networks), a row
+    per trained reference network, trained elsewhere on the original data and scored on the same test
+    images."""
+    nets = [(name, result.metrics["nets"][name]) for name in result.metrics["models"]]
     budget = result.metrics.get("seconds_per_net")
     time_head = "training time" + (f" (budget {budget:g} s)" if budget is not None else "")
-    return common.markdown_table(
-        ("network", "images/s", "training images", "steps", "passes", "images seen", time_head,
-         "test error"), rows,
+    spent = common.markdown_table(
+        ("network", "images/s", "steps", "passes", "images seen", time_head),
+        [(f"`{name}`", "—" if n.get("images_per_s") is None else f"{n['images_per_s']:.0f}", _steps(n),
+          f"{_passes(n):.1f}", f"{n['images_seen']:,}", f"{n['train_time_s']:.1f} s") for name, n in nets],
     )  # fmt: skip
+    rows = [(f"`{name}`", f"{10 * n['train_per_class']:,}", f"{_passes(n):.1f}", pct(n["test_error"]))
+            for name, n in nets]  # fmt: skip
+    if reference is not None:
+        for name, e in reference.metrics["errors"].items():
+            rows.append((f"{_ref_name(name)}, trained elsewhere on the original data (reference)",
+                         "50,000 (original files)", "200 (third party's schedule)", pct(e["error"])))
+    reached = common.markdown_table(("network", "training images", "passes", "test error"), rows)
+    return spent + "\n\n" + reached
 
 
 def _passes(n: dict[str, Any]) -> float:
@@ -151,26 +153,25 @@ def race_time_text(result: ExperimentResult) -> str:
     """The realised training times of a race against its budget, generated from the result."""
     nets = result.metrics["nets"]
     times = {name: n["train_time_s"] for name, n in nets.items()}
-    lo, hi = min(times, key=times.get), max(times, key=times.get)
-    span = f"from {times[lo]:.1f} s (`{lo}`) to {times[hi]:.1f} s (`{hi}`)"
     budget = result.metrics.get("seconds_per_net")
     if budget is None:
         epochs = sorted({n["epochs"] for n in nets.values()})
         return (f"**Measured.** No time budget in this profile: every network trained "
-                f"{', '.join(map(str, epochs))} epochs, and their training times ran {span}.")  # fmt: skip
+                f"{', '.join(map(str, epochs))} epochs; {time_span(times)}.")  # fmt: skip
     over = {name: t - budget for name, t in times.items()}
     worst = max(over, key=over.get)
     last_step = {name: _last_step(result, name) for name in nets}
     within = [name for name in nets if nets[name]["stopped"] == "time_budget"
               and over[name] <= last_step[name] + 1e-9]  # fmt: skip
-    text = (f"**Measured.** Budget {budget:g} s per network; realised training times ran {span}. ")
+    text = f"**Measured.** Budget {budget:g} s per network; {time_span(times)}. "
     if len(within) == len(nets):
-        text += (f"Every network stopped at the first step that reached the budget; the largest overrun, "
-                 f"{over[worst]:.2f} s (`{worst}`), is its last step, which took {last_step[worst]:.2f} s.")
+        text += ("Every network stopped at the first step that reached the budget. The largest overrun is "
+                 f"{worst}'s, {over[worst]:.2f} s, within its last step, which took "
+                 f"{last_step[worst]:.2f} s.")  # fmt: skip
     else:
         why = {"time_budget": "more than one step over", "completed": "finished its passes first",
                "non_finite": "loss became non-finite"}  # fmt: skip
-        others = [f"`{n}` ({why.get(nets[n]['stopped'], nets[n]['stopped'])}, {times[n]:.1f} s)" for n in nets
+        others = [f"{n} ({why.get(nets[n]['stopped'], nets[n]['stopped'])}, {times[n]:.1f} s)" for n in nets
                   if n not in within]  # fmt: skip
         stopped = (f"{_count(len(within)).capitalize()} of the {_count(len(nets))} networks" if within
                    else "No network")  # fmt: skip
@@ -178,12 +179,27 @@ def race_time_text(result: ExperimentResult) -> str:
     return text
 
 
+def time_span(times: dict[str, float]) -> str:
+    """The realised training times of a race as a clause: "each network trained for 20.0 s" when they
+    agree to the tenth of a second shown, else "training times ran from 20.1 s (vgg_cifar) to 20.3 s
+    (nin_cifar)" (a range from one figure to the same figure says nothing)."""
+    lo, hi = min(times, key=times.get), max(times, key=times.get)
+    if f"{times[lo]:.1f}" == f"{times[hi]:.1f}":
+        return f"each network trained for {times[lo]:.1f} s"
+    return f"training times ran from {times[lo]:.1f} s ({lo}) to {times[hi]:.1f} s ({hi})"
+
+
 def _last_step(result: ExperimentResult, name: str) -> float:
-    """Seconds of a timed run's last step (its History records the clock after every step)."""
+    """Seconds of a timed run's last step (its History records the clock after every step, or after every
+    window of ``steps_per_entry`` steps in a long run: the last window's mean step)."""
     h = result.histories.get(name)
     if h is None or not h.train_time_s:
         return float("nan")
-    return h.train_time_s[-1] - (h.train_time_s[-2] if len(h.train_time_s) > 1 else 0.0)
+    window = h.train_time_s[-1] - (h.train_time_s[-2] if len(h.train_time_s) > 1 else 0.0)
+    per_entry = int(h.extra.get("steps_per_entry", 1))
+    steps = h.extra.get("steps")
+    last = steps - per_entry * (len(h.train_time_s) - 1) if steps and per_entry > 1 else 1
+    return window / max(1, last)
 
 
 def race_cost_text(result: ExperimentResult, facts: Sequence[experiment.RaceModel]) -> str:
@@ -191,8 +207,8 @@ def race_cost_text(result: ExperimentResult, facts: Sequence[experiment.RaceMode
     against the papers' CIFAR-10 figures, generated from the result."""
     nets = result.metrics["nets"]
     ordered = sorted((r for r in facts if r.name in nets), key=lambda r: r.macs)
-    seen = [f"`{r.name}` ({format_count(r.macs)} multiply-adds per image) saw "
-            f"{nets[r.name]['images_seen']:,} images, {_passes(nets[r.name]):.1f} passes"
+    seen = [f"{r.name}, at {format_count(r.macs)} multiply-adds per image, saw "
+            f"{nets[r.name]['images_seen']:,} images ({_passes(nets[r.name]):.1f} passes)"
             for r in ordered]  # fmt: skip
     by_seen = sorted(nets, key=lambda n: -nets[n]["images_seen"])
     by_cost = [r.name for r in ordered]
@@ -210,9 +226,9 @@ def race_cost_text(result: ExperimentResult, facts: Sequence[experiment.RaceMode
         best = min(scored, key=scored.get)
         paper_best = min(figures, key=figures.get)
         gap = scored[best] - figures[paper_best]
-        text += (f" The lowest test error here, {pct(scored[best])} (`{best}`), is {100 * abs(gap):.1f} "
-                 f"points {'above' if gap > 0 else 'below'} the lowest CIFAR-10 figure the papers report "
-                 f"for these families ({100 * figures[paper_best]:.2f}%, `{paper_best}`).")  # fmt: skip
+        text += (f" The lowest test error here is {best}'s, {pct(scored[best])}. The lowest CIFAR-10 figure "
+                 f"the papers report for these families is {paper_best}'s, {100 * figures[paper_best]:.2f}%, "
+                 f"{100 * abs(gap):.1f} points {'lower' if gap > 0 else 'higher'}.")  # fmt: skip
     return text
 
 
@@ -229,9 +245,12 @@ def bn_intro_text(result: ExperimentResult, facts: Sequence[experiment.RaceModel
             f"image and made {_passes(n):.1f} passes over its {10 * n['train_per_class']:,} training images, "
             f"the {_ordinal(by_passes.index(name) + 1)}most of the {_count(len(nets))}; it ends at "
             f"{pct(error)} test error")  # fmt: skip
-    if error is not None and error > 0.85:
+    if error is not None and error > 0.85 and _passes(n) >= 1:
         text += (", within five points of chance (90%). Cost cannot explain a network that stays near "
                  "chance after so many passes.")
+    elif error is not None and error > 0.85:
+        # less than one pass: too little training to tell a stalled network from an untrained one
+        text += ", within five points of chance (90%), before it has seen each image once."
     else:
         text += "."
     return text
@@ -261,10 +280,12 @@ def race_findings(result: ExperimentResult, facts: Sequence[experiment.RaceModel
     near_chance = [name for name, e in scored.items() if e > 0.85]
     return "\n".join([
         f"Lowest test error: {best} ({pct(scored[best])}); cheapest per image: {cheapest}.",
-        f"Images seen ranged from {min(seen.values()):,} ({min(seen, key=seen.get)}) "
-        f"to {max(seen.values()):,} ({max(seen, key=seen.get)}), a factor of "
-        f"{max(seen.values()) / max(1, min(seen.values())):.0f}.",
-        f"Within 5 points of chance (90%): {', '.join(near_chance) or 'none'}.",
+        (f"Every network saw {min(seen.values()):,} images." if min(seen.values()) == max(seen.values())
+         else f"Images seen ranged from {min(seen.values()):,} ({min(seen, key=seen.get)}) "
+              f"to {max(seen.values()):,} ({max(seen, key=seen.get)}), a factor of "
+              f"{max(seen.values()) / max(1, min(seen.values())):.0f}."),
+        (f"Within 5 points of chance (90%): {', '.join(near_chance)}." if near_chance
+         else "No network ended within 5 points of chance (90%)."),
     ])  # fmt: skip
 
 
@@ -276,14 +297,14 @@ def reference_text(result: ExperimentResult, reference: ExperimentResult) -> str
     scored = {name: v["test_error"] for name, v in nets.items() if v["test_error"] is not None}
     best = min(scored, key=scored.get) if scored else None
     effect = reference_page.offsets_text(reference)
-    text = (f"**Measured.** On the race's own {n:,} test images, the trained references score "
-            f"{', '.join(f'{_ref_name(k)} {pct(e)}' for k, e in errs.items())}. They were trained elsewhere, "
-            f"on the original CIFAR-10, for 200 epochs with their publisher's schedule (not the paper's); on "
-            f"this run's data "
-            f"({str(reference.metrics.get('data_quality', '')).split(' — ')[0] or 'source not recorded'}) "
-            f"their errors are {effect} points off the publisher's figures on the original test set (their "
-            "README table / the files' best-epoch best_prec1), which is what the data costs a trained "
-            "network. ")  # fmt: skip
+    data = str(reference.metrics.get("data_quality") or "").split(" — ")[0].split(" (")[0]
+    scores = [f"{_ref_name(k)} {pct(e)}" for k, e in errs.items()]
+    listed = ", ".join(scores[:-1]) + " and " + scores[-1] if len(scores) > 1 else scores[0]
+    text = (f"**Measured.** On the race's own {n:,} test images, the trained references score {listed}. "
+            "They were trained elsewhere, on the original CIFAR-10, for 200 epochs with their publisher's "
+            f"schedule, not the paper's. The data here is a {data or 'copy of unrecorded source'}; on it "
+            f"their errors are {effect} points off the publisher's figures on the original test set (README "
+            "table / the files' best-epoch best_prec1), which is what the data costs a trained network. ")
     if best is not None:
         gap = scored[best] - min(errs.values())
         text += (f"The race's best network, {best}, ends at {pct(scored[best])}, {100 * gap:+.1f} points "
@@ -294,6 +315,36 @@ def reference_text(result: ExperimentResult, reference: ExperimentResult) -> str
                      f"{100 * same:+.1f} points from it")  # fmt: skip
         text += ": the distance between this budget and a full training run."
     return text
+
+
+def archived_race_text(archived: ExperimentResult | None, reference: ExperimentResult | None,
+                       facts: Sequence[experiment.RaceModel]) -> str:  # fmt: skip
+    """What the archived race of one seed shows, generated from it: its two tables (with the archived
+    reference networks, when ``reference`` is given), its realised times, where the references sit and
+    how cost per image shaped it; a note without an archive."""
+    if archived is None:
+        return common.NO_ARCHIVE.format(chapter=CHAPTER)
+    parts = [race_table(archived, reference), race_time_text(archived)]
+    if reference is not None:
+        parts.append(reference_text(archived, reference))
+    parts.append(race_cost_text(archived, facts))
+    return "\n\n".join(parts)
+
+
+def archived_reference(names: Sequence[str] = ("resnet20", "resnet56")) -> ExperimentResult | None:
+    """The trained reference networks ``names`` as the ResNet chapter archived them (``reference_depth``:
+    scored on all 10,000 test images of the same copy, the standard race's test set), in the shape of
+    :func:`~ecg_lib.experiments.comparison.reference_errors`; None without that archive."""
+    depth = find_archive("resnet", "reference_depth")
+    if depth is None:
+        return None
+    m = depth.metrics
+    keep = [n for n in names if n in m["errors"]]
+    metrics = {**m, "errors": {n: m["errors"][n] for n in keep}}
+    for key in ("best_prec1", "reported_accuracy", "readme_error"):
+        if key in m:
+            metrics[key] = {n: m[key][n] for n in keep}
+    return ExperimentResult("comparison.reference", depth.profile, metrics=metrics, run_info=depth.run_info)
 
 
 def bn_rerun_lines(bn: experiment.BatchNormRerun) -> str:
