@@ -264,6 +264,9 @@ def _row(cells: Sequence[str]) -> str:
 
 def _paper_cell(claim: Claim) -> str:
     cite = f" {{cite}}`{claim.paper}`" if claim.paper else ""
+    # no nested parentheses: a value that has its own puts its source after a semicolon
+    if "(" in claim.paper_value:
+        return f"{claim.paper_value}; {claim.source}{cite}"
     return f"{claim.paper_value} ({claim.source}){cite}"
 
 

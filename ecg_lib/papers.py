@@ -443,7 +443,7 @@ COMPARISON_CIFAR: dict[str, CifarFigure] = {
 #: The schedules behind the papers' CIFAR-10 test errors, as a "not testable here" reason names them
 #: (ecg_lib.chapters.reach): a run a fraction of that length cannot reach the error by construction.
 CIFAR_SCHEDULES: dict[str, str] = {
-    "he2016deep": "64k iterations (about 164 epochs) of SGD, Sec. 4.2",
+    "he2016deep": "64k iterations of SGD, about 164 epochs, Sec. 4.2",
     "lin2014network": "training to convergence with dropout, Sec. 4.1-4.2",
     "krizhevsky2012imagenet": "a full training run of its CIFAR-10 network, Sec. 3.3",
 }

@@ -384,3 +384,15 @@ def test_an_archive_that_cannot_measure_a_claim_says_why_not_that_none_exists(ar
     save_archive(depth_result(0.3, 0.6, "standard"), "resnet", "depth_seed1")
     said = ledger.archived_sentence("ratio")
     assert said.count("plain-56 missed the target") == 1 and "seed 0" not in said
+
+
+def test_the_paper_cell_never_nests_parentheses() -> None:
+    from ecg_lib.claim_ledgers import _paper_cell
+
+    def claim(value: str, source: str) -> Claim:
+        return Claim("v", "k", "w", "s", value, source, "m", "e", lambda r: None, kind="value", target=1.0)
+
+    plain = claim("8.75%", "He et al. 2016, Table 6")
+    nested = claim("10.41% (without augmentation)", "Lin et al. 2014, Table 1")
+    assert _paper_cell(plain).startswith("8.75% (He et al. 2016, Table 6)")
+    assert _paper_cell(nested).startswith("10.41% (without augmentation); Lin et al. 2014, Table 1")

@@ -60,7 +60,8 @@ def out_of_reach(paper_run: str | None) -> Callable[[Any], str | None]:
             reasons.append(f"the data is a {quality.split(' (')[0].split(' — ')[0]}{lossy_offset_text()}")
         profile = getattr(result, "profile", None)
         if paper_run is not None and profile != "full":
-            reasons.append(f"a {profile}-profile run{_length(result)} against the paper's {paper_run}")
+            reasons.append(f"a {profile}-profile run{_length(result)}, "
+                           f"where the paper's schedule is {paper_run}")
         return "; ".join(reasons) or None
 
     return reach
