@@ -343,6 +343,13 @@ def test_page_tables_and_text(tiny_runs: dict[str, X.ExperimentResult], monkeypa
     assert counts.splitlines()[0] == "| layer | parameters | one tower | MACs (M) | one tower (M) |"
     assert counts.splitlines()[-1] == "| **total** | **60,965,224** | 62,378,344 | **724** | 1135 |"
     assert all(line.count("|") <= 7 for line in (shapes + "\n" + counts).splitlines())
+    assert page.tower_notes(summary) == (
+        "The split saves 1,413,120 parameters, 2.3% of one tower's, and 411 M multiply-adds per image, 36% "
+        "of them.\nFC6 alone holds 37,752,832 parameters, 62% of the network; FC6 to FC8 hold 96%, while "
+        "the convolutions do 92% of the multiply-adds.")  # fmt: skip
+    assert page.lrn_gain_text({"inhibited": 0.043, "constant_gain": 0.5946, "median_gain": 0.588}) == (
+        "In the trained network, 4.3% of the active first-layer units are scaled down by more than 10% "
+        "beyond the constant gain of 0.595. The median gain is 0.588.")  # fmt: skip
     assert "No archived standard- or full-profile run" in page.relu_archive_text()
     assert page.data_note() == (
         "**Data.** No archived run exists yet: the trained rows below have no evidence.")

@@ -106,8 +106,8 @@ def _ratio_clause(race: dict[str, Any], recipe: str) -> str:
     if missed:
         who = " and ".join(missed)
         return f"under {recipe} {who} did not reach it, so there is no ratio"
-    return (f"under {recipe} tanh needed {fmt_ratio(race['epoch_ratio'])} the epochs of ReLU, "
-            f"which took {fmt_ratio(race['time_ratio'])} the training time")  # fmt: skip
+    return (f"under {recipe} tanh needed {fmt_ratio(race['epoch_ratio'])} the epochs of ReLU, and "
+            f"{fmt_ratio(race['time_ratio'])} its training time")  # fmt: skip
 
 
 def _plot_sweep(result: ExperimentResult, recipe: str, act: str, ax: Axes, fmt: str) -> None:
