@@ -80,7 +80,8 @@ def _paper_chapter(name: str, title: str) -> Chapter:
 
 #: Every chapter, in reading order (the order of ``_toc.yml``'s "Chapters" part).
 CHAPTERS: tuple[Chapter, ...] = (
-    replace(_paper_chapter("alexnet", "AlexNet"), ledger_module="ecg_lib.chapters.alexnet_ledger"),
+    replace(_paper_chapter("alexnet", "AlexNet"), ledger_module="ecg_lib.chapters.alexnet_ledger",
+            sections=("notebooks/alexnet_relu", "notebooks/alexnet_lrn", "notebooks/alexnet_summary")),
     _paper_chapter("vgg", "VGG"),
     _paper_chapter("nin", "Network in Network"),
     _paper_chapter("googlenet", "GoogLeNet"),

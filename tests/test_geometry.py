@@ -181,8 +181,8 @@ def test_comparison_alexnet_input_sentence() -> None:
 TYPED_GEOMETRY: tuple[tuple[str, str, str], ...] = (
     ("notebooks/vgg.md", r"three quarters of the positions", "vgg_page.stride_centres_text("),
     ("notebooks/vgg.md", r"reaches the output through \d+ paths", "vgg_page.footprint_text("),
-    ("notebooks/alexnet.md", r"never reads the last row and column", "alexnet_page.pooling_read_text("),
-    ("notebooks/alexnet.md", r"2×2 grid on \d+ pixels", "alexnet_page.pooling_read_text("),
+    ("notebooks/alexnet_lrn.md", r"never reads the last row and column", "alexnet_page.pooling_read_text("),
+    ("notebooks/alexnet_lrn.md", r"2×2 grid on \d+ pixels", "alexnet_page.pooling_read_text("),
     ("notebooks/comparison.md", r"every unit of the last convolution is\s+connected",
      "comparison_page.receptive_field_text("),
     ("notebooks/comparison.md", r"none of them is out of reach", "comparison_page.receptive_field_text("),

@@ -4,7 +4,7 @@ explorer, tables and measured paragraphs, and the closing "Paper vs. this book" 
 The numbers come from :mod:`ecg_lib.experiments.alexnet` (results of its experiments, live or archived,
 and its small measurements); the paper's figures from :data:`ecg_lib.papers.ALEXNET_CLAIMS`. The
 functions follow the chapter's sections: preprocessing, ReLU vs. tanh (Figure 1), response
-normalisation, the two-GPU split, pooling, the first-layer filters (Figure 3), and the closing table.
+normalisation, the two-GPU split, pooling, the first-layer filters (Figure 3), and the closing page.
 This module holds the sections other than Figure 1 and re-exports the rest, so the notebook imports
 one page module: Figure 1's section is :mod:`ecg_lib.chapters.alexnet_races`, the claims and the
 closing table :mod:`ecg_lib.chapters.alexnet_ledger`.
@@ -18,7 +18,15 @@ import torch
 from torch import Tensor
 
 from ecg_lib.chapters import common
-from ecg_lib.chapters.alexnet_ledger import CHAPTER, CLAIMS, LEDGER, counted, fmt_ratio, paper_vs_book
+from ecg_lib.chapters.alexnet_ledger import (
+    CHAPTER,
+    CLAIMS,
+    LEDGER,
+    counted,
+    data_note,
+    fmt_ratio,
+    summary_points,
+)
 from ecg_lib.chapters.alexnet_races import (
     figure1_text,
     grid_edges,
@@ -46,6 +54,7 @@ __all__ = [
     "CLAIMS",
     "LEDGER",
     "counted",
+    "data_note",
     "figure1_text",
     "filter_table",
     "filter_text",
@@ -57,7 +66,6 @@ __all__ = [
     "lrn_text",
     "mean_image_figure",
     "mean_image_text",
-    "paper_vs_book",
     "per_class",
     "plot_figure1",
     "plot_lrn",
@@ -70,9 +78,11 @@ __all__ = [
     "run_cell",
     "run_notes",
     "saturation_table",
+    "summary_points",
     "sweep_explorer",
+    "tower_counts",
     "tower_notes",
-    "tower_table",
+    "tower_shapes",
 ]  # fmt: skip
 
 
@@ -167,10 +177,10 @@ def lrn_gain_figure(activity: dict[str, float]) -> Figure:
 
 
 def lrn_gain_text(activity: dict[str, float]) -> str:
-    """How many of the trained network's units the normalisation really inhibits."""
-    return (f"trained network: {100 * activity['inhibited']:.1f}% of the active first-layer units are "
-            f"scaled down by more than 10% beyond the constant {activity['constant_gain']:.3f}; "
-            f"median gain {activity['median_gain']:.3f}")  # fmt: skip
+    """How many of the trained network's units the normalisation really inhibits, and its median gain."""
+    return (f"In the trained network, {100 * activity['inhibited']:.1f}% of the active first-layer units "
+            f"are scaled down by more than 10% beyond the constant gain of {activity['constant_gain']:.3f}. "
+            f"The median gain is {activity['median_gain']:.3f}.")  # fmt: skip
 
 
 def plot_lrn(result: ExperimentResult, ax: Axes) -> None:
@@ -191,14 +201,14 @@ def lrn_text(result: ExperimentResult) -> str:
     diff = 100 * (errs["without"] - errs["with"])
     n_test = result.metrics["n_test"]
     se = 100 * (errs["with"] * (1 - errs["with"]) / n_test) ** 0.5
+    lowered = "lowered" if diff > 0 else "raised"
     return (
-        f"{common.small_run_lead(result)} Test error {100 * errs['without']:.1f}% without and "
-        f"{100 * errs['with']:.1f}% with response normalisation: the normalisation "
-        f"{'lowered' if diff > 0 else 'raised'} it by {abs(diff):.1f} points (the paper: "
-        f"{100 * paper['without']:.0f}% and {100 * paper['with']:.0f}%, lowered by "
-        f"{100 * (paper['without'] - paper['with']):.0f}). One seed and {n_test:,} test images, so one "
-        f"standard error of each figure is about {se:.1f} points and a difference needs about "
-        f"{2 * 2 ** 0.5 * se:.0f} points to stand out."
+        f"{common.small_run_lead(result)} Test error was {100 * errs['without']:.1f}% without response "
+        f"normalisation and {100 * errs['with']:.1f}% with it, so the normalisation {lowered} it by "
+        f"{abs(diff):.1f} points. The paper reports {100 * paper['without']:.0f}% and "
+        f"{100 * paper['with']:.0f}%, a drop of {100 * (paper['without'] - paper['with']):.0f} points. "
+        f"This is one seed on {n_test:,} test images: one standard error of each figure is about "
+        f"{se:.1f} points, so a difference needs about {2 * 2 ** 0.5 * se:.0f} points to stand out."
     )
 
 
@@ -206,28 +216,36 @@ def lrn_text(result: ExperimentResult) -> str:
 # 4. Two GPUs, one network
 
 
-def tower_table(rows: list[experiment.TowerRow], summary: dict[str, Any]) -> str:
-    """Per weight layer: kernels, where they read, parameters, MACs and neurons, split vs. one tower."""
+def tower_shapes(rows: list[experiment.TowerRow], summary: dict[str, Any]) -> str:
+    """Per weight layer: its kernels, the shape of one, which maps it reads and its neurons (output units),
+    with the total of neurons. The counts of the split and of one tower are :func:`tower_counts`."""
     reads = {"the image": "the image", "own tower": "own GPU", "both towers": "**both GPUs**"}
-    header = ["layer", "kernels", "one kernel", "reads", "parameters", "one tower", "MACs (M)",
-              "one tower (M)", "neurons"]  # fmt: skip
-    body = [[r.layer, r.kernels, r.kernel, reads[r.sees], f"{r.params_split:,}", f"{r.params_single:,}",
-             f"{r.macs_split / 1e6:.1f}", f"{r.macs_single / 1e6:.1f}", f"{r.neurons:,}"] for r in rows]
-    total = (f"| **total** | | | | **{summary['params_split']:,}** | {summary['params_single']:,} "
-             f"| **{summary['macs_split'] / 1e6:.0f}** | {summary['macs_single'] / 1e6:.0f} "
-             f"| {summary['neurons']:,} |")  # fmt: skip
+    body = [[r.layer, r.kernels, r.kernel, reads[r.sees], f"{r.neurons:,}"] for r in rows]
+    total = f"| **total** | | | | {summary['neurons']:,} |"
+    return common.markdown_table(["layer", "kernels", "one kernel", "reads", "neurons"], body) + "\n" + total
+
+
+def tower_counts(rows: list[experiment.TowerRow], summary: dict[str, Any]) -> str:
+    """Per weight layer: parameters and multiply-adds of the two-GPU split and of one tower of the same
+    width, with their totals (the split's in bold)."""
+    header = ["layer", "parameters", "one tower", "MACs (M)", "one tower (M)"]
+    body = [[r.layer, f"{r.params_split:,}", f"{r.params_single:,}", f"{r.macs_split / 1e6:.1f}",
+             f"{r.macs_single / 1e6:.1f}"] for r in rows]  # fmt: skip
+    total = (f"| **total** | **{summary['params_split']:,}** | {summary['params_single']:,} "
+             f"| **{summary['macs_split'] / 1e6:.0f}** | {summary['macs_single'] / 1e6:.0f} |")  # fmt: skip
     return common.markdown_table(header, body) + "\n" + total
 
 
 def tower_notes(summary: dict[str, Any]) -> str:
-    """Two lines: what the split saves, and where the parameters and the multiply-adds sit."""
+    """Two sentences: what the split saves, and where the parameters and the multiply-adds sit; one
+    number per clause."""
     return (
-        f"the split saves {summary['params_saved']:,} parameters "
-        f"({100 * summary['params_saved_frac']:.1f}%) and {summary['macs_saved'] / 1e6:.0f} M "
-        f"multiply-adds per image ({100 * summary['macs_saved_frac']:.0f}%)\n"
-        f"FC6 holds {summary['fc6_params']:,} parameters, {100 * summary['fc6_frac']:.0f}% of "
-        f"the network; FC6-FC8 {100 * summary['fc_params_frac']:.0f}%, while the convolutions do "
-        f"{100 * summary['conv_macs_frac']:.0f}% of the multiply-adds"
+        f"The split saves {summary['params_saved']:,} parameters, "
+        f"{100 * summary['params_saved_frac']:.1f}% of one tower's, and {summary['macs_saved'] / 1e6:.0f} M "
+        f"multiply-adds per image, {100 * summary['macs_saved_frac']:.0f}% of them.\n"
+        f"FC6 alone holds {summary['fc6_params']:,} parameters, {100 * summary['fc6_frac']:.0f}% of the "
+        f"network; FC6 to FC8 hold {100 * summary['fc_params_frac']:.0f}%, while the convolutions do "
+        f"{100 * summary['conv_macs_frac']:.0f}% of the multiply-adds."
     )
 
 

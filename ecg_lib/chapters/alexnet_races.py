@@ -17,6 +17,7 @@ from ecg_lib.chapters.explorers import Explorer, curves_explorer, history_curves
 from ecg_lib.claims import NotMeasured, archived_seeds, measure, verdict
 from ecg_lib.experiments import ExperimentResult
 from ecg_lib.experiments import alexnet as experiment
+from ecg_lib.profiles import ARCHIVED_PROFILES as ARCHIVED
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -91,13 +92,22 @@ def figure1_text(result: ExperimentResult) -> str:
         f"profile trains on {result.metrics['n_train']:,} images for minutes on a CPU; the full profile "
         f"measures at {paper_target} on all of CIFAR-10.")  # fmt: skip
     return (
-        f"{common.small_run_lead(result)} To reach {100 * target:.0f}% training error, tanh needed "
-        f"{fmt_ratio(paper_r['epoch_ratio'])} the epochs of ReLU under the paper-like recipe "
-        f"({fmt_ratio(paper_r['time_ratio'])} the training time) and {fmt_ratio(modern_r['epoch_ratio'])} "
-        f"under modern defaults ({fmt_ratio(modern_r['time_ratio'])} the time). {summary}{note} "
-        f"Training times come from a machine that may be shared, so the epoch ratio is the firmer number."
-        f"{edges}"
+        f"{common.small_run_lead(result)} To reach {100 * target:.0f}% training error, "
+        f"{_ratio_clause(paper_r, 'the paper-like recipe')}; {_ratio_clause(modern_r, 'modern defaults')}. "
+        f"{summary}{note} Training times come from a machine that may be shared, so the epoch ratio is the "
+        f"firmer number.{edges}"
     )
+
+
+def _ratio_clause(race: dict[str, Any], recipe: str) -> str:
+    # one race in words: the epoch ratio, then the time ratio, each in its own clause; a side that missed
+    # the target has no ratio, and the clause says so instead of printing a dash
+    missed = [_ACT_NAMES[a] for a in ("relu", "tanh") if race[a]["epochs"] is None]
+    if missed:
+        who = " and ".join(missed)
+        return f"under {recipe} {who} did not reach it, so there is no ratio"
+    return (f"under {recipe} tanh needed {fmt_ratio(race['epoch_ratio'])} the epochs of ReLU, and "
+            f"{fmt_ratio(race['time_ratio'])} its training time")  # fmt: skip
 
 
 def _plot_sweep(result: ExperimentResult, recipe: str, act: str, ax: Axes, fmt: str) -> None:
@@ -190,10 +200,14 @@ _RECIPE_NAMES = {"paper": "paper-like recipe", "modern": "modern recipe"}
 _ACT_NAMES = {"relu": "ReLU", "tanh": "tanh"}
 
 
+_COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
 def grid_edges(result: ExperimentResult) -> list[str]:
-    """The races whose winning rate is the lowest or the highest of the rates tried, one phrase each
-    (``"paper-like recipe, tanh: 0.02, the lowest of 0.02, 0.06, 0.2"``): a rate beyond the grid might
-    have reached the target sooner, so a ratio involving that race may be off in its favour or against."""
+    """The races whose winning rate is the lowest or the highest of the rates tried, one clause each
+    (``"tanh under the paper-like recipe did best at 0.02, the lowest of the three rates tried"``): a rate
+    beyond the grid might have reached the target sooner, so a ratio involving that race may be off in
+    its favour or against."""
     out = []
     for recipe, race in result.metrics["recipes"].items():
         for act in ("relu", "tanh"):
@@ -202,28 +216,59 @@ def grid_edges(result: ExperimentResult) -> list[str]:
             if len(rates) < 2 or won not in (rates[0], rates[-1]):
                 continue
             side = "lowest" if won == rates[0] else "highest"
-            out.append(f"{_RECIPE_NAMES.get(recipe, recipe)}, {_ACT_NAMES[act]}: {won:g}, the {side} of "
-                       f"{', '.join(f'{x:g}' for x in rates)}")  # fmt: skip
+            n = _COUNTS.get(len(rates), len(rates))
+            out.append(f"{_ACT_NAMES[act]} under the {_RECIPE_NAMES.get(recipe, recipe)} did best at "
+                       f"{won:g}, the {side} of the {n} rates tried")  # fmt: skip
     return out
 
 
 def _edges_sentence(edges: list[str]) -> str:
-    """" Best rates at the edge of the grid tried, ...: <edges>." (with its leading space), or ""."""
+    """" ... might have trained faster: <edges>." (with its leading space), or "" when there are none."""
     if not edges:
         return ""
-    return (" Best rates at the edge of the grid tried, where a rate beyond the grid might have trained "
-            "faster: " + "; ".join(edges) + ".")  # fmt: skip
+    races = "one race" if len(edges) == 1 else f"{_COUNTS.get(len(edges), len(edges))} races"
+    return (f" In {races} the best rate lay at the edge of the grid tried, so a rate beyond it might have "
+            f"trained faster: " + "; ".join(edges) + ".")  # fmt: skip
 
 
-def _archived_races() -> list[tuple[str, ExperimentResult]]:
-    """Every archived race of Figure 1 (all seeds, standard and full), labelled ``"seed 1, standard"``."""
+def _archived_races() -> list[tuple[str, int, ExperimentResult]]:
+    """Every archived race of Figure 1 as ``(profile, seed, result)``, the full profile's first."""
     found = archived_seeds(CHAPTER, ("relu_vs_tanh",))
-    return [(f"seed {seed}, {profile}", r) for profile, by_key in found.items()
-            for seed, r in by_key["relu_vs_tanh"]]  # fmt: skip
+    return [(profile, seed, r) for profile in reversed(ARCHIVED)
+            for seed, r in found[profile]["relu_vs_tanh"]]  # fmt: skip
+
+
+def _bound_sentence(races: list[tuple[str, int, ExperimentResult]]) -> str:
+    """" With seed 0, ReLU took 12 epochs, so the ratio is above 2.5×; ..." (leading space): each seed of
+    the best archived profile whose ratio the claim could not measure because one side missed the
+    target, with the bound that seed gives; "" when there is none."""
+    claim = LEDGER.claim("relu_speedup")
+    best = races[0][0] if races else None
+    clauses = []
+    for profile, seed, r in races:
+        m = r.metrics["recipes"]["paper"]
+        relu, tanh = m["relu"]["epochs"], m["tanh"]["epochs"]
+        if profile != best or (relu is None) == (tanh is None):  # both reached it (a ratio), or neither
+            continue
+        try:
+            measure(claim, r)  # a bound that decides the verdict is a measurement, said by the ledger
+        except NotMeasured:
+            cap = r.metrics["max_epochs"]
+            if tanh is None:
+                clauses.append((seed, f"ReLU took {relu} epochs", f"above {fmt_ratio(cap / relu)}"))
+            else:
+                clauses.append((seed, f"tanh took {tanh} epochs", f"below {fmt_ratio(tanh / cap)}"))
+    if not clauses:
+        return ""
+    text = "; ".join(f"with seed {seed}, {took}, so the ratio is {bound}" for seed, took, bound in clauses)
+    return f" In the {best} run {text}."
 
 
 def relu_archive_text() -> str:
     """The sentence on the paper-scale ratio: generated from the archived runs, or saying there are none;
-    then the archived races whose best rate lies at the edge of its grid."""
-    edges = [f"{label}: {edge}" for label, r in _archived_races() for edge in grid_edges(r)]
-    return LEDGER.archived_sentence("relu_speedup") + _edges_sentence(edges)
+    the bound each seed gives where one side missed the target; then the archived races whose best rate
+    lies at the edge of its grid."""
+    races = _archived_races()
+    edges = [f"in the {profile} run with seed {seed}, {edge}" for profile, seed, r in races
+             for edge in grid_edges(r)]  # fmt: skip
+    return LEDGER.archived_sentence("relu_speedup") + _bound_sentence(races) + _edges_sentence(edges)
