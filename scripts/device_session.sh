@@ -24,10 +24,11 @@ commit="${1:?usage: device_session.sh COMMIT [TOTAL_S] [JOBS] [QUEUE]}"
 total="${2:-560}"
 jobs="${3:-6}"
 # The deciding runs of issue 23 come first (ResNet-110, the wide-grid AlexNet race, NIN's seeds with per-image
-# bits); experiments that already have an archive are skipped by reproduce, so the rest of the list only
-# fills gaps.
+# bits, VGG without batch norm); experiments that already have an archive are skipped by reproduce, so the
+# rest of the list only fills gaps.
 queue="${4:-resnet:depth110,resnet:depth110_seed1,alexnet:relu_vs_tanh_wide,alexnet:relu_vs_tanh_wide_seed1,\
 nin:train_heads,nin:train_heads_seed1,nin:train_heads_seed2,nin:train_heads_seed3,\
+vgg:train_configs_nobn,vgg:train_configs_nobn_seed1,\
 alexnet:relu_vs_tanh,alexnet:relu_vs_tanh_seed1,resnet:depth_seed1,vgg:train_configs,\
 googlenet:train,googlenet:train_seed1,alexnet:lrn,alexnet:lrn_seed1,\
 resnet:reference_depth,resnet:reference_lesions,resnet:reference_block_stats,resnet:tables,\

@@ -215,7 +215,7 @@ def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest
     assert "140 px (C) vs 140 px (B): **reproduced**" in table
     lrn = rows["Local response normalisation does not improve configuration A (Sec. 4.1, Table 3)"]
     a, a_lrn = result.metrics["A"]["test_error"], result.metrics["A-LRN"]["test_error"]
-    assert f"{100 * a:.1f}% (A) vs. {100 * a_lrn:.1f}% (A-LRN)" in lrn and "binomial SE, 10 images" in lrn
+    assert f"{100 * a:.1f}% (A) vs. {100 * a_lrn:.1f}% (A-LRN)" in lrn and "paired SE over 10 images" in lrn
     assert lrn.count("no archive: no evidence yet") == 2
     # D is not trained by these settings: no measurement, said so
     deeper = rows["The deeper configuration D has a lower error than A (Sec. 4.1, Table 3)"]
@@ -234,7 +234,7 @@ def test_page_tables() -> None:
 
 def test_chapter_is_registered() -> None:
     assert CHAPTERS["vgg"] == "ecg_lib.experiments.vgg"
-    assert chapter_module("vgg").EXPERIMENTS == {"train_configs": X.train_configs}
+    assert chapter_module("vgg").EXPERIMENTS["train_configs"] is X.train_configs
     assert set(papers.VGG_TABLE3) == set(V.CONFIGS)
     assert papers.VGG_TABLE3["A-LRN"][1] > papers.VGG_TABLE3["A"][1]  # LRN did not help in the paper
 
