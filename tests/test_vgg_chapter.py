@@ -203,8 +203,10 @@ def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest
 
     text = vgg_page.run_paragraph(result, settings)
     assert text.startswith("**Your small run (quick profile).**") and "10.4% without, 10.5% with" in text
-    assert "These runs see 2 images per class for 1 epochs" in text and "scored on 10 test images" in text
-    table = vgg_page.paper_table(X.config_table(), X.layer_trace("B"), X.layer_trace("C"), result)
+    assert "These runs see 2 images per class for 1 epoch, with one seed" in text
+    assert "scored on 10 test images" in text
+    # the ledger on this run (the scoreboard's view of a live run; the closing table reads the archives)
+    table = vgg_page.LEDGER.table({"train_configs": result, **vgg_page.counted()}, result.profile)
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines()}
     two = rows["Two stacked 3×3 layers see a 5×5 window (Sec. 2.3)"]
     assert "| 5 px: **reproduced** | same (counted) |" in two
@@ -225,11 +227,80 @@ def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest
 
 def test_page_tables() -> None:
     rows = X.config_table()
-    table = vgg_page.config_table_markdown(rows)
-    assert "| E | 19 | 16 / 0 | 143,667,240 (143.7 M) | 144 M | 19.63 G |" in table
+    structure = vgg_page.config_structure_markdown(rows)
+    cost = vgg_page.config_cost_markdown(rows)
+    # Table 1 counted, in two tables of at most six columns (issue 27): what each network is, what it costs
+    assert structure.splitlines()[0] == "| config | weight layers | 3×3 convs | 1×1 convs | receptive field |"
+    assert "| C | 16 | 10 | 3 | 156 px |" in structure and "| E | 19 | 16 | 0 | 268 px |" in structure
+    assert cost.splitlines()[0] == ("| config | parameters | Table 2 | MACs per image | params in FC6-8 | "
+                                    "MACs in FC6-8 |")
+    assert "| E | 143,667,240 (143.7 M) | 144 M | 19.63 G | 86.1% | 0.6% |" in cost
+    assert "| A | 132,863,336 (132.9 M) | 133 M | 7.61 G | 93.1% | 1.6% |" in cost
     stacks = vgg_page.stack_table_markdown(X.stack_table(channels=256, side=56))
     assert stacks.splitlines()[0].startswith("| stack (C = 256, 56×56 maps) |")
     assert "| 3 x 3x3 | 7×7 | 1,769,472 | 27 | 5.55 G | 3 |" in stacks
+    for table in (structure, cost, stacks):
+        assert all(line.count("|") - 1 <= 6 for line in table.splitlines())
+
+
+def test_the_cost_sentence_is_generated_from_the_counted_rows() -> None:
+    rows = X.config_table()
+    text = vgg_page.cost_text(rows)
+    assert "going from 11 to 19 weight layers adds 8.1% to the parameters." in text
+    assert "FC6 alone maps the 25,088 numbers of the last feature map to 4,096 units, with 102.8 million" in (
+        text)
+    assert "The FC layers hold 86.1% to 93.1% of the parameters, yet do at most 1.6% of the" in text
+    # one configuration: no range from a value to itself
+    assert "hold 93.1% of the parameters" in vgg_page.cost_text(rows[:1])
+
+
+def test_the_paper_values_of_the_trained_claims_hold_no_parentheses() -> None:
+    # they are quoted inside "(Sec. 4.1, Table 3; paper: ...)": parentheses there would nest (issue 27)
+    claims = {c.key: c for c in vgg_page.LEDGER.claims}
+    assert claims["deeper"].paper_value == "D 8.8% vs. A 10.4% top-5, ImageNet"
+    assert claims["lrn"].paper_value == "A-LRN 10.5% vs. A 10.4% top-5, ImageNet"
+    assert not any("(" in c.paper_value for c in claims.values())
+
+
+def test_the_data_note_reads_the_archives(tmp_path) -> None:
+    from ecg_lib.results import find_archives
+
+    found = find_archives("vgg", "train_configs")
+    if "standard" in found:
+        assert vgg_page.data_note().startswith("**Data.** The archived standard run's CIFAR-10: ")
+        assert str(found["standard"].run_info["data_quality"]) in vgg_page.data_note()
+    none = "**Data.** No archived run yet: the trained claims have no evidence."
+    assert vgg_page.data_note(tmp_path) == none
+
+
+def test_the_five_points_are_generated_and_follow_the_verdicts() -> None:
+    from ecg_lib.chapters import summary
+
+    ev = summary.evidence("vgg")
+    points = vgg_page.summary_points(ev)
+    assert len(points) == 5 and summary.five_points(points).startswith("1. Stacked 3×3 layers")
+    stacks, counts, ones, deeper, lrn = points
+    assert "two see a 5×5 window, three a 7×7 one (both **reproduced**, counted)" in stacks
+    assert "81.5% more weights than three 3×3 layers, against the paper's 81% (**reproduced**)" in stacks
+    assert "the stack saves 44.9% of the weights" in stacks
+    assert "Table 2's parameter counts (all six **reproduced**)" in counts
+    assert "19.63 billion multiply-accumulates per image, against the 19.6 billion" in counts
+    assert "from 11 to 19 weight layers adds 8.1%" in counts and "86.1% to 93.1%" in counts
+    assert ones.startswith("Configuration C's three 1×1 layers") and "beats C: 8.8% against 9.4%" in ones
+    by_key = {e.claim.key: e for e in ev}
+    assert deeper == summary.finding(by_key["deeper"]) and lrn == summary.finding(by_key["lrn"])
+    # a changed verdict changes the sentence: one parameter count failing names its claim
+    changed = [dataclasses.replace(e, cells={**e.cells, "live": dataclasses.replace(
+        e.cells["live"], verdict="not reproduced")}) if e.claim.key == "params_D" else e for e in ev]
+    counts2 = vgg_page.summary_points(changed)[1]
+    assert "all six" not in counts2
+    assert "Configuration D has 138 million parameters: **not reproduced**" in counts2
+    # and one stack figure failing
+    changed = [dataclasses.replace(e, cells={**e.cells, "live": dataclasses.replace(
+        e.cells["live"], verdict="not reproduced")}) if e.claim.key == "rf3" else e for e in ev]
+    stacks2 = vgg_page.summary_points(changed)[0]
+    assert "both" not in stacks2
+    assert "Three stacked 3×3 layers see a 7×7 window: **not reproduced**" in stacks2
 
 
 def test_chapter_is_registered() -> None:
