@@ -81,7 +81,8 @@ def _paper_chapter(name: str, title: str) -> Chapter:
 #: Every chapter, in reading order (the order of ``_toc.yml``'s "Chapters" part).
 CHAPTERS: tuple[Chapter, ...] = (
     replace(_paper_chapter("alexnet", "AlexNet"), ledger_module="ecg_lib.chapters.alexnet_ledger"),
-    _paper_chapter("vgg", "VGG"),
+    replace(_paper_chapter("vgg", "VGG"),
+            sections=("notebooks/vgg_configs", "notebooks/vgg_trained", "notebooks/vgg_summary")),
     _paper_chapter("nin", "Network in Network"),
     _paper_chapter("googlenet", "GoogLeNet"),
     _paper_chapter("resnet", "ResNet"),
