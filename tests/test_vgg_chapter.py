@@ -15,7 +15,7 @@ from ecg_lib import papers, profiles
 from ecg_lib.chapters import vgg as vgg_page
 from ecg_lib.counting import count_macs, count_params, receptive_field
 from ecg_lib.data import CIFAR10Data
-from ecg_lib.experiments import CHAPTERS, chapter_module
+from ecg_lib.experiments import CHAPTERS, ExperimentResult, chapter_module
 from ecg_lib.experiments import vgg as X
 from ecg_lib.models import vgg as V
 from ecg_lib.train import TrainConfig
@@ -202,7 +202,8 @@ def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest
     json.dumps(result.to_dict())
 
     text = vgg_page.run_paragraph(result, settings)
-    assert text.startswith("**Your small run (quick profile).**") and "10.4% without, 10.5% with" in text
+    assert text.startswith("**Your small run (quick profile).**")
+    assert "In the paper, LRN moved A's ImageNet top-5 error from 10.4% to 10.5%." in text
     assert "These runs see 2 images per class for 1 epoch, with one seed" in text
     assert "scored on 10 test images" in text
     # the ledger on this run (the scoreboard's view of a live run; the closing table reads the archives)
@@ -357,3 +358,31 @@ def test_the_loss_figure_draws_a_half_epoch_moving_average() -> None:
     assert list(line.get_ydata()) == pytest.approx([3.0, 1.0, 1.0, 3.0, 5.0])
     assert fig.axes[0].get_title() == "Training loss, your run (quick profile)"
     plt.close(fig)
+
+
+def _run(errors: dict[str, float]) -> ExperimentResult:
+    from types import SimpleNamespace
+
+    info = SimpleNamespace(info={"n_test": 1000})
+    metrics: dict = {c: {"test_error": e, "train_error": 0.6, "seconds": 10.0,
+                         "macs": 2 * 9_913_600 if c == "D" else 9_913_600,
+                         "weight_layers": 16 if c == "D" else 11} for c, e in errors.items()}
+    metrics["settings"] = {"n_train_per_class": 200}
+    histories = dict.fromkeys(errors, info)
+    return ExperimentResult("vgg.train_configs", "quick", histories=histories, metrics=metrics)
+
+
+def test_the_run_paragraph_says_one_number_per_clause_and_no_zero_difference() -> None:
+    settings = X.SETTINGS["quick"]
+    text = vgg_page.run_paragraph(_run({"A": 0.696, "A-LRN": 0.706, "D": 0.815}), settings)
+    assert "configuration D ended at 81.5% test error and the 11-layer A at 69.6%: D 11.9 points higher." in (
+        text)
+    assert "D costs 2.0 times A's compute per image." in text
+    assert "Adding LRN to A changed the test error by +1.0 points and cost 1.0 times A's training time." in (
+        text)
+    # equal errors: said in words, not as "0.0 points higher" or "+0.0 points"
+    level = vgg_page.run_paragraph(_run({"A": 0.696, "A-LRN": 0.696, "D": 0.696}), settings)
+    assert "A at 69.6%: no difference at this precision." in level
+    assert "Adding LRN to A left the test error where it was" in level
+    assert "on its own training images D ended level with A." in level
+    assert "0.0 points" not in level

@@ -238,32 +238,37 @@ def run_paragraph(result: ExperimentResult, settings: vgg.Settings) -> str:
     p = m[shallow]["test_error"]
     se = 100 * (p * (1 - p) / n_test) ** 0.5  # binomial standard error of an error rate
     top5 = {c: 100 * papers.VGG_TABLE3[c][1] for c in ("A", "A-LRN")}
+    # one number per clause; a difference that rounds to zero is said in words, not as "0.0 points higher"
+    gap = ("no difference at this precision" if abs(d_err) < 0.05
+           else f"{deep} {abs(d_err):.1f} points {'lower' if d_err < 0 else 'higher'}")  # fmt: skip
     text = (
         f"{common.small_run_lead(result)} "
-        f"With the same budget, the {m[deep]['weight_layers']}-layer configuration "
-        f"{deep} ended {abs(d_err):.1f} points {'lower' if d_err < 0 else 'higher'} in test error than the "
-        f"{m[shallow]['weight_layers']}-layer {shallow} "
-        f"({100 * m[deep]['test_error']:.1f}% against {100 * m[shallow]['test_error']:.1f}%), "
-        f"at {m[deep]['macs'] / m[shallow]['macs']:.1f} times the compute per image. "
+        f"With the same budget, the {m[deep]['weight_layers']}-layer configuration {deep} ended at "
+        f"{100 * m[deep]['test_error']:.1f}% test error and the {m[shallow]['weight_layers']}-layer "
+        f"{shallow} at {100 * m[shallow]['test_error']:.1f}%: {gap}. {deep} costs "
+        f"{m[deep]['macs'] / m[shallow]['macs']:.1f} times {shallow}'s compute per image. "
     )
     if d_err >= 0:
         # what the training errors say depends on their sign: slower to fit, or fitting and not generalising
         why = ("so in this budget the deeper network is the slower one to fit, not the one that overfits"
                if d_train >= 0 else "so the deeper network fit its training images better and generalised "
                "worse")  # fmt: skip
+        fit = (f"on its own training images {deep} ended level with {shallow}" if abs(d_train) < 0.05
+               else f"{deep} ended {abs(d_train):.1f} points {'higher' if d_train >= 0 else 'lower'} on its "
+               f"own training images, {why}")  # fmt: skip
         text += (
-            f"Depth did not pay in this budget: {deep} ended {abs(d_train):.1f} points "
-            f"{'higher' if d_train >= 0 else 'lower'} on its own training images, {why}. "
+            f"Depth did not pay in this budget: {fit}. "
             "The paper's comparison is between networks trained to convergence (74 epochs on 1.3 million "
             "images); the full profile trains all six configurations on all of CIFAR-10 to test it. "
         )
+    lrn_change = (f"changed the test error by {lrn_err:+.1f} points" if abs(lrn_err) >= 0.05
+                  else "left the test error where it was")  # fmt: skip
     # training times are recorded to 0.1 s: a run too short to time has no ratio (a tiny test run)
     cost = (f"{m['A-LRN']['seconds'] / m['A']['seconds']:.1f} times A's training time" if m["A"]["seconds"]
             else "a training time too short to compare")  # fmt: skip
     text += (
-        f"Adding LRN to A changed the test error by {lrn_err:+.1f} points "
-        f"(paper, ImageNet top-5: {top5['A']:.1f}% without, {top5['A-LRN']:.1f}% with) "
-        f"and cost {cost}. "
+        f"Adding LRN to A {lrn_change} and cost {cost}. In the paper, LRN moved A's ImageNet top-5 error "
+        f"from {top5['A']:.1f}% to {top5['A-LRN']:.1f}%. "
         f"These runs see {n_per_class} images per class for {_epochs(settings.train.epochs)}, with one seed, "
         f"and are scored on {n_test:,} test images, where sampling alone gives a test error a standard "
         f"error of {se:.1f} points (before any seed-to-seed variation): differences of a few points are "
@@ -465,7 +470,7 @@ def summary_points(ev: Sequence[Evidence]) -> list[str]:
     ones = (
         f"Configuration C's {_number(c.conv1)} 1×1 layers add depth and non-linearity without reach: C's "
         f"last convolution sees what B's does ({_verdicts(by_key, ['conv1x1_rf'])}, counted). In Table 3, D, "
-        f"with 3×3 layers in their places, {'beats' if t3['D'] < t3['C'] else 'does not beat'} C: "
+        f"with 3×3 layers where C has its 1×1 ones, {'beats' if t3['D'] < t3['C'] else 'does not beat'} C: "
         f"{t3['D']:.1f}% against {t3['C']:.1f}% top-5 error."
     )
     return [stacks, counts, ones, finding(by_key["deeper"]), finding(by_key["lrn"])]
