@@ -82,7 +82,8 @@ def _paper_chapter(name: str, title: str) -> Chapter:
 CHAPTERS: tuple[Chapter, ...] = (
     replace(_paper_chapter("alexnet", "AlexNet"), ledger_module="ecg_lib.chapters.alexnet_ledger",
             sections=("notebooks/alexnet_relu", "notebooks/alexnet_lrn", "notebooks/alexnet_summary")),
-    _paper_chapter("vgg", "VGG"),
+    replace(_paper_chapter("vgg", "VGG"),
+            sections=("notebooks/vgg_configs", "notebooks/vgg_trained", "notebooks/vgg_summary")),
     _paper_chapter("nin", "Network in Network"),
     _paper_chapter("googlenet", "GoogLeNet"),
     _paper_chapter("resnet", "ResNet"),

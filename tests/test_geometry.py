@@ -133,10 +133,12 @@ def test_vgg_stride_sentence_gives_the_2d_share() -> None:
 
 def test_vgg_footprint_sentence_counts_the_paths() -> None:
     text = vgg_page.footprint_text(15)
-    assert "see the same window (7×7 and 7×7 pixels)" in text
-    assert "centre pixel reaches the output through 49 paths and a corner pixel of the window through 1," in (
-        text)
-    assert "each of its 49 pixels through 1 path (corner: 1)" in text
+    assert "see the same 7×7 window, but not equally." in text
+    assert ("the centre pixel reaches the output through 49 paths, and a corner pixel of the window "
+            "through 1.") in text
+    assert "connects each of its 49 pixels through 1 path, and weighs them alike" in text
+    # no degenerate pair (issue 27): not "7×7 and 7×7 pixels", nor a corner figure equal to every pixel's
+    assert "7×7 and 7×7" not in text and "corner: 1" not in text and "((" not in text
 
 
 def test_alexnet_pooling_sentence() -> None:

@@ -15,7 +15,7 @@ from ecg_lib import papers, profiles
 from ecg_lib.chapters import vgg as vgg_page
 from ecg_lib.counting import count_macs, count_params, receptive_field
 from ecg_lib.data import CIFAR10Data
-from ecg_lib.experiments import CHAPTERS, chapter_module
+from ecg_lib.experiments import CHAPTERS, ExperimentResult, chapter_module
 from ecg_lib.experiments import vgg as X
 from ecg_lib.models import vgg as V
 from ecg_lib.train import TrainConfig
@@ -202,9 +202,14 @@ def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest
     json.dumps(result.to_dict())
 
     text = vgg_page.run_paragraph(result, settings)
-    assert text.startswith("**Your small run (quick profile).**") and "10.4% without, 10.5% with" in text
-    assert "These runs see 2 images per class for 1 epochs" in text and "scored on 10 test images" in text
-    table = vgg_page.paper_table(X.config_table(), X.layer_trace("B"), X.layer_trace("C"), result)
+    assert text.startswith("**Your small run (quick profile).**")
+    assert "In the paper, LRN moved A's ImageNet top-5 error from 10.4% to 10.5%." in text
+    assert "These runs see 2 images per class for 1 epoch, with one seed" in text
+    assert "scored on 10 test images" in text
+    # the ledger on this run (the scoreboard's view of a live run; the closing table reads the archives)
+    # (the runs without batch normalisation are archived only: no live result for them)
+    live = {"train_configs": result, "train_configs_nobn": None, **vgg_page.counted()}
+    table = vgg_page.LEDGER.table(live, result.profile)
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines()}
     two = rows["Two stacked 3×3 layers see a 5×5 window (Sec. 2.3)"]
     assert "| 5 px: **reproduced** | same (counted) |" in two
@@ -225,11 +230,83 @@ def test_train_configs_plumbing_and_the_pages_text(tmp_path, monkeypatch: pytest
 
 def test_page_tables() -> None:
     rows = X.config_table()
-    table = vgg_page.config_table_markdown(rows)
-    assert "| E | 19 | 16 / 0 | 143,667,240 (143.7 M) | 144 M | 19.63 G |" in table
+    structure = vgg_page.config_structure_markdown(rows)
+    cost = vgg_page.config_cost_markdown(rows)
+    # Table 1 counted, in two tables of at most six columns (issue 27): what each network is, what it costs
+    assert structure.splitlines()[0] == "| config | weight layers | 3×3 convs | 1×1 convs | receptive field |"
+    assert "| C | 16 | 10 | 3 | 156 px |" in structure and "| E | 19 | 16 | 0 | 268 px |" in structure
+    assert cost.splitlines()[0] == ("| config | parameters | Table 2 | MACs per image | params in FC6-8 | "
+                                    "MACs in FC6-8 |")
+    assert "| E | 143,667,240 (143.7 M) | 144 M | 19.63 G | 86.1% | 0.6% |" in cost
+    assert "| A | 132,863,336 (132.9 M) | 133 M | 7.61 G | 93.1% | 1.6% |" in cost
     stacks = vgg_page.stack_table_markdown(X.stack_table(channels=256, side=56))
     assert stacks.splitlines()[0].startswith("| stack (C = 256, 56×56 maps) |")
     assert "| 3 x 3x3 | 7×7 | 1,769,472 | 27 | 5.55 G | 3 |" in stacks
+    for table in (structure, cost, stacks):
+        assert all(line.count("|") - 1 <= 6 for line in table.splitlines())
+
+
+def test_the_cost_sentence_is_generated_from_the_counted_rows() -> None:
+    rows = X.config_table()
+    text = vgg_page.cost_text(rows)
+    assert "going from 11 to 19 weight layers adds 8.1% to the parameters." in text
+    assert "FC6 alone maps the 25,088 numbers of the last feature map to 4,096 units, with 102.8 million" in (
+        text)
+    assert "The FC layers hold 86.1% to 93.1% of the parameters, yet do at most 1.6% of the" in text
+    # one configuration: no range from a value to itself
+    assert "hold 93.1% of the parameters" in vgg_page.cost_text(rows[:1])
+
+
+def test_the_paper_values_of_the_trained_claims_hold_no_parentheses() -> None:
+    # they are quoted inside "(Sec. 4.1, Table 3; paper: ...)": parentheses there would nest (issue 27)
+    claims = {c.key: c for c in vgg_page.LEDGER.claims}
+    assert claims["deeper"].paper_value == "D 8.8% vs. A 10.4% top-5, ImageNet"
+    assert claims["lrn"].paper_value == "A-LRN 10.5% vs. A 10.4% top-5, ImageNet"
+    assert not any("(" in c.paper_value for c in claims.values())
+
+
+def test_the_data_note_reads_the_archives(tmp_path) -> None:
+    from ecg_lib.results import find_archives
+
+    found = find_archives("vgg", "train_configs")
+    if "standard" in found:
+        assert vgg_page.data_note().startswith("**Data.** The archived standard run's CIFAR-10: ")
+        assert str(found["standard"].run_info["data_quality"]) in vgg_page.data_note()
+    none = "**Data.** No archived run yet: the trained claims have no evidence."
+    assert vgg_page.data_note(tmp_path) == none
+
+
+def test_the_five_points_are_generated_and_follow_the_verdicts() -> None:
+    from ecg_lib.chapters import summary
+
+    ev = summary.evidence("vgg")
+    points = vgg_page.summary_points(ev)
+    assert len(points) == 5 and summary.five_points(points).startswith("1. Stacked 3×3 layers")
+    stacks, counts, ones, deeper, lrn = points
+    assert "two see a 5×5 window, three a 7×7 one (both **reproduced**, counted)" in stacks
+    assert "81.5% more weights than three 3×3 layers, against the paper's 81% (**reproduced**)" in stacks
+    assert "the stack saves 44.9% of the weights" in stacks
+    assert "Table 2's parameter counts (all six **reproduced**)" in counts
+    assert "19.63 billion multiply-accumulates per image, against the 19.6 billion" in counts
+    assert "from 11 to 19 weight layers adds 8.1%" in counts and "86.1% to 93.1%" in counts
+    assert ones.startswith("Configuration C's three 1×1 layers") and "beats C: 8.8% against 9.4%" in ones
+    by_key = {e.claim.key: e for e in ev}
+    # each trained claim with its twin without batch normalisation
+    for point, key in ((deeper, "deeper"), (lrn, "lrn")):
+        assert point == (f"{summary.finding(by_key[key])} Without batch normalisation: "
+                         f"{summary.finding(by_key[key + '_nobn'])}")  # fmt: skip
+    # a changed verdict changes the sentence: one parameter count failing names its claim
+    changed = [dataclasses.replace(e, cells={**e.cells, "live": dataclasses.replace(
+        e.cells["live"], verdict="not reproduced")}) if e.claim.key == "params_D" else e for e in ev]
+    counts2 = vgg_page.summary_points(changed)[1]
+    assert "all six" not in counts2
+    assert "Configuration D has 138 million parameters: **not reproduced**" in counts2
+    # and one stack figure failing
+    changed = [dataclasses.replace(e, cells={**e.cells, "live": dataclasses.replace(
+        e.cells["live"], verdict="not reproduced")}) if e.claim.key == "rf3" else e for e in ev]
+    stacks2 = vgg_page.summary_points(changed)[0]
+    assert "both" not in stacks2
+    assert "Three stacked 3×3 layers see a 7×7 window: **not reproduced**" in stacks2
 
 
 def test_chapter_is_registered() -> None:
@@ -286,3 +363,31 @@ def test_the_loss_figure_draws_a_half_epoch_moving_average() -> None:
     assert list(line.get_ydata()) == pytest.approx([3.0, 1.0, 1.0, 3.0, 5.0])
     assert fig.axes[0].get_title() == "Training loss, your run (quick profile)"
     plt.close(fig)
+
+
+def _run(errors: dict[str, float]) -> ExperimentResult:
+    from types import SimpleNamespace
+
+    info = SimpleNamespace(info={"n_test": 1000})
+    metrics: dict = {c: {"test_error": e, "train_error": 0.6, "seconds": 10.0,
+                         "macs": 2 * 9_913_600 if c == "D" else 9_913_600,
+                         "weight_layers": 16 if c == "D" else 11} for c, e in errors.items()}
+    metrics["settings"] = {"n_train_per_class": 200}
+    histories = dict.fromkeys(errors, info)
+    return ExperimentResult("vgg.train_configs", "quick", histories=histories, metrics=metrics)
+
+
+def test_the_run_paragraph_says_one_number_per_clause_and_no_zero_difference() -> None:
+    settings = X.SETTINGS["quick"]
+    text = vgg_page.run_paragraph(_run({"A": 0.696, "A-LRN": 0.706, "D": 0.815}), settings)
+    assert "configuration D ended at 81.5% test error and the 11-layer A at 69.6%: D 11.9 points higher." in (
+        text)
+    assert "D costs 2.0 times A's compute per image." in text
+    assert "Adding LRN to A changed the test error by +1.0 points and cost 1.0 times A's training time." in (
+        text)
+    # equal errors: said in words, not as "0.0 points higher" or "+0.0 points"
+    level = vgg_page.run_paragraph(_run({"A": 0.696, "A-LRN": 0.696, "D": 0.696}), settings)
+    assert "A at 69.6%: no difference at this precision." in level
+    assert "Adding LRN to A left the test error where it was" in level
+    assert "on its own training images D ended level with A." in level
+    assert "0.0 points" not in level

@@ -7,13 +7,16 @@ vs. this book" table. The numbers come from :mod:`ecg_lib.experiments.vgg`; the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ecg_lib import papers
 from ecg_lib.chapters import common, plots
+from ecg_lib.claim_ledgers import Evidence
+from ecg_lib.claim_tally import best_verdict
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, paired_gap, seeds_gap
 from ecg_lib.counting import window_centres
 from ecg_lib.evidence import paired_difference, unpack_correct
@@ -26,17 +29,20 @@ if TYPE_CHECKING:
 __all__ = [
     "FOOTPRINT_PANELS",
     "LEDGER",
-    "config_table_markdown",
+    "config_cost_markdown",
+    "config_structure_markdown",
     "cost_figure",
+    "cost_text",
     "counted",
+    "data_note",
     "describe_settings",
     "footprint_figure",
     "footprint_text",
     "loss_figure",
-    "paper_table",
     "run_paragraph",
     "stack_table_markdown",
     "stride_centres_text",
+    "summary_points",
 ]
 
 # The chains of the footprint figure: (title, [(kernel, stride), ...]).
@@ -83,14 +89,18 @@ def footprint_text(side: int = 15) -> str:
     n_stack = int(np.count_nonzero(stack.sum(0).numpy()))
     n_single = int(np.count_nonzero(single.sum(0).numpy()))
     paths = (int(stack[c, c]), int(stack[corner]), int(single[c, c]), int(single[corner]))
-    same = "the same" if n_stack == n_single else "different"
+    window = (f"the same {n_stack}×{n_stack} window" if n_stack == n_single
+              else f"different windows, {n_stack}×{n_stack} and {n_single}×{n_single} pixels")  # fmt: skip
+    # the single layer: one figure when every pixel of its window has as many paths, else centre and corner
+    one = "path" if paths[2] == 1 else "paths"
+    single_paths = f"each of its {n_single * n_single} pixels through {paths[2]} {one}"
+    if paths[2] != paths[3]:
+        single_paths = f"its centre pixel through {paths[2]} {one} and a corner pixel through {paths[3]}"
     return (
-        f"Three stacked 3×3 layers and one 7×7 layer see {same} window ({n_stack}×{n_stack} and "
-        f"{n_single}×{n_single} pixels), but not equally: in the stack the centre pixel reaches the output "
-        f"through {paths[0]} paths and a corner pixel of the window through {paths[1]}, while the single 7×7 "
-        f"layer connects each of its {n_single * n_single} pixels through {paths[2]} "
-        f"path{'s' if paths[2] != 1 else ''} (corner: {paths[3]}) and weighs them alike until it learns "
-        "otherwise."
+        f"Three stacked 3×3 layers and one 7×7 layer see {window}, but not equally. In the stack the "
+        f"centre pixel reaches the output through {paths[0]} paths, and a corner pixel of the window "
+        f"through {paths[1]}. The single 7×7 layer connects {single_paths}, and weighs them alike until it "
+        "learns otherwise."
     )
 
 
@@ -120,15 +130,54 @@ def footprint_figure(
     return fig
 
 
-def config_table_markdown(rows: Sequence[vgg.ConfigRow]) -> str:
-    """Table 1's configurations as counted: layers, parameters against Table 2, MACs, FC shares."""
+def config_structure_markdown(rows: Sequence[vgg.ConfigRow]) -> str:
+    """Table 1's configurations as built: weight layers, convolutions by kernel, and the receptive field
+    of the last convolution's units (the first half of the counted table; the cost is the second)."""
     return common.markdown_table(
-        ["config", "weight layers", "3×3 / 1×1 convs", "parameters", "Table 2", "MACs per image",
-         "params in FC6-8", "MACs in FC6-8", "receptive field"],
-        [[r.config, r.weight_layers, f"{r.conv3} / {r.conv1}", f"{r.params:,} ({r.params_m:.1f} M)",
-          f"{r.paper_params_m} M", f"{r.macs / 1e9:.2f} G", f"{100 * r.fc_share:.1f}%",
-          f"{100 * r.fc_mac_share:.1f}%", f"{r.receptive_field} px"] for r in rows],
+        ["config", "weight layers", "3×3 convs", "1×1 convs", "receptive field"],
+        [[r.config, r.weight_layers, r.conv3, r.conv1, f"{r.receptive_field} px"] for r in rows],
+    )
+
+
+def config_cost_markdown(rows: Sequence[vgg.ConfigRow]) -> str:
+    """Table 1's configurations as counted: parameters against Table 2, MACs per 224x224 image, and the
+    shares of both in FC6-FC8."""
+    return common.markdown_table(
+        ["config", "parameters", "Table 2", "MACs per image", "params in FC6-8", "MACs in FC6-8"],
+        [[r.config, f"{r.params:,} ({r.params_m:.1f} M)", f"{r.paper_params_m} M", f"{r.macs / 1e9:.2f} G",
+          f"{100 * r.fc_share:.1f}%", f"{100 * r.fc_mac_share:.1f}%"] for r in rows],
     )  # fmt: skip
+
+
+def _pct_range(values: Sequence[float]) -> str:
+    """``[0.861, 0.931]`` -> "86.1% to 93.1%"; one value when they round alike (no range from x to x)."""
+    lo, hi = f"{100 * min(values):.1f}%", f"{100 * max(values):.1f}%"
+    return lo if lo == hi else f"{lo} to {hi}"
+
+
+def cost_text(rows: Sequence[vgg.ConfigRow]) -> str:
+    """Where Table 1's parameters and arithmetic sit, from the counted rows: what depth adds to the
+    parameters from the shallowest to the deepest configuration, FC6's weights, and the FC layers' shares
+    of parameters and MACs."""
+    from torch import device
+
+    from ecg_lib.models import vgg as vgg_models
+
+    shallow = min(rows, key=lambda r: r.weight_layers)
+    deep = max(rows, key=lambda r: r.weight_layers)
+    growth = deep.params / shallow.params - 1
+    with device("meta"):
+        fc6 = vgg_models.vgg(shallow.config).classifier.fc6
+    return (
+        f"Two things stand out. Depth is cheap in parameters: going from {shallow.weight_layers} to "
+        f"{deep.weight_layers} weight layers adds {100 * growth:.1f}% to the parameters. The 3×3 layers are "
+        f"small next to the first fully connected layer: FC6 alone maps the {fc6.in_features:,} numbers of "
+        f"the last feature map to {fc6.out_features:,} units, with {fc6.weight.numel() / 1e6:.1f} million "
+        f"weights. And the cost sits in two different places. The FC layers hold "
+        f"{_pct_range([r.fc_share for r in rows])} of the parameters, yet do at most "
+        f"{100 * max(r.fc_mac_share for r in rows):.1f}% of the multiply-accumulates; the convolutions do "
+        "the rest."
+    )
 
 
 def cost_figure(rows: Sequence[vgg.ConfigRow]) -> Figure:
@@ -173,6 +222,10 @@ def loss_figure(result: ExperimentResult, profile: str) -> Figure:
     return plots.smoothed_loss_figure(result.histories, labels, profile)
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
 def run_paragraph(result: ExperimentResult, settings: vgg.Settings) -> str:
     """The paragraph "What this run shows" (Markdown): the deep against the shallow configuration,
     A-LRN against A, and how much a difference of a few points means on this many test images."""
@@ -186,33 +239,38 @@ def run_paragraph(result: ExperimentResult, settings: vgg.Settings) -> str:
     p = m[shallow]["test_error"]
     se = 100 * (p * (1 - p) / n_test) ** 0.5  # binomial standard error of an error rate
     top5 = {c: 100 * papers.VGG_TABLE3[c][1] for c in ("A", "A-LRN")}
+    # one number per clause; a difference that rounds to zero is said in words, not as "0.0 points higher"
+    gap = ("no difference at this precision" if abs(d_err) < 0.05
+           else f"{deep} {abs(d_err):.1f} points {'lower' if d_err < 0 else 'higher'}")  # fmt: skip
     text = (
         f"{common.small_run_lead(result)} "
-        f"With the same budget, the {m[deep]['weight_layers']}-layer configuration "
-        f"{deep} ended {abs(d_err):.1f} points {'lower' if d_err < 0 else 'higher'} in test error than the "
-        f"{m[shallow]['weight_layers']}-layer {shallow} "
-        f"({100 * m[deep]['test_error']:.1f}% against {100 * m[shallow]['test_error']:.1f}%), "
-        f"at {m[deep]['macs'] / m[shallow]['macs']:.1f} times the compute per image. "
+        f"With the same budget, the {m[deep]['weight_layers']}-layer configuration {deep} ended at "
+        f"{100 * m[deep]['test_error']:.1f}% test error and the {m[shallow]['weight_layers']}-layer "
+        f"{shallow} at {100 * m[shallow]['test_error']:.1f}%: {gap}. {deep} costs "
+        f"{m[deep]['macs'] / m[shallow]['macs']:.1f} times {shallow}'s compute per image. "
     )
     if d_err >= 0:
         # what the training errors say depends on their sign: slower to fit, or fitting and not generalising
         why = ("so in this budget the deeper network is the slower one to fit, not the one that overfits"
                if d_train >= 0 else "so the deeper network fit its training images better and generalised "
                "worse")  # fmt: skip
+        fit = (f"on its own training images {deep} ended level with {shallow}" if abs(d_train) < 0.05
+               else f"{deep} ended {abs(d_train):.1f} points {'higher' if d_train >= 0 else 'lower'} on its "
+               f"own training images, {why}")  # fmt: skip
         text += (
-            f"Depth did not pay in this budget: {deep} ended {abs(d_train):.1f} points "
-            f"{'higher' if d_train >= 0 else 'lower'} on its own training images, {why}. "
+            f"Depth did not pay in this budget: {fit}. "
             "The paper's comparison is between networks trained to convergence (74 epochs on 1.3 million "
             "images); the full profile trains all six configurations on all of CIFAR-10 to test it. "
         )
+    lrn_change = (f"changed the test error by {lrn_err:+.1f} points" if abs(lrn_err) >= 0.05
+                  else "left the test error where it was")  # fmt: skip
     # training times are recorded to 0.1 s: a run too short to time has no ratio (a tiny test run)
     cost = (f"{m['A-LRN']['seconds'] / m['A']['seconds']:.1f} times A's training time" if m["A"]["seconds"]
             else "a training time too short to compare")  # fmt: skip
     text += (
-        f"Adding LRN to A changed the test error by {lrn_err:+.1f} points "
-        f"(paper, ImageNet top-5: {top5['A']:.1f}% without, {top5['A-LRN']:.1f}% with) "
-        f"and cost {cost}. "
-        f"These runs see {n_per_class} images per class for {settings.train.epochs} epochs, with one seed, "
+        f"Adding LRN to A {lrn_change} and cost {cost}. In the paper, LRN moved A's ImageNet top-5 error "
+        f"from {top5['A']:.1f}% to {top5['A-LRN']:.1f}%. "
+        f"These runs see {n_per_class} images per class for {_epochs(settings.train.epochs)}, with one seed, "
         f"and are scored on {n_test:,} test images, where sampling alone gives a test error a standard "
         f"error of {se:.1f} points (before any seed-to-seed variation): differences of a few points are "
         "not evidence."
@@ -329,28 +387,26 @@ LEDGER = Ledger("vgg", "VGG", "vgg-paper-vs-book", (
            lambda c: Measurement(c["rf_c"] - c["rf_b"], f"{c['rf_c']} px (C) vs {c['rf_b']} px (B)"),
            0.0),
     Claim("lrn", _CITE, "Sec. 4.1, Table 3", "Local response normalisation does not improve configuration A",
-          f"{100 * _T3['A-LRN'][1]:.1f}% (A-LRN) vs {100 * _T3['A'][1]:.1f}% (A) top-5, ImageNet",
+          f"A-LRN {100 * _T3['A-LRN'][1]:.1f}% vs. A {100 * _T3['A'][1]:.1f}% top-5, ImageNet",
           "Simonyan & Zisserman, Table 3", "CIFAR-10 test error of A minus A-LRN (the gain LRN would bring)",
           "train_configs", _gap("A", "A-LRN"), kind="no_gain",
           noise=_NOISE),
     Claim("deeper", _CITE, "Sec. 4.1, Table 3",
           f"The deeper configuration {_DEEP} has a lower error than {_SHALLOW}",
-          f"{100 * _T3[_DEEP][1]:.1f}% ({_DEEP}) vs {100 * _T3[_SHALLOW][1]:.1f}% ({_SHALLOW}) top-5, "
-          "ImageNet",
+          f"{_DEEP} {100 * _T3[_DEEP][1]:.1f}% vs. {_SHALLOW} {100 * _T3[_SHALLOW][1]:.1f}% top-5, ImageNet",
           "Simonyan & Zisserman, Table 3", f"CIFAR-10 test error of {_SHALLOW} minus {_DEEP}",
           "train_configs", _gap(_SHALLOW, _DEEP), noise=_NOISE),
     # The same two comparisons without batch normalisation (issue 23, item 7): the networks as the paper
     # trained them, where training a deep plain stack is the difficulty BN removes above.
     Claim("lrn_nobn", _CITE, "Sec. 4.1, Table 3",
           "Local response normalisation does not improve configuration A, without batch normalisation",
-          f"{100 * _T3['A-LRN'][1]:.1f}% (A-LRN) vs {100 * _T3['A'][1]:.1f}% (A) top-5, ImageNet",
+          f"A-LRN {100 * _T3['A-LRN'][1]:.1f}% vs. A {100 * _T3['A'][1]:.1f}% top-5, ImageNet",
           "Simonyan & Zisserman, Table 3",
           "CIFAR-10 test error of A minus A-LRN, both without batch normalisation (the gain LRN would bring)",
           _NOBN, _gap("A", "A-LRN"), kind="no_gain", noise=_NOISE),
     Claim("deeper_nobn", _CITE, "Sec. 4.1, Table 3",
           f"The deeper configuration {_DEEP} has a lower error than {_SHALLOW}, without batch normalisation",
-          f"{100 * _T3[_DEEP][1]:.1f}% ({_DEEP}) vs {100 * _T3[_SHALLOW][1]:.1f}% ({_SHALLOW}) top-5, "
-          "ImageNet",
+          f"{_DEEP} {100 * _T3[_DEEP][1]:.1f}% vs. {_SHALLOW} {100 * _T3[_SHALLOW][1]:.1f}% top-5, ImageNet",
           "Simonyan & Zisserman, Table 3",
           f"CIFAR-10 test error of {_SHALLOW} minus {_DEEP}, both without batch normalisation",
           _NOBN, _gap(_SHALLOW, _DEEP), noise=_NOISE,
@@ -373,12 +429,88 @@ def counted() -> dict[str, Any]:
     return {_COUNTS: _counts(vgg.config_table(), vgg.layer_trace("B"), vgg.layer_trace("C"))}
 
 
-def paper_table(rows: Sequence[vgg.ConfigRow], trace_b: Sequence[vgg.LayerTrace],
-                trace_c: Sequence[vgg.LayerTrace], result: ExperimentResult) -> str:  # fmt: skip
-    """The closing table "Paper vs. this book", from :data:`LEDGER`: the stack arithmetic, Table 2's
-    parameters, VGG-19's MACs, the 1×1 layers of C and the trained comparisons, in this run and in the
-    archived standard and full runs, each with its verdict."""
-    quality = str(result.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
-    # the runs without BN are too long for the chapter's live run: `reproduce vgg` trains and archives them
-    live = {"train_configs": result, _NOBN: None, _COUNTS: _counts(rows, trace_b, trace_c)}
-    return f"**Data.** This run's CIFAR-10: {quality}.\n\n" + LEDGER.table(live, result.profile)
+# ----------------------------------------------------------------------------------------------------------
+# The closing page: the data note, five points
+
+
+def data_note(root: str | os.PathLike | None = None) -> str:
+    """The line above the closing verdict table: what CIFAR-10 the archived runs behind the trained
+    verdicts read (the copy's quality and why it matters), or that there is no archive yet."""
+    from ecg_lib.results import find_archives
+
+    found = find_archives("vgg", "train_configs", root)
+    if not found:
+        return "**Data.** No archived run yet: the trained claims have no evidence."
+    quality = {p: r.run_info.get("data_quality") or "source not recorded" for p, r in found.items()}
+    notes = [f"the archived {profile} run's CIFAR-10: {q}" for profile, q in quality.items()]
+    text = "; ".join(notes)
+    return f"**Data.** {text[0].upper()}{text[1:]}."
+
+
+def _verdicts(ev: Mapping[str, Evidence], keys: Sequence[str]) -> str:
+    """The verdicts of ``keys`` in a few words: "**reproduced**" when they agree ("both **reproduced**",
+    "all six **reproduced**" for several), else each claim with its own."""
+    verdicts = [best_verdict(ev[k]) for k in keys]  # the verdict the closing table shows
+    if len(set(verdicts)) > 1:
+        return "; ".join(f"{ev[k].claim.statement}: **{v}**" for k, v in zip(keys, verdicts, strict=True))
+    if len(keys) == 1:
+        return f"**{verdicts[0]}**"
+    return f"{'both' if len(keys) == 2 else f'all {_number(len(keys))}'} **{verdicts[0]}**"
+
+
+def _number(n: int) -> str:
+    """A small count in words, as a sentence writes it ("three 1×1 layers"), larger ones in figures."""
+    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    return words[n] if 0 <= n < len(words) else f"{n:,}"
+
+
+def _value(ev: Mapping[str, Evidence], key: str) -> float:
+    """A counted claim's measured value (its count is the same in every profile: the live cell)."""
+    m = ev[key].cells["live"].measurement
+    if m is None:
+        raise ValueError(f"claim {key!r} has no count")
+    return m.value
+
+
+def summary_points(ev: Sequence[Evidence]) -> list[str]:
+    """The chapter's five findings (:func:`ecg_lib.chapters.summary.five_points`), generated from its
+    evidence (:func:`ecg_lib.chapters.summary.evidence`: counts and archived runs) and the counted
+    configurations: the 3x3 stacks, Table 2's parameters and VGG-19's MACs, the 1x1 layers of C, and the
+    two trained comparisons of Table 3 in the words of :func:`~ecg_lib.chapters.summary.finding`."""
+    from ecg_lib.chapters.summary import finding
+
+    by_key = {e.claim.key: e for e in ev}
+    rows = vgg.config_table()
+    rf2, rf3, extra = _value(by_key, "rf2"), _value(by_key, "rf3"), _value(by_key, "stack_weights")
+    stacks = (
+        f"Stacked 3×3 layers see what one larger filter sees: two see a {rf2:.0f}×{rf2:.0f} window, three a "
+        f"{rf3:.0f}×{rf3:.0f} one ({_verdicts(by_key, ['rf2', 'rf3'])}, counted). One 7×7 layer needs "
+        f"{100 * extra:.1f}% more weights than three 3×3 layers, against the paper's "
+        f"{100 * papers.VGG_STACK_EXTRA:.0f}% ({_verdicts(by_key, ['stack_weights'])}). Read the other "
+        f"way, the stack saves {100 * (1 - 1 / (1 + extra)):.1f}% of the weights."
+    )
+    params = [k for k in by_key if k.startswith("params_")]
+    shallow = min(rows, key=lambda r: r.weight_layers)
+    deep = max(rows, key=lambda r: r.weight_layers)
+    counts = (
+        f"Counted at 224×224, Table 1's configurations have Table 2's parameter counts "
+        f"({_verdicts(by_key, params)}), and VGG-19 needs {_value(by_key, 'macs_e') / 1e9:.2f} billion "
+        f"multiply-accumulates per image, against the {papers.RESNET_VGG_GMACS[19]} billion He et al. quote "
+        f"({_verdicts(by_key, ['macs_e'])}). "
+        f"Depth is cheap in parameters: from {shallow.weight_layers} to {deep.weight_layers} weight layers "
+        f"adds {100 * (deep.params / shallow.params - 1):.1f}%. The FC layers hold "
+        f"{_pct_range([r.fc_share for r in rows])} of the parameters, yet do at most "
+        f"{100 * max(r.fc_mac_share for r in rows):.1f}% of the arithmetic."
+    )
+    c = next(r for r in rows if r.config == "C")
+    t3 = {k: 100 * papers.VGG_TABLE3[k][1] for k in ("C", "D")}
+    ones = (
+        f"Configuration C's {_number(c.conv1)} 1×1 layers add depth and non-linearity without reach: C's "
+        f"last convolution sees what B's does ({_verdicts(by_key, ['conv1x1_rf'])}, counted). In Table 3, D, "
+        f"with 3×3 layers where C has its 1×1 ones, {'beats' if t3['D'] < t3['C'] else 'does not beat'} C: "
+        f"{t3['D']:.1f}% against {t3['C']:.1f}% top-5 error."
+    )
+    # each trained claim with its twin without batch norm (the paper's own question: no BN existed then)
+    deeper, lrn = (f"{finding(by_key[k])} Without batch normalisation: {finding(by_key[k + '_nobn'])}"
+                   for k in ("deeper", "lrn"))
+    return [stacks, counts, ones, deeper, lrn]
