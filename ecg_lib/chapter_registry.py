@@ -83,7 +83,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     replace(_paper_chapter("alexnet", "AlexNet"), ledger_module="ecg_lib.chapters.alexnet_ledger"),
     _paper_chapter("vgg", "VGG"),
     _paper_chapter("nin", "Network in Network"),
-    _paper_chapter("googlenet", "GoogLeNet"),
+    replace(_paper_chapter("googlenet", "GoogLeNet"), sections=(
+        "notebooks/googlenet_reductions", "notebooks/googlenet_training", "notebooks/googlenet_summary")),
     _paper_chapter("resnet", "ResNet"),
     _paper_chapter("comparison", "Five networks side by side"),
 )
