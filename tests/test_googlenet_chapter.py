@@ -441,9 +441,16 @@ def test_table1_agreement_is_counted_not_typed() -> None:
     assert page.rounding_agrees(2.7, 2.74) and not page.rounding_agrees(364, 366.75)
     lines = G.table1_comparison()
     text = page.table1_agreement_text(lines)
-    assert "3 of the 12 params entries agree with the channel numbers (conv2, 3a, linear)" in text
-    assert "10 of the 12 ops entries" in text and "4a 364K against 366.8K (-0.7%)" in text
+    assert "3 of the 12 params entries agree with the channel numbers: conv2, 3a and linear." in text
+    assert "10 of the 12 ops entries agree" in text and "4a 364K against 366.8K (-0.7%)" in text
+    assert "The largest gap is conv1's, -70.6%." in text
     # other numbers, another sentence: a corrected (4a) entry joins the agreeing rows
     fixed = [dataclasses.replace(x, paper_params_k=366) if x.name == "4a" else x for x in lines]
-    assert "4 of the 12 params entries agree with the channel numbers (conv2, 3a, 4a, linear)" in (
+    assert "4 of the 12 params entries agree with the channel numbers: conv2, 3a, 4a and linear." in (
         page.table1_agreement_text(fixed))
+    # no degenerate lists: every entry agreeing, or none
+    exact = [dataclasses.replace(x, paper_params_k=round(x.ours.params_k, 1)) for x in lines]
+    assert "All 12 params entries agree with the channel numbers." in page.table1_agreement_text(exact)
+    assert "The other params entries" not in page.table1_agreement_text(exact)
+    wrong = [dataclasses.replace(x, paper_params_k=2 * x.ours.params_k + 7) for x in lines]
+    assert "None of the 12 params entries agrees" in page.table1_agreement_text(wrong)

@@ -459,21 +459,29 @@ def rounding_agrees(printed: float, counted: float) -> bool:
     return round(printed * scale) in (round(counted * scale), int(counted * scale))
 
 
+def _agreeing(names: Sequence[str], n: int, column: str) -> str:
+    """One sentence on which of a column's ``n`` entries agree: none, all, or how many and which."""
+    if not names:
+        return f"None of the {n} {column} entries agrees with the channel numbers."
+    if len(names) == n:
+        return f"All {n} {column} entries agree with the channel numbers."
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return f"{len(names)} of the {n} {column} entries agree with the channel numbers: {listed}."
+
+
 def table1_agreement_text(lines: Sequence[googlenet.Table1Line]) -> str:
     """How many of Table 1's params and ops entries agree with the counts from its own channel numbers, up
-    to its rounding, and how far the others are off: generated from the counts."""
+    to its rounding, and how far the others are off: generated from the counts, one count per sentence."""
     n = len(lines)
     params_ok = [line.name for line in lines if rounding_agrees(line.paper_params_k, line.ours.params_k)]
     ops_ok = [line.name for line in lines if rounding_agrees(line.paper_ops_m, line.ours.ops_m)]
     off = [line for line in lines if line.name not in params_ok]
-    worst = max(off, key=lambda line: abs(line.params_diff), default=None)
-    text = (f"Up to the table's rounding (the printed entry equals the count rounded or truncated to the "
-            f"printed digits), {len(params_ok)} of the {n} params entries agree with the channel numbers "
-            f"({', '.join(params_ok) or 'none'}) and {len(ops_ok)} of the {n} ops entries "
-            f"({', '.join(ops_ok) or 'none'}).")  # fmt: skip
+    text = ("An entry agrees when it is the count rounded or truncated to the digits the table prints. "
+            f"{_agreeing(params_ok, n, 'params')} {_agreeing(ops_ok, n, 'ops')}")  # fmt: skip
     if off:
+        worst = max(off, key=lambda line: abs(line.params_diff))
         listed = "; ".join(f"{line.name} {line.paper_params_k:g}K against {line.ours.params_k:,.1f}K "
                            f"({100 * line.params_diff:+.1f}%)" for line in off)  # fmt: skip
-        text += (f" The other params entries: {listed}. The largest gap is {worst.name}'s "
-                 f"({100 * worst.params_diff:+.1f}%).")  # fmt: skip
+        text += (f" The other params entries, printed against counted: {listed}. The largest gap is "
+                 f"{worst.name}'s, {100 * worst.params_diff:+.1f}%.")  # fmt: skip
     return text
