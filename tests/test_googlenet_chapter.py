@@ -231,6 +231,7 @@ def test_cifar_experiment_plumbing() -> None:
     summary = googlenet_page.training_summary(result)
     assert f"aux: test error {common.pct(m['test_error']['aux'])} on 10 test images" in summary
     assert "googlenet_cifar at width 0.125" in summary
+    assert "after 1 epoch on 20 training images" in summary  # no "1 epochs"
     assert "no_aux: mean training loss of steps 1-50" in summary
     text = googlenet_page.run_text(result)
     assert text.startswith("**Your small run (quick profile).** Its numbers come from minutes of training")

@@ -302,7 +302,8 @@ def training_summary(result: ExperimentResult, block: int = 50) -> str:
         h = result.histories[variant]
         shown = "none (the loss diverged)" if err is None else f"{100 * err:.1f}%"
         out.append(f"{variant}: test error {shown} on {m['n_test']:,} test images\n"
-                   f"    after {h.epochs_done} epochs on {m['n_train']:,} training images "
+                   f"    after {h.epochs_done} epoch{'s' if h.epochs_done != 1 else ''} "
+                   f"on {m['n_train']:,} training images "
                    f"({h.total_time_s:.0f} s, {h.stopped})")  # fmt: skip
     out.append(f"googlenet_cifar at width {m['settings']['width']}: {m['params']:,} parameters, "
                f"{m['macs'] / 1e6:.1f}M multiply-adds per 32x32 image")  # fmt: skip
