@@ -85,7 +85,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     replace(_paper_chapter("vgg", "VGG"),
             sections=("notebooks/vgg_configs", "notebooks/vgg_trained", "notebooks/vgg_summary")),
     _paper_chapter("nin", "Network in Network"),
-    _paper_chapter("googlenet", "GoogLeNet"),
+    replace(_paper_chapter("googlenet", "GoogLeNet"), sections=(
+        "notebooks/googlenet_reductions", "notebooks/googlenet_training", "notebooks/googlenet_summary")),
     _paper_chapter("resnet", "ResNet"),
     replace(_paper_chapter("comparison", "Five networks side by side"),
             sections=("notebooks/comparison_race", "notebooks/comparison_summary")),

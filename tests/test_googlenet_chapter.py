@@ -215,7 +215,7 @@ def _tiny_settings() -> E.Settings:
                       variants=("aux", "no_aux"))  # fmt: skip
 
 
-def test_cifar_experiment_plumbing(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cifar_experiment_plumbing() -> None:
     # A few steps on random images: the metrics the chapter reads exist and agree with the histories.
     result = E.cifar_experiment(_tiny_data(), profile="quick", settings=_tiny_settings())
     m = result.metrics
@@ -231,23 +231,8 @@ def test_cifar_experiment_plumbing(tmp_path, monkeypatch: pytest.MonkeyPatch) ->
     summary = googlenet_page.training_summary(result)
     assert f"aux: test error {common.pct(m['test_error']['aux'])} on 10 test images" in summary
     assert "googlenet_cifar at width 0.125" in summary
+    assert "after 1 epoch on 20 training images" in summary  # no "1 epochs"
     assert "no_aux: mean training loss of steps 1-50" in summary
-    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the archived column shows "—"
-    s3a, facts = E.branch_savings("3a"), E.network_facts()
-    table = googlenet_page.paper_table(s3a, facts, result)
-    rows = {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines()}
-    assert "| this run (quick) | standard (archived) | full (archived) |" in table
-    assert "| 22: **reproduced** | same (counted) |" in rows[
-        "GoogLeNet is 22 layers deep, counting layers with parameters (Sec. 5)"]
-    assert "| 8.7× (60,965,224 / 6,998,552): **not reproduced** |" in rows[
-        "GoogLeNet has 12 times fewer parameters than AlexNet (Sec. 1)"]
-    assert "| 1,583M: **not reproduced** |" in rows["Inference costs about 1.5 billion multiply-adds "
-                                                    "(Sec. 1, Table 1)"]  # fmt: skip
-    assert "128.0M (" in rows["Inception (3a) with its reductions needs 128M multiply-adds (Table 1)"]
-    aux = rows["The auxiliary classifiers help training (gradient signal, regularisation) (Sec. 5)"]
-    no_aux, with_aux = (common.pct(m["test_error"][k]) for k in ("no_aux", "aux"))
-    assert f"| {no_aux} (without) vs. {with_aux} (with): **" in aux
-    assert aux.count("no archive: no evidence yet") == 2
     text = googlenet_page.run_text(result)
     assert text.startswith("**Your small run (quick profile).** Its numbers come from minutes of training")
     assert "the archived run above does. It trained 1 epoch on 20 images at width 0.125" in text
@@ -256,22 +241,95 @@ def test_cifar_experiment_plumbing(tmp_path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_page_tables() -> None:
     lines = E.table1_comparison()
-    assert "| 4c | 497.5 | 463 | 99.9 | 100 | +7.6% |" in googlenet_page.table1_table(lines)
+    table = googlenet_page.table1_table(lines)
+    assert "| 4c | 497.5 | 463 | 99.9 | 100 | +7.6% |" in table
     totals = googlenet_page.table1_totals(lines)
-    assert totals.startswith("Table 1's params column sums to 6,797.7K") and "1,502M" in totals
+    # one sum per clause
+    assert totals == ("Table 1's params column sums to 6,797.7K; our weights sum to 6,826.4K. "
+                      "Its ops column sums to 1,502M; our multiply-adds sum to 1,582.7M.")  # fmt: skip
     # 6,797.7K with K = 1024 is 6.96 million weights, not 6.8 million (issue 24)
     assert googlenet_page.table1_weights() == 6_960_845
-    assert googlenet_page.ops_column_with_plain_conv1(lines).endswith("sums to 1,586M.")
+    assert googlenet_page.ops_column_with_plain_conv1(lines) == (
+        "Table 1 prints 34M for conv1; the plain 7x7 convolution costs 118M.\n"
+        "With that entry, the ops column sums to 1,586M.")
+    savings = googlenet_page.module_savings_table(lines)
+    assert "| 3a | 128.0 | 308 | 2.4× |" in savings and "| 5a | 51.1 | 264 | 5.2× |" in savings
     s3a = E.branch_savings("3a")
     variants = googlenet_page.module_variants_table(s3a)
     assert "| with reductions (Fig. 2b) | 163,328 | 163,696 | 128,049,152 | 256 |" in variants
     branches = googlenet_page.branches_table(s3a)
     assert "| 5x5 | 15,872 | 153,600 | 12,443,648 | 120,422,400 | 9.7× |" in branches
-    rows = googlenet_page.table1_rows_table(E.inception_inputs())
-    assert "| 3a | 192 × 28 × 28 | 64 | 96 | 128 | 16 | 32 | 32 | 256 |" in rows
+    rows = googlenet_page.table1_rows_table()
+    assert "| 3a | 64 | 96 → 128 | 16 → 32 | 32 | 256 |" in rows
     network = googlenet_page.network_table(E.network_facts())
     assert "| weight layers on the longest path | 22 (27 with pooling) | 22 (27 with pooling) |" in network
     assert "budget 1.5 billion (Sec. 1); Table 1 sums to 1,502M" in network
+    # every table of the chapter fits the text column: at most six columns (issue 27)
+    for text in (table, savings, variants, branches, rows, network):
+        header = text.splitlines()[0]
+        assert header.count(" | ") + 1 <= 6, header
+
+
+def test_network_outline_is_traced_on_the_built_network() -> None:
+    table = googlenet_page.network_outline()
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    assert table.splitlines()[0] == "| layer | output (C × H × W) | parameters |"
+    names = [r[0].removeprefix("| ") for r in rows]
+    assert names[0] == "conv 7×7/2" and names[-1] == "linear"
+    assert names.count("max pool 3×3/2") == 4  # two in the stem, two between the stages
+    assert [n for n in names if n.startswith("inception")] == [f"inception ({r.name})" for r in G.TABLE1]
+    # every parameter of the network sits in one row
+    assert sum(int(r[-1].removesuffix(" |").replace(",", "")) for r in rows) == E.network_facts().params
+    assert "| inception (3a) | 256 × 28 × 28 | 163,696 |" in table and "| dropout 40% | 1024 | 0 |" in table
+    # the CIFAR stem, traced the same way: a 3x3 convolution and 16x16 maps before (3a)
+    cifar = googlenet_page.network_outline(G.googlenet_cifar(width=0.25), side=32)
+    assert cifar.splitlines()[2].startswith("| conv 3×3 |") and "| inception (3a) | 64 × 16 × 16 |" in cifar
+
+
+def test_savings_text_names_a_ratio_once_per_clause() -> None:
+    s3a = E.branch_savings("3a")
+    assert googlenet_page.savings_text(s3a) == (
+        "Without the reductions, (3a) needs 2.4 times the multiply-adds. It needs 2.4 times the parameters. "
+        "Keeping the pool projection in the naive module leaves both ratios unchanged.")
+    # where the pool projection changes a ratio at one decimal, the sentence states the other ratios
+    s5a = E.branch_savings("5a")
+    assert f"{s5a.ratio('macs'):.1f}" != f"{s5a.ratio('macs', proj=True):.1f}"
+    text = googlenet_page.savings_text(s5a)
+    assert "With the pool projection kept, the naive module needs 5.2 times the multiply-adds." in text
+    assert "(" not in text.replace("(5a)", "")
+
+
+def test_summary_points_are_five_generated_findings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecg_lib.chapters import summary
+    from ecg_lib.claim_ledgers import Cell
+    from ecg_lib.claim_verdicts import cell_text
+
+    ev = summary.evidence("googlenet")
+    points = googlenet_page.summary_points(ev)
+    assert len(points) == 5 and summary.five_points(points).startswith("1. The 1×1 reductions make")
+    assert points[0] == ("The 1×1 reductions make inception (3a) 2.4 times cheaper in multiply-adds. The "
+                         "\"about ten times\" often quoted is the saving of its 5×5 branch alone, 9.7 times.")
+    assert points[1].startswith("GoogLeNet has 12 times fewer parameters than AlexNet (Sec. 1): 8.7×")
+    assert "**not reproduced**" in points[1] and "**not reproduced**" in points[2]
+    assert points[3].endswith("3 of its 12 params entries agree with the channel numbers.")
+    assert "archived standard run" in points[4] and "**within noise**" in points[4]
+    # a changed verdict changes the sentence: the aux claim's archived cell turned "opposite"
+    aux = next(e for e in ev if e.claim.key == "aux_helps")
+    m = aux.cells["standard"].measurement
+    flipped = dataclasses.replace(aux, cells={**aux.cells, "standard": Cell(m, "opposite", cell_text(
+        aux.claim, m, "opposite"))})  # fmt: skip
+    other = googlenet_page.summary_points([flipped if e is aux else e for e in ev])
+    assert "**opposite**" in other[4] and other[:4] == points[:4]
+    # ... and without any archive the point says there is no evidence
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    bare = googlenet_page.summary_points(summary.evidence("googlenet"))
+    assert "**within noise**" not in bare[4] and bare[4] != points[4]
+    assert googlenet_page.data_note() == "**Data.** No archived run yet: the trained claim has no evidence."
+
+
+def test_data_note_names_the_archived_data() -> None:
+    note = googlenet_page.data_note()
+    assert note.startswith("**Data.** The archived runs' CIFAR-10: ") and "lossy JPEG copy" in note
 
 
 def test_page_plots() -> None:
@@ -358,15 +416,19 @@ def test_fit_asks_for_aux_weight() -> None:
 
 @pytest.mark.book
 def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None:
-    text = printed_text(executed_notebook("googlenet"))
-    assert "(3a) needs 2.4x the multiply-adds (2.4x with the pool projection kept)" in text
+    text = printed_text(executed_notebook("googlenet"))  # every page of the chapter, in reading order
+    assert "Without the reductions, (3a) needs 2.4 times the multiply-adds." in text
     assert "| with reductions (Fig. 2b) | 163,328 | 163,696 | 128,049,152 | 256 |" in text
     assert "| 5x5 | 15,872 | 153,600 | 12,443,648 | 120,422,400 | 9.7× |" in text
     assert "| 3x3 | 129,024 | 221,184 | 101,154,816 | 173,408,256 | 1.7× |" in text
     assert "| 4c | 497.5 | 463 | 99.9 | 100 | +7.6% |" in text
+    assert "| 3a | 128.0 | 308 | 2.4× |" in text
     assert "2,712 weights = 2.7K, 34.0M multiply-adds" in text
     assert "= 8.7x fewer parameters" in text and "5,080,435 parameters" in text
     assert "| weight layers on the longest path | 22 (27 with pooling) | 22 (27 with pooling) |" in text
+    assert "| inception (5b) | 1024 × 7 × 7 | 1,444,080 |" in text
+    assert "1. The 1×1 reductions make inception (3a) 2.4 times cheaper" in text
+    assert "| claim | paper | verdict |" in text and "lossy JPEG copy" in text
     assert "Chapter run time:" in text
 
 
@@ -380,9 +442,16 @@ def test_table1_agreement_is_counted_not_typed() -> None:
     assert page.rounding_agrees(2.7, 2.74) and not page.rounding_agrees(364, 366.75)
     lines = G.table1_comparison()
     text = page.table1_agreement_text(lines)
-    assert "3 of the 12 params entries agree with the channel numbers (conv2, 3a, linear)" in text
-    assert "10 of the 12 ops entries" in text and "4a 364K against 366.8K (-0.7%)" in text
+    assert "3 of the 12 params entries agree with the channel numbers: conv2, 3a and linear." in text
+    assert "10 of the 12 ops entries agree" in text and "4a 364K against 366.8K (-0.7%)" in text
+    assert "The largest gap is conv1's, -70.6%." in text
     # other numbers, another sentence: a corrected (4a) entry joins the agreeing rows
     fixed = [dataclasses.replace(x, paper_params_k=366) if x.name == "4a" else x for x in lines]
-    assert "4 of the 12 params entries agree with the channel numbers (conv2, 3a, 4a, linear)" in (
+    assert "4 of the 12 params entries agree with the channel numbers: conv2, 3a, 4a and linear." in (
         page.table1_agreement_text(fixed))
+    # no degenerate lists: every entry agreeing, or none
+    exact = [dataclasses.replace(x, paper_params_k=round(x.ours.params_k, 1)) for x in lines]
+    assert "All 12 params entries agree with the channel numbers." in page.table1_agreement_text(exact)
+    assert "The other params entries" not in page.table1_agreement_text(exact)
+    wrong = [dataclasses.replace(x, paper_params_k=2 * x.ours.params_k + 7) for x in lines]
+    assert "None of the 12 params entries agrees" in page.table1_agreement_text(wrong)

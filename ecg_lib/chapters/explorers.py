@@ -158,12 +158,13 @@ def inception_explorer(row: str | G.InceptionRow = "3a") -> Explorer:
     body = (
         controls(sliders)
         + table(header, rows_html)
-        + '<p class="ecgx-readout">With the 1x1 reductions the module needs '
-        f"{output(n, 'share.macs', 'pct', 'b')} of the naive module's MACs and "
-        f"{output(n, 'share.weights', 'pct', 'b')} of its weights "
-        f"({output(n, 'share_proj.macs', 'pct', 'b')} of the MACs of a naive module that keeps the pool "
-        f"projection). Output channels: {output(n, 'reduced.out_channels', 'int', 'b')} "
-        f"(naive: {output(n, 'naive.out_channels', 'int', 'b')}).</p>"
+        # every branch runs on the same map, so the share of MACs always equals the share of weights
+        + '<p class="ecgx-readout">With the 1x1 reductions the module keeps '
+        f"{output(n, 'share.weights', 'pct', 'b')} of the naive module's weights, and the same share of "
+        "its MACs, since every branch works on the same map. Against a naive module that keeps the pool "
+        f"projection, it keeps {output(n, 'share_proj.macs', 'pct', 'b')} of the MACs. The module outputs "
+        f"{output(n, 'reduced.out_channels', 'int', 'b')} channels; the naive module outputs "
+        f"{output(n, 'naive.out_channels', 'int', 'b')}.</p>"
     )
     note = (
         "Naive module: Fig. 2a, the 3x3 and 5x5 convolutions read the input directly and the pool branch "

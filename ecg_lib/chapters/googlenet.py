@@ -1,7 +1,8 @@
-"""What the GoogLeNet chapter shows: the drawing of an Inception module, its tables (Table 1 rows, the
+"""What the GoogLeNet chapter shows: the whole network layer by layer (:func:`network_outline`, from
+:mod:`ecg_lib.chapters.googlenet_network`), the drawing of an Inception module, its tables (Table 1 rows, the
 savings of inception (3a), every row against the paper, the whole network), the reduction-width sweep
 beside the module explorer (:func:`ecg_lib.chapters.explorers.inception_explorer`), the training curves
-and summary, and the closing "Paper vs. this book" table. The numbers come from
+and summary, and the closing page's five findings (:func:`summary_points`). The numbers come from
 :mod:`ecg_lib.experiments.googlenet`; the paper's from :mod:`ecg_lib.papers`.
 """
 
@@ -12,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from ecg_lib import papers
 from ecg_lib.chapters import common
-from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, error_gap
+from ecg_lib.chapters.googlenet_network import network_outline
+from ecg_lib.claims import Claim, Evidence, Ledger, Measurement, NotMeasured, error_gap
 from ecg_lib.experiments import ExperimentResult, googlenet
 from ecg_lib.models import googlenet as googlenet_models
 
@@ -23,15 +25,19 @@ __all__ = [
     "LEDGER",
     "branches_table",
     "counted",
+    "data_note",
     "draw_inception",
+    "module_savings_table",
     "module_variants_table",
+    "network_outline",
     "network_table",
     "ops_column_with_plain_conv1",
-    "paper_table",
     "plot_reduction_sweep",
     "plot_training",
     "rounding_agrees",
     "run_text",
+    "savings_text",
+    "summary_points",
     "table1_agreement_text",
     "table1_rows_table",
     "table1_table",
@@ -107,14 +113,28 @@ def draw_inception(
     return ax
 
 
-def table1_rows_table(inputs: dict[str, tuple[int, int]]) -> str:
-    """Table 1's nine Inception rows with each module's measured input (Markdown)."""
+def table1_rows_table() -> str:
+    """Table 1's nine Inception rows (Markdown, six columns): each reduction beside the convolution it
+    feeds ("96 → 128"), and the output depth computed from the four branches."""
     return common.markdown_table(
-        ["module", "input (C × H × W)", "#1×1", "#3×3 reduce", "#3×3", "#5×5 reduce", "#5×5", "pool proj",
-         "output depth"],
-        [[r.name, f"{inputs[r.name][0]} × {inputs[r.name][1]} × {inputs[r.name][1]}", r.n1x1, r.n3x3red,
-          r.n3x3, r.n5x5red, r.n5x5, r.pool_proj, r.out_channels] for r in googlenet_models.TABLE1],
+        ["module", "#1×1", "#3×3 reduce → #3×3", "#5×5 reduce → #5×5", "pool proj", "output depth"],
+        [[r.name, r.n1x1, f"{r.n3x3red} → {r.n3x3}", f"{r.n5x5red} → {r.n5x5}", r.pool_proj, r.out_channels]
+         for r in googlenet_models.TABLE1],
     )  # fmt: skip
+
+
+def savings_text(s: googlenet.ModuleSaving) -> str:
+    """How many times the naive module's cost the module of ``s`` needs, one ratio per clause; the ratios
+    of the naive module that keeps the pool projection are named only where they differ at one decimal."""
+    name = f"({s.row.name})"
+    text = (f"Without the reductions, {name} needs {s.ratio('macs'):.1f} times the multiply-adds. "
+            f"It needs {s.ratio('params'):.1f} times the parameters.")  # fmt: skip
+    same = all(f"{s.ratio(m):.1f}" == f"{s.ratio(m, proj=True):.1f}" for m in ("macs", "params"))
+    if same:
+        return text + " Keeping the pool projection in the naive module leaves both ratios unchanged."
+    return (text + " With the pool projection kept, the naive module needs "
+            f"{s.ratio('macs', proj=True):.1f} times the multiply-adds. "
+            f"It then needs {s.ratio('params', proj=True):.1f} times the parameters.")  # fmt: skip
 
 
 def module_variants_table(s: googlenet.ModuleSaving) -> str:
@@ -146,20 +166,25 @@ def branches_table(s: googlenet.ModuleSaving) -> str:
 
 
 def table1_table(lines: Sequence[googlenet.Table1Line]) -> str:
-    """Every layer of Table 1: our counts, the paper's entries, the paper's self-consistency, the cost
-    without reductions and a note (Markdown)."""
-    rows = []
-    for line in lines:
-        ours, naive = line.ours, line.naive
-        without = "—" if naive is None else f"{naive.ops_m:.0f} ({naive.macs / ours.macs:.1f}×)"
-        rows.append([line.name, f"{ours.params_k:,.1f}", f"{line.paper_params_k:g}", f"{ours.ops_m:,.1f}",
-                     f"{line.paper_ops_m:g}", f"{100 * line.paper_self_consistency:+.1f}%", without,
-                     line.note])  # fmt: skip
+    """Every layer of Table 1 (Markdown, six columns): our counts, the paper's two entries, and the
+    paper's self-consistency (its ops entry over its params entry times the output area, minus one)."""
     return common.markdown_table(
         ["layer", "weights, ours (K)", "params, paper (K)", "MACs, ours (M)", "ops, paper (M)",
-         "paper: ops ÷ (params × area)", "MACs without reductions (M)", "note"],
-        rows,
+         "paper: ops ÷ (params × area)"],
+        [[line.name, f"{line.ours.params_k:,.1f}", f"{line.paper_params_k:g}", f"{line.ours.ops_m:,.1f}",
+          f"{line.paper_ops_m:g}", f"{100 * line.paper_self_consistency:+.1f}%"] for line in lines],
     )  # fmt: skip
+
+
+def module_savings_table(lines: Sequence[googlenet.Table1Line]) -> str:
+    """The nine modules' multiply-adds with their reductions and without them (pool projection kept),
+    and the ratio of the two (Markdown, four columns)."""
+    rows = [[line.name, f"{line.ours.ops_m:,.1f}", f"{line.naive.ops_m:,.0f}",
+             f"{line.naive.macs / line.ours.macs:.1f}×"]
+            for line in lines if line.naive is not None]  # fmt: skip
+    return common.markdown_table(
+        ["module", "MACs, with reductions (M)", "MACs, without (M)", "without ÷ with"], rows
+    )
 
 
 def _paper_totals() -> tuple[float, float]:
@@ -175,12 +200,12 @@ def table1_weights() -> int:
 
 
 def table1_totals(lines: Sequence[googlenet.Table1Line]) -> str:
-    """The two columns of Table 1 summed, next to the sums of our counts."""
+    """The two columns of Table 1 summed, next to the sums of our counts: one sum per clause."""
     params_k, ops_m = _paper_totals()
-    return (f"Table 1's params column sums to {params_k:,.1f}K, "
-            f"our weights to {sum(line.ours.params_k for line in lines):,.1f}K;\n"
-            f"its ops column sums to {ops_m:,}M, "
-            f"our multiply-adds to {sum(line.ours.ops_m for line in lines):,.1f}M.")  # fmt: skip
+    return (f"Table 1's params column sums to {params_k:,.1f}K; "
+            f"our weights sum to {sum(line.ours.params_k for line in lines):,.1f}K. "
+            f"Its ops column sums to {ops_m:,}M; "
+            f"our multiply-adds sum to {sum(line.ours.ops_m for line in lines):,.1f}M.")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -239,8 +264,9 @@ def ops_column_with_plain_conv1(lines: Sequence[googlenet.Table1Line]) -> str:
     (``lines[0]``, as :func:`ecg_lib.experiments.googlenet.table1_comparison` returns them)."""
     paper_conv1, plain_conv1 = papers.GOOGLENET_TABLE1["conv1"][1], lines[0].ours.ops_m
     _, ops_m = _paper_totals()
-    return (f"Table 1's ops column with conv1's plain-convolution cost ({plain_conv1:.0f}M instead of "
-            f"{paper_conv1}M)\nsums to {ops_m - paper_conv1 + plain_conv1:,.0f}M.")  # fmt: skip
+    total = ops_m - paper_conv1 + plain_conv1
+    return (f"Table 1 prints {paper_conv1}M for conv1; the plain 7x7 convolution costs {plain_conv1:.0f}M.\n"
+            f"With that entry, the ops column sums to {total:,.0f}M.")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -276,7 +302,8 @@ def training_summary(result: ExperimentResult, block: int = 50) -> str:
         h = result.histories[variant]
         shown = "none (the loss diverged)" if err is None else f"{100 * err:.1f}%"
         out.append(f"{variant}: test error {shown} on {m['n_test']:,} test images\n"
-                   f"    after {h.epochs_done} epochs on {m['n_train']:,} training images "
+                   f"    after {h.epochs_done} epoch{'s' if h.epochs_done != 1 else ''} "
+                   f"on {m['n_train']:,} training images "
                    f"({h.total_time_s:.0f} s, {h.stopped})")  # fmt: skip
     out.append(f"googlenet_cifar at width {m['settings']['width']}: {m['params']:,} parameters, "
                f"{m['macs'] / 1e6:.1f}M multiply-adds per 32x32 image")  # fmt: skip
@@ -286,10 +313,6 @@ def training_summary(result: ExperimentResult, block: int = 50) -> str:
         out.append(f"{variant}: mean training loss of steps 1-{block}, {block + 1}-{2 * block}, ...:\n    "
                    + ", ".join(f"{v:.2f}" for v in means))  # fmt: skip
     return "\n".join(out)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Paper vs. this book
 
 
 def run_text(result: ExperimentResult, block: int = 50, near_chance: float = 2.2) -> str:
@@ -316,6 +339,10 @@ def run_text(result: ExperimentResult, block: int = 50, near_chance: float = 2.2
             f"at width {m['settings']['width']:g}, {seconds:.0f} s of training in all on {device}. Its test "
             "error says how far a 22-layer network without batch normalisation gets in that budget, not "
             f"what GoogLeNet can do on CIFAR-10. Such a network also starts slowly: {start}.")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The claims and the closing page (notebooks/googlenet_summary.md)
 
 
 def _aux_gap(r: ExperimentResult) -> Measurement:
@@ -386,12 +413,34 @@ def counted() -> dict[str, Any]:
     return {_COUNTS: {"s3a": googlenet.branch_savings("3a"), "facts": googlenet.network_facts()}}
 
 
-def paper_table(s3a: googlenet.ModuleSaving, facts: googlenet.NetworkFacts, trained: ExperimentResult) -> str:
-    """The closing table, from :data:`LEDGER`: the module's and the network's counts and the auxiliary
-    heads' trained effect, in this run and the archived standard and full runs, each with its verdict."""
-    quality = str(trained.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
-    live = {"train": trained, _COUNTS: {"s3a": s3a, "facts": facts}}
-    return f"**Data.** This run's CIFAR-10: {quality}.\n\n" + LEDGER.table(live, trained.profile)
+def data_note() -> str:
+    """The data the archived runs read (the lossy-copy note above the verdict table), from the archive
+    the chapter quotes; a chapter without an archive says so."""
+    archived = common.quoted_archive("googlenet", "train")
+    if archived is None:
+        return "**Data.** No archived run yet: the trained claim has no evidence."
+    quality = str(archived.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
+    return f"**Data.** The archived runs' CIFAR-10: {quality}."
+
+
+def summary_points(ev: Sequence[Evidence]) -> list[str]:
+    """The chapter's five findings, generated: what the reductions save in inception (3a), counted;
+    then the paper's parameter ratio, its multiply-add budget, its Table 1 and its auxiliary heads, each
+    from the claim's best evidence (:func:`ecg_lib.chapters.summary.finding`), so a changed count or
+    verdict changes its sentence."""
+    from ecg_lib.chapters.summary import finding
+
+    by = {e.claim.key: e for e in ev}
+    s3a = googlenet.branch_savings("3a")
+    five = next(b for b in s3a.branches if b.branch == "5x5")
+    lines = googlenet.table1_comparison()
+    agree = sum(rounding_agrees(line.paper_params_k, line.ours.params_k) for line in lines)
+    reductions = (f"The 1×1 reductions make inception (3a) {s3a.ratio('macs'):.1f} times cheaper in "
+                  "multiply-adds. The \"about ten times\" often quoted is the saving of its 5×5 branch "
+                  f"alone, {five.mac_ratio:.1f} times.")  # fmt: skip
+    table1 = (f"{finding(by['weights'])} Row by row the column is less exact: {agree} of its "
+              f"{len(lines)} params entries agree with the channel numbers.")  # fmt: skip
+    return [reductions, finding(by["param_ratio"]), finding(by["ops"]), table1, finding(by["aux_helps"])]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -411,21 +460,29 @@ def rounding_agrees(printed: float, counted: float) -> bool:
     return round(printed * scale) in (round(counted * scale), int(counted * scale))
 
 
+def _agreeing(names: Sequence[str], n: int, column: str) -> str:
+    """One sentence on which of a column's ``n`` entries agree: none, all, or how many and which."""
+    if not names:
+        return f"None of the {n} {column} entries agrees with the channel numbers."
+    if len(names) == n:
+        return f"All {n} {column} entries agree with the channel numbers."
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return f"{len(names)} of the {n} {column} entries agree with the channel numbers: {listed}."
+
+
 def table1_agreement_text(lines: Sequence[googlenet.Table1Line]) -> str:
     """How many of Table 1's params and ops entries agree with the counts from its own channel numbers, up
-    to its rounding, and how far the others are off: generated from the counts."""
+    to its rounding, and how far the others are off: generated from the counts, one count per sentence."""
     n = len(lines)
     params_ok = [line.name for line in lines if rounding_agrees(line.paper_params_k, line.ours.params_k)]
     ops_ok = [line.name for line in lines if rounding_agrees(line.paper_ops_m, line.ours.ops_m)]
     off = [line for line in lines if line.name not in params_ok]
-    worst = max(off, key=lambda line: abs(line.params_diff), default=None)
-    text = (f"Up to the table's rounding (the printed entry equals the count rounded or truncated to the "
-            f"printed digits), {len(params_ok)} of the {n} params entries agree with the channel numbers "
-            f"({', '.join(params_ok) or 'none'}) and {len(ops_ok)} of the {n} ops entries "
-            f"({', '.join(ops_ok) or 'none'}).")  # fmt: skip
+    text = ("An entry agrees when it is the count rounded or truncated to the digits the table prints. "
+            f"{_agreeing(params_ok, n, 'params')} {_agreeing(ops_ok, n, 'ops')}")  # fmt: skip
     if off:
+        worst = max(off, key=lambda line: abs(line.params_diff))
         listed = "; ".join(f"{line.name} {line.paper_params_k:g}K against {line.ours.params_k:,.1f}K "
                            f"({100 * line.params_diff:+.1f}%)" for line in off)  # fmt: skip
-        text += (f" The other params entries: {listed}. The largest gap is {worst.name}'s "
-                 f"({100 * worst.params_diff:+.1f}%).")  # fmt: skip
+        text += (f" The other params entries, printed against counted: {listed}. The largest gap is "
+                 f"{worst.name}'s, {100 * worst.params_diff:+.1f}%.")  # fmt: skip
     return text
