@@ -82,7 +82,8 @@ def _paper_chapter(name: str, title: str) -> Chapter:
 CHAPTERS: tuple[Chapter, ...] = (
     replace(_paper_chapter("alexnet", "AlexNet"), ledger_module="ecg_lib.chapters.alexnet_ledger"),
     _paper_chapter("vgg", "VGG"),
-    _paper_chapter("nin", "Network in Network"),
+    replace(_paper_chapter("nin", "Network in Network"),
+            sections=("notebooks/nin_trained", "notebooks/nin_summary")),
     _paper_chapter("googlenet", "GoogLeNet"),
     _paper_chapter("resnet", "ResNet"),
     _paper_chapter("comparison", "Five networks side by side"),
