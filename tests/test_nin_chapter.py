@@ -286,6 +286,9 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "| gap | 0 | 10 | 10 |" in text and "| avgpool 8x8 | 0 | 10 | 40 |" in text
     assert "| fc | 6,410 | 10 | rejected" in text
     assert "0 / 6,410" in text  # the closing table's head counts
+    # the closing page: five points, the last the chapter's count; the archive's data above the table
+    assert "1. An mlpconv layer is a k×k convolution" in text and "\n5. Of the chapter's 6 claims" in text
+    assert "**Data.** The archived standard-profile run's CIFAR-10: lossy JPEG copy" in text
     assert "Chapter run time:" in text
 
 
