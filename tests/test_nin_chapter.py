@@ -255,9 +255,9 @@ def test_silent_maps_and_never_predicted_classes_are_two_lists_that_match_their_
     text = page.heads_text(_heads_result(gap=0.30, fc=0.25), classes, 1000, silent, predicted)
     assert ("The GAP network's class maps show one reason: the maps of deer and frog are zero everywhere on "
             "more than half of the test images.") in text  # bird (30%) is not among them
-    assert "Of these, the network never predicts deer." in text
-    assert ("Nor does it predict bird, whose map is on for at least half of the test images but never the "
-            "highest.") in text
+    # the classes never predicted follow the list they belong to, before the FC head is named
+    assert ("Of these, the network never predicts deer. Nor does it predict bird, whose map is on for at "
+            "least half of the test images but never the highest. The FC head reads") in text
     assert "The FC head reads all 640 values of the 10 maps" in text
     assert "%)" not in text and "brackets" not in text  # no shares in brackets
     assert "The FC head's error is 5.0 points lower: in this short run the order is the reverse" in text

@@ -131,13 +131,14 @@ def _silent_text(classes: Sequence[str], silent: Tensor, predicted: Tensor, fc_a
             text += f"The network never predicts {_join(off_never, 'or')}. "
         elif off_never:
             text += f"Of these, the network never predicts {_join(off_never, 'or')}. "
-        text += (f"The FC head reads all {fc_inputs:,} values of the {n} maps and does not depend on any "
-                 "one map being on. ")  # fmt: skip
     if on_never:
         whose = "whose map is" if len(on_never) == 1 else "whose maps are"
         start = "Nor does it predict" if off_never else "The GAP network never predicts"
         text += (f"{start} {_join(on_never, 'or')}, {whose} on for at least half of the test images but "
                  "never the highest. ")  # fmt: skip
+    if off:  # last, so that "it" above is still the GAP network
+        text += (f"The FC head reads all {fc_inputs:,} values of the {n} maps and does not depend on any "
+                 "one map being on. ")  # fmt: skip
     return text
 
 
