@@ -84,7 +84,8 @@ CHAPTERS: tuple[Chapter, ...] = (
             sections=("notebooks/alexnet_relu", "notebooks/alexnet_lrn", "notebooks/alexnet_summary")),
     replace(_paper_chapter("vgg", "VGG"),
             sections=("notebooks/vgg_configs", "notebooks/vgg_trained", "notebooks/vgg_summary")),
-    _paper_chapter("nin", "Network in Network"),
+    replace(_paper_chapter("nin", "Network in Network"),
+            sections=("notebooks/nin_trained", "notebooks/nin_summary")),
     replace(_paper_chapter("googlenet", "GoogLeNet"), sections=(
         "notebooks/googlenet_reductions", "notebooks/googlenet_training", "notebooks/googlenet_summary")),
     _paper_chapter("resnet", "ResNet"),

@@ -218,8 +218,7 @@ def test_seeds_start_from_different_weights(monkeypatch) -> None:
     assert not torch.equal(w[0, "gap"], w[1, "gap"])
 
 
-def test_page_tables_and_text(tiny_run: tuple[X.ExperimentResult, dict], monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # no archive: the archived column says "—"
+def test_page_tables_and_text(tiny_run: tuple[X.ExperimentResult, dict]) -> None:
     result, _ = tiny_run
     summary = summarize(X.build_nin(1.0), (3, 32, 32), name="nin_cifar")
     assert page.summary_table(summary).splitlines()[-1] == "| **total** | | 10 | **966,986** | **222.5 M** |"
@@ -229,23 +228,54 @@ def test_page_tables_and_text(tiny_run: tuple[X.ExperimentResult, dict], monkeyp
     assert lines[0].startswith("gap head:  63,770 parameters (0 in the head)")
     silent, predicted = torch.zeros(10), torch.full((10,), 0.1)
     text = page.heads_text(result, CIFAR10Data.classes, 20, silent, predicted)
-    assert "where the paper has +1.18" in text
-    assert "after 1 epochs on 2 images per class with width 0.25" in text
-    closing = page.paper_vs_book(X.mlpconv_check(), summary, heads, result).splitlines()
-    rows = {line.split(" | ")[0].removeprefix("| "): line for line in closing}
-    assert "| 966,986: **reproduced** | same (counted) |" in rows[
-        "The CIFAR-10 NIN has 0.97 million parameters (released model)"]
-    assert "0 / 6,410 (GAP / FC head): **reproduced**" in rows[
-        "Global average pooling has no parameters to fit (Sec. 3.2)"]
-    gap_fc = rows["GAP gives a lower test error than an FC head on the same mlpconvs (Table 5)"]
-    assert gap_fc.count("no archive: no evidence yet") == 2 and "paired SE over 20 images" in gap_fc
-    augmented = rows["With translation and flips NIN reaches 8.81% (Table 1)"]
-    assert "| not trained in the quick profile |" in augmented
+    assert "1.18 points higher" in text  # the paper's order, whichever this run's is
+    # one epoch is "1 epoch", and the run's sizes are phrases of their own
+    assert "This run trained for 1 epoch, on 2 images per class, at width 0.25;" in text
+    assert "zero everywhere" not in text and "never predicts" not in text  # nothing silent, all predicted
     full = page.describe_settings(X.SETTINGS["full"])
     assert "120 epochs of batch 128, adam at lr 0.001" in full and "milestones 60, 90" in full
     assert "plus the GAP network with augmentation" in full
 
 
+def _heads_result(gap: float, fc: float) -> X.ExperimentResult:
+    settings = {"n_train_per_class": 500, "width": 0.25, "train": {"epochs": 10}}
+    metrics = {"gap": {"test_error": gap}, "fc": {"test_error": fc, "head_params": 6410},
+               "settings": settings}  # fmt: skip
+    return X.ExperimentResult("nin.train_heads", "quick", metrics=metrics)
+
+
+def test_silent_maps_and_never_predicted_classes_are_two_lists_that_match_their_headings() -> None:
+    """Issue 27: "zero everywhere on more than half of the test images (share in brackets): deer (100%) ...
+    the network never predicts bird, deer" named a class (bird) the list before it did not hold."""
+    classes = CIFAR10Data.classes  # airplane automobile bird cat deer dog frog horse ship truck
+    silent = torch.zeros(10)
+    silent[4], silent[6], silent[2] = 1.0, 0.6, 0.3  # deer off on every image, frog on 60%, bird on 30%
+    predicted = torch.full((10,), 0.125)
+    predicted[2] = predicted[4] = 0.0  # bird (its map mostly on) and deer (off) never win
+    text = page.heads_text(_heads_result(gap=0.30, fc=0.25), classes, 1000, silent, predicted)
+    assert ("The GAP network's class maps show one reason: the maps of deer and frog are zero everywhere on "
+            "more than half of the test images.") in text  # bird (30%) is not among them
+    # the classes never predicted follow the list they belong to, before the FC head is named
+    assert ("Of these, the network never predicts deer. Nor does it predict bird, whose map is on for at "
+            "least half of the test images but never the highest. The FC head reads") in text
+    assert "The FC head reads all 640 values of the 10 maps" in text
+    assert "%)" not in text and "brackets" not in text  # no shares in brackets
+    assert "The FC head's error is 5.0 points lower: in this short run the order is the reverse" in text
+    assert "The paper's GAP network reached 10.41%; this one is 19.6 points above it." in text
+    # every switched-off class never predicted: named once, with "or"; one class: singular
+    predicted[6] = 0.0
+    predicted[2] = 0.125
+    text = page.heads_text(_heads_result(gap=0.25, fc=0.30), classes, 1000, silent, predicted)
+    assert "In the GAP network, the maps of deer and frog are zero everywhere" in text
+    assert "The network never predicts deer or frog." in text and "Nor does" not in text
+    assert "as in the paper, where it is 1.18 points higher" in text
+    silent[6] = 0.0
+    text = page.heads_text(_heads_result(gap=0.25, fc=0.30), classes, 1000, silent, predicted)
+    assert "the map of deer is zero everywhere" in text and "switched it off" in text
+    # nothing off, one class never predicted: said without "Nor"; a level race has no order
+    text = page.heads_text(_heads_result(gap=0.25, fc=0.2501), classes, 1000, torch.zeros(10), predicted)
+    assert "The GAP network never predicts deer or frog, whose maps are on for at least half" in text
+    assert "The two are level; in the paper the FC head's error is 1.18 points higher." in text
 
 
 @pytest.mark.book
@@ -256,20 +286,24 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "| gap | 0 | 10 | 10 |" in text and "| avgpool 8x8 | 0 | 10 | 40 |" in text
     assert "| fc | 6,410 | 10 | rejected" in text
     assert "0 / 6,410" in text  # the closing table's head counts
+    # the closing page: five points, the last the chapter's count; the archive's data above the table
+    assert "1. An mlpconv layer is a k×k convolution" in text and "\n5. Of the chapter's 6 claims" in text
+    assert "**Data.** The archived standard-profile run's CIFAR-10: lossy JPEG copy" in text
     assert "Chapter run time:" in text
 
 
-def test_an_archive_fills_its_column_and_flips_its_verdict(tiny_run, monkeypatch, tmp_path) -> None:
-    """The closing table reads the archives: a standard-profile result (here the tiny run's metrics with
-    the GAP and FC errors set) fills the standard column, and other numbers flip the verdict."""
+def test_an_archive_fills_the_closing_page_and_flips_its_verdict(tiny_run, monkeypatch, tmp_path) -> None:
+    """The closing page reads the archives: a standard-profile result (here the tiny run's metrics with
+    the GAP and FC errors set) fills the verdict table and the five points, and other numbers flip the
+    verdict and the sentence."""
+    from ecg_lib.chapters import summary
     from ecg_lib.results import save_archive
 
     monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
     result, _ = tiny_run
-    summary = summarize(X.build_nin(1.0), (3, 32, 32), name="nin_cifar")
-    args = (X.mlpconv_check(), summary, X.head_facts())
     info = {**result.run_info, "profile": "standard", "device": "cpu", "precision": "fp32", "torch": "2",
-            "date": "2026-11-30", "wall_time_s": 1.0, "n_test": 10_000}  # fmt: skip
+            "date": "2026-11-30", "wall_time_s": 1.0, "n_test": 10_000,
+            "data_quality": "lossy JPEG copy (quality 75) — x"}  # fmt: skip
 
     def archive(gap: float, fc: float) -> None:  # an archive without per-image bits (as before them)
         strip = {k: v for k, v in result.metrics["gap"].items() if k != "correct"}
@@ -277,20 +311,32 @@ def test_an_archive_fills_its_column_and_flips_its_verdict(tiny_run, monkeypatch
         save_archive(X.ExperimentResult("nin.train_heads", "standard", metrics=m, run_info=info), "nin",
                      "train_heads")  # fmt: skip
 
-    def standard_cell() -> str:
-        table = page.paper_vs_book(*args, result)
-        row = next(line for line in table.splitlines() if line.startswith("| GAP gives a lower test error"))
-        return row.split(" | ")[3]
+    def gap_fc_row() -> str:
+        table = summary.verdict_table(summary.evidence("nin"))
+        return next(line for line in table.splitlines() if "GAP gives a lower test error" in line
+                    and "claim-nin-" in line).split(" | ")[-1]  # fmt: skip
 
-    assert standard_cell() == "no archive: no evidence yet"
+    assert gap_fc_row().startswith("**no evidence yet**")
+    assert page.data_note() == "**Data.** No archived run yet."
+    points = page.summary_points(summary.evidence("nin"))
+    assert len(points) == 5 and "**no evidence yet**" in points[2]
+    assert points[4] == ("Of the chapter's 6 claims from the paper, 3 hold, 3 without evidence yet.")
     archive(gap=0.11, fc=0.13)
-    assert standard_cell() == ("13.0% (FC) vs. 11.0% (GAP): **reproduced** (it could see a difference of 0.9 "
-                               "points)")
+    assert page.data_note() == ("**Data.** The archived standard-profile run's CIFAR-10: lossy JPEG copy "
+                                "(quality 75).")
+    assert gap_fc_row().startswith("13.0% (FC) vs. 11.0% (GAP): **reproduced** (it could see a difference "
+                                   "of 0.9 points); archived standard run")
+    points = page.summary_points(summary.evidence("nin"))
+    assert points[2].startswith("GAP gives a lower test error than an FC head on the same mlpconvs "
+                                "(Table 5): 13.0% (FC) vs. 11.0% (GAP): **reproduced**")
+    assert points[4] == ("Of the chapter's 6 claims from the paper, 4 hold, 1 not testable here, 1 without "
+                         "evidence yet.")
     archive(gap=0.13, fc=0.11)
-    assert standard_cell().startswith("11.0% (FC) vs. 13.0% (GAP): **opposite**")
+    assert "11.0% (FC) vs. 13.0% (GAP): **opposite**" in page.summary_points(summary.evidence("nin"))[2]
+    assert gap_fc_row().startswith("11.0% (FC) vs. 13.0% (GAP): **opposite**")
     archive(gap=0.26, fc=0.266)
-    assert standard_cell() == ("26.6% (FC) vs. 26.0% (GAP): **within noise** (it could see a difference of "
-                               "1.2 points; the paper's effect (1.2 points) is smaller than that)")
+    assert gap_fc_row().startswith("26.6% (FC) vs. 26.0% (GAP): **within noise** (it could see a difference "
+                                   "of 1.2 points; the paper's effect (1.2 points) is smaller than that)")
 
 
 def test_the_heads_are_compared_paired_over_images(monkeypatch, tmp_path) -> None:

@@ -1,5 +1,6 @@
 """What the Network-in-Network chapter (``notebooks/nin.md``) shows: its tables, figures, the measured
-paragraph on GAP against an FC head, and the closing "Paper vs. this book" table.
+paragraph on GAP against an FC head, and the closing page's five points and data note (its "Paper vs. this
+book" table is :func:`ecg_lib.chapters.summary.verdict_table`).
 
 The numbers come from :mod:`ecg_lib.experiments.nin` (the counted tables, the trained heads' result, live
 or archived, and the trained GAP network's class maps); the paper's figures from
@@ -14,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from torch import Tensor
 
 from ecg_lib import papers
-from ecg_lib.chapters import common, plots
+from ecg_lib.chapters import common, plots, summary
 from ecg_lib.chapters.reach import out_of_reach
+from ecg_lib.claim_ledgers import Evidence
+from ecg_lib.claim_tally import figures, tile_count_text
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se, paired_gap
 from ecg_lib.counting import Summary
 from ecg_lib.experiments import ExperimentResult
@@ -26,8 +29,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "CHAPTER", "LEDGER", "counted", "describe_settings", "heads_table", "heads_text", "paper_vs_book",
-    "plot_class_maps", "plot_cross_channel", "plot_heads", "plot_loss", "run_lines", "summary_table",
+    "CHAPTER", "LEDGER", "counted", "data_note", "describe_settings", "heads_table", "heads_text",
+    "plot_class_maps", "plot_cross_channel", "plot_heads", "plot_loss", "run_lines", "summary_points",
+    "summary_table",
 ]  # fmt: skip
 
 CHAPTER = "nin"
@@ -95,6 +99,49 @@ def plot_loss(result: ExperimentResult) -> Figure:
                                       result.profile)  # fmt: skip
 
 
+def _join(items: Sequence[str], word: str = "and") -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"`` (``word``: "or" after a negation)."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+def _plural(k: int, one: str, many: str) -> str:
+    return f"{k:,} {one if k == 1 else many}"
+
+
+def _silent_text(classes: Sequence[str], silent: Tensor, predicted: Tensor, fc_ahead: bool,
+                 fc_inputs: int) -> str:  # fmt: skip
+    """The GAP network's switched-off class maps, and the classes it never predicts, each list under its
+    own heading: the maps off on more than half of the images; of those, the ones never predicted; then
+    any class never predicted although its map is on (the largest map decides, not a switched-off one)."""
+    n = len(classes)
+    off = [c for c in range(n) if silent[c] > 0.5]
+    never = [c for c in range(n) if predicted[c] == 0]
+    off_never = [classes[c] for c in never if c in off]
+    on_never = [classes[c] for c in never if c not in off]
+    text = ""
+    if off:
+        names = _join([classes[c] for c in off])
+        # "one reason" only where there is something to explain: FC ahead of GAP
+        lead = "The GAP network's class maps show one reason: " if fc_ahead else "In the GAP network, "
+        subject = f"the map of {names} is" if len(off) == 1 else f"the maps of {names} are"
+        text += (f"{lead}{subject} zero everywhere on more than half of the test images. The ReLU in front "
+                 f"of the pooling switched {'it' if len(off) == 1 else 'them'} off, and a class whose map "
+                 "is off scores exactly 0. ")  # fmt: skip
+        if off_never and len(off_never) == len(off):
+            text += f"The network never predicts {_join(off_never, 'or')}. "
+        elif off_never:
+            text += f"Of these, the network never predicts {_join(off_never, 'or')}. "
+    if on_never:
+        whose = "whose map is" if len(on_never) == 1 else "whose maps are"
+        start = "Nor does it predict" if off_never else "The GAP network never predicts"
+        text += (f"{start} {_join(on_never, 'or')}, {whose} on for at least half of the test images but "
+                 "never the highest. ")  # fmt: skip
+    if off:  # last, so that "it" above is still the GAP network
+        text += (f"The FC head reads all {fc_inputs:,} values of the {n} maps and does not depend on any "
+                 "one map being on. ")  # fmt: skip
+    return text
+
+
 def heads_text(result: ExperimentResult, classes: Sequence[str], n_test: int, silent: Tensor,
                predicted: Tensor) -> str:  # fmt: skip
     """The measured paragraph: GAP against FC in this run and in the paper, the GAP network's silent
@@ -104,35 +151,33 @@ def heads_text(result: ExperimentResult, classes: Sequence[str], n_test: int, si
     gap, fc = m["gap"]["test_error"], m["fc"]["test_error"]
     n_per_class = s["n_train_per_class"] or 5000
     se = 100 * (gap * (1 - gap) / n_test) ** 0.5  # binomial standard error of an error rate
-    mostly_off = [f"{classes[c]} ({100 * silent[c]:.0f}%)" for c in range(10) if silent[c] > 0.5]
-    never = [classes[c] for c in range(10) if predicted[c] == 0]
-    paper_gap = 100 * (PAPER["fc"] - PAPER["nin"])
+    paper_gap = f"{100 * (PAPER['fc'] - PAPER['nin']):.2f}"
+    diff = f"{abs(100 * (fc - gap)):.1f}"
     text = (
         f"{common.small_run_lead(result)} "
         f"With the same budget, the GAP head ended at {100 * gap:.1f}% test error "
-        f"and the FC head at {100 * fc:.1f}%: {100 * (fc - gap):+.1f} points for FC, where the paper has "
-        f"{paper_gap:+.2f}. "
+        f"and the FC head at {100 * fc:.1f}%. "
     )
-    if fc < gap:
-        text += "In this short run the order is the reverse of the paper's. "
-    if mostly_off:
-        # "one reason" only where there is something to explain: FC ahead of GAP
-        lead = ("The GAP network's class maps show one reason: these" if fc < gap
-                else "In the GAP network, these")  # fmt: skip
-        text += (
-            lead + " class maps are zero everywhere on more than "
-            f"half of the test images (share in brackets): {', '.join(mostly_off)}. The ReLU in front of the "
-            "pooling switched them off, and a class whose map is off scores exactly 0"
-            + (f"; the network never predicts {', '.join(never)}. " if never else ". ")
-            + "The FC head reads all 640 values of the ten maps and does not depend on any one map being on. "
-        )
+    if diff == "0.0":  # a difference that rounds away is no order at all
+        text += f"The two are level; in the paper the FC head's error is {paper_gap} points higher. "
+    elif fc > gap:
+        text += (f"The FC head's error is {diff} points higher, as in the paper, where it is "
+                 f"{paper_gap} points higher. ")  # fmt: skip
+    else:
+        text += (f"The FC head's error is {diff} points lower: in this short run the order is the reverse of "
+                 f"the paper's, where it is {paper_gap} points higher. ")  # fmt: skip
+    # an FC layer with one output per class has one weight per class for each value it reads, plus biases
+    fc_inputs = (m["fc"]["head_params"] - len(classes)) // len(classes)
+    text += _silent_text(classes, silent, predicted, fc < gap, fc_inputs)
+    off = abs(100 * (gap - PAPER["nin"]))
     text += (
-        f"The GAP network is {abs(100 * (gap - PAPER['nin'])):.1f} points "
-        f"{'above' if gap >= PAPER['nin'] else 'below'} the paper's "
-        f"{100 * PAPER['nin']:.2f}%, after {s['train']['epochs']} epochs on {n_per_class} images per class "
-        f"with width {s['width']:g}; the paper trained the full network on all 5,000 images per class to "
-        f"convergence, which is what the full profile does. On {n_test:,} test images, sampling alone gives "
-        f"a test error a standard error of {se:.1f} points."
+        f"The paper's GAP network reached {100 * PAPER['nin']:.2f}%; this one is "
+        + (f"{off:.1f} points {'above' if gap >= PAPER['nin'] else 'below'} it. " if f"{off:.1f}" != "0.0"
+           else "level with it. ")
+        + f"This run trained for {_plural(s['train']['epochs'], 'epoch', 'epochs')}, on "
+        f"{_plural(n_per_class, 'image', 'images')} per class, at width {s['width']:g}; the paper trained "
+        "the full network on all 5,000 images per class to convergence, which is what the full profile does. "
+        f"On {n_test:,} test images, sampling alone gives a test error a standard error of {se:.1f} points."
     )
     return text
 
@@ -270,10 +315,22 @@ def counted() -> dict[str, Any]:
     return {_COUNTS: _counts(experiment.mlpconv_check(), summary, experiment.head_facts())}
 
 
-def paper_vs_book(check: experiment.MlpconvCheck, summary: Summary, heads: Sequence[experiment.HeadFacts],
-                  result: ExperimentResult) -> str:  # fmt: skip
-    """The closing table, from :data:`LEDGER`: each claim in this run and in the archived standard and
-    full runs, with its verdict."""
-    quality = str(result.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
-    live = {"train_heads": result, _COUNTS: _counts(check, summary, heads)}
-    return f"**Data.** This run's CIFAR-10: {quality}.\n\n" + LEDGER.table(live, result.profile)
+def summary_points(ev: Sequence[Evidence]) -> list[str]:
+    """The closing page's five points (:func:`ecg_lib.chapters.summary.five_points`), from ``ev``
+    (:func:`ecg_lib.chapters.summary.evidence`): the mlpconv identity, GAP's parameters, GAP against the
+    FC head and NIN's error, each with its best evidence, then the chapter's count of verdicts."""
+    by = {e.claim.key: e for e in ev}
+    points = [summary.finding(by[k]) for k in ("mlpconv", "gap_params", "gap_beats_fc", "nin_error")]
+    figs = figures(ev)
+    points.append(f"Of the chapter's {len(figs)} claims from the paper, {tile_count_text(figs)}.")
+    return points
+
+
+def data_note(root: str | None = None) -> str:
+    """The line above the closing table: the data the archived runs read (full over standard; the
+    verdicts quote them), or that no run is archived yet."""
+    archived = common.quoted_archive(CHAPTER, "train_heads", root)
+    if archived is None:
+        return "**Data.** No archived run yet."
+    quality = str(archived.run_info.get("data_quality") or "source not recorded").split(" — ")[0]
+    return f"**Data.** The archived {archived.profile}-profile run's CIFAR-10: {quality}."
