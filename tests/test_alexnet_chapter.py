@@ -470,8 +470,9 @@ def test_the_five_points_follow_the_evidence() -> None:
     ev = summary.evidence("alexnet")
     points = page.summary_points(ev)
     assert len(points) == 5 and summary.five_points(points).startswith("1. Under the paper-like recipe")
-    assert "60,965,224: **reproduced**" in points[3]
-    assert "659,272: **reproduced**" in points[4] and "290,400: **not reproduced**" in points[4]
+    assert "Counted from the definitions: 60,965,224. Verdict: **reproduced**." in points[3]
+    assert "659,272. Verdict: **reproduced**" in points[4]
+    assert "290,400. Verdict: **not reproduced**" in points[4]
     # a changed verdict changes the sentence: the parameter count's cell read as not reproduced
     params = next(i for i, e in enumerate(ev) if e.claim.key == "params")
     cells = dict(ev[params].cells)
@@ -479,4 +480,4 @@ def test_the_five_points_follow_the_evidence() -> None:
     cells[source] = dc.replace(cells[source], verdict="not reproduced",
                                text=cells[source].text.replace("reproduced", "not reproduced"))  # fmt: skip
     flipped = [*ev[:params], dc.replace(ev[params], cells=cells), *ev[params + 1:]]
-    assert "60,965,224: **not reproduced**" in page.summary_points(flipped)[3]
+    assert "60,965,224. Verdict: **not reproduced**" in page.summary_points(flipped)[3]

@@ -37,11 +37,12 @@ def test_a_finding_speaks_of_the_best_evidence_and_flips_with_it() -> None:
     ev = {e.claim.key: e for e in summary.evidence("nin")}
     text = summary.finding(ev["gap_beats_fc"])
     # the archived standard run's verdict, never the live run's (a chapter's last page trains nothing)
-    assert "archived standard run" in text and "**opposite**" in text
+    assert "The archived standard run measured" in text and "Verdict: **opposite**; it could see" in text
     assert text.startswith(ev["gap_beats_fc"].claim.statement)
-    # a counted claim says it is counted
+    # a counted claim says it is counted; a value the run cannot reach says why
     counted = next(e for e in ev.values() if e.claim.counted)
-    assert "counted from the definitions" in summary.finding(counted)
+    assert "Counted from the definitions: " in summary.finding(counted)
+    assert "Verdict: **not testable here**; the data is a lossy JPEG copy" in summary.finding(ev["nin_error"])
 
 
 def test_evidence_needs_no_live_run() -> None:

@@ -411,7 +411,7 @@ def test_summary_points_follow_the_verdicts(landmarks) -> None:
     marks, races = list(landmarks.values()), page.archived_races()
     points = page.summary_points(ev, marks=marks, archives=races)
     assert len(points) == 5 and summary.five_points(points).count("\n") == 4
-    assert points[0].endswith("8, 16, 19, 22, 152: **reproduced**; counted from the definitions.")
+    assert points[0].endswith("Counted from the definitions: 8, 16, 19, 22, 152. Verdict: **reproduced**.")
     assert points[1].endswith("ResNet-152 needs 11.28 billion, 73% of VGG-16's.")
     assert points[2] == ("Global average pooling shrank the fully connected layers from 96% of AlexNet's "
                          "parameters to 3% of ResNet-152's. In ResNet-152, 104 1×1 convolutions wrap 50 3×3 "

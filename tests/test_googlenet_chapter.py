@@ -309,7 +309,8 @@ def test_summary_points_are_five_generated_findings(tmp_path, monkeypatch: pytes
     assert len(points) == 5 and summary.five_points(points).startswith("1. The 1×1 reductions make")
     assert points[0] == ("The 1×1 reductions make inception (3a) 2.4 times cheaper in multiply-adds. The "
                          "\"about ten times\" often quoted is the saving of its 5×5 branch alone, 9.7 times.")
-    assert points[1].startswith("GoogLeNet has 12 times fewer parameters than AlexNet (Sec. 1): 8.7×")
+    assert points[1].startswith("GoogLeNet has 12 times fewer parameters than AlexNet (Sec. 1). Counted "
+                                "from the definitions: 8.7×")
     assert "**not reproduced**" in points[1] and "**not reproduced**" in points[2]
     assert points[3].endswith("3 of its 12 params entries agree with the channel numbers.")
     assert "archived standard run" in points[4] and "**within noise**" in points[4]

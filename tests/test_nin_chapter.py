@@ -328,11 +328,13 @@ def test_an_archive_fills_the_closing_page_and_flips_its_verdict(tiny_run, monke
                                    "of 0.9 points); archived standard run")
     points = page.summary_points(summary.evidence("nin"))
     assert points[2].startswith("GAP gives a lower test error than an FC head on the same mlpconvs "
-                                "(Table 5): 13.0% (FC) vs. 11.0% (GAP): **reproduced**")
+                                "(Table 5). The archived standard run measured 13.0% (FC) vs. 11.0% (GAP). "
+                                "Verdict: **reproduced**")
     assert points[4] == ("Of the chapter's 6 claims from the paper, 4 hold, 1 not testable here, 1 without "
                          "evidence yet.")
     archive(gap=0.13, fc=0.11)
-    assert "11.0% (FC) vs. 13.0% (GAP): **opposite**" in page.summary_points(summary.evidence("nin"))[2]
+    point = page.summary_points(summary.evidence("nin"))[2]
+    assert "11.0% (FC) vs. 13.0% (GAP). Verdict: **opposite**" in point
     assert gap_fc_row().startswith("11.0% (FC) vs. 13.0% (GAP): **opposite**")
     archive(gap=0.26, fc=0.266)
     assert gap_fc_row().startswith("26.6% (FC) vs. 26.0% (GAP): **within noise** (it could see a difference "

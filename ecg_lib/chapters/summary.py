@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from ecg_lib import chapter_registry
 from ecg_lib.claim_ledgers import Evidence, _row
-from ecg_lib.claim_tally import _check_text, _table, figures
+from ecg_lib.claim_tally import _reason, _table, best_cell, figures
+from ecg_lib.claim_verdicts import NOT_TESTABLE, power_text
 
 __all__ = ["evidence", "finding", "five_points", "verdict_table"]
 
@@ -33,11 +34,25 @@ def evidence(chapter: str) -> list[Evidence]:
     return c.ledger().evidence(c.counted()(), "any", retrained=False)
 
 
+_LEADS = {"counted": "Counted from the definitions:",
+          "archived standard": "The archived standard run measured",
+          "archived full": "The archived full run measured", "live": "This build's run measured"}  # fmt: skip
+
+
 def finding(ev: Evidence) -> str:
-    """One claim's finding in a sentence: the claim, where the paper states it, and its best evidence
-    (the measurement, the verdict, the power and which run it comes from)."""
+    """One claim's finding in two short sentences: the claim and where the paper states it, then its best
+    evidence (which run, what it measured, the verdict and what the run could have seen)."""
     c = ev.claim
-    return f"{c.statement} ({c.where}): {_check_text(ev, short=False)}."
+    source, cell = best_cell(ev)
+    m = cell.measurement
+    if m is None:
+        return f"{c.statement} ({c.where}): {_reason(cell)}."
+    if cell.verdict == NOT_TESTABLE:
+        said = m.untestable
+    else:
+        said = "" if c.counted else power_text(c, m)
+    return (f"{c.statement} ({c.where}). {_LEADS[source]} {m.text}. Verdict: **{cell.verdict}**"
+            + (f"; {said}" if said else "") + ".")
 
 
 def five_points(points: Sequence[str]) -> str:
