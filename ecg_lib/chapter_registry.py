@@ -84,7 +84,9 @@ CHAPTERS: tuple[Chapter, ...] = (
     _paper_chapter("vgg", "VGG"),
     _paper_chapter("nin", "Network in Network"),
     _paper_chapter("googlenet", "GoogLeNet"),
-    _paper_chapter("resnet", "ResNet"),
+    replace(_paper_chapter("resnet", "ResNet"), sections=(
+        "notebooks/resnet_gradients", "notebooks/resnet_bottleneck", "notebooks/resnet_trained",
+        "notebooks/resnet_summary")),
     _paper_chapter("comparison", "Five networks side by side"),
 )
 
