@@ -470,7 +470,7 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     later = "do not decide the claim; the archived run on the next page does."
     for start in (f"{small} At the end of training", f"{small} With the same 56 layers",
                   f"{later} At initialisation", f"{later} Deleting one block",
-                  "**Measured.** On 1,000 test images of this chapter's data",
+                  "**Measured.** This chapter's data: lossy JPEG copy",
                   "**Measured.** On 200 test images (sampling standard error",
                   "**Measured.** On 200 test images, the residual F(x)"):
         assert start in text

@@ -154,7 +154,7 @@ def depth_text(depth: ExperimentResult) -> str:
     else:
         order = "does not fall measurably with depth on these images (the differences are within the noise)"
     return (
-        f"**Measured.** On {n:,} test images of this chapter's data ({quality}), the four networks score "
+        f"**Measured.** This chapter's data: {quality}. On {n:,} of its test images the four networks score "
         f"{', '.join(pct(errs[k]) for k in names)} test error "
         f"(sampling standard error up to {100 * se:.1f} points). On the original test set their "
         f"publisher's README table gives {readme}; the files themselves store the best epoch's accuracy "
