@@ -1,7 +1,7 @@
-"""What the ResNet chapter (``notebooks/resnet.md``) shows: its plots, tables and measured paragraphs, and
-the closing page's five points and data note. The numbers come from :mod:`ecg_lib.experiments.resnet` (a
-:class:`~ecg_lib.experiments.resnet.DepthRun`'s result, live or archived, and the counted tables); the
-paper's figures from :mod:`ecg_lib.papers`.
+"""What the ResNet chapter (``notebooks/resnet.md`` and its four sections, ``notebooks/resnet_*.md``)
+shows: its plots, tables and measured paragraphs, and the closing page's five points and data note. The
+numbers come from :mod:`ecg_lib.experiments.resnet` (a :class:`~ecg_lib.experiments.resnet.DepthRun`'s
+result, live or archived, and the counted tables); the paper's figures from :mod:`ecg_lib.papers`.
 
 This module holds the claims and the closing page: the claim readers, :data:`LEDGER`, :func:`counted`,
 :func:`summary_points` and :func:`data_note`. The sections' figures, tables and paragraphs live in two

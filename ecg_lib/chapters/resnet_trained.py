@@ -1,4 +1,5 @@
-"""The ResNet chapter's trained sections on a page (``notebooks/resnet.md``, sections 1-4): the training
+"""The ResNet chapter's trained sections (sections 1-4: ``notebooks/resnet.md``, which trains the nets and
+shows the reader's own run, and ``notebooks/resnet_gradients.md``, which reads the archived run): the training
 curves of plain and residual nets (Fig. 6), their gradients and the lesion study of their blocks, as
 figures, tables and measured paragraphs read from a :class:`~ecg_lib.experiments.resnet.DepthRun`'s result,
 live or archived. Re-exported by :mod:`ecg_lib.chapters.resnet`, whose claims read some of them.
