@@ -88,7 +88,9 @@ CHAPTERS: tuple[Chapter, ...] = (
             sections=("notebooks/nin_trained", "notebooks/nin_summary")),
     replace(_paper_chapter("googlenet", "GoogLeNet"), sections=(
         "notebooks/googlenet_reductions", "notebooks/googlenet_training", "notebooks/googlenet_summary")),
-    _paper_chapter("resnet", "ResNet"),
+    replace(_paper_chapter("resnet", "ResNet"), sections=(
+        "notebooks/resnet_gradients", "notebooks/resnet_bottleneck", "notebooks/resnet_trained",
+        "notebooks/resnet_summary")),
     replace(_paper_chapter("comparison", "Five networks side by side"),
             sections=("notebooks/comparison_race", "notebooks/comparison_summary")),
 )

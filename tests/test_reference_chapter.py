@@ -99,7 +99,9 @@ def test_depth_text_flips_with_the_numbers() -> None:
     falls = P.depth_text(_depth())
     assert "falls with every step in depth" in falls and "+7.4 to +9.8 points" in falls
     assert "README table gives 8.27%, 7.37%, 6.90%, 6.61%" in falls and "6.38% as errors" in falls
-    assert "lossy JPEG copy (quality 75)" in falls and "— x" not in falls
+    # the data's description is not put in a second pair of brackets
+    assert falls.startswith("**Measured.** This chapter's data: lossy JPEG copy (quality 75). On 1,000 of "
+                            "its test images the four") and "— x" not in falls
     flat = P.depth_text(_depth((0.16, 0.17, 0.15, 0.16)))
     assert "does not fall measurably with depth" in flat
     overall = P.depth_text(_depth((0.20, 0.14, 0.15, 0.13)))
@@ -110,6 +112,8 @@ def test_data_note_with_and_without_the_references() -> None:
     assert P.data_note(None, "original CIFAR-10 batches (lossless)") == (
         "**Data.** This run's CIFAR-10: original CIFAR-10 batches (lossless)."
     )
+    assert P.data_note(None, "x", whose="The archived standard-profile run's") == (
+        "**Data.** The archived standard-profile run's CIFAR-10: x.")
     note = P.data_note(_depth())
     assert ("ResNet-20 +9.7 / +9.8, ResNet-32 +9.6 / +9.8, ResNet-44 +8.1 / +8.1, ResNet-56 +7.4 / +7.6 "
             "points (against their README table / against the files' best-epoch best_prec1)") in note
@@ -137,7 +141,10 @@ def test_k_rows_and_table() -> None:
     ]  # fmt: skip
     assert rows[2]["additive"] == pytest.approx(0.17)  # two ordinary blocks, +1 point each
     table = P.lesion_k_table(les).splitlines()
-    assert table[2] == "| 0 | intact | 1 | 15.0% ± 0.0 | 15.0% – 15.0% | 0% | 15.0% |"
+    # six columns: which blocks and how many sets share one
+    assert table[0] == ("| blocks deleted | which: sets | test error, mean ± sd | min – max | share of the "
+                        "way to chance | if the effects added up |")
+    assert table[2] == "| 0 | intact: 1 | 15.0% ± 0.0 | 15.0% – 15.0% | 0% | 15.0% |"
     assert len(table) == 2 + 6
 
 
@@ -156,6 +163,11 @@ def test_contiguous_runs_against_random_sets() -> None:
     assert "cost more than 2 random ones" in P.lesion_text(_lesions(contiguous_mean=0.40))
     assert "cost about as much as 2 random ones" in P.lesion_text(_lesions(contiguous_mean=0.20))
     assert "cost less than 2 random ones" in P.lesion_text(_lesions(contiguous_mean=0.10))
+    # a "run" of one block is a single deletion, already stated: no "Runs of 1 consecutive blocks"
+    one = _lesions()
+    one.metrics["random"]["1"] = {**one.metrics["random"]["2"], "sets": [[0], [4]]}
+    one.metrics["contiguous"]["1"] = {**one.metrics["contiguous"]["2"], "starts": [0, 1]}
+    assert "Runs of 1 " not in P.lesion_text(one) and "Runs of 2 consecutive blocks" in P.lesion_text(one)
 
 
 def test_lesion_text_compares_with_the_quick_net() -> None:
@@ -163,7 +175,7 @@ def test_lesion_text_compares_with_the_quick_net() -> None:
     quick = [{"block": -1, "name": "none", "downsampling": False, "error": 0.5}]
     quick += [{"block": i, "name": f"b{i}", "downsampling": i in DOWN, "error": 0.5 + 0.2} for i in range(9)]
     text = P.lesion_text(_lesions(), quick)
-    assert "section 4, intact 50.0%" in text and "+20.0 points" in text and "more fragile" in text
+    assert "(section 4) is at 50.0% intact. It loses a median +20.0 points" in text and "more fragile" in text
     assert P.lesion_text(_lesions(), [Lesion(**r) for r in quick]) == text
     robust = [{**r, "error": 0.5 + (0.001 if r["block"] >= 0 else 0)} for r in quick]
     assert "less fragile" in P.lesion_text(_lesions(), robust)
@@ -191,7 +203,9 @@ def test_block_stats_sentence_flips() -> None:
     big = P.block_stats_text(_stats(ratio=1.5, out_grads=(0.001, 0.01)))
     assert "unlike He et al.'s Fig. 7" in big and "shrinks from the last block" in big
     table = P.block_stats_table(_stats()).splitlines()
-    assert len(table) == 2 + 3 and table[2].startswith("| stage1 | 3 |")
+    # six columns: the stage's number of blocks goes with its name
+    assert len(table) == 2 + 3 and table[2].startswith("| stage1, 3 blocks | ")
+    assert {line.count(" | ") + 1 for line in table if line.startswith("| ")} == {6}
 
 
 def test_a_reference_lesion_result_reads_as_the_chapter_nets_records() -> None:

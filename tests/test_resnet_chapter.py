@@ -247,6 +247,51 @@ def test_lesion_summary() -> None:
         E.LesionSummary.of(les[1:])
 
 
+def test_the_wide_tables_keep_to_six_columns() -> None:
+    # issue 27: at most six columns in the text column; the numbers stay, the shape changes
+    def columns(table: str) -> set[int]:
+        return {line.count(" | ") + 1 for line in table.splitlines() if line.startswith("| ")}
+
+    rows = E.table1_rows()
+    t1 = page.table1_table(rows, E.vgg_macs())
+    assert columns(t1) == {6}
+    assert "| ResNet-50, bottleneck | 25.6 M | 3.86 G | 3.8 G | +1.5% | 4.09 G |" in t1
+    assert "| VGG-19 | — | 19.63 G | 19.6 G (Sec. 4.1) | +0.2% | — |" in t1
+    options = E.shortcut_options(34)
+    so = page.shortcut_options_table(options)  # transposed: one column per option
+    assert columns(so) == {4} and so.splitlines()[0] == "| option | A | B | C |"
+    assert "| parameters added to A | +0 | +173,824 | +1,092,992 |" in so
+    assert "| top-1 error (Table 3) | 25.03% | 24.52% | 24.19% |" in so
+    archived = ExperimentResult("resnet.depth", "standard", metrics={
+        "final_test_error": {"resnet20": 0.192, "resnet56": 0.1791}})  # fmt: skip
+    t6 = page.table6_table(E.table6_rows(), archived)
+    assert columns(t6) == {5} and "| 56 | 853,018 | 0.85 M | 6.97% | 17.91% |" in t6
+    assert t6.splitlines()[0].endswith("| test error, standard profile (archived) |")
+    assert "| 110 | 1,727,962 | 1.7 M | 6.43% | — |" in page.table6_table(E.table6_rows(), None)
+    grads = [E.LayerGrad(0, "c0", 77.0, 0.1), E.LayerGrad(1, "c1", 0.034, 0.1)]
+    probes = [E.SignalProbe(label, [0.5 + k / 10 for k in range(27)], grads, 2.3 + i / 1000)
+              for i, label in enumerate(("BN", "no BN", "default"))]  # fmt: skip
+    bn = page.batchnorm_table(probes)  # transposed: one column per variant
+    assert columns(bn) == {4} and bn.splitlines()[0] == "| quantity | BN | no BN | default |"
+    assert "| output std, block 27 | 3.1 | 3.1 | 3.1 |" in bn and "| loss | 2.300 | 2.301 | 2.302 |" in bn
+    ident = {k: [E.IdentityGrad(f"stage3.{i}", 1.0 + i, 0.5, 0.1) for i in range(1, 9)]
+             for k in ("plain-56", "ResNet-56", "ResNet-56, x + F(x)")}  # fmt: skip
+    it = page.identity_table(ident)  # two tables: direction, then size
+    assert columns(it) == {4}
+    assert it.count("| block | plain-56 | ResNet-56 | ResNet-56, x + F(x) |") == 2
+    assert "| stage3.8 | 0.50 | 0.50 | 0.50 |" in it and "| stage3.8 | 9.00 | 9.00 | 9.00 |" in it
+
+
+def test_the_batchnorm_sentence_has_no_degenerate_range() -> None:
+    grads = [E.LayerGrad(0, "c0", 77.0, 0.1), E.LayerGrad(1, "c1", 0.034, 0.1)]
+    flat = E.SignalProbe("BN", [0.6] * 27, grads, 2.3)
+    fading = E.SignalProbe("no BN", [0.4 / (k + 1) for k in range(27)], grads, 2.303)
+    text = page.batchnorm_text([flat, fading, fading])
+    assert "its standard deviation is 0.60 in every block" in text and "0.60 to 0.60" not in text
+    spread = E.SignalProbe("BN", [0.57, 0.66] + [0.6] * 25, grads, 2.3)
+    assert "its standard deviation is between 0.57 and 0.66" in page.batchnorm_text([spread, fading, fading])
+
+
 def test_the_page_tables() -> None:
     twins = [E.twin_nets(d) for d in (20, 56)]
     assert page.twins_table(twins).splitlines() == [
@@ -264,25 +309,34 @@ def _row(table: str, start: str) -> str:
     return next(line for line in table.splitlines() if line.startswith(f"| {start}"))
 
 
-def test_paper_vs_book_has_a_row_per_claim_and_no_evidence_without_archives(monkeypatch, tmp_path) -> None:
-    # A made-up quick result (no archive exists under tmp_path): every claim gets a row, the archived
-    # columns say there is no evidence yet.
-    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+def _quick_result(train_error: dict[str, float] | None = None, profile: str = "quick") -> ExperimentResult:
+    """A made-up depth result: training errors, one test error for all, gradient probes and lesions."""
     nets = ("plain20", "plain56", "resnet20", "resnet56")
     grads = {n: {w: [vars(E.LayerGrad(i, f"c{i}", 2.0 - i / 60, 0.1)) for i in range(55)]
                  for w in ("init", "trained")} for n in nets}  # fmt: skip
     lesions = {n: [vars(E.Lesion(-1, "none", False, 0.5))]
                + [vars(E.Lesion(i, f"b{i}", i == 3, 0.6 if n.startswith("res") else 0.85)) for i in range(9)]
                for n in nets}  # fmt: skip
-    train_error = {"plain20": 0.30, "plain56": 0.45, "resnet20": 0.25, "resnet56": 0.20}
-    result = ExperimentResult("resnet.depth", "quick", metrics={
+    train_error = train_error or {"plain20": 0.30, "plain56": 0.45, "resnet20": 0.25, "resnet56": 0.20}
+    info = {"n_train": 2000, "n_test": 500}
+    if profile != "quick":  # what an archive records besides the sizes
+        info.update(profile=profile, device="cpu", precision="fp32", torch="2", date="2026-12-06",
+                    wall_time_s=1.0, data_quality="lossy JPEG copy (quality 75) — x")  # fmt: skip
+    return ExperimentResult("resnet.depth", profile, metrics={
         "final_train_error": train_error, "final_test_error": dict.fromkeys(nets, 0.55),
         "grad_norms": grads, "lesions": lesions,
-    }, run_info={"n_train": 2000, "n_test": 500})  # fmt: skip
-    table = page.paper_vs_book(result, E.bottleneck_comparison(), E.table1_rows(), E.table6_rows())
-    note, blank, *lines = table.splitlines()
-    assert note == "**Data.** This run's CIFAR-10: source not recorded." and blank == ""
-    body = [line for line in lines if line.startswith("| ") and not line.startswith("| claim")]
+    }, run_info=info)  # fmt: skip
+
+
+def test_the_ledger_reads_every_claim_and_no_evidence_without_archives(monkeypatch, tmp_path) -> None:
+    # A made-up quick result (no archive exists under tmp_path): every claim gets a row, the archived
+    # columns say there is no evidence yet.
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    result = _quick_result()
+    live = {"depth": result, "depth110": None, "reference_depth": None, "reference_lesions": None,
+            **page.counted()}
+    table = page.LEDGER.table(live, "quick")
+    body = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| claim")]
     assert len(body) == len(page.LEDGER.claims)
     none = "no archive: no evidence yet"
     assert (f"| 45.0% (plain-56) vs. 30.0% (plain-20): **reproduced** (it could see a difference of 3.0 "
@@ -301,12 +355,11 @@ def test_paper_vs_book_has_a_row_per_claim_and_no_evidence_without_archives(monk
     text = page.profile_text(result)
     assert "measured 45.0% (plain-56) vs. 30.0% (plain-20), which agrees with the paper" in text
     assert "measured 25.0% (ResNet-20) vs. 20.0% (ResNet-56), which agrees with the paper" in text
-    worse = ExperimentResult("resnet.depth", "quick", metrics={
-        **result.metrics, "final_train_error": {**train_error, "resnet56": 0.35}}, run_info=result.run_info)
+    worse = _quick_result({**result.metrics["final_train_error"], "resnet56": 0.35})
     opposite = ("measured 25.0% (ResNet-20) vs. 35.0% (ResNet-56), which is the opposite of what the paper "
                 "reports")
     assert opposite in page.profile_text(worse)
-    # With the trained references: the data effect in the note, and their rows measured.
+    # With the trained references: their rows measured
     depth_ref = ExperimentResult("reference.depth", "quick", metrics={
         "errors": {n: {"correct": 850, "n": 1000, "error": 0.15} for n in ("resnet20", "resnet56")},
         "reported_accuracy": {"resnet20": 91.78, "resnet56": 93.62}, "data_quality": "lossy JPEG copy — x",
@@ -318,11 +371,8 @@ def test_paper_vs_book_has_a_row_per_claim_and_no_evidence_without_archives(monk
         "random": {"4": {"sets": [[0, 1, 2, 4]], "errors": [0.4], "mean": 0.4, "std": 0.0, "min": 0.4,
                          "max": 0.4, "n": 1}},
     })  # fmt: skip
-    table = page.paper_vs_book(result, E.bottleneck_comparison(), E.table1_rows(), E.table6_rows(),
-                               depth_ref, lesions_ref)  # fmt: skip
-    # an archive written before both figures were kept (reported_accuracy = the files' best_prec1)
-    assert "ResNet-20 +6.7 / +6.8, ResNet-56 +8.4 / +8.6 points (against their README table" in (
-        table.splitlines()[0])
+    table = page.LEDGER.table({**live, "reference_depth": depth_ref, "reference_lesions": lesions_ref},
+                              "quick")  # fmt: skip
     # the reference weights scored on the lossy copy: out of reach of Table 6 by construction
     reference = _row(table, "A trained ResNet-20 tests at 8.75%")
     assert ("| 15.0% (on the original: 8.27% in the publisher's README, 8.22% at the best epoch): "
@@ -330,6 +380,44 @@ def test_paper_vs_book_has_a_row_per_claim_and_no_evidence_without_archives(monk
     assert "| +2.0 points: **reproduced** (it could see a difference of 5.0 points) |" in _row(
         table, "Deleting one block of a trained ResNet-56")
     assert "sampling SE, 200 images" in _row(table, "Deleting one block of a trained ResNet-56")
+
+
+def test_the_closing_page_reads_the_archives_and_flips_with_them(monkeypatch, tmp_path) -> None:
+    """The closing page (notebooks/resnet_summary.md) needs no live run: its five points and its data
+    note come from the archives, and another archived result changes the sentence."""
+    from ecg_lib.chapters import summary
+    from ecg_lib.results import save_archive
+
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    assert page.data_note() == "**Data.** No archived evaluation of the trained reference networks yet."
+    points = page.summary_points(summary.evidence("resnet"))
+    assert len(points) == 5 and all("**no evidence yet**" in p for p in points[:4])
+    # 16 claims, 13 figures: Table 6's 8.75% and 6.97% are each one figure checked by two claims
+    assert points[4] == ("Of the chapter's 13 claims from the papers, 4 hold, 9 without evidence yet.")
+    save_archive(_quick_result(profile="standard"), "resnet", "depth")
+    points = page.summary_points(summary.evidence("resnet"))
+    assert points[0] == ("A deeper plain net has a higher training error (Fig. 6 left): 45.0% (plain-56) vs. "
+                         "30.0% (plain-20): **reproduced** (it could see a difference of 3.0 points); "
+                         "archived standard run.")
+    assert points[1].startswith("Shortcuts remove the degradation (Fig. 6 middle): 45.0% (plain-56) vs. "
+                                "20.0% (ResNet-56): **reproduced**")
+    save_archive(_quick_result({"plain20": 0.45, "plain56": 0.30, "resnet20": 0.25, "resnet56": 0.20},
+                               profile="standard"), "resnet", "depth")  # fmt: skip
+    flipped = page.summary_points(summary.evidence("resnet"))
+    assert flipped[0].startswith("A deeper plain net has a higher training error (Fig. 6 left): 30.0% "
+                                 "(plain-56) vs. 45.0% (plain-20): **opposite**")
+    assert flipped[4] != points[4]
+    depth_ref = ExperimentResult("reference.depth", "standard", metrics={
+        "errors": {n: {"correct": 850, "n": 1000, "error": 0.15} for n in ("resnet20", "resnet56")},
+        "reported_accuracy": {"resnet20": 91.78, "resnet56": 93.62}, "data_quality": "lossy JPEG copy — x",
+    }, run_info={"profile": "standard", "device": "cpu", "precision": "fp32", "torch": "2",
+                 "date": "2026-12-06", "wall_time_s": 1.0})  # fmt: skip
+    save_archive(depth_ref, "resnet", "reference_depth")
+    note = page.data_note()
+    # an archive written before both figures were kept (reported_accuracy = the files' best_prec1)
+    assert note.startswith("**Data.** The archived standard-profile run's CIFAR-10: lossy JPEG copy — x. "
+                           "Measured on the trained reference networks (1,000 test images)")
+    assert "ResNet-20 +6.7 / +6.8, ResNet-56 +8.4 / +8.6 points (against their README table" in note
 
 
 def test_the_archive_note_follows_the_archives(monkeypatch, tmp_path) -> None:
@@ -371,21 +459,27 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "| 56 | 27 | 853,018 | 853,018 | True |" in text
     assert "| bottleneck, 256-d | 1x1, 64 / 3x3, 64 / 1x1, 256 | 69,632 | 70,400 | 218.4 M |" in text
     assert "16.9× fewer than two 3×3 layers at 256 channels (1,179,648)" in text
-    assert "| ResNet-50 | bottleneck | 25.6 M | 3.86 G | 3.8 G | +1.5% | 4.09 G |" in text
-    assert "| ResNet-152 | bottleneck | 60.2 M | 11.28 G | 11.3 G | -0.2% | 11.51 G |" in text
+    assert "| ResNet-50, bottleneck | 25.6 M | 3.86 G | 3.8 G | +1.5% | 4.09 G |" in text
+    assert "| ResNet-152, bottleneck | 60.2 M | 11.28 G | 11.3 G | -0.2% | 11.51 G |" in text
     assert "ResNet-34 costs 18.7% of VGG-19" in text
     assert "| 110 | 1,727,962 | 1.7 M | 6.43% |" in text and "| 1202 | 19,421,274 | 19.4 M | 7.93% |" in text
     # The measured paragraphs are there, whichever way this machine's run came out.
     small = "do not decide the claim; the archived run above does."  # the reader's own run, folded
+    # the reader's gradients and deletions stay on the first page, with the nets it trained; the
+    # archived run that decides those claims is on the next page
+    later = "do not decide the claim; the archived run on the next page does."
     for start in (f"{small} At the end of training", f"{small} With the same 56 layers",
-                  f"{small} At initialisation", f"{small} Deleting one block",
-                  "**Measured.** On 1,000 test images of this chapter's data",
+                  f"{later} At initialisation", f"{later} Deleting one block",
+                  "**Measured.** This chapter's data: lossy JPEG copy",
                   "**Measured.** On 200 test images (sampling standard error",
                   "**Measured.** On 200 test images, the residual F(x)"):
         assert start in text
     # section 7: the four trained networks beside Table 6, the lesion curve, the data note
     # Table 6, the publisher's README figure, the files' best-epoch figure
     assert "| ResNet-20 | 8.75% | 8.27% | 8.22% |" in text and "| ResNet-56 | 6.97% | 6.61% | 6.38% |" in text
-    assert "| 12 | random | 3 |" in text and "ensemble-like behaviour" in text
-    assert "**Data.** This run's CIFAR-10: lossy JPEG copy (quality 75" in text
+    assert "| 12 | random: 3 |" in text and "ensemble-like behaviour" in text
+    # the closing page: five points, the data note from the archived references, the verdict table
+    assert "**Data.** The archived standard-profile run's CIFAR-10: lossy JPEG copy (quality 75" in text
+    assert "1. A deeper plain net has a higher training error (Fig. 6 left)" in text
+    assert "| claim | paper | verdict |" in text
     assert "Chapter run time:" in text and "quick profile" in text

@@ -397,11 +397,12 @@ def archive_summary(
     return text
 
 
-def small_run_lead(result: ExperimentResult) -> str:
+def small_run_lead(result: ExperimentResult, archived_at: str = "above") -> str:
     """The bold lead of a paragraph about the reader's own run: in the quick profile, that its numbers
     come from a small run and do not decide the claim; in a long profile, that the verdicts quote the
-    archived run."""
+    archived run. ``archived_at``: where that archived run is shown ("on the next page" where the
+    reader's run sits on the page that trained it and the archived one on a later page)."""
     if result.profile == "quick":
         return ("**Your small run (quick profile).** Its numbers come from minutes of training and do not "
-                "decide the claim; the archived run above does.")  # fmt: skip
-    return f"**Your run ({result.profile} profile).** The verdicts quote the archived run above."
+                f"decide the claim; the archived run {archived_at} does.")  # fmt: skip
+    return f"**Your run ({result.profile} profile).** The verdicts quote the archived run {archived_at}."

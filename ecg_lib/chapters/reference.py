@@ -154,7 +154,7 @@ def depth_text(depth: ExperimentResult) -> str:
     else:
         order = "does not fall measurably with depth on these images (the differences are within the noise)"
     return (
-        f"**Measured.** On {n:,} test images of this chapter's data ({quality}), the four networks score "
+        f"**Measured.** This chapter's data: {quality}. On {n:,} of its test images the four networks score "
         f"{', '.join(pct(errs[k]) for k in names)} test error "
         f"(sampling standard error up to {100 * se:.1f} points). On the original test set their "
         f"publisher's README table gives {readme}; the files themselves store the best epoch's accuracy "
@@ -198,11 +198,13 @@ def depth_figure(depth: ExperimentResult) -> Figure:
     return fig
 
 
-def data_note(depth: ExperimentResult | None, data_quality: str | None = None) -> str:
+def data_note(depth: ExperimentResult | None, data_quality: str | None = None, *,
+              whose: str = "This run's") -> str:  # fmt: skip
     """The line above a "Paper vs. this book" table: what the data is, and (with the references' depth
-    result) the measured size of the lossy-copy effect against both of the publisher's figures."""
+    result) the measured size of the lossy-copy effect against both of the publisher's figures.
+    ``whose``: whose data it is (an archived run's on a page that trains nothing)."""
     quality = data_quality or (depth.metrics.get("data_quality") if depth is not None else None)
-    text = f"**Data.** This run's CIFAR-10: {quality or 'source not recorded'}."
+    text = f"**Data.** {whose} CIFAR-10: {quality or 'source not recorded'}."
     if depth is not None:
         n = next(iter(depth.metrics["errors"].values()))["n"]
         text += (f" Measured on the trained reference networks ({n:,} test images), this data moves a "
@@ -263,16 +265,17 @@ def _stage_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str
 
 
 def block_stats_table(stats: ExperimentResult) -> str:
-    """Per stage: medians of the per-block statistics."""
+    """Per stage: medians of the per-block statistics (the stage's number of blocks goes with its name,
+    so that the table keeps to six columns)."""
     rows = []
     for stage, rs in _stage_rows(stats.metrics["blocks"]).items():
         keys = ("grad_norm", "out_grad_norm", "residual_ratio", "out_zero_frac", "out_std")
         med = {k: statistics.median(r[k] for r in rs) for k in keys}
-        rows.append((stage, len(rs), f"{med['grad_norm']:.3g}", f"{med['out_grad_norm']:.3g}",
+        rows.append((f"{stage}, {len(rs)} blocks", f"{med['grad_norm']:.3g}", f"{med['out_grad_norm']:.3g}",
                      f"{med['residual_ratio']:.2f}", f"{100 * med['out_zero_frac']:.0f}%",
                      f"{med['out_std']:.2f}"))  # fmt: skip
     return common.markdown_table(
-        ("stage", "blocks", "‖∂L/∂θ‖ (median)", "‖∂L/∂y‖ (median)", "‖F(x)‖/‖x‖ (median)", "zeros (median)",
+        ("stage", "‖∂L/∂θ‖ (median)", "‖∂L/∂y‖ (median)", "‖F(x)‖/‖x‖ (median)", "zeros (median)",
          "output std (median)"), rows,
     )  # fmt: skip
 

@@ -98,12 +98,13 @@ def _share(error: float, intact: float) -> float:
 
 
 def lesion_k_table(lesions: ExperimentResult) -> str:
-    """Error against the number of deleted blocks (Veit et al., Fig. 5a), with the spread over repeats."""
+    """Error against the number of deleted blocks (Veit et al., Fig. 5a), with the spread over repeats;
+    which blocks and how many sets share a column, so that the table keeps to six columns."""
     intact = lesions.metrics["intact_error"]
     return common.markdown_table(
-        ("blocks deleted", "which", "sets", "test error, mean ± sd", "min – max",
+        ("blocks deleted", "which: sets", "test error, mean ± sd", "min – max",
          "share of the way to chance", "if the effects added up"),
-        [(r["k"], r["kind"], r["n"], f"{pct(r['mean'])} ± {100 * r['std']:.1f}",
+        [(r["k"], f"{r['kind']}: {r['n']}", f"{pct(r['mean'])} ± {100 * r['std']:.1f}",
           f"{pct(r['min'])} – {pct(r['max'])}", f"{100 * _share(r['mean'], intact):.0f}%",
           pct(r["additive"])) for r in k_rows(lesions)],
     )  # fmt: skip
@@ -113,7 +114,8 @@ def lesion_text(lesions: ExperimentResult,
                 quick_resnet56: Sequence[Lesion | Mapping[str, Any]] | None = None) -> str:  # fmt: skip
     """The measured paragraph on the trained net's lesions: single deletions against the sampling noise,
     the rise with ``k`` against the additive estimate, the verdict on ensemble-like behaviour, and (with
-    the quick-profile ResNet-56's ``lesion_study`` output) the comparison with the net trained here."""
+    the ``lesion_study`` output of a ResNet-56 of this chapter's depth study, live or archived) the
+    comparison with the net trained by the chapter."""
     m = lesions.metrics
     intact, se, n = m["intact_error"], m["sampling_se"], m["n_test"]
     s = single_summary(lesions)
@@ -155,7 +157,8 @@ def lesion_text(lesions: ExperimentResult,
     else:
         verdict = "So the ensemble-like behaviour does not show here: single deletions already hurt."
     runs = ""
-    for r in (r for r in k_rows(lesions) if r["kind"] == "contiguous"):
+    # a "run" of one block is a single deletion, already stated above: runs start at two blocks
+    for r in (r for r in k_rows(lesions) if r["kind"] == "contiguous" and r["k"] > 1):
         same_k = next((q for q in rand if q["k"] == r["k"]), None)
         if same_k is not None:
             which = "more than" if r["mean"] > same_k["mean"] + 2 * se else (
@@ -172,9 +175,9 @@ def lesion_text(lesions: ExperimentResult,
         q_med = statistics.median(e - q_intact for e, d in q[1:] if not d)
         trained_share = _share(intact + s["median"], intact)
         q_share = _share(q_intact + q_med, q_intact)
-        text += (f" The ResNet-56 trained in this chapter (section 4, intact {pct(q_intact)}) loses a median "
-                 f"{100 * q_med:+.1f} points per single deletion, {100 * q_share:.0f}% of its way to chance "
-                 f"against {100 * trained_share:.0f}% for the fully trained net")  # fmt: skip
+        text += (f" The ResNet-56 of this chapter's depth study (section 4) is at {pct(q_intact)} intact. It "
+                 f"loses a median {100 * q_med:+.1f} points per single deletion, {100 * q_share:.0f}% of its "
+                 f"way to chance, against {100 * trained_share:.0f}% for the fully trained net")  # fmt: skip
         if CHANCE - q_intact < _NEAR_CHANCE:
             text += (f"; but intact it is only {100 * (CHANCE - q_intact):.1f} points from chance, so its "
                      "small changes say that it has little left to lose, not that its blocks are "

@@ -1,11 +1,11 @@
-"""What the ResNet chapter (``notebooks/resnet.md``) shows: its plots, tables and measured paragraphs, and
-the closing "Paper vs. this book" table. The numbers come from :mod:`ecg_lib.experiments.resnet` (a
-:class:`~ecg_lib.experiments.resnet.DepthRun`'s result, live or archived, and the counted tables); the
-paper's figures from :mod:`ecg_lib.papers`.
+"""What the ResNet chapter (``notebooks/resnet.md`` and its four sections, ``notebooks/resnet_*.md``)
+shows: its plots, tables and measured paragraphs, and the closing page's five points and data note. The
+numbers come from :mod:`ecg_lib.experiments.resnet` (a :class:`~ecg_lib.experiments.resnet.DepthRun`'s
+result, live or archived, and the counted tables); the paper's figures from :mod:`ecg_lib.papers`.
 
-This module holds the closing table: the claim readers, :data:`LEDGER`, :func:`counted` and
-:func:`paper_vs_book`. The sections' figures, tables and paragraphs live in two siblings, re-exported
-here so that ``from ecg_lib.chapters import resnet`` reaches every name:
+This module holds the claims and the closing page: the claim readers, :data:`LEDGER`, :func:`counted`,
+:func:`summary_points` and :func:`data_note`. The sections' figures, tables and paragraphs live in two
+siblings, re-exported here so that ``from ecg_lib.chapters import resnet`` reaches every name:
 :mod:`~ecg_lib.chapters.resnet_trained` (sections 1-4, read from the trained nets' result) and
 :mod:`~ecg_lib.chapters.resnet_tables` (the counted tables and the teaching sections). A new section
 adds its functions to the sibling it belongs with and, for the closing table, claim rows to
@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ecg_lib import papers
-from ecg_lib.chapters import reference
-from ecg_lib.chapters.common import pct
+from ecg_lib.chapters import reference, summary
+from ecg_lib.chapters.common import pct, quoted_archive
 from ecg_lib.chapters.reach import out_of_reach
 from ecg_lib.chapters.resnet_tables import (
     batchnorm_table,
@@ -59,6 +59,8 @@ from ecg_lib.chapters.resnet_trained import (
     residual_text,
     twins_table,
 )
+from ecg_lib.claim_ledgers import Evidence
+from ecg_lib.claim_tally import figures, tile_count_text
 from ecg_lib.claims import (
     Claim,
     Ledger,
@@ -86,6 +88,7 @@ __all__ = [
     "bottleneck_table",
     "bottleneck_text",
     "counted",
+    "data_note",
     "degradation_text",
     "depth_cost_line",
     "final_errors_table",
@@ -101,7 +104,6 @@ __all__ = [
     "lesion_text",
     "linearity_table",
     "linearity_text",
-    "paper_vs_book",
     "plot_grad_norms",
     "plot_lesions",
     "plot_plain",
@@ -111,6 +113,7 @@ __all__ = [
     "shortcut_options_table",
     "shortcut_options_text",
     "shortcut_run_text",
+    "summary_points",
     "table1_table",
     "table1_text",
     "table6_table",
@@ -311,23 +314,26 @@ def counted() -> dict[str, Any]:
                              experiment.table6_rows())}  # fmt: skip
 
 
-def paper_vs_book(
-    result: ExperimentResult,
-    blocks: Sequence[experiment.BlockCost],
-    table1: Sequence[experiment.ImageNetRow],
-    t6: Sequence[experiment.CifarRow],
-    depth_ref: ExperimentResult | None = None,
-    lesions_ref: ExperimentResult | None = None,
-) -> str:
-    """The closing table from :data:`LEDGER`, below a note on the data (its source and, with
-    ``depth_ref``, the measured size of the lossy-copy effect): every claim in this run and in the
-    archived standard and full runs, each with its verdict. Without the trained references their rows
-    say they were not run."""
-    note = reference.data_note(depth_ref, result.run_info.get("data_quality")) + "\n\n"
-    # ResNet-110 (depth110) is too long for a chapter's live run: `reproduce resnet` trains and archives it
-    live = {_DEPTH: result, "depth110": None, "reference_depth": depth_ref, "reference_lesions": lesions_ref,
-            _COUNTS: _counts(blocks, table1, t6)}  # fmt: skip
-    return note + LEDGER.table(live, result.profile)
+def summary_points(ev: Sequence[Evidence]) -> list[str]:
+    """The closing page's five points (:func:`ecg_lib.chapters.summary.five_points`), from ``ev``
+    (:func:`ecg_lib.chapters.summary.evidence`): the degradation, the shortcuts, the plain net's gradients
+    and a single block's deletion from a trained net, each with its best evidence, then the chapter's
+    count of verdicts."""
+    by = {e.claim.key: e for e in ev}
+    points = [summary.finding(by[k]) for k in ("degradation", "shortcuts", "gradients", "reference_lesion")]
+    figs = figures(ev)
+    points.append(f"Of the chapter's {len(figs)} claims from the papers, {tile_count_text(figs)}.")
+    return points
+
+
+def data_note(root: str | None = None) -> str:
+    """The line above the closing table: the data the archived trained references were scored on and the
+    lossy-copy offset measured on them (:func:`ecg_lib.chapters.reference.data_note`), read from the
+    archive, so that the closing page trains and evaluates nothing; without an archive, says so."""
+    depth_ref = quoted_archive(CHAPTER, "reference_depth", root)
+    if depth_ref is None:
+        return "**Data.** No archived evaluation of the trained reference networks yet."
+    return reference.data_note(depth_ref, whose=f"The archived {depth_ref.profile}-profile run's")
 
 
 def archive_note() -> str:

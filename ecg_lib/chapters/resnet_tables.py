@@ -68,16 +68,17 @@ def bottleneck_text(blocks: Sequence[experiment.BlockCost]) -> str:
 
 
 def table1_table(rows: Sequence[experiment.ImageNetRow], vgg: dict[int, int]) -> str:
-    """Table 1's nets (and VGG-16/19) counted against the paper's multiply-adds."""
-    body = [(f"ResNet-{r.depth}", r.block, f"{r.params / 1e6:.1f} M", f"{r.macs / 1e9:.2f} G",
+    """Table 1's nets (and VGG-16/19) counted against the paper's multiply-adds; the block type goes with
+    the net's name, so that the table keeps to six columns."""
+    body = [(f"ResNet-{r.depth}, {r.block}", f"{r.params / 1e6:.1f} M", f"{r.macs / 1e9:.2f} G",
              f"{r.paper_gmacs} G", f"{100 * r.rel_diff:+.1f}%", f"{r.macs_v15 / 1e9:.2f} G")
             for r in rows]  # fmt: skip
     for depth, macs in vgg.items():
         paper = papers.RESNET_VGG_GMACS[depth]
-        body.append((f"VGG-{depth}", "—", "—", f"{macs / 1e9:.2f} G", f"{paper} G (Sec. 4.1)",
+        body.append((f"VGG-{depth}", "—", f"{macs / 1e9:.2f} G", f"{paper} G (Sec. 4.1)",
                      f"{100 * (macs / (paper * 1e9) - 1):+.1f}%", "—"))  # fmt: skip
     return common.markdown_table(
-        ("net", "blocks", "parameters", "MACs (counted)", "paper (Table 1)", "difference",
+        ("net, block", "parameters", "MACs (counted)", "paper (Table 1)", "difference",
          "MACs, stride on the 3×3"), body,
     )  # fmt: skip
 
@@ -100,19 +101,15 @@ def table1_text(rows: Sequence[experiment.ImageNetRow], vgg: dict[int, int]) -> 
 # 6. Table 6
 
 
-def table6_table(t6: Sequence[experiment.CifarRow], result: ExperimentResult,
-                 archived: ExperimentResult | None) -> str:  # fmt: skip
-    """Table 6's depths: counted parameters, the paper's figures, this run's and the archive's test errors."""
-    ours = result.metrics["final_test_error"]
-    full = archived.metrics["final_test_error"] if archived is not None else {}
-    rows = []
-    for r in t6:
-        mine, arch = ours.get(f"resnet{r.depth}"), full.get(f"resnet{r.depth}")
-        rows.append((r.depth, f"{r.params:,}", f"{r.paper_params_m} M", f"{100 * r.paper_error:.2f}%",
-                     pct(mine), pct(arch, 2)))  # fmt: skip
+def table6_table(t6: Sequence[experiment.CifarRow], archived: ExperimentResult | None) -> str:
+    """Table 6's depths: counted parameters, the paper's figures and the archived run's test errors
+    (``archived``: the run the chapter quotes, full profile over standard; None: no archive, a dash)."""
+    errors = archived.metrics["final_test_error"] if archived is not None else {}
+    rows = [(r.depth, f"{r.params:,}", f"{r.paper_params_m} M", f"{100 * r.paper_error:.2f}%",
+             pct(errors.get(f"resnet{r.depth}"), 2)) for r in t6]  # fmt: skip
+    column = f"{archived.profile} profile (archived)" if archived is not None else "archived run"
     return common.markdown_table(
-        ("depth", "parameters (counted)", "paper", "test error, paper", f"this run ({result.profile})",
-         "full profile (archived)"), rows,
+        ("depth", "parameters (counted)", "paper", "test error, paper", f"test error, {column}"), rows,
     )  # fmt: skip
 
 
@@ -129,28 +126,27 @@ def depth_cost_line(t6: Sequence[experiment.CifarRow]) -> str:
 
 
 def batchnorm_table(probes: Sequence[experiment.SignalProbe], every: int = 4) -> str:
-    """Spread of every ``every``-th block's output, per variant, and the gradient norms of the first
-    and last convolutions."""
+    """One column per variant, one row per quantity: the spread of every ``every``-th block's output
+    (and the last block's), the gradient norms of the first and last convolutions, and the loss."""
     n = len(probes[0].block_std)
     picks = sorted({*range(0, n, every), n - 1})
-    header = ["variant", *(f"block {i + 1}" for i in picks), "‖∂L/∂W‖ first conv", "last conv", "loss"]
-    rows = [
-        [p.label, *(f"{p.block_std[i]:.3g}" for i in picks), f"{p.grads[0].norm:.2g}",
-         f"{p.grads[-1].norm:.2g}", f"{p.loss:.3f}"]
-        for p in probes
-    ]  # fmt: skip
-    return common.markdown_table(header, rows)
+    rows = [[f"output std, block {i + 1}", *(f"{p.block_std[i]:.3g}" for p in probes)] for i in picks]
+    rows.append(["‖∂L/∂W‖, first conv", *(f"{p.grads[0].norm:.2g}" for p in probes)])
+    rows.append(["‖∂L/∂W‖, last conv", *(f"{p.grads[-1].norm:.2g}" for p in probes)])
+    rows.append(["loss", *(f"{p.loss:.3f}" for p in probes)])
+    return common.markdown_table(["quantity", *(p.label for p in probes)], rows)
 
 
 def batchnorm_text(probes: Sequence[experiment.SignalProbe]) -> str:
     """What the probe shows, from its numbers."""
     bn, he, default = probes
     n = len(bn.block_std)
-    lo, hi = min(bn.block_std), max(bn.block_std)
+    lo, hi = f"{min(bn.block_std):.2f}", f"{max(bn.block_std):.2f}"
+    spread = f"{lo} in every block" if lo == hi else f"between {lo} and {hi}"
     grad_ratio = bn.grads[0].norm / bn.grads[-1].norm
     return (
-        f"With batch normalisation every one of the {n} blocks outputs a signal of the same spread "
-        f"(standard deviation {lo:.2f} to {hi:.2f}), as the normalisation guarantees. Without it the same "
+        f"With batch normalisation every one of the {n} blocks outputs a signal of about the same spread: "
+        f"its standard deviation is {spread}, as the normalisation guarantees. Without it the same "
         f"weights let the signal shrink from {he.block_std[0]:.3g} after the first block to "
         f"{he.block_std[-1]:.2g} after the last, and from PyTorch's default initialisation to "
         f"{default.block_std[-1]:.1e}. What reaches the classifier is then almost nothing: the losses are "
@@ -162,27 +158,30 @@ def batchnorm_text(probes: Sequence[experiment.SignalProbe]) -> str:
 
 
 def shortcut_options_table(options: Sequence[experiment.ShortcutOption]) -> str:
-    """Table 3's three options at 34 layers: counted shortcuts and parameters, and the paper's errors."""
+    """Table 3's three options at 34 layers, one column each: counted shortcuts and parameters, and the
+    paper's errors (transposed, so that it keeps to the text column)."""
     base = options[0].params
     rows = [
-        [o.option, o.identities, o.zero_pad, o.projections, f"{o.params:,}", f"+{o.params - base:,}",
-         pct(o.paper_top1, 2), pct(o.paper_top5, 2)]
-        for o in options
-    ]  # fmt: skip
-    header = ["option", "identity", "zero-pad", "projection", "parameters", "vs. A",
-              "top-1 (Table 3)", "top-5 (Table 3)"]  # fmt: skip
-    return common.markdown_table(header, rows)
+        ["identity shortcuts", *(o.identities for o in options)],
+        ["zero-padding shortcuts", *(o.zero_pad for o in options)],
+        ["projection shortcuts", *(o.projections for o in options)],
+        ["parameters", *(f"{o.params:,}" for o in options)],
+        ["parameters added to A", *(f"+{o.params - base:,}" for o in options)],
+        ["top-1 error (Table 3)", *(pct(o.paper_top1, 2) for o in options)],
+        ["top-5 error (Table 3)", *(pct(o.paper_top5, 2) for o in options)],
+    ]
+    return common.markdown_table(["option", *(o.option for o in options)], rows)
 
 
 def shortcut_options_text(options: Sequence[experiment.ShortcutOption]) -> str:
     a, b, c = options
     extra = c.projections - b.projections
-    agrees = "the paper's" if extra == papers.RESNET_TABLE3_EXTRA_PROJECTIONS else "unlike the paper's"
     return (
         f"B adds {b.params - a.params:,} parameters to A ({100 * (b.params / a.params - 1):.1f}%), all in "
         f"its {b.projections} projections; C adds {c.params - b.params:,} more "
-        f"({100 * (c.params / b.params - 1):.1f}%) in {extra} further projections ({agrees} "
-        f"\"many ({papers.RESNET_TABLE3_EXTRA_PROJECTIONS})\"). Table 3's gains are "
+        f"({100 * (c.params / b.params - 1):.1f}%) in {extra} further projections "
+        f"({papers.RESNET_TABLE3_EXTRA_PROJECTIONS} in the paper, which calls them \"many\"). "
+        f"Table 3's gains are "
         f"{100 * (a.paper_top1 - b.paper_top1):.2f} points of top-1 error from A to B and "
         f"{100 * (b.paper_top1 - c.paper_top1):.2f} from B to C: small against the "
         f"{100 * (papers.RESNET_TABLE3['plain-34'][0] - a.paper_top1):.2f} points between plain-34 and A. "
@@ -206,15 +205,19 @@ def shortcut_run_text(run: experiment.ShortcutRun) -> str:
 
 
 def identity_table(rows: dict[str, Sequence[experiment.IdentityGrad]]) -> str:
-    """One column group per network/composition: cos(g_l, g_L) and ||g_l|| / ||g_L|| per block."""
+    """Two tables with one column per network/composition: cos(g_l, g_L) per block, then
+    ||g_l|| / ||g_L|| per block (one table of both would be seven columns wide)."""
     labels = list(rows)
     blocks = [r.block for r in rows[labels[0]]]
-    header = ["block", *(f"{label}: cos" for label in labels), *(f"{label}: ratio" for label in labels)]
-    body = []
-    for i, name in enumerate(blocks):
-        body.append([name, *(f"{rows[k][i].cosine:.2f}" for k in labels),
-                     *(f"{rows[k][i].ratio:.2f}" for k in labels)])  # fmt: skip
-    return common.markdown_table(header, body)
+
+    def table(title: str, value: Any) -> str:
+        body = [[name, *(value(rows[k][i]) for k in labels)] for i, name in enumerate(blocks)]
+        return f"{title}\n\n" + common.markdown_table(["block", *labels], body)
+
+    return "\n\n".join([
+        table("**Direction**: cos(g_l, g_L) at the input of each block.", lambda r: f"{r.cosine:.2f}"),
+        table("**Size**: ‖g_l‖ / ‖g_L‖ at the input of each block.", lambda r: f"{r.ratio:.2f}"),
+    ])  # fmt: skip
 
 
 def identity_text(rows: dict[str, Sequence[experiment.IdentityGrad]]) -> str:

@@ -1,4 +1,5 @@
-"""The ResNet chapter's trained sections on a page (``notebooks/resnet.md``, sections 1-4): the training
+"""The ResNet chapter's trained sections (sections 1-4: ``notebooks/resnet.md``, which trains the nets and
+shows the reader's own run, and ``notebooks/resnet_gradients.md``, which reads the archived run): the training
 curves of plain and residual nets (Fig. 6), their gradients and the lesion study of their blocks, as
 figures, tables and measured paragraphs read from a :class:`~ecg_lib.experiments.resnet.DepthRun`'s result,
 live or archived. Re-exported by :mod:`ecg_lib.chapters.resnet`, whose claims read some of them.
@@ -256,8 +257,9 @@ def gradient_table(result: ExperimentResult, names: Sequence[str] = ("plain56", 
     )
 
 
-def gradient_text(result: ExperimentResult) -> str:
-    """The measured paragraph on gradients: does plain-56's gradient vanish or grow towards the input?"""
+def gradient_text(result: ExperimentResult, archived_at: str = "above") -> str:
+    """The measured paragraph on gradients: does plain-56's gradient vanish or grow towards the input?
+    ``archived_at``: where the page shows the archived run (:func:`common.small_run_lead`)."""
     ratio = grad_ratios(result)
     p, r = ratio["plain56", "init"], ratio["resnet56", "init"]
     pt, rt = ratio["plain56", "trained"], ratio["resnet56", "trained"]
@@ -272,7 +274,7 @@ def gradient_text(result: ExperimentResult) -> str:
     else:
         reading = "In this run the plain net's first-layer gradient does not grow beyond the residual net's. "
     return (
-        f"{common.small_run_lead(result)} "
+        f"{common.small_run_lead(result, archived_at)} "
         f"At initialisation the first convolution of plain-56 receives a gradient {p:.0f} "
         f"times as large as its last convolution's; in ResNet-56 the factor is {r:.1f}. {reading}"
         f"After training the factors are {pt:.2g} (plain-56) and {rt:.2g} (ResNet-56)."
@@ -299,8 +301,9 @@ def lesion_table(result: ExperimentResult) -> str:
     )  # fmt: skip
 
 
-def lesion_text(result: ExperimentResult) -> str:
-    """The measured paragraph on the lesion study, residual against plain nets."""
+def lesion_text(result: ExperimentResult, archived_at: str = "above") -> str:
+    """The measured paragraph on the lesion study, residual against plain nets. ``archived_at``: where
+    the page shows the archived run (:func:`common.small_run_lead`)."""
     summary = lesion_summaries(result)
     r20, r56, p20, p56 = (summary[n] for n in ("resnet20", "resnet56", "plain20", "plain56"))
     worst = max(experiment.lesions_of(result)["resnet56"][1:], key=lambda b: b.error)
@@ -316,7 +319,7 @@ def lesion_text(result: ExperimentResult) -> str:
                       f"not a downsampling block but {worst.name} ({100 * (worst.error - r56.intact):+.1f} "
                       "points).")  # fmt: skip
     return (
-        f"{common.small_run_lead(result)} "
+        f"{common.small_run_lead(result, archived_at)} "
         f"Deleting one block changes the test error of ResNet-20 by a median of "
         f"{100 * r20.median_change:+.1f} points and that of ResNet-56 by {100 * r56.median_change:+.1f}; the "
         f"same deletion takes plain-20 a median {100 * p20.toward_chance:.0f}% of the way from its intact "
