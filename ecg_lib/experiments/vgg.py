@@ -22,6 +22,7 @@ from torch import nn
 from ecg_lib.counting import count_macs, count_params, layer_table, receptive_field
 from ecg_lib.experiments import ExperimentResult, seeded
 from ecg_lib.experiments.settings import ExperimentSettings, resolve
+from ecg_lib.experiments.vgg_torchvision import torchvision_vgg_head
 from ecg_lib.models import get_model
 from ecg_lib.models import vgg as V
 from ecg_lib.profiles import check_profile
@@ -44,6 +45,7 @@ __all__ = [
     "layer_trace",
     "stack_stats",
     "stack_table",
+    "torchvision_vgg_head",
     "train_configs",
     "train_configs_nobn",
 ]
@@ -468,44 +470,3 @@ EXPERIMENTS = {
     "train_configs_nobn": train_configs_nobn,
     "train_configs_nobn_seed1": seeded(train_configs_nobn, NOBN_SETTINGS, 1),
 }
-
-
-# ----------------------------------------------------------------------------------------------------------
-# The reference implementation's pitfall: torchvision's VGG head accepts any input size
-
-
-def torchvision_vgg_head(side: int = 32) -> dict[str, Any]:
-    """torchvision's ``vgg11(weights=None)`` (configuration A) on a ``side`` x ``side`` image: its
-    adaptive 7x7 average pool sits between the convolutions and FC6, so a small image still reaches
-    the classifier; the pooled map is the last conv map copied. Measured on the convolutions (random
-    weights) and the pool; the parameter counts on the meta device. The library's VGG refuses the size."""
-    import torchvision.models as tvm
-
-    with torch.device("meta"):
-        tv_meta = tvm.vgg11(weights=None)
-        ours = V.vgg("A")
-    from torchvision.models import vgg as tv_vgg
-
-    torch.manual_seed(0)
-    features = tv_vgg.make_layers(tv_vgg.cfgs["A"])  # vgg11's convolutions only
-    with torch.no_grad():
-        conv_map = features(torch.randn(1, 3, side, side))
-        pooled = type(tv_meta.avgpool)(tv_meta.avgpool.output_size)(conv_map)  # its pool, on the CPU
-    distinct = pooled.flatten(2).unique(dim=2).shape[-1]  # distinct 7x7 positions per channel vector
-    try:
-        ours(torch.zeros(1, 3, side, side, device="meta"))
-        refused = ""
-    except ValueError as exc:
-        refused = str(exc).split(";")[0]
-    return {
-        "side": side,
-        "tv_pool": type(tv_meta.avgpool).__name__,
-        "conv_map": list(conv_map.shape[1:]),
-        "pooled": list(pooled.shape[1:]),
-        "distinct_positions": distinct,
-        "fc6_inputs": tv_meta.classifier[0].in_features,
-        "tv_params": count_params(tv_meta),
-        "paper_params": count_params(ours),
-        "ours_refuses": refused,
-        "tv_lrn_variant": any("lrn" in n for n in tvm.list_models(module=tvm)),
-    }
