@@ -396,16 +396,17 @@ def test_the_closing_page_reads_the_archives_and_flips_with_them(monkeypatch, tm
     assert points[4] == ("Of the chapter's 13 claims from the papers, 4 hold, 9 without evidence yet.")
     save_archive(_quick_result(profile="standard"), "resnet", "depth")
     points = page.summary_points(summary.evidence("resnet"))
-    assert points[0] == ("A deeper plain net has a higher training error (Fig. 6 left): 45.0% (plain-56) vs. "
-                         "30.0% (plain-20): **reproduced** (it could see a difference of 3.0 points); "
-                         "archived standard run.")
-    assert points[1].startswith("Shortcuts remove the degradation (Fig. 6 middle): 45.0% (plain-56) vs. "
-                                "20.0% (ResNet-56): **reproduced**")
+    assert points[0] == ("A deeper plain net has a higher training error (Fig. 6 left). The archived "
+                         "standard run measured 45.0% (plain-56) vs. 30.0% (plain-20). Verdict: "
+                         "**reproduced**; it could see a difference of 3.0 points.")
+    assert points[1].startswith("Shortcuts remove the degradation (Fig. 6 middle). The archived standard run "
+                                "measured 45.0% (plain-56) vs. 20.0% (ResNet-56). Verdict: **reproduced**")
     save_archive(_quick_result({"plain20": 0.45, "plain56": 0.30, "resnet20": 0.25, "resnet56": 0.20},
                                profile="standard"), "resnet", "depth")  # fmt: skip
     flipped = page.summary_points(summary.evidence("resnet"))
-    assert flipped[0].startswith("A deeper plain net has a higher training error (Fig. 6 left): 30.0% "
-                                 "(plain-56) vs. 45.0% (plain-20): **opposite**")
+    assert flipped[0].startswith("A deeper plain net has a higher training error (Fig. 6 left). The archived "
+                                 "standard run measured 30.0% (plain-56) vs. 45.0% (plain-20). Verdict: "
+                                 "**opposite**")
     assert flipped[4] != points[4]
     depth_ref = ExperimentResult("reference.depth", "standard", metrics={
         "errors": {n: {"correct": 850, "n": 1000, "error": 0.15} for n in ("resnet20", "resnet56")},
