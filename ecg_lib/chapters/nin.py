@@ -18,7 +18,6 @@ from ecg_lib import papers
 from ecg_lib.chapters import common, plots, summary
 from ecg_lib.chapters.reach import out_of_reach
 from ecg_lib.claim_ledgers import Evidence
-from ecg_lib.claim_tally import figures, tile_count_text
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se, paired_gap
 from ecg_lib.counting import Summary
 from ecg_lib.experiments import ExperimentResult
@@ -321,8 +320,7 @@ def summary_points(ev: Sequence[Evidence]) -> list[str]:
     FC head and NIN's error, each with its best evidence, then the chapter's count of verdicts."""
     by = {e.claim.key: e for e in ev}
     points = [summary.finding(by[k]) for k in ("mlpconv", "gap_params", "gap_beats_fc", "nin_error")]
-    figs = figures(ev)
-    points.append(f"Of the chapter's {len(figs)} claims from the paper, {tile_count_text(figs)}.")
+    points.append(summary.count_point(ev))
     return points
 
 

@@ -60,7 +60,6 @@ from ecg_lib.chapters.resnet_trained import (
     twins_table,
 )
 from ecg_lib.claim_ledgers import Evidence
-from ecg_lib.claim_tally import figures, tile_count_text
 from ecg_lib.claims import (
     Claim,
     Ledger,
@@ -321,8 +320,7 @@ def summary_points(ev: Sequence[Evidence]) -> list[str]:
     count of verdicts."""
     by = {e.claim.key: e for e in ev}
     points = [summary.finding(by[k]) for k in ("degradation", "shortcuts", "gradients", "reference_lesion")]
-    figs = figures(ev)
-    points.append(f"Of the chapter's {len(figs)} claims from the papers, {tile_count_text(figs)}.")
+    points.append(summary.count_point(ev, "the papers"))
     return points
 
 

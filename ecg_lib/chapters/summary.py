@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from ecg_lib import chapter_registry
 from ecg_lib.claim_ledgers import Evidence, _row
-from ecg_lib.claim_tally import _reason, _table, best_cell, figures
+from ecg_lib.claim_tally import _reason, _table, best_cell, figures, tile_count_text
 from ecg_lib.claim_verdicts import NOT_TESTABLE, power_text
 
-__all__ = ["evidence", "finding", "five_points", "verdict_table"]
+__all__ = ["count_point", "evidence", "finding", "five_points", "verdict_table"]
 
 # Stated above every verdict table, so a reader meets the rule before the verdicts it produces.
 RULE = (
@@ -53,6 +53,13 @@ def finding(ev: Evidence) -> str:
         said = "" if c.counted else power_text(c, m)
     return (f"{c.statement} ({c.where}). {_LEADS[source]} {m.text}. Verdict: **{cell.verdict}**"
             + (f"; {said}" if said else "") + ".")
+
+
+def count_point(ev: Sequence[Evidence], source: str = "the paper") -> str:
+    """The chapter's verdicts counted by tile, one paper figure once: ``"Of the chapter's 6 claims from the
+    paper, 3 hold, 1 fails, ..."`` (``source``: where the claims come from, e.g. "the papers")."""
+    figs = figures(ev)
+    return f"Of the chapter's {len(figs)} claims from {source}, {tile_count_text(figs)}."
 
 
 def five_points(points: Sequence[str]) -> str:
