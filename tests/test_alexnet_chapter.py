@@ -427,7 +427,8 @@ def test_a_winning_rate_at_the_edge_of_its_grid_is_reported(monkeypatch, tmp_pat
     assert "edge" not in page.relu_archive_text()
     from ecg_lib.chapters import alexnet_races  # where the sentence reads the archives: patch it there
 
-    monkeypatch.setattr(alexnet_races, "_archived_races", lambda: [("standard", 0, r)])
+    monkeypatch.setattr(alexnet_races, "_archived_races",
+                        lambda experiment: [("standard", 0, r)] if experiment == "relu_vs_tanh_wide" else [])
     text = page.relu_archive_text()
     assert (" In two races the best rate lay at the edge of the grid tried, so a rate beyond it might have "
             "trained faster: in the standard run with seed 0, tanh under the paper-like recipe did best at "
@@ -449,8 +450,45 @@ def test_the_archived_ratio_sentence_gives_each_seeds_bound(monkeypatch) -> None
     for _, _, r in races:  # the grids the page sentence also reads: winners inside them
         for act, lrs in (("relu", (0.002, 0.006, 0.02)), ("tanh", (0.02, 0.06, 0.2))):
             r.metrics["recipes"]["paper"][act].update(lr=lrs[1], entries=_entries(lrs, lrs[1])["entries"])
-    monkeypatch.setattr(alexnet_races, "_archived_races", lambda: races[:2])
+    monkeypatch.setattr(alexnet_races, "_archived_races",
+                        lambda experiment: races[:2] if experiment == "relu_vs_tanh_wide" else [])
     assert "with seed 1, ReLU took 8 epochs, so the ratio is above 3.8×." in page.relu_archive_text()
+
+
+def test_the_speed_ratio_is_judged_on_the_widened_race(monkeypatch, tmp_path) -> None:
+    # issue 23: the races on the standard grid could not test six times (tanh's best rate was the lowest
+    # tried and it missed 25% in 30 epochs), so the claim reads the widened race; until that is archived
+    # the page says so and gives what the standard grid's races bound
+    from ecg_lib.chapters import alexnet_races
+
+    assert page.LEDGER.claim("relu_speedup").experiment == "relu_vs_tanh_wide"
+    assert page.LEDGER.claim("relu_faster").experiment == "relu_vs_tanh"
+    narrow = [("standard", 0, _race(12, None)), ("standard", 1, _race(8, None))]
+    wide = [("standard", 0, _race(10, 55, max_epochs=90))]
+    for _, _, r in narrow + wide:
+        for act, lrs in (("relu", (0.002, 0.006, 0.02)), ("tanh", (0.02, 0.06, 0.2))):
+            r.metrics["recipes"]["paper"][act].update(lr=lrs[1], entries=_entries(lrs, lrs[1])["entries"])
+    archived = {"relu_vs_tanh": narrow, "relu_vs_tanh_wide": []}
+    monkeypatch.setattr(alexnet_races, "_archived_races", lambda experiment: archived[experiment])
+    text = page.relu_archive_text()
+    assert text.startswith("No archived standard- or full-profile run of this experiment exists yet")
+    assert text.endswith(
+        " The races on the standard grid (three rates each, at most 30 epochs) give only bounds: in the "
+        "standard run with seed 0, ReLU took 12 epochs, so the ratio is above 2.5×; with seed 1, ReLU took "
+        "8 epochs, so the ratio is above 3.8×.")  # fmt: skip
+    # once the widened race is archived, it alone speaks: its ratio and verdict, no older races
+    from ecg_lib.results import save_archive
+
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    info = {"profile": "standard", "device": "cpu", "precision": "fp32", "torch": "2",
+            "date": "2026-12-06", "wall_time_s": 1.0}  # fmt: skip
+    metrics = wide[0][2].metrics
+    wide_result = X.ExperimentResult("relu_vs_tanh_wide", "standard", metrics=metrics, run_info=info)
+    save_archive(wide_result, "alexnet", root=tmp_path)
+    archived["relu_vs_tanh_wide"] = wide
+    text = page.relu_archive_text()
+    assert text.startswith("ReLU is about six times faster than tanh (Sec. 3.1, Fig. 1; paper: 6×).")
+    assert "5.5× at 25%" in text and "standard grid" not in text and "bound" not in text
 
 
 def test_the_sign_claim_says_who_reached_the_target() -> None:

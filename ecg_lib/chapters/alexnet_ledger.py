@@ -91,9 +91,13 @@ LEDGER = Ledger(CHAPTER, "AlexNet", "alexnet-paper-vs-book", (
           f"{_SPEED['value']:.0f}× fewer at {100 * _SPEED['target']:.0f}%", str(_SPEED["source"]),
           "epochs to the target, best of three learning rates each", "relu_vs_tanh", _relu_faster,
           kind="sign", noise="the sign in every seed"),
+    # judged on the widened race (issue 23): on the standard grid tanh's best rate was the lowest tried
+    # and tanh missed the target within 30 epochs, so those races bound the ratio only from below
     Claim("relu_speedup", _CITE, "Sec. 3.1, Fig. 1", "ReLU is about six times faster than tanh",
-          f"{_SPEED['value']:.0f}×", str(_SPEED["source"]), "tanh/ReLU ratio of the epochs to the target",
-          "relu_vs_tanh", _relu_ratio, kind="value", target=float(_SPEED["value"]),
+          f"{_SPEED['value']:.0f}×", str(_SPEED["source"]),
+          "tanh/ReLU ratio of the epochs to the target, each rate grid widened until its best rate "
+          "is inside it, and a longer cap", "relu_vs_tanh_wide", _relu_ratio,
+          kind="value", target=float(_SPEED["value"]),
           tolerance=_SPEED_TOLERANCE,
           noise="one seed, no spread measured: within ±2 of six counts"),
     Claim("lrn_helps", _CITE, "Sec. 3.3", "Response normalisation lowers the CIFAR-10 test error",
