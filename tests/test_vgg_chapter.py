@@ -391,3 +391,39 @@ def test_the_run_paragraph_says_one_number_per_clause_and_no_zero_difference() -
     assert "Adding LRN to A left the test error where it was" in level
     assert "on its own training images D ended level with A." in level
     assert "0.0 points" not in level
+
+
+def _archive(root, name: str, rows: dict[str, tuple[float, float]], seeds=(0,), epochs: int = 10) -> None:
+    from ecg_lib.results import save_archive
+
+    layers = {"A": 11, "A-LRN": 11, "B": 13, "D": 16}
+    metrics: dict = {f"{c}/seed{s}": {"test_error": te, "train_error": tr, "weight_layers": layers[c]}
+                     for c, (te, tr) in rows.items() for s in seeds}  # fmt: skip
+    metrics["settings"] = {"train": {"epochs": epochs}}
+    info = {"profile": "standard", "device": "cpu", "precision": "fp32", "torch": "2", "date": "2026-12-06",
+            "wall_time_s": 1.0}  # fmt: skip
+    save_archive(ExperimentResult(name, "standard", metrics=metrics, run_info=info), "vgg", root=root)
+
+
+def test_the_table_with_and_without_batch_norm_reads_both_archives(tmp_path) -> None:
+    assert vgg_page.bn_table(tmp_path) == ""
+    assert vgg_page.bn_sentence(tmp_path) == ""
+    with_bn = {"A": (0.1944, 0.1930), "A-LRN": (0.1941, 0.1951), "D": (0.1853, 0.1891)}
+    _archive(tmp_path, "train_configs", with_bn, seeds=(0, 1))
+    without = {"A": (0.301, 0.252), "A-LRN": (0.312, 0.263), "B": (0.35, 0.30), "D": (0.900, 0.8991)}
+    _archive(tmp_path, "train_configs_nobn", without)
+    assert vgg_page.bn_table(tmp_path) == (
+        "| configuration | weight layers | with BN: test / training error "
+        "| without BN: test / training error |\n"
+        "|---|---|---|---|\n"
+        "| A | 11 | 19.4% / 19.3% (2 seeds) | 30.1% / 25.2% |\n"
+        "| A-LRN | 11 | 19.4% / 19.5% (2 seeds) | 31.2% / 26.3% |\n"
+        "| B | 13 | not trained | 35.0% / 30.0% |\n"
+        "| D | 16 | 18.5% / 18.9% (2 seeds) | 90.0% / 89.9% |")  # fmt: skip
+    assert vgg_page.bn_sentence(tmp_path) == (
+        "Without batch normalisation D did not train in 10 epochs: its training error in the last epoch was "
+        "89.9%, within 5 points of chance (90%). A, A-LRN and B trained (training error 25.2% to 30.0%).")
+    _archive(tmp_path, "train_configs_nobn", {"A": (0.301, 0.252), "D": (0.45, 0.40)})
+    assert vgg_page.bn_sentence(tmp_path) == (
+        "Without batch normalisation every configuration trained in 10 epochs: the last epoch's training "
+        "error was 25.2% (A) and 40.0% (D).")  # fmt: skip

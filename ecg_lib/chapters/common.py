@@ -364,17 +364,20 @@ def archive_summary(
     *,
     root: str | os.PathLike | None = None,
     how_made: bool = True,
+    missing: str | None = None,
 ) -> str:
     """Markdown under :func:`archive_figure`: for each archived profile, how the run was made (device,
     data, wall time, how it departs from the paper; ``how_made=False`` leaves this out, for a second
     section quoting the same run); then, for each claim ``keys`` of ``ledger``, the sentence
     :meth:`~ecg_lib.claim_ledgers.Ledger.archived_sentence` generates from the archive, with its verdict.
-    Without an archive, one line saying so: the reader's run is then the only evidence."""
+    Without an archive, one line saying so and how to make it, then ``missing`` (by default: the reader's
+    run below is the only evidence; a section whose run the page does not train says what that means)."""
     found = find_archives(chapter, experiment, root)
     if not found:
+        then = ("the run below, in this page's profile, is the only evidence here." if missing is None
+                else missing)  # fmt: skip
         return (f"No archived run of this experiment exists yet (`python -m ecg_lib reproduce {chapter} "
-                f"--profile standard`): the run below, in this page's profile, is the only evidence "
-                f"here.")  # fmt: skip
+                f"--profile standard --experiments {experiment}`): {then}")  # fmt: skip
     lines = []
     for profile, archived in found.items() if how_made else ():
         info = archived.run_info

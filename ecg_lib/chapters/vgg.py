@@ -14,7 +14,7 @@ import numpy as np
 
 from ecg_lib import papers
 from ecg_lib.chapters import common, plots
-from ecg_lib.chapters.vgg_summary import _pct_range, data_note, summary_points
+from ecg_lib.chapters.vgg_summary import _pct_range, bn_sentence, bn_table, data_note, summary_points
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, paired_gap, seeds_gap
 from ecg_lib.counting import window_centres
 from ecg_lib.evidence import paired_difference, unpack_correct
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = [
     "FOOTPRINT_PANELS",
     "LEDGER",
+    "bn_sentence",
+    "bn_table",
     "config_cost_markdown",
     "config_structure_markdown",
     "cost_figure",

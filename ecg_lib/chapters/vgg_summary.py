@@ -1,6 +1,7 @@
-"""The VGG chapter's closing page (``notebooks/vgg_summary.md``): the archived runs' data note and the five
-points, generated from the chapter's evidence (:func:`ecg_lib.chapters.summary.evidence`). Re-exported by
-:mod:`ecg_lib.chapters.vgg`.
+"""The VGG chapter's archived runs in words: the table and sentence comparing the runs with and without batch
+normalisation (``notebooks/vgg_trained.md``), and the closing page's (``notebooks/vgg_summary.md``) data
+note and five points, generated from the chapter's evidence (:func:`ecg_lib.chapters.summary.evidence`).
+Re-exported by :mod:`ecg_lib.chapters.vgg`.
 """
 
 from __future__ import annotations
@@ -9,11 +10,89 @@ import os
 from collections.abc import Mapping, Sequence
 
 from ecg_lib import papers
-from ecg_lib.claim_ledgers import Evidence
+from ecg_lib.chapters import common
+from ecg_lib.claim_ledgers import Evidence, archived_seeds
 from ecg_lib.claim_tally import best_verdict
 from ecg_lib.experiments import vgg
+from ecg_lib.models.vgg import CONFIGS
 
-__all__ = ["data_note", "summary_points"]
+__all__ = ["bn_sentence", "bn_table", "data_note", "summary_points"]
+
+#: Guessing among CIFAR-10's ten classes errs on 90% of images; a network whose training error stays
+#: within 5 points of that after its run has not trained (a trained one falls far below it within an epoch).
+CHANCE, NEAR_CHANCE = 0.90, 0.05
+_ORDER = tuple(CONFIGS)  # Table 1's order: A, A-LRN, B, C, D, E
+
+
+def _and(items: Sequence[str]) -> str:
+    """``["A", "B", "D"]`` -> "A, B and D"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _per_config(experiment: str, root: str | os.PathLike | None) -> tuple[dict[str, dict[str, list]], int]:
+    """``({config: {"test": [...], "train": [...], "layers": [n]}}, epochs)`` over every seed of the
+    archived standard runs of ``experiment`` (each seed's metrics are ``"<config>/seed<k>"``)."""
+    out: dict[str, dict[str, list]] = {}
+    epochs = 0
+    for _, r in archived_seeds("vgg", (experiment,), root)["standard"][experiment]:
+        epochs = int(r.metrics["settings"]["train"]["epochs"])
+        for label, m in r.metrics.items():
+            if "/seed" not in label:
+                continue
+            row = out.setdefault(label.split("/")[0], {"test": [], "train": [], "layers": []})
+            row["test"].append(m["test_error"])
+            row["train"].append(m["train_error"])
+            row["layers"] = [m["weight_layers"]]
+    return out, epochs
+
+
+def _errors(row: dict[str, list] | None) -> str:
+    # test / last-epoch training error, means over the seeds, which are counted when there are several
+    if row is None:
+        return "not trained"
+    n = len(row["test"])
+    text = f"{100 * sum(row['test']) / n:.1f}% / {100 * sum(row['train']) / n:.1f}%"
+    return text + (f" ({n} seeds)" if n > 1 else "")
+
+
+def bn_table(root: str | os.PathLike | None = None) -> str:
+    """Each configuration's test and last-epoch training error in the archived standard runs with batch
+    normalisation (``train_configs``) and without (``train_configs_nobn`` and its seeds); "" until the run
+    without BN is archived."""
+    with_bn, _ = _per_config("train_configs", root)
+    without, _ = _per_config("train_configs_nobn", root)
+    if not without:
+        return ""
+    configs = [c for c in _ORDER if c in with_bn or c in without]
+    rows = [(c, (without.get(c) or with_bn[c])["layers"][0], _errors(with_bn.get(c)), _errors(without.get(c)))
+            for c in configs]  # fmt: skip
+    return common.markdown_table(["configuration", "weight layers", "with BN: test / training error",
+                                  "without BN: test / training error"], rows)  # fmt: skip
+
+
+def bn_sentence(root: str | os.PathLike | None = None) -> str:
+    """Which configurations trained without batch normalisation in the archived standard run: those whose
+    last-epoch training error stayed within :data:`NEAR_CHANCE` of chance did not; "" without an archive."""
+    without, epochs = _per_config("train_configs_nobn", root)
+    if not without:
+        return ""
+    train = {c: sum(r["train"]) / len(r["train"]) for c, r in without.items()}
+    stuck = [c for c in _ORDER if c in train and train[c] >= CHANCE - NEAR_CHANCE]
+    moved = [c for c in _ORDER if c in train and c not in stuck]
+    if not stuck:
+        each = _and([f"{100 * train[c]:.1f}% ({c})" for c in moved])
+        return (f"Without batch normalisation every configuration trained in {epochs} epochs: the last "
+                f"epoch's training error was {each}.")  # fmt: skip
+    who = _and(stuck)
+    own = "its" if len(stuck) == 1 else "their"
+    was = _and([f"{100 * train[c]:.1f}%" for c in stuck])
+    text = (f"Without batch normalisation {who} did not train in {epochs} epochs: {own} training error in "
+            f"the last epoch was {was}, within {100 * NEAR_CHANCE:.0f} points of chance "
+            f"({100 * CHANCE:.0f}%).")  # fmt: skip
+    if moved:
+        lo, hi = min(train[c] for c in moved), max(train[c] for c in moved)
+        text += f" {_and(moved)} trained (training error {_pct_range([lo, hi])})."
+    return text
 
 
 def _pct_range(values: Sequence[float]) -> str:
