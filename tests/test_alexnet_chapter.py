@@ -480,6 +480,7 @@ def test_the_speed_ratio_is_judged_on_the_widened_race(monkeypatch, tmp_path) ->
     from ecg_lib.results import save_archive
 
     monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    assert page.wide_race_text() == page.relu_archive_text()  # nothing archived: no "how it was made"
     info = {"profile": "standard", "device": "cpu", "precision": "fp32", "torch": "2",
             "date": "2026-12-06", "wall_time_s": 1.0}  # fmt: skip
     metrics = wide[0][2].metrics
@@ -487,6 +488,8 @@ def test_the_speed_ratio_is_judged_on_the_widened_race(monkeypatch, tmp_path) ->
     save_archive(wide_result, "alexnet", root=tmp_path)
     archived["relu_vs_tanh_wide"] = wide
     text = page.relu_archive_text()
+    assert page.wide_race_text() == f"{page.common.archive_summary('alexnet', 'relu_vs_tanh_wide')}\n\n{text}"
+    assert page.wide_race_text().startswith("**Archived standard run**")
     assert text.startswith("ReLU is about six times faster than tanh (Sec. 3.1, Fig. 1; paper: 6×).")
     assert "5.5× at 25%" in text and "standard grid" not in text and "bound" not in text
 

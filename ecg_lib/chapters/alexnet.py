@@ -38,6 +38,7 @@ from ecg_lib.chapters.alexnet_races import (
     run_cell,
     saturation_table,
     sweep_explorer,
+    wide_race_text,
 )
 from ecg_lib.counting import positions_read
 from ecg_lib.data import CIFAR10Data
@@ -83,6 +84,7 @@ __all__ = [
     "tower_counts",
     "tower_notes",
     "tower_shapes",
+    "wide_race_text",
 ]  # fmt: skip
 
 

@@ -24,8 +24,17 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "figure1_text", "grid_edges", "plot_figure1", "plot_sweeps", "race_curves", "race_table",
-    "relu_archive_text", "run_cell", "saturation_table", "sweep_explorer",
+    "figure1_text",
+    "grid_edges",
+    "plot_figure1",
+    "plot_sweeps",
+    "race_curves",
+    "race_table",
+    "relu_archive_text",
+    "run_cell",
+    "saturation_table",
+    "sweep_explorer",
+    "wide_race_text",
 ]  # fmt: skip
 
 
@@ -290,3 +299,13 @@ def relu_archive_text() -> str:
         text += f" The races on the standard grid (three rates each, at most {cap} epochs) give only bounds:"
         text += older
     return text
+
+
+def wide_race_text() -> str:
+    """The text under the widened race's figure: how the archived run was made (device, data, departures)
+    when there is one, then :func:`relu_archive_text`, which says when there is none."""
+    from ecg_lib.results import find_archives
+
+    wide = LEDGER.claim("relu_speedup").experiment
+    made = common.archive_summary(CHAPTER, wide) if find_archives(CHAPTER, wide) else ""
+    return "\n\n".join(part for part in (made, relu_archive_text()) if part)
