@@ -232,7 +232,8 @@ class Ledger:
             return (f"{claim.statement} ({claim.where}; paper: {claim.paper_value}). The archived "
                     f"{p}-profile run could not measure it: {why}.")  # fmt: skip
         return (f"No archived standard- or full-profile run of this experiment exists yet "
-                f"(`python -m ecg_lib reproduce {self.chapter} --profile standard`), so the "
+                f"(`python -m ecg_lib reproduce {self.chapter} --profile standard --experiments "
+                f"{claim.experiment}`), so the "
                 f"\"Paper vs. this book\" table lists its archived columns as no evidence yet.")  # fmt: skip
 
 

@@ -264,6 +264,8 @@ def test_without_archives_every_archived_column_is_no_evidence(archive_root):
                              "runs: 0 reproduced, 1 awaiting evidence. Of the 1 claim about the direction of "
                              "an effect, 0 are reproduced.")  # fmt: skip
     assert "No archived standard- or full-profile run" in LEDGER.archived_sentence("degradation")
+    assert "`python -m ecg_lib reproduce resnet --profile standard --experiments depth`" in (
+        LEDGER.archived_sentence("degradation"))
     # a live experiment that did not run in this profile is no evidence, said so
     ev = LEDGER.evidence({**COUNTS, "depth": None}, "quick")
     assert ev[1].cells["live"].text == "not run in the quick profile"
