@@ -470,6 +470,7 @@ def test_the_speed_ratio_is_judged_on_the_widened_race(monkeypatch, tmp_path) ->
             r.metrics["recipes"]["paper"][act].update(lr=lrs[1], entries=_entries(lrs, lrs[1])["entries"])
     archived = {"relu_vs_tanh": narrow, "relu_vs_tanh_wide": []}
     monkeypatch.setattr(alexnet_races, "_archived_races", lambda experiment: archived[experiment])
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))  # an empty archive: the wide race is not in it
     text = page.relu_archive_text()
     assert text.startswith("No archived standard- or full-profile run of this experiment exists yet")
     assert text.endswith(
@@ -479,7 +480,6 @@ def test_the_speed_ratio_is_judged_on_the_widened_race(monkeypatch, tmp_path) ->
     # once the widened race is archived, it alone speaks: its ratio and verdict, no older races
     from ecg_lib.results import save_archive
 
-    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
     assert page.wide_race_text() == page.relu_archive_text()  # nothing archived: no "how it was made"
     info = {"profile": "standard", "device": "cpu", "precision": "fp32", "torch": "2",
             "date": "2026-12-06", "wall_time_s": 1.0}  # fmt: skip

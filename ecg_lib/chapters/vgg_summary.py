@@ -31,15 +31,17 @@ def _and(items: Sequence[str]) -> str:
 
 def _per_config(experiment: str, root: str | os.PathLike | None) -> tuple[dict[str, dict[str, list]], int]:
     """``({config: {"test": [...], "train": [...], "layers": [n]}}, epochs)`` over every seed of the
-    archived standard runs of ``experiment`` (each seed's metrics are ``"<config>/seed<k>"``)."""
+    archived standard runs of ``experiment`` (a run's metrics are ``"<config>"`` for one seed,
+    ``"<config>/seed<k>"`` for several)."""
     out: dict[str, dict[str, list]] = {}
     epochs = 0
     for _, r in archived_seeds("vgg", (experiment,), root)["standard"][experiment]:
         epochs = int(r.metrics["settings"]["train"]["epochs"])
         for label, m in r.metrics.items():
-            if "/seed" not in label:
+            config = label.split("/seed")[0]  # a run of one seed labels its metrics by config alone
+            if config not in _ORDER:
                 continue
-            row = out.setdefault(label.split("/")[0], {"test": [], "train": [], "layers": []})
+            row = out.setdefault(config, {"test": [], "train": [], "layers": []})
             row["test"].append(m["test_error"])
             row["train"].append(m["train_error"])
             row["layers"] = [m["weight_layers"]]
@@ -70,6 +72,20 @@ def bn_table(root: str | os.PathLike | None = None) -> str:
                                   "without BN: test / training error"], rows)  # fmt: skip
 
 
+def _fit_clause(without: dict[str, dict[str, list]], epochs: int) -> str:
+    """" D's training error is higher than A's too, ..." (leading space) when the deeper net of the depth
+    claim is behind A in both test and training error: in this budget it fits the training images less
+    well, which a reader should know before reading its test error as the effect of depth; "" otherwise."""
+    mean = {c: {k: sum(r[k]) / len(r[k]) for k in ("test", "train")} for c, r in without.items()}
+    shallow, deep = mean.get("A"), mean.get("D")
+    if shallow is None or deep is None:
+        return ""
+    if deep["test"] <= shallow["test"] or deep["train"] <= shallow["train"]:
+        return ""
+    return (f" D's training error is higher than A's too, so in {epochs} epochs the deeper network fits "
+            f"the training images less well: its higher test error comes with a slower fit.")  # fmt: skip
+
+
 def bn_sentence(root: str | os.PathLike | None = None) -> str:
     """Which configurations trained without batch normalisation in the archived standard run: those whose
     last-epoch training error stayed within :data:`NEAR_CHANCE` of chance did not; "" without an archive."""
@@ -82,7 +98,7 @@ def bn_sentence(root: str | os.PathLike | None = None) -> str:
     if not stuck:
         each = _and([f"{100 * train[c]:.1f}% ({c})" for c in moved])
         return (f"Without batch normalisation every configuration trained in {epochs} epochs: the last "
-                f"epoch's training error was {each}.")  # fmt: skip
+                f"epoch's training error was {each}.{_fit_clause(without, epochs)}")  # fmt: skip
     who = _and(stuck)
     own = "its" if len(stuck) == 1 else "their"
     was = _and([f"{100 * train[c]:.1f}%" for c in stuck])

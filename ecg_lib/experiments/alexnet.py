@@ -101,7 +101,7 @@ STANDARD_DEPARTURES: dict[str, str] = {
         "three rates of the standard grid and adds up to three more, a factor of 3 beyond an edge, while "
         "the sweep's lowest training error sits on that edge (chosen on training error, never on test), "
         "and the winner trains up to 90 epochs, so a sixfold ratio is measurable when ReLU reaches 25% "
-        "within 15 epochs. Two seeds."
+        "within 15 epochs. One seed per archive (the second in relu_vs_tanh_wide_seed1)."
     ),
     "lrn": (
         "The paper reports 13% and 11% CIFAR-10 test error without and with response normalisation "
