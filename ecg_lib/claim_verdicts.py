@@ -310,13 +310,15 @@ _PHRASES: dict[str, str] = {
 def power_text(claim: Claim, m: Measurement) -> str:
     """What the run could have detected, in words: its 2-SE limit, for a no-gain claim the smallest
     margin it could have shown, and for a within-noise difference whether the paper's effect was
-    larger than that limit. Empty for exact counts and sign claims."""
+    larger than that limit; without a standard error, that the run measured no noise and what decides the
+    verdict instead (the claim's ``noise``). Sign claims count their seeds."""
     if claim.kind == "sign":
         agree, _, n = _votes(m)
         return f"{agree} of {n} seed{'s' if n != 1 else ''} in the paper's direction"
     limit = power(m)
     if limit is None:
-        return ""
+        # no standard error (one seed of a ratio, one probe batch): the row says so, and what decides it
+        return f"it measured no noise: {claim.noise}" if claim.noise else "it measured no noise"
     text = f"it could see a difference of {_fmt_noise(limit, m)}"
     if claim.kind == "no_gain":
         shown = max(m.value + limit, 0.0)

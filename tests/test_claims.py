@@ -12,6 +12,7 @@ from ecg_lib.claims import (
     Ledger,
     Measurement,
     binomial_se,
+    cell_text,
     difference_se,
     measure,
     power_text,
@@ -247,6 +248,12 @@ def test_every_trained_cell_states_its_power():
     assert power_text(nin, tight).endswith("the paper's effect (1.2 points) is larger than that")
     shown = Measurement(0.03, m.text, se=0.004, basis="b")
     assert power_text(nin, shown) == "it could see a difference of 0.8 points"
+    # a run without a standard error says so, and what decides its verdict instead
+    ratio = Claim("speed", "k", "Fig. 1", "six times", "6×", "Fig. 1", "m", "e",
+                  lambda r: Measurement(r, f"{r:.1f}×", basis="one seed"), kind="value", target=6.0,
+                  tolerance=2.0, noise="one seed, and a ratio within ±2 of six counts")  # fmt: skip
+    assert cell_text(ratio, measure(ratio, 5.0)) == (
+        "5.0×: **reproduced** (it measured no noise: one seed, and a ratio within ±2 of six counts)")
 
 
 def test_without_archives_every_archived_column_is_no_evidence(archive_root):

@@ -99,7 +99,7 @@ LEDGER = Ledger(CHAPTER, "AlexNet", "alexnet-paper-vs-book", (
           "is inside it, and a longer cap", "relu_vs_tanh_wide", _relu_ratio,
           kind="value", target=float(_SPEED["value"]),
           tolerance=_SPEED_TOLERANCE,
-          noise="one seed, no spread measured: within ±2 of six counts"),
+          noise="one seed, and a ratio within ±2 of six counts"),
     Claim("lrn_helps", _CITE, "Sec. 3.3", "Response normalisation lowers the CIFAR-10 test error",
           f"{100 * _LRN['without']:.0f}% without, {100 * _LRN['with']:.0f}% with", str(_LRN["source"]),
           "test error without vs. with LRN, same seed and data", "lrn", _lrn_gap,

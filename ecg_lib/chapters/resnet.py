@@ -260,7 +260,7 @@ LEDGER = Ledger(CHAPTER, "ResNet", "resnet-paper-vs-book", (
           '"healthy norms"', f"{_SRC}, Sec. 4.1",
           "first conv's gradient over the last conv's after training, plain-56",
           _DEPTH, _plain56_gradient,
-          noise=f"one probe batch: the ratio within a factor of {GRADIENT_BAND:g}"),
+          noise=f"one probe batch per seed, and a ratio within a factor of {GRADIENT_BAND:g} counts"),
     Claim("lesion_residual", _VEIT, "Fig. 3", "Deleting one block barely changes a residual net's error",
           "small (ResNet-110)", "Veit et al. 2016, Fig. 3", "median change over single deletions; "
           "small: within 2 points", _DEPTH, _residual_lesion, kind="value", target=0.0, tolerance=0.02,
