@@ -143,16 +143,18 @@ def test_trained_sections_show_the_archived_run_first_and_fold_the_live_one() ->
         assert "show_with_archive(" not in source and "plt.show()" not in source, chapter
         archived = [i for i, c in enumerate(cells) if "archive_figure(" in c.source]
         live = [i for i, c in enumerate(cells) if "live_figure(" in c.source]
-        assert archived and len(archived) == len(live), chapter
-        for a, b in zip(archived, live, strict=True):
-            assert a < b, f"{chapter}: the archived figure comes before the live one"
+        # every live figure follows an archived one; a section may show an archived run the page does
+        # not train (VGG without BN, the widened AlexNet race, ResNet-110), so archived ones may be more
+        assert archived and len(archived) >= len(live), chapter
+        for b in live:
+            a = max((i for i in archived if i < b), default=None)
+            assert a is not None, f"{chapter}: the archived figure comes before the live one"
             assert "hide-output" in cells[b].metadata.get("tags", []), f"{chapter}: the live run is folded"
             # the reader's own training run, between them, is folded too
             trained = [c for c in cells[a:b] if re.search(r"experiment\(|train\w*\(", c.source)]
             assert all("hide-output" in c.metadata.get("tags", []) for c in trained), chapter
-        # a live run is folded only where an archive exists to lead with
-        for c in cells:
-            for experiment in re.findall(r'archive_figure\("\w+", "(\w+)"', c.source):
+            # a live run is folded only where an archive exists to lead with
+            for experiment in re.findall(r'archive_figure\("\w+", "(\w+)"', cells[a].source):
                 assert find_archive(chapter, experiment) is not None, (chapter, experiment)
 
 
