@@ -27,6 +27,11 @@ def test_a_bad_profile_stops_the_chapter_in_its_first_cell(monkeypatch):
 def test_text_helpers():
     assert common.pct(0.1234) == "12.3%" and common.pct(None) == "—" and common.pct(0.5, 2) == "50.00%"
     assert common.markdown_table(["a", "b"], [[1, 2]]) == "| a | b |\n|---|---|\n| 1 | 2 |"
+    assert common.join_words(["A"]) == "A" and common.join_words(["A", "B"]) == "A and B"
+    assert common.join_words(["A", "B", "D"]) == "A, B and D"
+    assert common.join_words(["cat", "dog"], "or") == "cat or dog"
+    with pytest.raises(ValueError, match="nothing to join"):
+        common.join_words([])
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ __all__ = [
     "archive_label",
     "archive_summary",
     "display_markdown",
+    "join_words",
     "live_figure",
     "markdown_table",
     "new_figure",
@@ -186,6 +187,14 @@ class RunBadge:
 def pct(value: float | None, digits: int = 1) -> str:
     """An error fraction as a percentage (``0.123`` -> ``"12.3%"``); ``None`` -> ``"—"`` (not measured)."""
     return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def join_words(items: Sequence[str], word: str = "and") -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"`` (``word``: "or" after a negation)."""
+    if not items:
+        # an empty list would make a sentence with a hole in it; the caller should have said "none"
+        raise ValueError("join_words got nothing to join: word the empty case in the caller's sentence.")
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

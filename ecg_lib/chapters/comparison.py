@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecg_lib import papers
 from ecg_lib.chapters import common, comparison_race
-from ecg_lib.chapters.common import pct
+from ecg_lib.chapters.common import join_words, pct
 from ecg_lib.chapters.comparison_race import CHAPTER
 from ecg_lib.chapters.reach import out_of_reach
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se
@@ -159,7 +159,7 @@ def receptive_field_text(marks: Sequence[experiment.Landmark]) -> str:
     networks' last-layer units all see the whole image, and which have a field wider than the image
     that still leaves a corner unit blind to most of it."""
     def names(ms: Sequence[experiment.Landmark]) -> str:
-        return _and([m.name for m in ms])
+        return join_words([m.name for m in ms])
 
     cov = {m.name: m.trace.coverage for m in marks}
     wider = [m for m in marks if m.receptive_field > m.input_size[1]]
@@ -170,7 +170,7 @@ def receptive_field_text(marks: Sequence[experiment.Landmark]) -> str:
     if all_see:
         pad = max(1 - cov[m.name].corner_inside for m in all_see)
         lo_pad = min(1 - cov[m.name].corner_inside for m in all_see)
-        fields = _and([f"{m.receptive_field:,}" for m in all_see])
+        fields = join_words([f"{m.receptive_field:,}" for m in all_see])
         parts.append(
             f"In {names(all_see)} the last convolution's field "
             f"({fields} pixels) is so much wider than the "
@@ -192,7 +192,7 @@ def receptive_field_text(marks: Sequence[experiment.Landmark]) -> str:
                 for i, m in enumerate(narrower)]  # fmt: skip
         parts.append(
             f"In {names(narrower)} the field is narrower than the image, so no unit of the last "
-            f"convolution sees all of it; a corner unit sees {_and(seen)}."
+            f"convolution sees all of it; a corner unit sees {join_words(seen)}."
         )  # fmt: skip
     return " ".join(parts)
 
@@ -325,10 +325,6 @@ def counted() -> dict[str, Any]:
 # The closing page: what the chapter found
 
 
-def _and(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def race_point(archives: Sequence[ExperimentResult]) -> str:
     """The archived race in one sentence: which network ends lowest, pooled over the archived seeds, and
     which stay within five points of chance; generated from the archives (one profile, see
@@ -347,7 +343,7 @@ def race_point(archives: Sequence[ExperimentResult]) -> str:
     stalled = [r.model for r in rows if r.error_mean > 0.85]
     if stalled:
         verb = "stays" if len(stalled) == 1 else "stay"
-        text += f"; {_and(stalled)} {verb} within five points of chance (90%)"
+        text += f"; {join_words(stalled)} {verb} within five points of chance (90%)"
     return text + ": a result about this budget on the archive's device, not about the designs."
 
 
@@ -375,7 +371,7 @@ def summary_points(ev: Sequence[Evidence], *, marks: Sequence[experiment.Landmar
     for e in ev:
         if e.claim.key.startswith("race_"):
             groups.setdefault(best_verdict(e), []).append(e.claim.key.removeprefix("race_"))
-    verdicts = "; ".join(f"{_and(names)}: **{v}**" for v, names in groups.items())
+    verdicts = "; ".join(f"{join_words(names)}: **{v}**" for v, names in groups.items())
     race_claims = (f"The papers' CIFAR-10 errors, checked on the race's networks: {verdicts}. The table "
                    "below gives each reason.")  # fmt: skip
     return [finding(by_key["depths"]), cost, carried, race_point(archives), race_claims]

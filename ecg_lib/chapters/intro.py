@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ecg_lib.chapters.common import join_words
 from ecg_lib.papers import NETWORKS, PAPERS, TopFive
 
 if TYPE_CHECKING:
@@ -118,11 +119,6 @@ def _count(k: int, one: str, many: str | None = None, *, start: bool = False) ->
     return text[0].upper() + text[1:] if start else text
 
 
-def _and(items: Sequence[str]) -> str:
-    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _where(figs: Sequence[PaperFigure]) -> str:
     """The figures' claims quoted, grouped by the chapters that check them, each chapter a link to its
     "Paper vs. this book" table: ``in AlexNet, “…” and “…”; in ResNet, “…”``."""
@@ -130,8 +126,10 @@ def _where(figs: Sequence[PaperFigure]) -> str:
     for f in figs:
         chapters = tuple(dict.fromkeys((e.ledger.title, e.ledger.label) for e in f.checks))
         groups.setdefault(chapters, []).append(f"“{f.claim.statement}”")
-    return "; ".join(f"in {_and([f'{{ref}}`{t} <{label}>`' for t, label in chapters])}, {_and(claims)}"
-                     for chapters, claims in groups.items())  # fmt: skip
+    def linked(chapters: tuple[tuple[str, str], ...]) -> str:
+        return join_words([f"{{ref}}`{t} <{label}>`" for t, label in chapters])
+
+    return "; ".join(f"in {linked(chapters)}, {join_words(claims)}" for chapters, claims in groups.items())
 
 
 def findings(ev: Sequence[Evidence] | None = None) -> list[str]:

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from ecg_lib import papers
 from ecg_lib.chapters import common, plots, summary
+from ecg_lib.chapters.common import join_words
 from ecg_lib.chapters.reach import out_of_reach
 from ecg_lib.claim_ledgers import Evidence
 from ecg_lib.claims import Claim, Ledger, Measurement, NotMeasured, binomial_se, paired_gap
@@ -98,11 +99,6 @@ def plot_loss(result: ExperimentResult) -> Figure:
                                       result.profile)  # fmt: skip
 
 
-def _join(items: Sequence[str], word: str = "and") -> str:
-    """``"a"``, ``"a and b"``, ``"a, b and c"`` (``word``: "or" after a negation)."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
-
-
 def _plural(k: int, one: str, many: str) -> str:
     return f"{k:,} {one if k == 1 else many}"
 
@@ -119,7 +115,7 @@ def _silent_text(classes: Sequence[str], silent: Tensor, predicted: Tensor, fc_a
     on_never = [classes[c] for c in never if c not in off]
     text = ""
     if off:
-        names = _join([classes[c] for c in off])
+        names = join_words([classes[c] for c in off])
         # "one reason" only where there is something to explain: FC ahead of GAP
         lead = "The GAP network's class maps show one reason: " if fc_ahead else "In the GAP network, "
         subject = f"the map of {names} is" if len(off) == 1 else f"the maps of {names} are"
@@ -127,13 +123,13 @@ def _silent_text(classes: Sequence[str], silent: Tensor, predicted: Tensor, fc_a
                  f"of the pooling switched {'it' if len(off) == 1 else 'them'} off, and a class whose map "
                  "is off scores exactly 0. ")  # fmt: skip
         if off_never and len(off_never) == len(off):
-            text += f"The network never predicts {_join(off_never, 'or')}. "
+            text += f"The network never predicts {join_words(off_never, 'or')}. "
         elif off_never:
-            text += f"Of these, the network never predicts {_join(off_never, 'or')}. "
+            text += f"Of these, the network never predicts {join_words(off_never, 'or')}. "
     if on_never:
         whose = "whose map is" if len(on_never) == 1 else "whose maps are"
         start = "Nor does it predict" if off_never else "The GAP network never predicts"
-        text += (f"{start} {_join(on_never, 'or')}, {whose} on for at least half of the test images but "
+        text += (f"{start} {join_words(on_never, 'or')}, {whose} on for at least half of the test images but "
                  "never the highest. ")  # fmt: skip
     if off:  # last, so that "it" above is still the GAP network
         text += (f"The FC head reads all {fc_inputs:,} values of the {n} maps and does not depend on any "

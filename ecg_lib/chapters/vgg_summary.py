@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from ecg_lib import papers
 from ecg_lib.chapters import common
+from ecg_lib.chapters.common import join_words
 from ecg_lib.claim_ledgers import Evidence, archived_seeds
 from ecg_lib.claim_tally import best_verdict
 from ecg_lib.experiments import vgg
@@ -22,11 +23,6 @@ __all__ = ["bn_sentence", "bn_table", "data_note", "summary_points"]
 #: within 5 points of that after its run has not trained (a trained one falls far below it within an epoch).
 CHANCE, NEAR_CHANCE = 0.90, 0.05
 _ORDER = tuple(CONFIGS)  # Table 1's order: A, A-LRN, B, C, D, E
-
-
-def _and(items: Sequence[str]) -> str:
-    """``["A", "B", "D"]`` -> "A, B and D"."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _per_config(experiment: str, root: str | os.PathLike | None) -> tuple[dict[str, dict[str, list]], int]:
@@ -96,18 +92,18 @@ def bn_sentence(root: str | os.PathLike | None = None) -> str:
     stuck = [c for c in _ORDER if c in train and train[c] >= CHANCE - NEAR_CHANCE]
     moved = [c for c in _ORDER if c in train and c not in stuck]
     if not stuck:
-        each = _and([f"{100 * train[c]:.1f}% ({c})" for c in moved])
+        each = join_words([f"{100 * train[c]:.1f}% ({c})" for c in moved])
         return (f"Without batch normalisation every configuration trained in {epochs} epochs: the last "
                 f"epoch's training error was {each}.{_fit_clause(without, epochs)}")  # fmt: skip
-    who = _and(stuck)
+    who = join_words(stuck)
     own = "its" if len(stuck) == 1 else "their"
-    was = _and([f"{100 * train[c]:.1f}%" for c in stuck])
+    was = join_words([f"{100 * train[c]:.1f}%" for c in stuck])
     text = (f"Without batch normalisation {who} did not train in {epochs} epochs: {own} training error in "
             f"the last epoch was {was}, within {100 * NEAR_CHANCE:.0f} points of chance "
             f"({100 * CHANCE:.0f}%).")  # fmt: skip
     if moved:
         lo, hi = min(train[c] for c in moved), max(train[c] for c in moved)
-        text += f" {_and(moved)} trained (training error {_pct_range([lo, hi])})."
+        text += f" {join_words(moved)} trained (training error {_pct_range([lo, hi])})."
     return text
 
 
