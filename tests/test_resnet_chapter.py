@@ -484,3 +484,49 @@ def test_the_built_chapter_prints_the_library_numbers(executed_notebook) -> None
     assert "1. A deeper plain net has a higher training error (Fig. 6 left)" in text
     assert "| claim | paper | verdict |" in text
     assert "Chapter run time:" in text and "quick profile" in text
+
+
+def _depth110_archive(gained: int, lost: int) -> ExperimentResult:
+    """A made-up archived depth110 run on 10,000 images: ResNet-56 right on the first 8,200; ResNet-110
+    right on those except ``lost`` of them, and on ``gained`` more."""
+    from ecg_lib.evidence import pack_correct
+
+    n = 10_000
+    r56 = [i < 8_200 for i in range(n)]
+    r110 = [(i < 8_200 and i >= lost) or 8_200 <= i < 8_200 + gained for i in range(n)]
+    errors = {"resnet56": 1 - sum(r56) / n, "resnet110": 1 - sum(r110) / n}
+    return ExperimentResult("resnet.depth110", "standard", metrics={
+        "final_test_error": errors,
+        "correct": {"resnet56": pack_correct(r56), "resnet110": pack_correct(r110)},
+    }, run_info={"n_train": 50_000, "n_test": n, "profile": "standard", "device": "cpu", "precision": "fp32",
+                 "torch": "2", "date": "2026-12-07", "wall_time_s": 1.0,
+                 "data_quality": "lossy JPEG copy (quality 75) — x"})  # fmt: skip
+
+
+@pytest.mark.parametrize(("gained", "lost", "verdict"), [
+    (150, 0, "reproduced"),  # 1.5 points better, every disagreement in ResNet-110's favour
+    (0, 150, "opposite"),
+    (60, 50, "within noise"),  # 0.1 points: far inside the paired noise
+])  # fmt: skip
+def test_the_resnet110_row_reads_the_archive_paired_and_flips_with_it(monkeypatch, tmp_path, gained, lost,
+                                                                     verdict) -> None:  # fmt: skip
+    from ecg_lib.results import save_archive
+
+    monkeypatch.setenv("ECG_RESULTS_DIR", str(tmp_path))
+    from ecg_lib.chapters import common
+
+    missing = common.archive_summary("resnet", "depth110", page.LEDGER, ["deeper_110"], missing="none.")
+    assert "none." in missing and "--experiments depth110" in missing
+    save_archive(_depth110_archive(gained, lost), "resnet", "depth110")
+    common_text = common.archive_summary("resnet", "depth110", page.LEDGER, ["deeper_110"], missing="x")
+    e110 = 100 * (1800 - gained + lost) / 10_000
+    assert f"{e110:.1f}% (ResNet-110)" in common_text or f"{e110:.2f}% (ResNet-110)" in common_text
+    words = {"reproduced": "which agrees with the paper",
+             "opposite": "which is the opposite of what the paper reports",
+             "within noise": "a difference within the noise of this measurement"}[verdict]
+    assert words in common_text and "paired SE over 10,000 images" in common_text
+    # 2 paired SE, stated whatever the verdict
+    assert "it could see a difference of 0.2 points" in common_text
+    table = page.LEDGER.table({"depth": None, "depth110": None, "reference_depth": None,
+                               "reference_lesions": None, **page.counted()}, "quick")  # fmt: skip
+    assert f"**{verdict}**" in _row(table, "ResNet-110 reaches a lower test error")
