@@ -146,3 +146,13 @@ def test_a_kernel_without_a_figure_formatter_gets_the_inline_one(monkeypatch):
     assert bare.magics == [("matplotlib", "inline")] and ready.magics == []
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     common.show_figures_inline()  # a script: nothing to do, nothing raised
+
+
+def test_time_text_says_when_a_run_was_resumed():
+    assert common.time_text({"wall_time_s": 600.0, "fit_time_s": 590.0}) == "Wall time 10.0 min."
+    assert common.time_text({"wall_time_s": 90.0}) == "Wall time 1.5 min."
+    # depth110: the process that wrote the archive trained one epoch; the run took three sessions
+    text = common.time_text({"wall_time_s": 1014.8, "fit_time_s": 11535.2})
+    assert text.startswith("Training time 3.2 h in all") and "resumed from checkpoints" in text
+    assert "16.9 min" in text
+    assert common.time_text({}) == ""

@@ -225,6 +225,26 @@ def archive_label(result: ExperimentResult) -> str:
     return " · ".join(parts)
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 2 * 3600 else f"{seconds / 60:.1f} min"
+
+
+def time_text(info: dict[str, Any]) -> str:
+    """An archive's time, from its ``run_info``: ``"Wall time 10.0 min."``; ``""`` when it records none.
+
+    A run resumed from an earlier process's checkpoints (a long CPU run over several sessions) has fits
+    that took longer than the process that wrote the archive: its networks' clocks (``fit_time_s``)
+    then give the run's time, and the last process's wall time would understate it many times over."""
+    if "wall_time_s" not in info:
+        return ""
+    wall = float(info["wall_time_s"])
+    fit = float(info.get("fit_time_s") or 0.0)
+    if fit > wall + 1.0:  # a second of slack: the clocks are rounded to 0.1 s apiece
+        return (f"Training time {_duration(fit)} in all: the run was resumed from checkpoints, and the "
+                f"process that finished it ran {_duration(wall)}.")  # fmt: skip
+    return f"Wall time {_duration(wall)}."
+
+
 _SEED_STYLES = ("-", "--", ":", "-.")
 
 
@@ -395,7 +415,7 @@ def archive_summary(
             data += f", {int(info['n_train']):,} training and {int(info['n_test']):,} test images"
         text = f"**Archived {profile} run** ({archive_label(archived)}). Data: {data}."
         if "wall_time_s" in info:
-            text += f" Wall time {float(info['wall_time_s']) / 60:.1f} min."
+            text += f" {time_text(info)}"
         if info.get("note"):
             text += f" Note: {info['note']}."
         how = departures(chapter, experiment, profile)
