@@ -414,8 +414,8 @@ def archive_summary(
         if "n_train" in info and "n_test" in info:
             data += f", {int(info['n_train']):,} training and {int(info['n_test']):,} test images"
         text = f"**Archived {profile} run** ({archive_label(archived)}). Data: {data}."
-        if "wall_time_s" in info:
-            text += f" {time_text(info)}"
+        if timing := time_text(info):  # "" for a run that records no time
+            text += f" {timing}"
         if info.get("note"):
             text += f" Note: {info['note']}."
         how = departures(chapter, experiment, profile)
